@@ -1,0 +1,33 @@
+# The two entry points of the README. Each installs what is missing, builds, runs.
+#   make demo   release build; built-in suites + a short load test against the reference servers
+#   make test   sanitized (ASan+UBSan) build; every unit and integration test
+.PHONY: all deps-build deps-test build build-test test demo clean
+
+JOBS ?= $(shell nproc)
+RELEASE_DIR := build/release
+TEST_DIR := build/test
+OUT ?= out
+
+all: build
+
+deps-build:
+	@scripts/install-deps.sh build
+deps-test:
+	@scripts/install-deps.sh test
+
+build: deps-build
+	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(RELEASE_DIR) -j $(JOBS)
+
+build-test: deps-test
+	cmake -S . -B $(TEST_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSOCKSPEC_SANITIZE=ON
+	cmake --build $(TEST_DIR) -j $(JOBS)
+
+test: build-test
+	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS) --timeout 600
+
+demo: build
+	@scripts/demo.sh $(RELEASE_DIR)/harness/sockspec $(OUT)
+
+clean:
+	rm -rf build

@@ -1,0 +1,62 @@
+#include "engine/case_run.h"
+
+namespace sockspec::engine {
+
+Client& CaseRun::spawn(const scenario::Steps& steps, scenario::VarValues vars,
+                       std::string path_prefix, net::Deadline deadline, std::string deadline_what,
+                       std::function<void()> on_finish) {
+  clients_.push_back(std::make_unique<Client>(*this, steps, std::move(vars), std::move(path_prefix),
+                                              deadline, std::move(deadline_what),
+                                              std::move(on_finish)));
+  return *clients_.back();
+}
+
+CaseOutcome run_case(const scenario::Case& c, const RunCaseOptions& opts) {
+  auto started = net::Clock::now();
+  net::EventLoop loop;
+  CaseRun run(CaseEnv{opts.target, opts.seed, opts.default_timeout_ms, opts.server, loop, opts.getenv});
+
+  scenario::VarValues vars;
+  vars.target_host = opts.target.host;
+  vars.target_port = opts.target.addr.port();
+  vars.seed = opts.seed;
+  vars.env = opts.getenv;
+
+  net::Deadline deadline = net::Deadline::max();
+  std::string what;
+  if (c.timeout_ms) {
+    deadline = started + std::chrono::milliseconds(*c.timeout_ms);
+    what = std::to_string(*c.timeout_ms) + " ms (the case's timeout_ms)";
+  }
+  Client& root = run.spawn(c.steps, vars, "", deadline, what, [] {});
+  root.start();
+  auto stop = loop.run([&] { return root.finished(); }, opts.cancel_fd);
+
+  CaseOutcome out;
+  out.steps = root.results();
+  if (stop == net::EventLoop::Stop::cancelled) {
+    out.verdict = reports::Verdict::error;
+    out.reason = "interrupted";
+  } else if (!root.finished()) {
+    out.verdict = reports::Verdict::error;
+    out.reason = "internal error: the case stopped with nothing to wait for";
+  } else {
+    for (const auto& s : out.steps) {
+      if (s.verdict == reports::Verdict::error) {
+        out.verdict = reports::Verdict::error;
+        break;
+      }
+      if (s.verdict == reports::Verdict::fail) out.verdict = reports::Verdict::fail;
+    }
+    for (const auto& s : out.steps) {
+      if (s.verdict == out.verdict && out.verdict != reports::Verdict::pass) {
+        out.reason = "step " + s.path + " " + s.op + ": " + s.message;
+        break;
+      }
+    }
+  }
+  out.duration_ms = std::chrono::duration<double, std::milli>(net::Clock::now() - started).count();
+  return out;
+}
+
+}  // namespace sockspec::engine

@@ -1,0 +1,72 @@
+// One sequence of steps with its own conns: a case's main script, or one `parallel` copy.
+// It is the Waiter the event loop wakes; `repeat` is a frame on its stack, every other op a
+// Machine it advances.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/conn.h"
+#include "engine/context.h"
+#include "engine/machine.h"
+#include "net/event_loop.h"
+#include "reports/model.h"
+#include "scenario/model.h"
+#include "scenario/template.h"
+
+namespace sockspec::engine {
+
+class CaseRun;
+
+class Client : public net::Waiter {
+ public:
+  Client(CaseRun& run, const scenario::Steps& steps, scenario::VarValues vars, std::string path_prefix,
+         net::Deadline deadline, std::string deadline_what, std::function<void()> on_finish);
+
+  void start();
+  void abort(const std::string& why);  // the parent gave up on this client
+  void schedule_wake();                // a child finished: resume soon, from the loop
+  void on_event(uint32_t ev) override;
+
+  bool finished() const { return finished_; }
+  bool failed() const { return failed_; }
+  const std::vector<reports::StepResult>& results() const { return results_; }
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  uint64_t bytes_received() const { return bytes_received_; }
+  CaseRun& run() { return run_; }
+
+ private:
+  struct Frame {
+    const scenario::Steps* steps;
+    size_t pc = 0;
+    uint64_t iter = 0, times = 1;
+    std::string path;  // prefix of the paths of the steps in this frame
+    net::Deadline deadline;
+    std::string deadline_what;
+    reports::StepResult container;  // the repeat step itself (unused for the bottom frame)
+    net::Clock::time_point started;
+  };
+
+  void pump(uint32_t ev);
+  bool begin_next_step();  // false when the client is done
+  void complete(reports::StepResult r, std::vector<reports::StepResult> extra);
+  void finish();
+  scenario::VarValues step_vars() const;
+  std::pair<net::Deadline, std::string> deadline_for(const scenario::Step& s) const;
+
+  CaseRun& run_;
+  scenario::VarValues base_vars_;
+  Conns conns_;
+  std::vector<Frame> frames_;
+  std::unique_ptr<Machine> machine_;
+  const scenario::Step* step_ = nullptr;
+  net::Clock::time_point step_started_;
+  std::vector<reports::StepResult> results_;
+  std::function<void()> on_finish_;
+  uint64_t bytes_sent_ = 0, bytes_received_ = 0;
+  bool finished_ = false, failed_ = false, wake_pending_ = false;
+};
+
+}  // namespace sockspec::engine

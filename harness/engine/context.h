@@ -1,0 +1,42 @@
+// What every step of a case can see: the target, the run's seed, the managed server.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "net/address.h"
+#include "net/event_loop.h"
+
+namespace sockspec::engine {
+
+struct Target {
+  std::string name;  // as the user wrote it: "builtin:echo", "localhost:7"
+  std::string host;  // ${target.host}: the host part as given, or the resolved address
+  net::SockAddr addr;
+};
+
+// Control of a server the harness started. Calls never block for long: the `server`
+// step polls them on a timer so the case's other clients keep running.
+class ServerControl {
+ public:
+  enum class Probe { ready, not_yet, exited };
+  virtual ~ServerControl() = default;
+  virtual bool running() const = 0;
+  virtual std::string start() = 0;           // "" or why it could not start
+  virtual void signal(int sig) = 0;          // to the server's process group
+  virtual bool reap() = 0;                   // true once the process has exited
+  virtual Probe probe(std::string& why) = 0;  // accepting yet?
+};
+
+struct CaseEnv {
+  const Target& target;
+  uint64_t seed = 0;
+  uint64_t default_timeout_ms = 2000;
+  ServerControl* server = nullptr;  // null: no managed server
+  net::EventLoop& loop;
+  std::function<std::optional<std::string>(const std::string&)> getenv;
+};
+
+}  // namespace sockspec::engine

@@ -1,0 +1,388 @@
+// send, expect, expect_eof, expect_reset, expect_silence.
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "common/codec.h"
+#include "engine/machine.h"
+#include "engine/resolve.h"
+#include "net/socket.h"
+
+namespace sockspec::engine {
+
+namespace {
+
+using scenario::Transport;
+
+constexpr size_t kReadChunk = 64 * 1024;
+constexpr size_t kMaxDatagram = 65536;
+
+std::string preview(std::string_view bytes, size_t max = 48) {
+  return "\"" + escape_bytes(bytes.substr(0, max)) + (bytes.size() > max ? "\"..." : "\"");
+}
+
+bool is_reset(int err) { return err == ECONNRESET || err == EPIPE; }
+
+enum class Read { data, eof, again, failed };
+
+// One recv() into the conn's buffer; counts what it got into `received`.
+Read read_some(Conn& c, uint64_t& received, int& err) {
+  size_t old = c.rx.size();
+  c.rx.resize(old + kReadChunk);
+  ssize_t n = ::recv(c.fd.get(), c.rx.data() + old, kReadChunk, 0);
+  c.rx.resize(old + (n > 0 ? static_cast<size_t>(n) : 0));
+  if (n > 0) {
+    received += static_cast<uint64_t>(n);
+    return Read::data;
+  }
+  if (n == 0) {
+    c.eof = true;
+    return Read::eof;
+  }
+  err = errno;
+  if (err == EAGAIN || err == EINTR) return Read::again;
+  if (is_reset(err)) c.reset_errno = err;
+  return Read::failed;
+}
+
+struct Datagram {
+  std::string bytes;
+  size_t full_size = 0;  // larger than bytes.size() when the kernel truncated it
+  net::SockAddr from;
+};
+
+// -1 with errno set, 0 nothing queued, 1 a datagram.
+int recv_datagram(Conn& c, Datagram& d) {
+  d.bytes.resize(kMaxDatagram);
+  d.from.len = sizeof d.from.storage;
+  // MSG_TRUNC makes recvfrom return the datagram's real size, so truncation is visible.
+  ssize_t n = ::recvfrom(c.fd.get(), d.bytes.data(), d.bytes.size(), MSG_TRUNC, d.from.get(),
+                         &d.from.len);
+  if (n < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+  d.full_size = static_cast<size_t>(n);
+  d.bytes.resize(std::min(d.full_size, kMaxDatagram));
+  return 1;
+}
+
+class SendMachine : public Machine {
+ public:
+  using Machine::Machine;
+
+  Progress advance(uint32_t ev) override {
+    const auto& op = std::get<scenario::SendOp>(step_.op);
+    c_ = conn(op.conn);
+    if (!c_) return {true};
+    if (ev == kStart) {
+      auto b = payload_bytes(op.payload, scope_.vars);
+      if (!b.error.empty()) return error("send: " + b.error);
+      bytes_ = std::move(b.bytes);
+      if (op.to) {
+        auto to = resolve_endpoint(*op.to, scope_.vars, scope_.env.target, SOCK_DGRAM);
+        if (!to.error.empty()) return error("send: " + to.error);
+        dest_ = to.addr;
+      } else {
+        dest_ = c_->peer;
+      }
+    } else if (ev == 0) {
+      return fail("sent " + std::to_string(result.bytes_sent) + " of " +
+                      std::to_string(bytes_.size() * op.repeat) + " bytes " + within() +
+                      " (the peer is not reading)",
+                  ETIMEDOUT);
+    }
+    return c_->transport == Transport::tcp ? stream(op) : datagrams(op);
+  }
+
+ private:
+  Progress stream(const scenario::SendOp& op) {
+    while (copy_ < op.repeat) {
+      if (bytes_.empty()) {
+        ++copy_;
+        continue;
+      }
+      ssize_t n = ::send(c_->fd.get(), bytes_.data() + offset_, bytes_.size() - offset_, MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return wait(c_->fd.get(), EPOLLOUT);
+        return failed(errno);
+      }
+      result.bytes_sent += static_cast<uint64_t>(n);
+      remember(std::string_view(bytes_).substr(offset_, static_cast<size_t>(n)));
+      offset_ += static_cast<size_t>(n);
+      if (offset_ == bytes_.size()) {
+        offset_ = 0;
+        ++copy_;
+      }
+    }
+    if (op.expect_error) return fail("send succeeded, but " + *op.expect_error + " was expected");
+    return pass("sent " + std::to_string(result.bytes_sent) + " bytes");
+  }
+
+  Progress datagrams(const scenario::SendOp& op) {
+    bool connected = c_->kind == Conn::Kind::udp_connected;
+    while (copy_ < op.repeat) {
+      ssize_t n = connected ? ::send(c_->fd.get(), bytes_.data(), bytes_.size(), 0)
+                            : ::sendto(c_->fd.get(), bytes_.data(), bytes_.size(), 0, dest_.get(),
+                                       dest_.len);
+      if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) return wait(c_->fd.get(), EPOLLOUT);
+        return failed(errno);
+      }
+      result.bytes_sent += static_cast<uint64_t>(n);
+      c_->last_datagram = bytes_;
+      ++copy_;
+    }
+    if (op.expect_error) return fail("send succeeded, but " + *op.expect_error + " was expected");
+    return pass("sent " + std::to_string(op.repeat) + " datagram(s) of " +
+                std::to_string(bytes_.size()) + " bytes to " + dest_.to_string());
+  }
+
+  Progress failed(int err) {
+    const auto& op = std::get<scenario::SendOp>(step_.op);
+    if (is_reset(err)) c_->reset_errno = err;
+    net::NetError e{"send", dest_.to_string(), err};
+    if (op.expect_error && *op.expect_error == e.errno_name()) {
+      result.errno_name = e.errno_name();
+      return pass(e.to_string() + ", as expected");
+    }
+    return fail(e.to_string() + " after " + std::to_string(result.bytes_sent) + " bytes", err);
+  }
+
+  void remember(std::string_view sent) {
+    if (c_->sent_overflow) return;
+    if (c_->sent_since_expect.size() + sent.size() > kMaxEchoBytes) {
+      c_->sent_overflow = true;
+      c_->sent_since_expect.clear();
+      return;
+    }
+    c_->sent_since_expect.append(sent);
+  }
+
+  Conn* c_ = nullptr;
+  std::string bytes_;
+  net::SockAddr dest_;
+  uint64_t copy_ = 0;
+  size_t offset_ = 0;
+};
+
+class ExpectMachine : public Machine {
+ public:
+  using Machine::Machine;
+
+  Progress advance(uint32_t ev) override {
+    const auto& op = std::get<scenario::ExpectOp>(step_.op);
+    c_ = conn(op.conn);
+    if (!c_) return {true};
+    if (ev == kStart) {
+      auto m = resolve_matcher(op.matcher, *c_, scope_.vars);
+      if (!m.matcher) return error("expect: " + m.error);
+      matcher_ = std::move(*m.matcher);
+      if (c_->transport == Transport::udp) {
+        expected_from_ = c_->peer;
+        if (op.from) {
+          auto f = resolve_endpoint(*op.from, scope_.vars, scope_.env.target, SOCK_DGRAM);
+          if (!f.error.empty()) return error("expect: " + f.error);
+          expected_from_ = f.addr;
+        }
+      }
+    }
+    if (ev == 0) return timed_out();
+    return c_->transport == Transport::tcp ? stream() : datagram();
+  }
+
+ private:
+  Progress stream() {
+    const auto& op = std::get<scenario::ExpectOp>(step_.op);
+    for (;;) {
+      auto out = match::match_stream(*matcher_, c_->rx, c_->eof);
+      if (out.kind == match::Outcome::Kind::matched) {
+        std::string got = preview(std::string_view(c_->rx).substr(0, out.consumed));
+        c_->rx.erase(0, out.consumed);
+        c_->sent_since_expect.clear();
+        c_->sent_overflow = false;
+        if (op.expect_error) return fail("received " + got + ", but " + *op.expect_error + " was expected");
+        return pass("matched " + std::to_string(out.consumed) + " bytes " + got);
+      }
+      if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
+      if (c_->reset_errno) return reset(c_->reset_errno);
+      int err = 0;
+      switch (read_some(*c_, result.bytes_received, err)) {
+        case Read::data:
+        case Read::eof: continue;
+        case Read::again: return wait(c_->fd.get(), EPOLLIN | EPOLLRDHUP);
+        case Read::failed: return reset(err);
+      }
+    }
+  }
+
+  Progress datagram() {
+    const auto& op = std::get<scenario::ExpectOp>(step_.op);
+    Datagram d;
+    int r = recv_datagram(*c_, d);
+    if (r == 0) return wait(c_->fd.get(), EPOLLIN);
+    if (r < 0) return reset(errno);
+    result.bytes_received += d.full_size;
+    if (d.full_size > d.bytes.size()) {
+      return fail("datagram of " + std::to_string(d.full_size) + " bytes is larger than any UDP payload");
+    }
+    if (!(d.from == expected_from_)) {
+      return fail("datagram from " + d.from.to_string() + ", expected from " +
+                  expected_from_.to_string() + ": " + preview(d.bytes));
+    }
+    auto out = match::match_datagram(*matcher_, d.bytes);
+    if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
+    if (op.expect_error) return fail("received a datagram, but " + *op.expect_error + " was expected");
+    return pass("matched a " + std::to_string(d.bytes.size()) + "-byte datagram from " +
+                d.from.to_string());
+  }
+
+  Progress mismatch(const match::Outcome& out) {
+    if (out.diff_offset) result.mismatch = make_mismatch(out.expected, out.actual, *out.diff_offset);
+    return fail(out.why + "; expected " + match::describe(*matcher_));
+  }
+
+  Progress reset(int err) {
+    const auto& op = std::get<scenario::ExpectOp>(step_.op);
+    net::NetError e{"recv", c_->peer.to_string(), err};
+    if (op.expect_error && *op.expect_error == e.errno_name()) {
+      result.errno_name = e.errno_name();
+      return pass(e.to_string() + ", as expected");
+    }
+    return fail(e.to_string() + " after " + std::to_string(c_->rx.size()) + " unmatched bytes" +
+                    (c_->rx.empty() ? "" : " " + preview(c_->rx)),
+                err);
+  }
+
+  Progress timed_out() {
+    std::string msg = "no match " + within() + "; expected " + match::describe(*matcher_);
+    if (c_->transport == Transport::tcp) {
+      msg += ", have " + std::to_string(c_->rx.size()) + " bytes";
+      if (!c_->rx.empty()) msg += " " + preview(c_->rx);
+      if (auto* e = std::get_if<match::Exact>(&*matcher_)) {
+        result.mismatch = make_mismatch(e->bytes, c_->rx, c_->rx.size());
+      }
+    } else {
+      msg += ", no datagram arrived";
+    }
+    return fail(msg, ETIMEDOUT);
+  }
+
+  Conn* c_ = nullptr;
+  std::optional<match::Resolved> matcher_;
+  net::SockAddr expected_from_;
+};
+
+class ExpectEofMachine : public Machine {
+ public:
+  using Machine::Machine;
+  Progress advance(uint32_t ev) override {
+    Conn* c = conn(std::get<scenario::ExpectEofOp>(step_.op).conn);
+    if (!c) return {true};
+    for (;;) {
+      if (!c->rx.empty()) {
+        return fail(std::to_string(c->rx.size()) + " unread bytes instead of EOF: " + preview(c->rx));
+      }
+      if (c->eof) return pass("peer closed its side (FIN)");
+      if (c->reset_errno) {
+        return fail("connection reset (" + errno_name(c->reset_errno) + "), not an orderly close",
+                    c->reset_errno);
+      }
+      if (ev == 0) return fail("no EOF " + within() + " (the peer kept the connection open)", ETIMEDOUT);
+      int err = 0;
+      Read r = read_some(*c, result.bytes_received, err);
+      if (r == Read::again) return wait(c->fd.get(), EPOLLIN | EPOLLRDHUP);
+      if (r == Read::failed && !c->reset_errno) {
+        return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
+      }
+    }
+  }
+};
+
+class ExpectResetMachine : public Machine {
+ public:
+  using Machine::Machine;
+  Progress advance(uint32_t ev) override {
+    Conn* c = conn(std::get<scenario::ExpectResetOp>(step_.op).conn);
+    if (!c) return {true};
+    for (;;) {
+      if (c->reset_errno) {
+        result.errno_name = errno_name(c->reset_errno);
+        std::string skipped = discarded_ ? " after " + std::to_string(discarded_) + " bytes" : "";
+        return pass("connection reset (" + result.errno_name + ")" + skipped);
+      }
+      if (c->eof) return fail("orderly close (FIN), not a reset");
+      if (ev == 0) return fail("no reset " + within(), ETIMEDOUT);
+      // Data the peer sent before its RST is read and dropped: the assertion is the reset.
+      discarded_ += c->rx.size();
+      c->rx.clear();
+      int err = 0;
+      Read r = read_some(*c, result.bytes_received, err);
+      if (r == Read::again) return wait(c->fd.get(), EPOLLIN | EPOLLRDHUP);
+      if (r == Read::failed && !c->reset_errno) {
+        return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
+      }
+    }
+  }
+
+ private:
+  size_t discarded_ = 0;
+};
+
+class ExpectSilenceMachine : public Machine {
+ public:
+  using Machine::Machine;
+  Progress advance(uint32_t ev) override {
+    const auto& op = std::get<scenario::ExpectSilenceOp>(step_.op);
+    Conn* c = conn(op.conn);
+    if (!c) return {true};
+    if (ev == kStart) {
+      window_end_ = net::Clock::now() + std::chrono::milliseconds(op.for_ms);
+      if (window_end_ > deadline_) {
+        return fail("the case's deadline ends before the " + std::to_string(op.for_ms) +
+                    " ms silence window");
+      }
+      if (!c->rx.empty()) return fail("unread data already buffered: " + preview(c->rx));
+      if (c->eof) return fail("the peer had already closed the connection");
+    }
+    if (ev == 0) return pass("nothing arrived in " + std::to_string(op.for_ms) + " ms");
+    if (c->kind == Conn::Kind::listener) {
+      return fail("a connection arrived during the " + std::to_string(op.for_ms) + " ms window");
+    }
+    if (c->transport == Transport::udp) {
+      Datagram d;
+      int r = recv_datagram(*c, d);
+      if (r == 0) return silence(*c);
+      if (r < 0) return fail(net::NetError{"recv", c->peer.to_string(), errno}.to_string(), errno);
+      result.bytes_received += d.full_size;
+      return fail("a datagram arrived from " + d.from.to_string() + ": " + preview(d.bytes));
+    }
+    int err = 0;
+    switch (read_some(*c, result.bytes_received, err)) {
+      case Read::again: return silence(*c);
+      case Read::data: return fail("data arrived: " + preview(c->rx));
+      case Read::eof: return fail("the peer closed the connection (FIN)");
+      case Read::failed: return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
+    }
+    return {true};
+  }
+
+ private:
+  Progress silence(Conn& c) { return {false, c.fd.get(), EPOLLIN | EPOLLRDHUP, window_end_}; }
+  net::Deadline window_end_;
+};
+
+}  // namespace
+
+std::unique_ptr<Machine> make_io_machine(StepScope& s, const scenario::Step& step, net::Deadline d,
+                                         std::string& bound) {
+  using namespace scenario;
+  if (std::holds_alternative<SendOp>(step.op)) return std::make_unique<SendMachine>(s, step, d, bound);
+  if (std::holds_alternative<ExpectOp>(step.op)) return std::make_unique<ExpectMachine>(s, step, d, bound);
+  if (std::holds_alternative<ExpectEofOp>(step.op)) return std::make_unique<ExpectEofMachine>(s, step, d, bound);
+  if (std::holds_alternative<ExpectResetOp>(step.op)) return std::make_unique<ExpectResetMachine>(s, step, d, bound);
+  if (std::holds_alternative<ExpectSilenceOp>(step.op)) {
+    return std::make_unique<ExpectSilenceMachine>(s, step, d, bound);
+  }
+  return nullptr;
+}
+
+}  // namespace sockspec::engine

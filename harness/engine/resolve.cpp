@@ -1,0 +1,91 @@
+#include "engine/resolve.h"
+
+#include <algorithm>
+
+#include "common/codec.h"
+#include "payload/payload.h"
+#include "scenario/endpoint.h"
+
+namespace sockspec::engine {
+
+BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& vars) {
+  using K = scenario::Payload::Kind;
+  switch (p.kind) {
+    case K::literal:
+      return {p.literal, ""};
+    case K::fill:
+      return {payload::fill_bytes(p.fill, vars.seed), ""};
+    case K::text: {
+      auto x = scenario::expand(p.text.text, vars);
+      if (!x.error.empty()) return {"", x.error};
+      auto enc = payload::encode_text(x.text, p.encoding);
+      return {enc.bytes, enc.error};
+    }
+  }
+  return {"", "unknown payload kind"};
+}
+
+MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
+                          const scenario::VarValues& vars) {
+  if (auto* p = std::get_if<scenario::Payload>(&m.kind)) {
+    auto b = payload_bytes(*p, vars);
+    if (!b.error.empty()) return {std::nullopt, b.error};
+    return {match::Exact{b.bytes}, ""};
+  }
+  if (auto* e = std::get_if<scenario::EchoMatch>(&m.kind)) {
+    bool tcp = conn.transport == scenario::Transport::tcp;
+    if (tcp && conn.sent_overflow) {
+      return {std::nullopt, "more than " + std::to_string(kMaxEchoBytes >> 20) +
+                                " MiB sent since the last expect; match a fill payload instead of echo"};
+    }
+    const std::string& sent = tcp ? conn.sent_since_expect : conn.last_datagram;
+    return {match::Exact{e->upper ? payload::ascii_upper(sent) : sent}, ""};
+  }
+  if (auto* l = std::get_if<scenario::LengthMatch>(&m.kind)) {
+    return {match::Length{l->min, l->max}, ""};
+  }
+  const auto& r = std::get<scenario::RegexMatch>(m.kind);
+  auto x = scenario::expand(r.pattern.text, vars);
+  if (!x.error.empty()) return {std::nullopt, x.error};
+  try {
+    return {match::Regex{x.text, std::regex(x.text, std::regex::ECMAScript), r.until, r.bytes}, ""};
+  } catch (const std::regex_error& ex) {
+    return {std::nullopt, "regex /" + x.text + "/: " + ex.what()};
+  }
+}
+
+AddrOr resolve_endpoint(const scenario::Template& t, const scenario::VarValues& vars,
+                        const Target& target, int socktype) {
+  auto x = scenario::expand(t.text, vars);
+  if (!x.error.empty()) return {{}, x.error};
+  auto ep = scenario::parse_endpoint(x.text);
+  if (!ep.endpoint) return {{}, ep.error};
+  if (ep.endpoint->is_target) return {target.addr, ""};
+  auto res = net::resolve(ep.endpoint->host, ep.endpoint->port, socktype);
+  if (res.addrs.empty()) return {{}, res.error};
+  for (const auto& a : res.addrs) {
+    if (a.family() == target.addr.family()) return {a, ""};
+  }
+  return {res.addrs.front(), ""};
+}
+
+reports::Mismatch make_mismatch(std::string_view expected, std::string_view actual, size_t offset) {
+  constexpr size_t kBefore = 16, kAfter = 32;
+  size_t start = offset > kBefore ? offset - kBefore : 0;
+  auto window = [&](std::string_view s) {
+    if (start >= s.size()) return std::string_view();
+    return s.substr(start, std::min(s.size() - start, offset - start + kAfter));
+  };
+  reports::Mismatch m;
+  m.offset = offset;
+  m.expected_size = expected.size();
+  m.actual_size = actual.size();
+  m.window_start = start;
+  m.expected_hex = to_hex(window(expected));
+  m.actual_hex = to_hex(window(actual));
+  m.expected_text = escape_bytes(window(expected));
+  m.actual_text = escape_bytes(window(actual));
+  return m;
+}
+
+}  // namespace sockspec::engine

@@ -1,0 +1,141 @@
+#include "match/matcher.h"
+
+#include <algorithm>
+
+#include "common/codec.h"
+
+namespace sockspec::match {
+
+namespace {
+
+std::string preview(std::string_view bytes, size_t max = 40) {
+  std::string s = escape_bytes(bytes.substr(0, max));
+  return "\"" + s + (bytes.size() > max ? "\"..." : "\"");
+}
+
+size_t first_difference(std::string_view a, std::string_view b) {
+  size_t n = std::min(a.size(), b.size());
+  auto [ia, ib] = std::mismatch(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin());
+  return static_cast<size_t>(ia - a.begin());
+}
+
+Outcome mismatch(std::string why) {
+  Outcome o;
+  o.kind = Outcome::Kind::mismatch;
+  o.why = std::move(why);
+  return o;
+}
+
+Outcome bytes_mismatch(std::string why, std::string_view expected, std::string_view actual,
+                       size_t offset) {
+  Outcome o = mismatch(std::move(why));
+  o.diff_offset = offset;
+  o.expected = expected;
+  o.actual = actual;
+  return o;
+}
+
+Outcome matched(size_t n) {
+  Outcome o;
+  o.kind = Outcome::Kind::matched;
+  o.consumed = n;
+  return o;
+}
+
+Outcome regex_check(const Regex& r, std::string_view segment, size_t consumed) {
+  if (std::regex_match(segment.begin(), segment.end(), r.re)) return matched(consumed);
+  return mismatch("segment " + preview(segment) + " (" + std::to_string(segment.size()) +
+                  " bytes) does not match /" + r.pattern + "/");
+}
+
+Outcome stream_exact(const Exact& e, std::string_view buf, bool eof) {
+  const std::string& want = e.bytes;
+  size_t n = std::min(buf.size(), want.size());
+  size_t d = first_difference(want.substr(0, n), buf.substr(0, n));
+  if (d < n) {
+    // Show as much of what came as was expected (plus a little), not the whole buffer.
+    return bytes_mismatch("bytes differ at offset " + std::to_string(d), want,
+                          buf.substr(0, std::min(buf.size(), want.size() + 16)), d);
+  }
+  if (buf.size() >= want.size()) return matched(want.size());
+  if (eof) {
+    return bytes_mismatch("connection closed after " + std::to_string(buf.size()) + " of " +
+                              std::to_string(want.size()) + " expected bytes",
+                          want, buf, buf.size());
+  }
+  return {};
+}
+
+}  // namespace
+
+Outcome match_stream(const Resolved& m, std::string_view buf, bool eof) {
+  if (auto* e = std::get_if<Exact>(&m)) return stream_exact(*e, buf, eof);
+  if (auto* l = std::get_if<Length>(&m)) {
+    if (buf.size() >= l->min) return matched(std::min<size_t>(buf.size(), l->max));
+    if (eof) {
+      return mismatch("connection closed after " + std::to_string(buf.size()) +
+                      " bytes, expected at least " + std::to_string(l->min));
+    }
+    return {};
+  }
+  const auto& r = std::get<Regex>(m);
+  if (r.count) {
+    if (buf.size() >= *r.count) return regex_check(r, buf.substr(0, *r.count), *r.count);
+    if (eof) {
+      return mismatch("connection closed after " + std::to_string(buf.size()) + " of " +
+                      std::to_string(*r.count) + " bytes");
+    }
+    return {};
+  }
+  const std::string& delim = r.until.value_or("\n");
+  size_t pos = buf.find(delim);
+  if (pos != std::string_view::npos) return regex_check(r, buf.substr(0, pos), pos + delim.size());
+  if (eof) {
+    return mismatch("connection closed before the delimiter " + preview(delim) + "; got " +
+                    preview(buf));
+  }
+  if (buf.size() > kMaxRegexSegment) {
+    return mismatch("no delimiter " + preview(delim) + " in the first " +
+                    std::to_string(kMaxRegexSegment) + " bytes");
+  }
+  return {};
+}
+
+Outcome match_datagram(const Resolved& m, std::string_view dg) {
+  if (auto* e = std::get_if<Exact>(&m)) {
+    size_t d = first_difference(e->bytes, dg);
+    if (d == e->bytes.size() && d == dg.size()) return matched(dg.size());
+    std::string why = dg.size() != e->bytes.size()
+                          ? "datagram is " + std::to_string(dg.size()) + " bytes, expected " +
+                                std::to_string(e->bytes.size())
+                          : "datagram bytes differ at offset " + std::to_string(d);
+    if (dg.size() != e->bytes.size() && d < std::min(dg.size(), e->bytes.size())) {
+      why += "; first difference at offset " + std::to_string(d);
+    }
+    return bytes_mismatch(why, e->bytes, dg, d);
+  }
+  if (auto* l = std::get_if<Length>(&m)) {
+    if (dg.size() >= l->min && dg.size() <= l->max) return matched(dg.size());
+    std::string want = l->min == l->max ? std::to_string(l->min)
+                                        : std::to_string(l->min) + ".." + std::to_string(l->max);
+    return mismatch("datagram is " + std::to_string(dg.size()) + " bytes, expected " + want);
+  }
+  return regex_check(std::get<Regex>(m), dg, dg.size());
+}
+
+std::string describe(const Resolved& m) {
+  if (auto* e = std::get_if<Exact>(&m)) {
+    return std::to_string(e->bytes.size()) + " bytes " + preview(e->bytes);
+  }
+  if (auto* l = std::get_if<Length>(&m)) {
+    return l->min == l->max ? std::to_string(l->min) + " bytes of any content"
+                            : std::to_string(l->min) + ".." + std::to_string(l->max) + " bytes";
+  }
+  const auto& r = std::get<Regex>(m);
+  std::string s = "/" + r.pattern + "/";
+  if (r.until) s += " until " + preview(*r.until);
+  if (r.count) s += " over " + std::to_string(*r.count) + " bytes";
+  return s;
+}
+
+}  // namespace sockspec::match

@@ -1,0 +1,54 @@
+// Deciding whether received bytes satisfy an `expect`. Pure: the engine feeds bytes in,
+// these functions say "need more", "matched N bytes" or "mismatch, and why".
+//
+// TCP is a byte stream, so a stream match must give the same answer however the bytes
+// were chunked: it only ever looks at everything buffered so far, and fails early only
+// when no further bytes could make it pass.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace sockspec::match {
+
+struct Exact {
+  std::string bytes;
+};
+struct Regex {
+  std::string pattern;
+  std::regex re;
+  std::optional<std::string> until;  // stream: the segment ends before this delimiter
+  std::optional<uint64_t> count;     // stream: the segment is this many bytes
+};
+struct Length {
+  uint64_t min = 0, max = 0;
+};
+// A matcher with its variables and echo bytes already resolved.
+using Resolved = std::variant<Exact, Regex, Length>;
+
+// Longest stream segment a regex waits for before it gives up on finding the delimiter.
+inline constexpr size_t kMaxRegexSegment = 1 << 20;
+
+struct Outcome {
+  enum class Kind { need_more, matched, mismatch };
+  Kind kind = Kind::need_more;
+  size_t consumed = 0;  // matched: bytes taken from the front of the stream
+  std::string why;      // mismatch: one line for a person
+  // Mismatch of exact bytes: what was expected, what came, and the first differing offset.
+  std::optional<size_t> diff_offset;
+  std::string expected, actual;
+};
+
+// `buffered` is every unread byte of the stream; `eof` says no more will come.
+Outcome match_stream(const Resolved& m, std::string_view buffered, bool eof);
+// A UDP datagram is matched whole: a longer or shorter datagram never passes.
+Outcome match_datagram(const Resolved& m, std::string_view datagram);
+
+// A short description for messages: "12 bytes \"hello\\n\"...", "/re/ until \"\\n\"".
+std::string describe(const Resolved& m);
+
+}  // namespace sockspec::match

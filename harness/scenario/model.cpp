@@ -1,0 +1,48 @@
+#include "scenario/model.h"
+
+namespace sockspec::scenario {
+
+const char* to_string(Transport t) { return t == Transport::tcp ? "tcp" : "udp"; }
+
+const char* to_string(Level l) {
+  switch (l) {
+    case Level::must: return "must";
+    case Level::should: return "should";
+    case Level::may: return "may";
+  }
+  return "must";
+}
+
+namespace {
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+}  // namespace
+
+const char* op_name(const Op& op) {
+  return std::visit(
+      Overloaded{[](const ConnectOp&) { return "connect"; }, [](const OpenOp&) { return "open"; },
+                 [](const ListenOp&) { return "listen"; }, [](const AcceptOp&) { return "accept"; },
+                 [](const SendOp&) { return "send"; }, [](const ExpectOp&) { return "expect"; },
+                 [](const ExpectEofOp&) { return "expect_eof"; },
+                 [](const ExpectResetOp&) { return "expect_reset"; },
+                 [](const ExpectSilenceOp&) { return "expect_silence"; },
+                 [](const ShutdownOp&) { return "shutdown"; },
+                 [](const CloseOp&) { return "close"; }, [](const SleepOp&) { return "sleep"; },
+                 [](const RepeatOp&) { return "repeat"; },
+                 [](const ParallelOp&) { return "parallel"; },
+                 [](const ServerOp&) { return "server"; }},
+      op);
+}
+
+bool uses_server(const Steps& steps) {
+  for (const auto& s : steps) {
+    if (std::holds_alternative<ServerOp>(s.op)) return true;
+    if (auto* r = std::get_if<RepeatOp>(&s.op); r && uses_server(r->steps)) return true;
+    if (auto* p = std::get_if<ParallelOp>(&s.op); p && uses_server(p->steps)) return true;
+  }
+  return false;
+}
+
+}  // namespace sockspec::scenario

@@ -1,0 +1,183 @@
+// The typed scenario model: what a suite file means once parsed and validated.
+// The engine works only on these structs; it never sees JSON.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace sockspec::scenario {
+
+using Bytes = std::string;  // raw octets; std::string because it is what sockets and regex take
+
+enum class Transport { tcp, udp };
+enum class Level { must, should, may };
+
+const char* to_string(Transport t);
+const char* to_string(Level l);
+
+// A string that may hold ${...} variables, resolved when the step runs.
+struct Template {
+  std::string text;
+  bool has_vars() const { return text.find("${") != std::string::npos; }
+};
+
+enum class FillPattern { ascii, zero, counter, random };
+
+struct Fill {
+  uint64_t bytes = 0;
+  FillPattern pattern = FillPattern::ascii;
+  std::optional<uint64_t> seed;  // random only; default is the run's seed
+};
+
+// Bytes to send or to expect. Exactly one source.
+struct Payload {
+  enum class Kind { text, literal, fill };
+  Kind kind = Kind::literal;
+  Template text;          // Kind::text, resolved then encoded
+  std::string encoding;   // Kind::text; empty means UTF-8
+  Bytes literal;          // Kind::literal: hex and base64, decoded at parse time
+  Fill fill;              // Kind::fill
+};
+
+struct EchoMatch {
+  bool upper = false;  // "ascii-upper": a-z upper-cased, every other byte unchanged
+};
+struct RegexMatch {
+  Template pattern;
+  std::optional<Bytes> until;        // TCP: the segment ends at this delimiter (consumed, not matched)
+  std::optional<uint64_t> bytes;     // TCP: the segment is this many bytes
+};
+struct LengthMatch {
+  uint64_t min = 0;
+  uint64_t max = 0;  // equal to min for an exact length
+};
+
+struct Matcher {
+  std::variant<Payload, EchoMatch, RegexMatch, LengthMatch> kind;
+};
+
+struct SocketOptions {
+  std::optional<bool> reuseaddr, reuseport, nodelay, v6only;
+  std::optional<int> rcvbuf, sndbuf;
+};
+
+struct Step;
+using Steps = std::vector<Step>;
+
+struct ConnectOp {
+  std::string conn;
+  std::optional<Transport> transport;
+  Template to{"target"};
+  std::optional<Template> bind;
+  SocketOptions options;
+  std::optional<std::string> expect_error;
+};
+struct OpenOp {
+  std::string conn;
+  std::optional<Template> bind;
+  SocketOptions options;
+};
+struct ListenOp {
+  std::string conn;
+  std::optional<Transport> transport;
+  Template bind;
+  int backlog = 128;
+  SocketOptions options;
+  std::optional<std::string> expect_error;
+};
+struct AcceptOp {
+  std::string conn;
+  std::string as;
+};
+struct SendOp {
+  std::string conn;
+  Payload payload;
+  std::optional<Template> to;
+  uint64_t repeat = 1;
+  std::optional<std::string> expect_error;  // extension: e.g. ECONNREFUSED on connected UDP
+};
+struct ExpectOp {
+  std::string conn;
+  Matcher matcher;
+  std::optional<Template> from;
+  std::optional<std::string> expect_error;  // extension: the receive fails with this errno
+};
+struct ExpectEofOp {
+  std::string conn;
+};
+struct ExpectResetOp {
+  std::string conn;
+};
+struct ExpectSilenceOp {
+  std::string conn;
+  uint64_t for_ms = 0;
+};
+enum class ShutdownHow { write, read, both };
+struct ShutdownOp {
+  std::string conn;
+  ShutdownHow how = ShutdownHow::write;
+};
+struct CloseOp {
+  std::string conn;
+  bool abort = false;
+};
+struct SleepOp {
+  uint64_t ms = 0;
+};
+struct RepeatOp {
+  uint64_t times = 0;
+  Steps steps;
+};
+struct ParallelOp {
+  uint64_t clients = 0;
+  Steps steps;
+};
+enum class ServerAction { start, stop, restart, kill };
+struct ServerOp {
+  ServerAction action = ServerAction::start;
+  std::optional<uint64_t> ready_timeout_ms;
+};
+
+using Op = std::variant<ConnectOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp, ExpectEofOp,
+                        ExpectResetOp, ExpectSilenceOp, ShutdownOp, CloseOp, SleepOp, RepeatOp,
+                        ParallelOp, ServerOp>;
+
+struct Step {
+  Op op;
+  std::optional<uint64_t> timeout_ms;
+  std::string label;
+  std::string pointer;  // JSON pointer of this step in its file, for messages
+};
+
+const char* op_name(const Op& op);
+
+struct Case {
+  std::string id;
+  std::string title;
+  std::string spec_ref;
+  Level level = Level::must;
+  std::vector<std::string> tags;
+  std::vector<std::string> requires_;  // capabilities; "managed-server" is added for server steps
+  std::optional<uint64_t> timeout_ms;
+  Steps steps;
+  std::string pointer;
+};
+
+struct Suite {
+  std::string file;  // path as given by the user
+  std::string suite;
+  std::string title;
+  std::string spec;
+  std::string service;
+  Transport transport = Transport::tcp;
+  uint64_t default_timeout_ms = 2000;
+  std::vector<Case> cases;
+};
+
+// True when the case, or any nested step, uses `server`.
+bool uses_server(const Steps& steps);
+
+}  // namespace sockspec::scenario

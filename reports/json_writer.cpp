@@ -1,0 +1,104 @@
+#include "reports/json_writer.h"
+
+namespace sockspec::reports {
+
+using json = nlohmann::json;
+
+namespace {
+
+json mismatch_json(const Mismatch& m) {
+  return {{"offset", m.offset},
+          {"expected_size", m.expected_size},
+          {"actual_size", m.actual_size},
+          {"window_start", m.window_start},
+          {"expected_hex", m.expected_hex},
+          {"actual_hex", m.actual_hex},
+          {"expected_text", m.expected_text},
+          {"actual_text", m.actual_text}};
+}
+
+json step_json(const StepResult& s) {
+  json j = {{"path", s.path},
+            {"op", s.op},
+            {"pointer", s.pointer},
+            {"verdict", to_string(s.verdict)},
+            {"elapsed_ms", s.elapsed_ms},
+            {"bytes_sent", s.bytes_sent},
+            {"bytes_received", s.bytes_received}};
+  if (!s.label.empty()) j["label"] = s.label;
+  if (!s.message.empty()) j["message"] = s.message;
+  if (!s.errno_name.empty()) j["errno"] = s.errno_name;
+  if (s.mismatch) j["mismatch"] = mismatch_json(*s.mismatch);
+  return j;
+}
+
+json counts_json(const Counts& c) {
+  return {{"total", c.total()}, {"pass", c.pass}, {"fail", c.fail},   {"error", c.error},
+          {"skip", c.skip},     {"warn", c.warn}, {"xfail", c.xfail}, {"xpass", c.xpass}};
+}
+
+json case_json(const CaseResult& c) {
+  json steps = json::array();
+  for (const auto& s : c.steps) steps.push_back(step_json(s));
+  json j = {{"id", c.id},
+            {"title", c.title},
+            {"spec_ref", c.spec_ref},
+            {"level", c.level},
+            {"tags", c.tags},
+            {"verdict", to_string(c.verdict)},
+            {"duration_ms", c.duration_ms},
+            {"steps", steps}};
+  if (!c.reason.empty()) j["reason"] = c.reason;
+  if (!c.rerun.empty()) j["rerun"] = c.rerun;
+  return j;
+}
+
+}  // namespace
+
+json to_json(const RunReport& r) {
+  json suites = json::array();
+  for (const auto& s : r.suites) {
+    json cases = json::array();
+    for (const auto& c : s.cases) cases.push_back(case_json(c));
+    suites.push_back({{"name", s.name},
+                      {"title", s.title},
+                      {"file", s.file},
+                      {"spec", s.spec},
+                      {"service", s.service},
+                      {"transport", s.transport},
+                      {"counts", counts_json(counts_of(s))},
+                      {"cases", cases}});
+  }
+  const RunMeta& m = r.meta;
+  json j = {{"schema_version", r.schema_version},
+            {"kind", r.kind},
+            {"run",
+             {{"tool", m.tool},
+              {"version", m.version},
+              {"command_line", m.command_line},
+              {"target", m.target},
+              {"address", m.address},
+              {"seed", m.seed},
+              {"started_at", m.started_at},
+              {"duration_ms", m.duration_ms},
+              {"host", m.host},
+              {"strict", m.strict}}},
+            {"counts", counts_json(r.counts())},
+            {"exit_code", r.exit_code},
+            {"notes", r.notes},
+            {"suites", suites}};
+  if (r.server) {
+    j["server"] = {{"command", r.server->command},
+                   {"stdout", r.server->stdout_text},
+                   {"stderr", r.server->stderr_text},
+                   {"truncated", r.server->truncated}};
+  }
+  return j;
+}
+
+void write_json(const RunReport& r, std::ostream& out) {
+  // Replace invalid UTF-8 (a server's captured output can hold anything) rather than throw.
+  out << to_json(r).dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+}
+
+}  // namespace sockspec::reports

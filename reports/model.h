@@ -1,0 +1,109 @@
+// The one result model every run produces and every writer reads.
+// Knows nothing of the harness: a report can be written, re-read and merged without it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sockspec::reports {
+
+// Bumped whenever the JSON report changes shape in a way readers must know about.
+inline constexpr int kSchemaVersion = 1;
+
+enum class Verdict { pass, fail, error, skip, warn, xfail, xpass };
+const char* to_string(Verdict v);
+// Whether this verdict makes the run exit 1.
+bool is_failing(Verdict v);
+
+// Expected vs actual bytes around the first differing offset.
+struct Mismatch {
+  uint64_t offset = 0;         // first differing byte
+  uint64_t expected_size = 0;  // whole sizes
+  uint64_t actual_size = 0;
+  uint64_t window_start = 0;   // offset of the first byte of both excerpts
+  std::string expected_hex, actual_hex;    // the excerpts, hex
+  std::string expected_text, actual_text;  // the excerpts, printable with \xHH escapes
+};
+
+struct StepResult {
+  std::string path;  // "3" or "4.2" for a step nested in a repeat/parallel
+  std::string op;
+  std::string label;
+  std::string pointer;  // JSON pointer of the step in its suite file
+  Verdict verdict = Verdict::pass;
+  double elapsed_ms = 0;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  std::string message;     // what happened, one line
+  std::string errno_name;  // where a syscall failed
+  std::optional<Mismatch> mismatch;
+};
+
+struct CaseResult {
+  std::string id;  // within the suite; the full id is suite/id
+  std::string title;
+  std::string spec_ref;
+  std::string level;  // must, should, may
+  std::vector<std::string> tags;
+  Verdict verdict = Verdict::pass;
+  std::string reason;  // why it failed, was skipped, or is expected to fail
+  double duration_ms = 0;
+  std::vector<StepResult> steps;
+  std::string rerun;  // a command that runs just this case against the same target
+};
+
+struct SuiteResult {
+  std::string name;
+  std::string title;
+  std::string file;
+  std::string spec;
+  std::string service;
+  std::string transport;
+  std::vector<CaseResult> cases;
+};
+
+// What a managed server printed while the run used it.
+struct ServerOutput {
+  std::string command;
+  std::string stdout_text;
+  std::string stderr_text;
+  bool truncated = false;
+};
+
+struct RunMeta {
+  std::string tool = "sockspec";
+  std::string version;
+  std::string command_line;
+  std::string target;   // as the user named it (builtin:echo, host:port)
+  std::string address;  // the resolved address used
+  uint64_t seed = 0;
+  std::string started_at;  // ISO 8601, UTC
+  double duration_ms = 0;
+  std::string host;
+  bool strict = false;
+};
+
+struct Counts {
+  uint64_t pass = 0, fail = 0, error = 0, skip = 0, warn = 0, xfail = 0, xpass = 0;
+  uint64_t total() const { return pass + fail + error + skip + warn + xfail + xpass; }
+  uint64_t failing() const { return fail + error + xpass; }
+  void add(Verdict v);
+};
+
+struct RunReport {
+  int schema_version = kSchemaVersion;
+  std::string kind = "conformance";
+  RunMeta meta;
+  std::vector<SuiteResult> suites;
+  std::optional<ServerOutput> server;
+  std::vector<std::string> notes;  // run-level warnings, e.g. stale expected-failure entries
+  int exit_code = 0;
+
+  Counts counts() const;
+};
+
+Counts counts_of(const SuiteResult& s);
+
+}  // namespace sockspec::reports

@@ -1,0 +1,21 @@
+// Plain-text renderings shared by the console, JUnit and Markdown writers.
+#pragma once
+
+#include <string>
+
+#include "reports/model.h"
+
+namespace sockspec::reports {
+
+// Several lines, each starting with `indent`: offset, sizes, printable and hex excerpts.
+std::string render_mismatch(const Mismatch& m, const std::string& indent);
+
+// The failing step and its details, as a person reads them after a failed case.
+std::string render_failure(const CaseResult& c, const std::string& indent);
+
+// "12 passed, 1 failed, 2 skipped" (only non-zero kinds; "0 cases" when empty).
+std::string render_counts(const Counts& c);
+
+std::string format_ms(double ms);  // "0.4ms", "12ms", "1.52s"
+
+}  // namespace sockspec::reports

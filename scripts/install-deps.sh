@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the Debian packages sockspec needs, and only those that are missing.
+# As root it runs apt-get itself; otherwise it prints the exact command and fails,
+# so nothing half-builds on a machine that lacks a dependency.
+set -euo pipefail
+
+build_pkgs=(g++ make cmake ninja-build pkg-config
+            libboost-program-options-dev nlohmann-json3-dev
+            libgtest-dev libgmock-dev libbenchmark-dev)
+# What the tests drive: schema checks, and third-party servers to run suites against.
+test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd)
+
+case "${1:-build}" in
+  build) wanted=("${build_pkgs[@]}") ;;
+  test)  wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+  bench) wanted=("${build_pkgs[@]}" sockperf) ;;
+  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${wanted[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "sockspec: missing Debian packages: ${missing[*]}" >&2
+  echo "install them with:" >&2
+  echo "  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "sockspec: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Package scripts must not start services (inetd) on the build machine: the
+# tests start their own instances on addresses they choose.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && created_policy=1
+fi
+trap '[ $created_policy -eq 1 ] && rm -f "$policy"' EXIT
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
