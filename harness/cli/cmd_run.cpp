@@ -1,0 +1,72 @@
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/signals.h"
+#include "reference_servers/protocol.h"
+#include "runner/runner.h"
+
+namespace sockspec::cli {
+
+namespace po = boost::program_options;
+
+int cmd_run(const Invocation& inv) {
+  runner::RunOptions o;
+  po::options_description desc(
+      "usage: sockspec run [PATH...] --target HOST:PORT | --target builtin:SERVICE | --server-cmd 'CMD {port}'\n"
+      "\n"
+      "Runs every case of the suites in PATH (files, or folders searched for *.json) against a\n"
+      "server and reports each verdict. With --target builtin:SERVICE and no PATH, the built-in\n"
+      "suites for that service are run against the reference server.\n"
+      "\noptions");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("target,t", po::value(&o.target), "HOST:PORT, [V6ADDR]:PORT, or builtin:SERVICE (a reference server the run starts)")
+      ("server-cmd", po::value(&o.server_cmd),
+       "start this command as the server ({port} is replaced; a free port is chosen when no --target "
+       "gives one), stop it at the end; enables `server` steps")
+      ("filter,f", po::value(&o.filters)->composing(), "run only cases whose SUITE/ID matches this glob (repeatable)")
+      ("tag", po::value(&o.tags)->composing(), "run only cases with this tag (repeatable)")
+      ("strict", po::bool_switch(&o.strict), "a failed should/may case fails the run instead of warning")
+      ("jobs,j", po::value(&o.jobs), "cases run at once (default: number of cores)")
+      ("seed", po::value(&o.seed), "seed for random payloads (default: the time; the report records it)")
+      ("expect-fail", po::value(&o.expect_fail),
+       "file of known failures, one 'SUITE/ID reason' per line: they count as xfail, and passing is xpass")
+      ("report-json", po::value(&o.report_json), "write the JSON report here")
+      ("junit", po::value(&o.junit), "write JUnit XML here")
+      ("out", po::value(&o.out_dir), "write every report format into this folder");
+  po::options_description hidden;
+  hidden.add_options()("path", po::value(&o.paths)->composing());
+  po::options_description all;
+  all.add(desc).add(hidden);
+  po::positional_options_description pos;
+  pos.add("path", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(inv.args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "sockspec run: " << e.what() << "\n(see sockspec run --help)\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  o.seed_given = vm.count("seed") > 0;
+  o.command_line = inv.command_line;
+  o.invoked_as = inv.argv0;
+  std::error_code ec;
+  o.self_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  for (const auto& [s, named] : refserver::services()) o.builtin_services.push_back(named.name);
+  o.color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  StopSignals stop;
+  o.cancel_fd = stop.fd();
+  return runner::run(o, std::cout, std::cerr);
+}
+
+}  // namespace sockspec::cli

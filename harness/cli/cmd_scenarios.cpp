@@ -1,0 +1,103 @@
+// validate and list: reading scenario files without running them.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "runner/suites.h"
+
+namespace sockspec::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+// Both commands take PATH... and --help only.
+bool parse_paths(const Invocation& inv, const char* usage, std::vector<std::string>& paths, int& rc) {
+  po::options_description desc(usage);
+  desc.add_options()("help,h", "show this help");
+  po::options_description all;
+  all.add(desc).add_options()("path", po::value(&paths)->composing());
+  po::positional_options_description pos;
+  pos.add("path", -1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(inv.args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << e.what() << "\n";
+    rc = 2;
+    return false;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    rc = 0;
+    return false;
+  }
+  if (paths.empty()) {
+    std::cerr << "give at least one scenario file or folder\n";
+    rc = 2;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int cmd_validate(const Invocation& inv) {
+  std::vector<std::string> paths;
+  int rc = 0;
+  if (!parse_paths(inv, "usage: sockspec validate PATH...\n\nChecks scenario files (folders are searched "
+                        "for *.json) and lists every problem as FILE:JSON-POINTER: message.\n\noptions",
+                   paths, rc)) {
+    return rc;
+  }
+  auto loaded = runner::load_suites(paths);
+  for (const auto& d : loaded.errors) std::cerr << d.to_string() << "\n";
+  if (!loaded.errors.empty()) {
+    std::cerr << loaded.errors.size() << " problem(s)\n";
+    return 2;
+  }
+  size_t cases = 0;
+  for (const auto& s : loaded.suites) cases += s.cases.size();
+  std::cout << loaded.suites.size() << " suite(s), " << cases << " case(s): valid\n";
+  return 0;
+}
+
+int cmd_list(const Invocation& inv) {
+  std::vector<std::string> paths;
+  int rc = 0;
+  if (!parse_paths(inv, "usage: sockspec list PATH...\n\nShows every case: SUITE/ID, level, spec "
+                        "reference, title and tags.\n\noptions",
+                   paths, rc)) {
+    return rc;
+  }
+  auto loaded = runner::load_suites(paths);
+  for (const auto& d : loaded.errors) std::cerr << d.to_string() << "\n";
+  if (!loaded.errors.empty()) return 2;
+  for (const auto& s : loaded.suites) {
+    std::cout << s.suite << "  (" << s.file << ", " << scenario::to_string(s.transport)
+              << (s.service.empty() ? "" : ", service " + s.service) << ")";
+    if (!s.title.empty()) std::cout << "  " << s.title;
+    std::cout << "\n";
+    for (const auto& c : s.cases) {
+      std::string level = scenario::to_string(c.level);
+      level.resize(6, ' ');
+      std::cout << "  " << level << " " << s.suite << "/" << c.id;
+      if (!c.spec_ref.empty()) std::cout << "  [" << c.spec_ref << "]";
+      if (!c.title.empty()) std::cout << "  " << c.title;
+      if (!c.tags.empty()) {
+        std::cout << "  (";
+        for (size_t i = 0; i < c.tags.size(); ++i) std::cout << (i ? ", " : "") << c.tags[i];
+        std::cout << ")";
+      }
+      if (!c.requires_.empty()) {
+        std::cout << "  requires:";
+        for (const auto& r : c.requires_) std::cout << " " << r;
+      }
+      std::cout << "\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace sockspec::cli

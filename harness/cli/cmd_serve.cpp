@@ -1,0 +1,91 @@
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/signals.h"
+#include "reference_servers/server.h"
+
+namespace sockspec::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+std::string catalogue() {
+  std::ostringstream s;
+  s << "\nservices:\n";
+  for (const auto& [svc, n] : refserver::services()) s << "  " << n.name << std::string(12 - std::string(n.name).size(), ' ') << n.doc << "\n";
+  s << "\nfaults (--fault NAME: a deliberately broken variant a good suite must catch):\n";
+  for (const auto& [f, n] : refserver::faults()) {
+    s << "  " << n.name << "\n      " << n.doc << "\n";
+  }
+  return s.str();
+}
+}  // namespace
+
+int cmd_serve(const Invocation& inv) {
+  refserver::Config cfg;
+  std::string service, transport = "both", fault = "none";
+  unsigned port = 0;
+  cfg.threads = std::max(1u, std::thread::hardware_concurrency());
+  po::options_description desc(
+      "usage: sockspec serve SERVICE [options]\n\n"
+      "Runs a reference server. It prints one line per socket, `listening tcp ADDR:PORT`, then\n"
+      "serves until SIGINT or SIGTERM.\n\noptions");
+  desc.add_options()
+      ("help,h", "show this help")
+      ("transport", po::value(&transport)->default_value("both"), "tcp, udp or both")
+      ("bind", po::value(&cfg.bind)->default_value("127.0.0.1"), "numeric address to listen on (::1 for IPv6)")
+      ("port", po::value(&port)->default_value(0), "port; 0 takes an ephemeral one (TCP and UDP share it)")
+      ("fault", po::value(&fault)->default_value("none"), "run a deliberately broken variant (see below)")
+      ("threads", po::value(&cfg.threads), "worker threads, each with its own epoll loop (default: cores; chat and iterative use 1)")
+      ("idle-timeout", po::value(&cfg.idle_timeout_s)->default_value(0), "close TCP connections idle this many seconds (0: never)")
+      ("max-connections", po::value(&cfg.max_connections)->default_value(0), "close connections beyond this many at once (0: no limit)")
+      ("chat-ttl", po::value(&cfg.chat_ttl_s)->default_value(60), "UDP chat: relay to peers heard from within this many seconds")
+      ("delay-ms", po::value(&cfg.delay_ms)->default_value(1500), "reply delay of the slow fault");
+  po::options_description all;
+  all.add(desc).add_options()("service", po::value(&service));
+  po::positional_options_description pos;
+  pos.add("service", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(inv.args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "sockspec serve: " << e.what() << "\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << catalogue();
+    return 0;
+  }
+  auto svc = refserver::service_from_name(service);
+  if (!svc) {
+    std::cerr << "sockspec serve: " << (service.empty() ? "name a service" : "unknown service '" + service + "'")
+              << catalogue();
+    return 2;
+  }
+  auto f = refserver::fault_from_name(fault);
+  if (!f) {
+    std::cerr << "sockspec serve: unknown fault '" << fault << "'" << catalogue();
+    return 2;
+  }
+  if (port > 65535) {
+    std::cerr << "sockspec serve: --port must be 0..65535\n";
+    return 2;
+  }
+  if (transport != "tcp" && transport != "udp" && transport != "both") {
+    std::cerr << "sockspec serve: --transport must be tcp, udp or both\n";
+    return 2;
+  }
+  cfg.service = *svc;
+  cfg.fault = *f;
+  cfg.port = static_cast<uint16_t>(port);
+  cfg.tcp = transport != "udp";
+  cfg.udp = transport != "tcp";
+  StopSignals stop;
+  return refserver::serve(cfg, stop.fd(), std::cout, std::cerr);
+}
+
+}  // namespace sockspec::cli

@@ -1,0 +1,250 @@
+#include "runner/managed_server.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/codec.h"
+#include "net/socket.h"
+
+namespace sockspec::runner {
+
+namespace {
+constexpr size_t kCaptureLimit = 256 * 1024;  // per stream; the rest is counted as truncated
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return std::string("killed by ") + sigabbrev_np(WTERMSIG(status));
+  return "status " + std::to_string(status);
+}
+
+std::string last_line(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  auto nl = t.rfind('\n');
+  return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+}  // namespace
+
+ManagedServer::ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp, bool probe_udp)
+    : addr_(addr), probe_tcp_(probe_tcp), probe_udp_(probe_udp) {
+  std::string port = std::to_string(addr.port());
+  for (size_t pos; (pos = command.find("{port}")) != std::string::npos;) command.replace(pos, 6, port);
+  command_ = std::move(command);
+}
+
+ManagedServer::~ManagedServer() { stop(std::chrono::milliseconds(2000)); }
+
+std::string ManagedServer::start() {
+  if (running()) return "";
+  join_capture();
+  int out_pipe[2], err_pipe[2];
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return "pipe: " + errno_name(errno);
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) {
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    return "pipe: " + errno_name(errno);
+  }
+  net::Fd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]);
+  std::string script = "exec " + command_;  // exec: the server is the child itself, not a shell
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) return "fork: " + errno_name(errno);
+  if (pid == 0) {
+    // Only async-signal-safe calls between fork and exec.
+    setpgid(0, 0);                       // its own group, so a signal reaches its children too
+    prctl(PR_SET_PDEATHSIG, SIGTERM);    // and it dies with the harness, even on SIGKILL
+    if (getppid() != parent) _exit(127);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);  // the harness blocks SIGINT/SIGTERM in its threads
+    ::signal(SIGPIPE, SIG_DFL);
+    dup2(out_w.get(), STDOUT_FILENO);
+    dup2(err_w.get(), STDERR_FILENO);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  setpgid(pid, pid);  // also from the parent, so no signal can race the child's own call
+  pid_ = pid;
+  stop_capture_ = false;
+  capture_ = std::thread([this, o = std::move(out_r), e = std::move(err_r)]() mutable {
+    capture(std::move(o), std::move(e));
+  });
+  return "";
+}
+
+void ManagedServer::append(bool is_err, const char* data, size_t n) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string& s = is_err ? err_ : out_;
+  size_t room = kCaptureLimit > s.size() ? kCaptureLimit - s.size() : 0;
+  if (n > room) truncated_ = true;
+  s.append(data, std::min(n, room));
+}
+
+void ManagedServer::capture(net::Fd out, net::Fd err) {
+  pollfd fds[2] = {{out.get(), POLLIN, 0}, {err.get(), POLLIN, 0}};
+  char buf[4096];
+  int open_count = 2;
+  // Bounded: after the process is reaped, stop_capture_ ends this even if a grandchild
+  // still holds the pipes.
+  while (open_count > 0 && !stop_capture_) {
+    if (poll(fds, 2, 100) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        append(i == 1, buf, static_cast<size_t>(n));
+      } else if (n == 0 || errno != EINTR) {
+        fds[i].fd = -1;
+        --open_count;
+      }
+    }
+  }
+}
+
+void ManagedServer::join_capture() {
+  if (!capture_.joinable()) return;
+  stop_capture_ = true;
+  capture_.join();
+}
+
+void ManagedServer::signal(int sig) {
+  if (pid_ > 0) ::kill(-pid_, sig);
+}
+
+bool ManagedServer::reap() {
+  if (pid_ <= 0) return true;
+  // Look without reaping first: while the leader is a zombie its group id cannot be reused,
+  // so killing the group (anything the server left behind) cannot hit a stranger.
+  siginfo_t info{};
+  if (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+      info.si_pid == 0) {
+    return false;  // still running
+  }
+  ::kill(-pid_, SIGKILL);
+  int status = 0;
+  if (waitpid(pid_, &status, 0) == pid_) last_status_ = status;
+  pid_ = -1;
+  // Give the capture thread a moment to drain what the server wrote last.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  join_capture();
+  return true;
+}
+
+engine::ServerControl::Probe ManagedServer::probe(std::string& why) {
+  if (reap()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    why = describe_status(last_status_);
+    std::string line = last_line(err_.empty() ? out_ : err_);
+    if (!line.empty()) why += ": " + line;
+    return Probe::exited;
+  }
+  if (probe_tcp_) {
+    auto sock = net::open_socket(addr_.family(), SOCK_STREAM, {});
+    if (!sock.ok()) {
+      why = sock.error.to_string();
+      return Probe::not_yet;
+    }
+    auto e = net::start_connect(sock.fd.get(), addr_);
+    if (e.err == EINPROGRESS) {
+      pollfd p{sock.fd.get(), POLLOUT, 0};
+      if (poll(&p, 1, 200) != 1) {
+        why = "connect " + addr_.to_string() + ": no answer";
+        return Probe::not_yet;
+      }
+      e = net::finish_connect(sock.fd.get(), addr_);
+    }
+    if (e.err != 0) {
+      why = e.to_string();
+      return Probe::not_yet;
+    }
+  }
+  if (probe_udp_ && !udp_port_bound(addr_.port())) {
+    why = "no UDP socket bound to port " + std::to_string(addr_.port()) + " yet";
+    return Probe::not_yet;
+  }
+  return Probe::ready;
+}
+
+std::string ManagedServer::start_and_wait(std::chrono::milliseconds limit) {
+  std::string err = start();
+  if (!err.empty()) return err;
+  auto until = std::chrono::steady_clock::now() + limit;
+  std::string why;
+  for (;;) {
+    switch (probe(why)) {
+      case Probe::ready: return "";
+      case Probe::exited: return "the server exited: " + why;
+      case Probe::not_yet: break;
+    }
+    if (std::chrono::steady_clock::now() >= until) {
+      return "not accepting on " + addr_.to_string() + " after " + std::to_string(limit.count()) +
+             " ms (" + why + ")";
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+void ManagedServer::stop(std::chrono::milliseconds grace) {
+  if (pid_ > 0) {
+    signal(SIGTERM);
+    auto until = std::chrono::steady_clock::now() + grace;
+    while (!reap() && std::chrono::steady_clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (pid_ > 0) {
+      signal(SIGKILL);
+      while (!reap()) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // SIGKILL cannot be refused
+    }
+  }
+  join_capture();
+}
+
+reports::ServerOutput ManagedServer::output() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {command_, out_, err_, truncated_};
+}
+
+uint16_t pick_free_port(const net::SockAddr& addr) {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    net::SockAddr a = addr;
+    a.set_port(0);
+    auto tcp = net::open_socket(a.family(), SOCK_STREAM, {});
+    if (!tcp.ok() || net::bind_to(tcp.fd.get(), a).err) continue;
+    uint16_t port = net::local_address(tcp.fd.get()).port();
+    a.set_port(port);
+    auto udp = net::open_socket(a.family(), SOCK_DGRAM, {});
+    if (udp.ok() && net::bind_to(udp.fd.get(), a).err == 0) return port;
+  }
+  return 0;
+}
+
+bool udp_port_bound(uint16_t port) {
+  char want[8];
+  std::snprintf(want, sizeof want, ":%04X", port);
+  for (const char* file : {"/proc/net/udp", "/proc/net/udp6"}) {
+    std::ifstream in(file);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local;
+      fields >> slot >> local;
+      if (local.size() >= 5 && local.compare(local.size() - 5, 5, want) == 0) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace sockspec::runner

@@ -1,0 +1,64 @@
+// A server process the harness starts, watches and stops: `--server-cmd 'CMD {port}'` or
+// `--target builtin:SERVICE` (which runs this same binary's `serve`).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "engine/context.h"
+#include "net/address.h"
+#include "net/fd.h"
+#include "reports/model.h"
+
+namespace sockspec::runner {
+
+class ManagedServer : public engine::ServerControl {
+ public:
+  // `command` is run by /bin/sh with {port} replaced; `addr` is where it must accept.
+  ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp, bool probe_udp);
+  ~ManagedServer() override;
+  ManagedServer(const ManagedServer&) = delete;
+  ManagedServer& operator=(const ManagedServer&) = delete;
+
+  bool running() const override { return pid_ > 0; }
+  std::string start() override;
+  void signal(int sig) override;
+  bool reap() override;
+  Probe probe(std::string& why) override;
+
+  // Blocking forms for the start and the end of a run, bounded by `limit`.
+  std::string start_and_wait(std::chrono::milliseconds limit);
+  void stop(std::chrono::milliseconds grace);
+
+  std::string command_line() const { return command_; }
+  reports::ServerOutput output() const;
+
+ private:
+  void capture(net::Fd out, net::Fd err);
+  void join_capture();
+  void append(bool is_err, const char* data, size_t n);
+
+  std::string command_;  // with the port filled in
+  net::SockAddr addr_;
+  bool probe_tcp_, probe_udp_;
+  pid_t pid_ = -1;
+  int last_status_ = 0;
+  std::thread capture_;
+  std::atomic<bool> stop_capture_{false};
+  mutable std::mutex mu_;
+  std::string out_, err_;
+  bool truncated_ = false;
+};
+
+// Picks a port that is free for both TCP and UDP on `addr`'s address right now.
+uint16_t pick_free_port(const net::SockAddr& addr);
+
+// "/proc/net/udp" and "/proc/net/udp6" list a bound UDP socket on `port`.
+bool udp_port_bound(uint16_t port);
+
+}  // namespace sockspec::runner

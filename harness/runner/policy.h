@@ -1,0 +1,39 @@
+// How a case's raw outcome becomes its verdict, and which cases a run selects. Pure.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reports/model.h"
+#include "scenario/model.h"
+
+namespace sockspec::runner {
+
+// Expected failures: "suite/case-id  reason" per line; '#' starts a comment.
+struct ExpectFail {
+  std::map<std::string, std::string> reasons;  // full case id -> reason
+  std::vector<std::string> errors;             // "FILE:LINE: problem"
+};
+ExpectFail parse_expect_fail(const std::string& text, const std::string& file);
+
+// pass/fail/error from the engine, then the case's level, --strict, and the expected
+// failures decide the verdict the report shows.
+struct Decided {
+  reports::Verdict verdict;
+  std::string reason;
+};
+Decided decide(reports::Verdict raw, const std::string& raw_reason, scenario::Level level,
+               bool strict, const std::optional<std::string>& expected_failure);
+
+struct Selection {
+  std::vector<std::string> filters;  // globs over "suite/id"; any may match
+  std::vector<std::string> tags;     // a case with any of them
+};
+bool selected(const Selection& s, const std::string& full_id, const std::vector<std::string>& tags);
+
+// A shell word: 'it''s' quoting, left bare when it needs none.
+std::string shell_quote(const std::string& s);
+
+}  // namespace sockspec::runner

@@ -1,0 +1,388 @@
+#include "runner/runner.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "engine/case_run.h"
+#include "net/socket.h"
+#include "reports/console_writer.h"
+#include "reports/json_writer.h"
+#include "reports/junit_writer.h"
+#include "runner/managed_server.h"
+#include "runner/policy.h"
+#include "runner/suites.h"
+#include "runner/target.h"
+
+namespace sockspec::runner {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Item {
+  const scenario::Suite* suite;
+  const scenario::Case* kase;
+  std::string full_id;
+  bool needs_server;
+};
+
+bool can_bind(const char* host) {
+  auto r = net::resolve(host, 0, SOCK_DGRAM);
+  if (r.addrs.empty()) return false;
+  auto s = net::open_socket(r.addrs.front().family(), SOCK_DGRAM, {});
+  return s.ok() && net::bind_to(s.fd.get(), r.addrs.front()).err == 0;
+}
+
+bool cancelled(int fd) {
+  if (fd < 0) return false;
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, 0) == 1;
+}
+
+std::string iso_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string hostname() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+bool write_file(const std::string& path, const std::function<void(std::ostream&)>& writer,
+                std::ostream& err) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream f(path, std::ios::binary);
+  if (!f) {
+    err << "run: cannot write " << path << "\n";
+    return false;
+  }
+  writer(f);
+  return static_cast<bool>(f);
+}
+
+class Run {
+ public:
+  Run(const RunOptions& o, std::ostream& out, std::ostream& err) : o_(o), out_(out), err_(err) {}
+  int go();
+
+ private:
+  int load();
+  int setup_target();
+  void run_cases();
+  reports::CaseResult run_item(const Item& it, engine::ServerControl* server);
+  std::string rerun_command(const Item& it) const;
+  int finish();
+
+  const RunOptions& o_;
+  std::ostream& out_;
+  std::ostream& err_;
+  Clock::time_point started_ = Clock::now();
+  std::string started_at_ = iso_now();
+  uint64_t seed_ = 0;
+  TargetSpec spec_;
+  std::vector<scenario::Suite> suites_;
+  ExpectFail expect_fail_;
+  std::vector<Item> items_;
+  std::vector<reports::CaseResult> results_;
+  std::unique_ptr<ManagedServer> server_;
+  engine::Target target_;
+  bool ipv4_ = false, ipv6_ = false, interrupted_ = false;
+  std::mutex print_mu_;
+};
+
+int Run::go() {
+  seed_ = o_.seed_given ? o_.seed : static_cast<uint64_t>(std::time(nullptr));
+  if (o_.target.empty() && o_.server_cmd.empty()) {
+    err_ << "run: say what to test: --target HOST:PORT, --target builtin:SERVICE, or --server-cmd 'CMD {port}'\n";
+    return 2;
+  }
+  if (!o_.target.empty()) {
+    spec_ = parse_target(o_.target);
+    if (!spec_.error.empty()) {
+      err_ << "run: " << spec_.error << "\n";
+      return 2;
+    }
+  }
+  if (!spec_.builtin.empty()) {
+    const auto& known = o_.builtin_services;
+    if (std::find(known.begin(), known.end(), spec_.builtin) == known.end()) {
+      std::string list;
+      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+      err_ << "run: no built-in service '" << spec_.builtin << "' (known: " << list << ")\n";
+      return 2;
+    }
+    if (!o_.server_cmd.empty()) {
+      err_ << "run: --target builtin:SERVICE already starts a server; drop --server-cmd\n";
+      return 2;
+    }
+  }
+  if (int rc = load(); rc != 0) return rc;
+  if (int rc = setup_target(); rc != 0) return rc;
+  ipv4_ = can_bind("127.0.0.1");
+  ipv6_ = can_bind("::1");
+  run_cases();
+  return finish();
+}
+
+int Run::load() {
+  std::vector<std::string> paths = o_.paths;
+  bool by_service = paths.empty();
+  if (by_service) {
+    if (spec_.builtin.empty()) {
+      err_ << "run: name the scenario files or folders to run (only --target builtin:SERVICE picks "
+              "suites by itself)\n";
+      return 2;
+    }
+    paths.push_back(builtin_scenarios_dir());
+  }
+  Loaded l = load_suites(paths);
+  for (const auto& d : l.errors) err_ << d.to_string() << "\n";
+  if (!l.errors.empty()) {
+    err_ << l.errors.size() << " problem(s) in the scenarios; nothing was run\n";
+    return 2;
+  }
+  for (auto& s : l.suites) {
+    if (!by_service || s.service == spec_.builtin) suites_.push_back(std::move(s));
+  }
+  if (suites_.empty()) {
+    err_ << "run: no suites found"
+         << (by_service ? " for service '" + spec_.builtin + "' in " + paths.front() : std::string())
+         << "\n";
+    return 2;
+  }
+  if (!o_.expect_fail.empty()) {
+    std::ifstream in(o_.expect_fail, std::ios::binary);
+    if (!in) {
+      err_ << "run: --expect-fail " << o_.expect_fail << ": cannot be read\n";
+      return 2;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    expect_fail_ = parse_expect_fail(text.str(), o_.expect_fail);
+    for (const auto& e : expect_fail_.errors) err_ << e << "\n";
+    if (!expect_fail_.errors.empty()) return 2;
+  }
+  Selection sel{o_.filters, o_.tags};
+  for (const auto& s : suites_) {
+    for (const auto& c : s.cases) {
+      std::string id = s.suite + "/" + c.id;
+      if (!selected(sel, id, c.tags)) continue;
+      bool needs = std::find(c.requires_.begin(), c.requires_.end(), "managed-server") != c.requires_.end();
+      items_.push_back({&s, &c, id, needs});
+    }
+  }
+  if (items_.empty()) {
+    err_ << "run: no case matches the --filter/--tag selection\n";
+    return 2;
+  }
+  return 0;
+}
+
+int Run::setup_target() {
+  bool tcp = false, udp = false;
+  for (const auto& s : suites_) (s.transport == scenario::Transport::tcp ? tcp : udp) = true;
+  bool managed = !spec_.builtin.empty() || !o_.server_cmd.empty();
+  if (!managed) {
+    Reach r = reach_target(o_.target, spec_.host, spec_.port, tcp);
+    if (!r.error.empty()) {
+      err_ << "run: target " << o_.target << " cannot be reached: " << r.error << "\n";
+      return 3;
+    }
+    target_ = r.target;
+    return 0;
+  }
+  std::string host = spec_.host.empty() ? "127.0.0.1" : spec_.host;
+  auto res = net::resolve(host, spec_.port, SOCK_STREAM);
+  if (res.addrs.empty()) {
+    err_ << "run: " << res.error << "\n";
+    return 3;
+  }
+  net::SockAddr addr = res.addrs.front();
+  if (spec_.port == 0) addr.set_port(pick_free_port(addr));
+  std::string cmd = o_.server_cmd;
+  if (!spec_.builtin.empty()) {
+    cmd = shell_quote(o_.self_exe) + " serve " + spec_.builtin + " --transport both --bind " +
+          shell_quote(addr.host()) + " --port {port}";
+  }
+  server_ = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
+  std::string e = server_->start_and_wait(std::chrono::seconds(10));
+  if (!e.empty()) {
+    err_ << "run: the server did not start: " << e << "\n  command: " << server_->command_line() << "\n";
+    auto output = server_->output();
+    if (!output.stderr_text.empty()) err_ << "  its stderr:\n" << output.stderr_text;
+    return 3;
+  }
+  target_.name = o_.target.empty() ? addr.to_string() : o_.target;
+  target_.host = host;
+  target_.addr = addr;
+  return 0;
+}
+
+std::string Run::rerun_command(const Item& it) const {
+  std::string cmd = shell_quote(o_.invoked_as) + " run " + shell_quote(it.suite->file);
+  if (!o_.target.empty()) cmd += " --target " + shell_quote(o_.target);
+  if (!o_.server_cmd.empty()) cmd += " --server-cmd " + shell_quote(o_.server_cmd);
+  cmd += " --filter " + shell_quote(it.full_id) + " --seed " + std::to_string(seed_);
+  if (o_.strict) cmd += " --strict";
+  return cmd;
+}
+
+reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server) {
+  const scenario::Case& c = *it.kase;
+  reports::CaseResult r;
+  r.id = c.id;
+  r.title = c.title;
+  r.spec_ref = c.spec_ref;
+  r.level = scenario::to_string(c.level);
+  r.tags = c.tags;
+  r.rerun = rerun_command(it);
+  auto skip = [&](std::string why) {
+    r.verdict = reports::Verdict::skip;
+    r.reason = std::move(why);
+    return r;
+  };
+  for (const auto& need : c.requires_) {
+    if (need == "managed-server" && server == nullptr) {
+      return skip("needs a managed server (run with --target builtin:SERVICE or --server-cmd)");
+    }
+    if (need == "ipv6" && !ipv6_) return skip("needs IPv6, and ::1 is not available here");
+    if (need == "ipv4" && !ipv4_) return skip("needs IPv4, and 127.0.0.1 is not available here");
+  }
+  if (cancelled(o_.cancel_fd)) return skip("not run: the run was interrupted");
+  engine::RunCaseOptions ro{target_, seed_, it.suite->default_timeout_ms, server, o_.cancel_fd,
+                            [](const std::string& n) -> std::optional<std::string> {
+                              const char* v = std::getenv(n.c_str());
+                              return v ? std::optional<std::string>(v) : std::nullopt;
+                            }};
+  engine::CaseOutcome outcome = engine::run_case(c, ro);
+  auto ef = expect_fail_.reasons.find(it.full_id);
+  auto d = decide(outcome.verdict, outcome.reason, c.level, o_.strict,
+                  ef == expect_fail_.reasons.end() ? std::nullopt : std::optional<std::string>(ef->second));
+  r.verdict = d.verdict;
+  r.reason = d.reason;
+  r.duration_ms = outcome.duration_ms;
+  r.steps = std::move(outcome.steps);
+  return r;
+}
+
+void Run::run_cases() {
+  results_.resize(items_.size());
+  reports::ConsoleStyle style{o_.color};
+  auto report_line = [&](size_t i) {
+    std::lock_guard<std::mutex> lock(print_mu_);
+    reports::write_case_line(items_[i].suite->suite, results_[i], style, out_);
+    out_.flush();
+  };
+  // Cases that start and stop the server run one at a time, after the others, on this
+  // thread: they would disturb any case running beside them.
+  std::vector<size_t> shared, exclusive;
+  for (size_t i = 0; i < items_.size(); ++i) {
+    (items_[i].needs_server && server_ ? exclusive : shared).push_back(i);
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t k; (k = next++) < shared.size();) {
+      size_t i = shared[k];
+      results_[i] = run_item(items_[i], nullptr);
+      report_line(i);
+    }
+  };
+  unsigned jobs = o_.jobs ? o_.jobs : std::max(1u, std::thread::hardware_concurrency());
+  jobs = std::min<unsigned>(jobs, static_cast<unsigned>(std::max<size_t>(1, shared.size())));
+  std::vector<std::thread> threads;
+  for (unsigned j = 1; j < jobs; ++j) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+
+  for (size_t i : exclusive) {
+    if (!cancelled(o_.cancel_fd) && !server_->running()) {
+      std::string e = server_->start_and_wait(std::chrono::seconds(10));
+      if (!e.empty()) {
+        results_[i] = run_item(items_[i], nullptr);
+        results_[i].verdict = reports::Verdict::error;
+        results_[i].reason = "the server could not be started again before the case: " + e;
+        report_line(i);
+        continue;
+      }
+    }
+    results_[i] = run_item(items_[i], server_.get());
+    report_line(i);
+  }
+  interrupted_ = cancelled(o_.cancel_fd);
+}
+
+int Run::finish() {
+  if (server_) server_->stop(std::chrono::seconds(3));
+  reports::RunReport report;
+  report.meta.version = SOCKSPEC_VERSION;
+  report.meta.command_line = o_.command_line;
+  report.meta.target = target_.name;
+  report.meta.address = target_.addr.to_string();
+  report.meta.seed = seed_;
+  report.meta.started_at = started_at_;
+  report.meta.host = hostname();
+  report.meta.strict = o_.strict;
+  if (server_) report.server = server_->output();
+  // Results, grouped by suite in the order the suites were given.
+  for (const auto& s : suites_) {
+    reports::SuiteResult sr{s.suite, s.title, s.file, s.spec, s.service, scenario::to_string(s.transport), {}};
+    for (size_t i = 0; i < items_.size(); ++i) {
+      if (items_[i].suite == &s) sr.cases.push_back(results_[i]);
+    }
+    if (!sr.cases.empty()) report.suites.push_back(std::move(sr));
+  }
+  std::set<std::string> all_ids;
+  for (const auto& s : suites_) {
+    for (const auto& c : s.cases) all_ids.insert(s.suite + "/" + c.id);
+  }
+  for (const auto& [id, reason] : expect_fail_.reasons) {
+    if (!all_ids.count(id)) report.notes.push_back("stale expected-failure entry '" + id + "': no such case");
+  }
+  if (interrupted_) report.notes.push_back("the run was interrupted; cases not run are skipped");
+  report.exit_code = (report.counts().failing() > 0 || interrupted_) ? 1 : 0;
+  report.meta.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+
+  std::string json_path = o_.report_json, junit_path = o_.junit;
+  if (!o_.out_dir.empty()) {
+    if (json_path.empty()) json_path = o_.out_dir + "/report.json";
+    if (junit_path.empty()) junit_path = o_.out_dir + "/junit.xml";
+  }
+  bool written = true;
+  if (!json_path.empty()) written &= write_file(json_path, [&](std::ostream& f) { reports::write_json(report, f); }, err_);
+  if (!junit_path.empty()) written &= write_file(junit_path, [&](std::ostream& f) { reports::write_junit(report, f); }, err_);
+  reports::write_summary(report, reports::ConsoleStyle{o_.color}, out_);
+  if (!json_path.empty()) out_ << "report: " << json_path << "\n";
+  if (!junit_path.empty()) out_ << "junit:  " << junit_path << "\n";
+  if (!written) return 2;
+  return report.exit_code;
+}
+
+}  // namespace
+
+int run(const RunOptions& opts, std::ostream& out, std::ostream& err) {
+  return Run(opts, out, err).go();
+}
+
+}  // namespace sockspec::runner

@@ -1,0 +1,70 @@
+#include "runner/suites.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace sockspec::runner {
+
+namespace fs = std::filesystem;
+
+namespace {
+void collect(const fs::path& p, std::vector<std::string>& files, std::vector<scenario::Diagnostic>& errors) {
+  std::error_code ec;
+  if (fs::is_directory(p, ec)) {
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(p, ec); it != fs::recursive_directory_iterator(); ++it) {
+      const auto name = it->path().filename().string();
+      if (it->is_directory() && (name == "schema" || name == "load")) {
+        it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file() && it->path().extension() == ".json") found.push_back(it->path().string());
+    }
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+    return;
+  }
+  if (!fs::exists(p, ec)) {
+    errors.push_back({p.string(), "", "no such file or directory"});
+    return;
+  }
+  files.push_back(p.string());
+}
+}  // namespace
+
+Loaded load_suites(const std::vector<std::string>& paths) {
+  Loaded out;
+  std::vector<std::string> files;
+  for (const auto& p : paths) collect(p, files, out.errors);
+  std::map<std::string, std::string> seen;  // suite name -> file
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) {
+      out.errors.push_back({f, "", "cannot be read"});
+      continue;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = scenario::parse_suite(text.str(), f);
+    out.errors.insert(out.errors.end(), parsed.errors.begin(), parsed.errors.end());
+    if (!parsed.suite) continue;
+    auto [it, fresh] = seen.emplace(parsed.suite->suite, f);
+    if (!fresh) {
+      out.errors.push_back({f, "/suite", "suite name '" + parsed.suite->suite + "' is also used by " + it->second});
+      continue;
+    }
+    out.suites.push_back(std::move(*parsed.suite));
+  }
+  return out;
+}
+
+std::string builtin_scenarios_dir() {
+  if (const char* env = std::getenv("SOCKSPEC_SCENARIOS")) return env;
+  return SOCKSPEC_SCENARIOS_DIR;
+}
+
+}  // namespace sockspec::runner

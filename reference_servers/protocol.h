@@ -1,0 +1,65 @@
+// What each service says, free of sockets: the bytes a reference server sends. Pure.
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sockspec::refserver {
+
+enum class Service { echo, discard, chargen, daytime, time, upper, chat };
+enum class Fault {
+  none,
+  truncate_1024,
+  iterative,
+  drop_after_fin,
+  close_after_first,
+  ignore_partial_send,
+  crlf,
+  reply_wrong_port,
+  no_reuseaddr,
+  slow,
+  reset_midstream,
+  no_close_on_fin,
+  chat_echo_sender,
+};
+
+struct Named {
+  const char* name;
+  const char* doc;  // one line, shown by --help and in docs
+};
+const std::vector<std::pair<Service, Named>>& services();
+const std::vector<std::pair<Fault, Named>>& faults();
+std::optional<Service> service_from_name(std::string_view name);
+std::optional<Fault> fault_from_name(std::string_view name);
+const char* name_of(Service s);
+const char* name_of(Fault f);
+
+// RFC 864: the 95 printable ASCII characters (0x20..0x7e) in a ring; line k is 72
+// characters starting at position k of the ring, followed by CR LF.
+class Chargen {
+ public:
+  static constexpr size_t kLineLength = 72;
+  std::string next_line();                 // 74 bytes
+  std::string datagram(size_t characters);  // UDP: the next `characters` bytes of the stream
+ private:
+  uint64_t line_ = 0;
+};
+
+// RFC 867 recommends no format; ours is "Weekday, Month Day, Year HH:MM:SS-UTC\r\n" as the RFC's
+// example, in UTC.
+std::string daytime(std::time_t now);
+// RFC 868: seconds since 1900-01-01 00:00 UTC as 32 big-endian bits (wraps in 2036).
+std::string rfc868_time(std::time_t now);
+
+std::string ascii_upper(std::string_view bytes);
+std::string lf_to_crlf(std::string_view bytes);
+
+// UDP amplification guard: no reply to port 0 or to the well-known ports of these services,
+// where two servers would answer each other forever.
+bool udp_reply_allowed(uint16_t source_port);
+
+}  // namespace sockspec::refserver

@@ -1,0 +1,118 @@
+#include "reference_servers/server.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "reference_servers/sock.h"
+#include "reference_servers/worker.h"
+
+namespace sockspec::refserver {
+
+namespace {
+
+struct Bound {
+  Fd fd;
+  std::string error;
+};
+
+Bound bind_socket(const Addr& addr, int type, const Config& cfg) {
+  Bound b;
+  b.fd = Fd(::socket(addr.ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!b.fd) {
+    b.error = sys_error("socket", "", errno);
+    return b;
+  }
+  int one = 1;
+  // SO_REUSEADDR lets a restarted server bind while old connections sit in TIME_WAIT.
+  if (cfg.fault != Fault::no_reuseaddr) {
+    setsockopt(b.fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  }
+  if (::bind(b.fd.get(), reinterpret_cast<const sockaddr*>(&addr.ss), addr.len) != 0) {
+    b.error = sys_error("bind", addr.str(), errno);
+    b.fd.reset();
+    return b;
+  }
+  if (type == SOCK_STREAM && ::listen(b.fd.get(), 4096) != 0) {
+    b.error = sys_error("listen", addr.str(), errno);
+    b.fd.reset();
+  }
+  return b;
+}
+
+Addr local_of(int fd) {
+  Addr a;
+  a.len = sizeof a.ss;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a.ss), &a.len);
+  return a;
+}
+
+}  // namespace
+
+int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& err) {
+  Config cfg = cfg_in;
+  // One thread sees every chat client; an iterative server is one thread by definition.
+  if (cfg.service == Service::chat || cfg.fault == Fault::iterative) cfg.threads = 1;
+  if (cfg.threads == 0) cfg.threads = 1;
+
+  Addr addr;
+  if (!parse_addr(cfg.bind, cfg.port, addr)) {
+    err << "serve: --bind needs a numeric IPv4 or IPv6 address, got '" << cfg.bind << "'\n";
+    return 2;
+  }
+  Fd tcp, udp;
+  // With both transports and port 0, find one port number free for both (a few tries).
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    Addr a = addr;
+    if (cfg.tcp) {
+      Bound t = bind_socket(a, SOCK_STREAM, cfg);
+      if (!t.fd) {
+        err << "serve: " << t.error << "\n";
+        return 1;
+      }
+      a = local_of(t.fd.get());
+      tcp = std::move(t.fd);
+    }
+    if (cfg.udp) {
+      Bound u = bind_socket(a, SOCK_DGRAM, cfg);
+      if (!u.fd) {
+        if (cfg.port == 0 && cfg.tcp) continue;  // that number is taken for UDP; try another
+        err << "serve: " << u.error << "\n";
+        return 1;
+      }
+      udp = std::move(u.fd);
+    }
+    break;
+  }
+  if (cfg.udp && !udp) {
+    err << "serve: found no port free for both TCP and UDP\n";
+    return 1;
+  }
+  Fd wrong_port;
+  if (cfg.fault == Fault::reply_wrong_port && udp) {
+    Addr w = addr;
+    reinterpret_cast<sockaddr_in*>(&w.ss)->sin_port = 0;  // same offset for IPv6
+    wrong_port = bind_socket(w, SOCK_DGRAM, cfg).fd;
+  }
+  if (tcp) out << "listening tcp " << local_of(tcp.get()).str() << "\n";
+  if (udp) out << "listening udp " << local_of(udp.get()).str() << "\n";
+  out.flush();
+
+  Shared shared;
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned i = 0; i < cfg.threads; ++i) {
+    workers.push_back(std::make_unique<Worker>(cfg, tcp ? tcp.get() : -1,
+                                               i == 0 && udp ? udp.get() : -1,
+                                               wrong_port ? wrong_port.get() : -1, stop_fd, shared, err));
+  }
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < workers.size(); ++i) threads.emplace_back([&w = *workers[i]] { w.run(); });
+  workers[0]->run();
+  for (auto& t : threads) t.join();
+  return 0;
+}
+
+}  // namespace sockspec::refserver

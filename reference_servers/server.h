@@ -1,0 +1,30 @@
+// A reference server: binds, says where it listens, serves until told to stop.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include "reference_servers/protocol.h"
+
+namespace sockspec::refserver {
+
+struct Config {
+  Service service = Service::echo;
+  bool tcp = true;
+  bool udp = true;
+  std::string bind = "127.0.0.1";
+  uint16_t port = 0;  // 0: ephemeral; with both transports, TCP and UDP share the number
+  unsigned threads = 1;
+  Fault fault = Fault::none;
+  unsigned idle_timeout_s = 0;   // 0: never
+  unsigned max_connections = 0;  // 0: unlimited
+  unsigned chat_ttl_s = 60;
+  unsigned delay_ms = 1500;  // for the slow fault
+};
+
+// Prints "listening tcp ADDR:PORT" / "listening udp ADDR:PORT" to `out` (flushed) once bound,
+// then serves until `stop_fd` becomes readable. Returns a process exit code; reasons go to `err`.
+int serve(const Config& config, int stop_fd, std::ostream& out, std::ostream& err);
+
+}  // namespace sockspec::refserver

@@ -1,0 +1,454 @@
+#include "reference_servers/worker.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace sockspec::refserver {
+
+namespace {
+constexpr size_t kReadSize = 64 * 1024;
+constexpr size_t kHighWater = 256 * 1024;  // stop reading while this much is unsent
+constexpr size_t kLowWater = 64 * 1024;    // resume below this
+constexpr size_t kChatMaxBacklog = 1 << 20;  // a chat client this far behind is dropped
+constexpr size_t kResetAfter = 1024;         // reset-midstream: bytes sent before the RST
+constexpr auto kDrainLimit = std::chrono::seconds(10);
+constexpr int kUdpBatch = 16;
+constexpr uint64_t kListenTag = ~0ull, kUdpTag = ~0ull - 1, kStopTag = ~0ull - 2;
+
+void epoll_add(int ep, int fd, uint32_t events, uint64_t tag) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = tag;
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+}  // namespace
+
+Worker::Worker(const Config& cfg, int listen_fd, int udp_fd, int wrong_port_fd, int stop_fd,
+               Shared& shared, std::ostream& err)
+    : cfg_(cfg),
+      listen_fd_(listen_fd),
+      udp_fd_(udp_fd),
+      wrong_port_fd_(wrong_port_fd),
+      stop_fd_(stop_fd),
+      shared_(shared),
+      err_(err),
+      epoll_(epoll_create1(EPOLL_CLOEXEC)),
+      reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
+      rx_(kReadSize) {
+  epoll_add(epoll_.get(), stop_fd_, EPOLLIN, kStopTag);
+  if (udp_fd_ >= 0) epoll_add(epoll_.get(), udp_fd_, EPOLLIN, kUdpTag);
+  watch_listener(listen_fd_ >= 0);
+  rng_ ^= static_cast<uint64_t>(std::time(nullptr));
+}
+
+void Worker::watch_listener(bool on) {
+  if (listen_fd_ < 0 || on == listener_watched_) return;
+  if (on) {
+    // With several workers, EPOLLEXCLUSIVE wakes one of them per connection, not all.
+    uint32_t ev = EPOLLIN | (cfg_.threads > 1 ? EPOLLEXCLUSIVE : 0u);
+    epoll_add(epoll_.get(), listen_fd_, ev, kListenTag);
+  } else {
+    epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, listen_fd_, nullptr);
+  }
+  listener_watched_ = on;
+}
+
+int Worker::poll_timeout() const {
+  int ms = 1000;  // idle and drain sweeps run at least once a second
+  if (!timers_.empty()) {
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(timers_.top().at - Clock::now()).count();
+    ms = static_cast<int>(std::max<long>(0, std::min<long>(ms, left)));
+  }
+  return ms;
+}
+
+void Worker::run() {
+  epoll_event events[256];
+  last_sweep_ = Clock::now();
+  for (;;) {
+    int n = epoll_wait(epoll_.get(), events, 256, poll_timeout());
+    if (n < 0 && errno != EINTR) {
+      err_ << sys_error("epoll_wait", "", errno) << std::endl;
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      uint64_t tag = events[i].data.u64;
+      if (tag == kStopTag) return;
+      if (tag == kListenTag) {
+        accept_all();
+      } else if (tag == kUdpTag) {
+        on_udp();
+      } else {
+        auto it = conns_.find(static_cast<int>(tag));
+        if (it != conns_.end()) on_conn_event(*it->second, events[i].events);
+      }
+    }
+    run_timers();
+    if (Clock::now() - last_sweep_ >= std::chrono::seconds(1)) sweep();
+  }
+}
+
+void Worker::accept_all() {
+  for (int budget = 0; budget < 64; ++budget) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      int e = errno;
+      if (e == EAGAIN || e == EINTR || e == ECONNABORTED) return;
+      if ((e == EMFILE || e == ENFILE) && reserve_) {
+        // Out of descriptors: use the spare to take the connection off the queue and close it,
+        // so the listener stops reporting it (no busy loop) and the client is told at once.
+        reserve_.reset();
+        Fd shed(::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC));
+        shed.reset();
+        reserve_ = Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        auto now = Clock::now();
+        if (now - last_emfile_report_ > std::chrono::seconds(1)) {
+          err_ << sys_error("accept", "", e) << ": shedding connections (" << conns_.size()
+               << " open in this thread)" << std::endl;
+          last_emfile_report_ = now;
+        }
+        continue;
+      }
+      err_ << sys_error("accept", "", e) << std::endl;
+      return;
+    }
+    Fd conn(fd);
+    if (cfg_.max_connections > 0 && shared_.connections.load() >= cfg_.max_connections) {
+      continue;  // over the limit: closed at once
+    }
+    add_conn(std::move(conn));
+    if (cfg_.fault == Fault::iterative) {
+      watch_listener(false);  // the bug: nobody else is accepted until this client leaves
+      return;
+    }
+  }
+}
+
+void Worker::add_conn(Fd fd) {
+  auto c = std::make_unique<Conn>();
+  c->fd = std::move(fd);
+  c->last_active = Clock::now();
+  int key = c->fd.get();
+  Conn& ref = *c;
+  conns_[key] = std::move(c);
+  ++shared_.connections;
+  ref.events = EPOLLIN;
+  epoll_add(epoll_.get(), key, ref.events, static_cast<uint64_t>(key));
+  std::time_t now = std::time(nullptr);
+  switch (cfg_.service) {
+    case Service::daytime:
+      ref.close_after_flush = true;
+      reply(ref, daytime(now));
+      break;
+    case Service::time:
+      ref.close_after_flush = true;
+      reply(ref, rfc868_time(now));
+      break;
+    case Service::chargen:
+      flush(ref);  // flush refills chargen output while the socket takes it
+      break;
+    default:
+      break;
+  }
+}
+
+void Worker::on_conn_event(Conn& c, uint32_t ev) {
+  int key = c.fd.get();
+  if (ev & EPOLLERR) {  // a pending socket error (reset): the connection is dead
+    close_conn(c, false);
+    return;
+  }
+  if (ev & EPOLLOUT) {
+    flush(c);
+    if (!conns_.count(key)) return;
+  }
+  if (ev & (EPOLLIN | EPOLLHUP)) {
+    size_t want = cfg_.fault == Fault::truncate_1024 ? 1024 : kReadSize;
+    for (int reads = 0; reads < 16 && (c.events & EPOLLIN); ++reads) {
+      ssize_t n = ::recv(key, rx_.data(), want, 0);
+      if (n > 0) {
+        c.last_active = Clock::now();
+        if (c.draining) continue;  // after our FIN: read and drop until the client closes
+        on_data(c, std::string_view(rx_.data(), static_cast<size_t>(n)));
+        if (!conns_.count(key)) return;
+        if (static_cast<size_t>(n) < want) break;
+        continue;
+      }
+      if (n == 0) {
+        on_fin(c);
+        return;
+      }
+      if (errno == EAGAIN || errno == EINTR) break;
+      close_conn(c, false);  // ECONNRESET and the like: the client is gone
+      return;
+    }
+    if ((ev & EPOLLHUP) && !(c.events & EPOLLIN)) close_conn(c, false);  // nothing more can move
+  }
+}
+
+void Worker::on_data(Conn& c, std::string_view data) {
+  bool once = cfg_.fault == Fault::truncate_1024 || cfg_.fault == Fault::close_after_first;
+  if (once && c.answered) return;
+  switch (cfg_.service) {
+    case Service::echo: reply(c, std::string(data)); break;
+    case Service::upper: reply(c, ascii_upper(data)); break;
+    case Service::chat: {
+      int self = c.fd.get();
+      std::vector<Conn*> to;
+      for (auto& [fd, other] : conns_) {
+        if (fd != self || cfg_.fault == Fault::chat_echo_sender) to.push_back(other.get());
+      }
+      for (Conn* o : to) {
+        if (o->draining || o->peer_fin) continue;
+        if (o->out.size() - o->out_off > kChatMaxBacklog) {
+          close_conn(*o, false);  // too slow to keep up with the room
+          continue;
+        }
+        reply(*o, std::string(data));
+      }
+      return;
+    }
+    default: return;  // discard, chargen, daytime, time: input is thrown away
+  }
+  c.answered = true;
+  if (once && conns_.count(c.fd.get())) {
+    c.close_after_flush = true;
+    after_flush(c);
+  }
+}
+
+void Worker::on_fin(Conn& c) {
+  c.peer_fin = true;
+  if (c.draining || cfg_.fault == Fault::drop_after_fin) {
+    close_conn(c, false);
+    return;
+  }
+  update(c);
+  after_flush(c);
+}
+
+void Worker::reply(Conn& c, std::string bytes) {
+  if (cfg_.fault == Fault::crlf) bytes = lf_to_crlf(bytes);
+  if (cfg_.fault == Fault::slow) {
+    auto at = Clock::now() + std::chrono::milliseconds(cfg_.delay_ms);
+    c.delayed.emplace_back(at, std::move(bytes));
+    timers_.push({at, c.fd.get()});
+    return;
+  }
+  if (cfg_.fault == Fault::reset_midstream) {
+    uint64_t room = kResetAfter - std::min<uint64_t>(kResetAfter, c.sent_total + (c.out.size() - c.out_off));
+    if (bytes.size() >= room) {
+      bytes.resize(room);
+      c.reset_after_flush = true;
+    }
+  }
+  if (c.out_off > 0 && c.out_off == c.out.size()) {
+    c.out.clear();
+    c.out_off = 0;
+  }
+  c.out += bytes;
+  flush(c);
+}
+
+void Worker::flush(Conn& c) {
+  for (;;) {
+    if (c.out_off == c.out.size()) {
+      c.out.clear();
+      c.out_off = 0;
+      if (cfg_.service != Service::chargen || c.peer_fin || c.draining) break;
+      while (c.out.size() < kReadSize) c.out += c.chargen.next_line();
+    }
+    ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_off += static_cast<size_t>(n);
+      c.sent_total += static_cast<uint64_t>(n);
+      if (cfg_.fault == Fault::ignore_partial_send) {
+        c.out.clear();  // the bug: whatever send() did not take is forgotten
+        c.out_off = 0;
+        break;
+      }
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      if (cfg_.fault == Fault::ignore_partial_send) {
+        c.out.clear();
+        c.out_off = 0;
+      }
+      break;
+    }
+    close_conn(c, false);  // EPIPE / ECONNRESET: the client went away
+    return;
+  }
+  update(c);
+  after_flush(c);
+}
+
+// What to do once nothing is left to send.
+void Worker::after_flush(Conn& c) {
+  if (!conns_.count(c.fd.get())) return;
+  if (c.out_off != c.out.size() || !c.delayed.empty()) return;
+  if (c.reset_after_flush) {
+    close_conn(c, true);
+    return;
+  }
+  if (c.close_after_flush && !c.draining) {
+    // Half-close and keep reading until the client closes: closing with unread input
+    // would turn our FIN into an RST and could destroy the reply in flight.
+    ::shutdown(c.fd.get(), SHUT_WR);
+    c.draining = true;
+    c.last_active = Clock::now();
+    if (c.peer_fin) close_conn(c, false);
+    return;
+  }
+  if (c.peer_fin && cfg_.fault != Fault::no_close_on_fin) close_conn(c, false);
+}
+
+void Worker::update(Conn& c) {
+  size_t pending = c.out.size() - c.out_off;
+  // Backpressure with hysteresis: stop reading above the high mark, resume below the low one.
+  bool reading = (c.events & EPOLLIN) != 0;
+  if (c.peer_fin) {
+    reading = false;
+  } else if (pending > kHighWater) {
+    reading = false;
+  } else if (pending <= kLowWater) {
+    reading = true;
+  }
+  uint32_t want = (reading ? EPOLLIN : 0u) | (pending > 0 ? EPOLLOUT : 0u);
+  if (want == c.events) return;
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.u64 = static_cast<uint64_t>(c.fd.get());
+  epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, c.fd.get(), &ev);
+  c.events = want;
+}
+
+void Worker::close_conn(Conn& c, bool reset) {
+  int key = c.fd.get();
+  if (reset) {
+    linger l{1, 0};
+    setsockopt(key, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  }
+  conns_.erase(key);  // closes the fd, which also leaves the epoll set
+  --shared_.connections;
+  if (cfg_.fault == Fault::iterative && conns_.empty()) watch_listener(true);
+}
+
+void Worker::send_datagram(const Addr& to, const std::string& bytes) {
+  int fd = (cfg_.fault == Fault::reply_wrong_port && wrong_port_fd_ >= 0) ? wrong_port_fd_ : udp_fd_;
+  // A reply the socket cannot take now is dropped, as UDP allows; the server never blocks.
+  ::sendto(fd, bytes.data(), bytes.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to.ss),
+           to.len);
+}
+
+void Worker::on_udp() {
+  size_t cap = cfg_.fault == Fault::truncate_1024 ? 1024 : 65536;
+  static_assert(kUdpBatch > 0);
+  std::vector<std::string> bufs(kUdpBatch, std::string(cap, '\0'));
+  std::vector<Addr> from(kUdpBatch);
+  std::vector<iovec> iov(kUdpBatch);
+  std::vector<mmsghdr> msgs(kUdpBatch);
+  for (int round = 0; round < 8; ++round) {
+    for (int i = 0; i < kUdpBatch; ++i) {
+      iov[i] = {bufs[static_cast<size_t>(i)].data(), cap};
+      msgs[i] = {};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_name = &from[i].ss;
+      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+    }
+    int n = recvmmsg(udp_fd_, msgs.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;
+    auto now = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      Addr& src = from[static_cast<size_t>(i)];
+      src.len = msgs[static_cast<size_t>(i)].msg_hdr.msg_namelen;
+      std::string_view data(bufs[static_cast<size_t>(i)].data(), msgs[static_cast<size_t>(i)].msg_len);
+      if (!udp_reply_allowed(src.port())) continue;
+      std::string out;
+      switch (cfg_.service) {
+        case Service::echo: out = std::string(data); break;
+        case Service::upper: out = ascii_upper(data); break;
+        case Service::discard: continue;
+        case Service::daytime: out = daytime(std::time(nullptr)); break;
+        case Service::time: out = rfc868_time(std::time(nullptr)); break;
+        case Service::chargen: {
+          rng_ ^= rng_ << 13, rng_ ^= rng_ >> 7, rng_ ^= rng_ << 17;
+          out = udp_chargen_.datagram(static_cast<size_t>(rng_ % 513));  // RFC 864: 0..512
+          break;
+        }
+        case Service::chat: {
+          bool known = false;
+          for (auto& [a, seen] : chat_peers_) {
+            if (a.len == src.len && std::memcmp(&a.ss, &src.ss, src.len) == 0) {
+              seen = now;
+              known = true;
+            }
+          }
+          if (!known) chat_peers_.emplace_back(src, now);
+          auto ttl = std::chrono::seconds(cfg_.chat_ttl_s);
+          std::erase_if(chat_peers_, [&](const auto& p) { return now - p.second > ttl; });
+          for (const auto& [a, seen] : chat_peers_) {
+            bool self = a.len == src.len && std::memcmp(&a.ss, &src.ss, src.len) == 0;
+            if (!self || cfg_.fault == Fault::chat_echo_sender) send_datagram(a, std::string(data));
+          }
+          continue;
+        }
+      }
+      if (cfg_.fault == Fault::crlf) out = lf_to_crlf(out);
+      if (cfg_.fault == Fault::slow) {
+        auto at = now + std::chrono::milliseconds(cfg_.delay_ms);
+        udp_delayed_.push_back({at, src, std::move(out)});
+        timers_.push({at, -1});
+        continue;
+      }
+      send_datagram(src, out);
+    }
+    if (n < kUdpBatch) return;
+  }
+}
+
+void Worker::run_timers() {
+  auto now = Clock::now();
+  while (!timers_.empty() && timers_.top().at <= now) {
+    int fd = timers_.top().fd;
+    timers_.pop();
+    if (fd < 0) {
+      while (!udp_delayed_.empty() && udp_delayed_.front().at <= now) {
+        send_datagram(udp_delayed_.front().to, udp_delayed_.front().bytes);
+        udp_delayed_.pop_front();
+      }
+      continue;
+    }
+    auto it = conns_.find(fd);
+    if (it == conns_.end()) continue;
+    Conn& c = *it->second;
+    while (!c.delayed.empty() && c.delayed.front().first <= now) {
+      c.out += c.delayed.front().second;
+      c.delayed.pop_front();
+    }
+    flush(c);
+  }
+}
+
+void Worker::sweep() {
+  auto now = Clock::now();
+  last_sweep_ = now;
+  std::vector<Conn*> expired;
+  for (auto& [fd, c] : conns_) {
+    auto idle = now - c->last_active;
+    if (c->draining && idle > kDrainLimit) expired.push_back(c.get());
+    if (cfg_.idle_timeout_s > 0 && idle > std::chrono::seconds(cfg_.idle_timeout_s)) {
+      expired.push_back(c.get());
+    }
+  }
+  for (Conn* c : expired) {
+    if (conns_.count(c->fd.get())) close_conn(*c, false);
+  }
+}
+
+}  // namespace sockspec::refserver

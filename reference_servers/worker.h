@@ -1,0 +1,93 @@
+// One thread's event loop: its TCP connections, and (on one worker) the UDP socket.
+// Level-triggered epoll; a connection's interest is recomputed after every change, so
+// reading stops while its replies are blocked (backpressure) and memory stays bounded.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <ostream>
+#include <queue>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "reference_servers/protocol.h"
+#include "reference_servers/server.h"
+#include "reference_servers/sock.h"
+
+namespace sockspec::refserver {
+
+using Clock = std::chrono::steady_clock;
+
+// State every worker of one server shares; only counters, so no locks on the data path.
+struct Shared {
+  std::atomic<unsigned> connections{0};
+};
+
+class Worker {
+ public:
+  Worker(const Config& cfg, int listen_fd, int udp_fd, int wrong_port_fd, int stop_fd,
+         Shared& shared, std::ostream& err);
+  void run();
+
+ private:
+  struct Conn {
+    Fd fd;
+    std::string out;  // bytes to send; out_off of them already sent
+    size_t out_off = 0;
+    uint32_t events = 0;  // what epoll watches now
+    bool peer_fin = false, close_after_flush = false, draining = false, reset_after_flush = false;
+    bool answered = false;
+    uint64_t sent_total = 0;
+    Clock::time_point last_active;
+    Chargen chargen;
+    std::deque<std::pair<Clock::time_point, std::string>> delayed;  // slow fault
+  };
+  struct Timer {
+    Clock::time_point at;
+    int fd;  // -1: the UDP delay queue
+    bool operator>(const Timer& o) const { return at > o.at; }
+  };
+  struct DelayedDatagram {
+    Clock::time_point at;
+    Addr to;
+    std::string bytes;
+  };
+
+  void accept_all();
+  void add_conn(Fd fd);
+  void on_conn_event(Conn& c, uint32_t ev);
+  void on_data(Conn& c, std::string_view data);
+  void on_fin(Conn& c);
+  void reply(Conn& c, std::string bytes);
+  void flush(Conn& c);
+  void after_flush(Conn& c);
+  void update(Conn& c);
+  void close_conn(Conn& c, bool reset);
+  void on_udp();
+  void send_datagram(const Addr& to, const std::string& bytes);
+  void run_timers();
+  void sweep();
+  int poll_timeout() const;
+  void watch_listener(bool on);
+
+  const Config& cfg_;
+  int listen_fd_, udp_fd_, wrong_port_fd_, stop_fd_;
+  Shared& shared_;
+  std::ostream& err_;
+  Fd epoll_;
+  Fd reserve_;  // a spare fd released to accept-and-close when the process runs out (EMFILE)
+  bool listener_watched_ = false;
+  std::unordered_map<int, std::unique_ptr<Conn>> conns_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
+  std::deque<DelayedDatagram> udp_delayed_;
+  std::vector<std::pair<Addr, Clock::time_point>> chat_peers_;
+  Chargen udp_chargen_;
+  uint64_t rng_ = 0x9E3779B97F4A7C15ull;
+  Clock::time_point last_sweep_, last_emfile_report_;
+  std::vector<char> rx_;
+};
+
+}  // namespace sockspec::refserver
