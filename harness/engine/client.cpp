@@ -114,6 +114,7 @@ bool Client::begin_next_step() {
       r.elapsed_ms = ms_since(f.started);
       r.message = std::to_string(f.times) + " iterations";
       frames_.pop_back();
+      ++frames_.back().pc;  // past the repeat step itself
       complete(std::move(r), {});
       if (finished_) return false;
       continue;

@@ -1,0 +1,112 @@
+// Stream matching gives the same answer however TCP chunks the bytes; datagrams match whole.
+#include <gtest/gtest.h>
+
+#include "match/matcher.h"
+
+namespace sockspec::match {
+namespace {
+
+using K = Outcome::Kind;
+
+// Feeds `data` as the stream would arrive: prefix by prefix, split at every position.
+K feed_in_chunks(const Resolved& m, const std::string& data, size_t chunk, bool eof_at_end,
+                 size_t* consumed) {
+  std::string buf;
+  for (size_t off = 0; off < data.size(); off += chunk) {
+    buf += data.substr(off, chunk);
+    bool eof = eof_at_end && buf.size() == data.size();
+    auto o = match_stream(m, buf, eof);
+    if (o.kind != K::need_more) {
+      *consumed = o.consumed;
+      return o.kind;
+    }
+  }
+  auto o = match_stream(m, buf, eof_at_end);
+  *consumed = o.consumed;
+  return o.kind;
+}
+
+TEST(StreamMatch, ExactBytesMatchWhateverTheChunking) {
+  Resolved m = Exact{"hello\nworld\n"};
+  std::string wire = "hello\nworld\nNEXT";
+  for (size_t chunk = 1; chunk <= wire.size(); ++chunk) {
+    size_t consumed = 0;
+    EXPECT_EQ(feed_in_chunks(m, wire, chunk, false, &consumed), K::matched) << "chunk " << chunk;
+    EXPECT_EQ(consumed, 12u) << "bytes past the match stay for the next step";
+  }
+}
+
+TEST(StreamMatch, ExactBytesFailAtTheFirstWrongByteWithoutWaiting) {
+  Resolved m = Exact{"hello world"};
+  auto o = match_stream(m, "hellO", false);
+  EXPECT_EQ(o.kind, K::mismatch);
+  ASSERT_TRUE(o.diff_offset);
+  EXPECT_EQ(*o.diff_offset, 4u);
+  EXPECT_EQ(o.expected, "hello world");
+}
+
+TEST(StreamMatch, ShortStreamAtEofIsAMismatchAtTheEnd) {
+  auto o = match_stream(Exact{"hello"}, "hel", true);
+  EXPECT_EQ(o.kind, K::mismatch);
+  EXPECT_EQ(*o.diff_offset, 3u);
+  EXPECT_NE(o.why.find("closed after 3 of 5"), std::string::npos);
+  EXPECT_EQ(match_stream(Exact{"hello"}, "hel", false).kind, K::need_more);
+}
+
+TEST(StreamMatch, RegexUntilDelimiterMatchesTheSegmentBeforeIt) {
+  Resolved m = Regex{"[0-9]+", std::regex("[0-9]+"), std::string("\r\n"), std::nullopt};
+  for (size_t chunk = 1; chunk <= 8; ++chunk) {
+    size_t consumed = 0;
+    EXPECT_EQ(feed_in_chunks(m, "12345\r\nrest", chunk, false, &consumed), K::matched);
+    EXPECT_EQ(consumed, 7u);
+  }
+  EXPECT_EQ(match_stream(m, "12a45\r\n", false).kind, K::mismatch);
+  EXPECT_EQ(match_stream(m, "12345\r", false).kind, K::need_more);
+  EXPECT_EQ(match_stream(m, "12345", true).kind, K::mismatch);
+}
+
+TEST(StreamMatch, RegexOverAByteCount) {
+  Resolved m = Regex{"a{4}", std::regex("a{4}"), std::nullopt, 4};
+  EXPECT_EQ(match_stream(m, "aaa", false).kind, K::need_more);
+  auto o = match_stream(m, "aaaab", false);
+  EXPECT_EQ(o.kind, K::matched);
+  EXPECT_EQ(o.consumed, 4u);
+  EXPECT_EQ(match_stream(m, "aaba", false).kind, K::mismatch);
+}
+
+TEST(StreamMatch, LengthTakesExactlyNOrWhatIsThereWithinARange) {
+  auto exact = match_stream(Length{3, 3}, "abcdef", false);
+  EXPECT_EQ(exact.kind, K::matched);
+  EXPECT_EQ(exact.consumed, 3u);
+  auto range = match_stream(Length{2, 5}, "abcdefgh", false);
+  EXPECT_EQ(range.consumed, 5u);
+  EXPECT_EQ(match_stream(Length{2, 5}, "a", false).kind, K::need_more);
+  EXPECT_EQ(match_stream(Length{2, 5}, "a", true).kind, K::mismatch);
+}
+
+TEST(DatagramMatch, ALongerDatagramNeverPassesAsAMatch) {
+  std::string want(1024, 'x');
+  auto longer = match_datagram(Exact{want}, want + "y");
+  EXPECT_EQ(longer.kind, K::mismatch);
+  EXPECT_NE(longer.why.find("datagram is 1025 bytes, expected 1024"), std::string::npos);
+  auto shorter = match_datagram(Exact{want}, want.substr(0, 1000));
+  EXPECT_EQ(shorter.kind, K::mismatch);
+  EXPECT_EQ(match_datagram(Exact{want}, want).kind, K::matched);
+}
+
+TEST(DatagramMatch, DifferingBytesAreLocated) {
+  auto o = match_datagram(Exact{"abcdef"}, "abcXef");
+  EXPECT_EQ(o.kind, K::mismatch);
+  EXPECT_EQ(*o.diff_offset, 3u);
+}
+
+TEST(DatagramMatch, RegexAndLengthJudgeTheWholeDatagram) {
+  Resolved re = Regex{"[A-Z]+", std::regex("[A-Z]+"), std::nullopt, std::nullopt};
+  EXPECT_EQ(match_datagram(re, "ABC").kind, K::matched);
+  EXPECT_EQ(match_datagram(re, "ABCd").kind, K::mismatch);
+  EXPECT_EQ(match_datagram(Length{0, 512}, std::string(512, 'a')).kind, K::matched);
+  EXPECT_EQ(match_datagram(Length{0, 512}, std::string(513, 'a')).kind, K::mismatch);
+}
+
+}  // namespace
+}  // namespace sockspec::match
