@@ -38,7 +38,8 @@ Worker::Worker(const Config& cfg, int listen_fd, int udp_fd, int wrong_port_fd, 
       err_(err),
       epoll_(epoll_create1(EPOLL_CLOEXEC)),
       reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
-      rx_(kReadSize) {
+      rx_(kReadSize),
+      rdhup_(cfg.fault == Fault::drop_after_fin ? static_cast<uint32_t>(EPOLLRDHUP) : 0u) {
   epoll_add(epoll_.get(), stop_fd_, EPOLLIN, kStopTag);
   if (udp_fd_ >= 0) epoll_add(epoll_.get(), udp_fd_, EPOLLIN, kUdpTag);
   watch_listener(listen_fd_ >= 0);
@@ -136,7 +137,7 @@ void Worker::add_conn(Fd fd) {
   Conn& ref = *c;
   conns_[key] = std::move(c);
   ++shared_.connections;
-  ref.events = EPOLLIN;
+  ref.events = EPOLLIN | rdhup_;
   epoll_add(epoll_.get(), key, ref.events, static_cast<uint64_t>(key));
   std::time_t now = std::time(nullptr);
   switch (cfg_.service) {
@@ -160,6 +161,10 @@ void Worker::on_conn_event(Conn& c, uint32_t ev) {
   int key = c.fd.get();
   if (ev & EPOLLERR) {  // a pending socket error (reset): the connection is dead
     close_conn(c, false);
+    return;
+  }
+  if ((ev & EPOLLRDHUP) && cfg_.fault == Fault::drop_after_fin) {
+    close_conn(c, false);  // the bug: FIN seen, so quit, though input ahead of it is unread
     return;
   }
   if (ev & EPOLLOUT) {
@@ -318,7 +323,7 @@ void Worker::update(Conn& c) {
   } else if (pending <= kLowWater) {
     reading = true;
   }
-  uint32_t want = (reading ? EPOLLIN : 0u) | (pending > 0 ? EPOLLOUT : 0u);
+  uint32_t want = (reading ? EPOLLIN : 0u) | (pending > 0 ? EPOLLOUT : 0u) | rdhup_;
   if (want == c.events) return;
   epoll_event ev{};
   ev.events = want;

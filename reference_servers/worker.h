@@ -88,6 +88,7 @@ class Worker {
   uint64_t rng_ = 0x9E3779B97F4A7C15ull;
   Clock::time_point last_sweep_, last_emfile_report_;
   std::vector<char> rx_;
+  uint32_t rdhup_;  // EPOLLRDHUP for the drop-after-fin fault, which acts on the FIN alone
 };
 
 }  // namespace sockspec::refserver

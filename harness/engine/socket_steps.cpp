@@ -22,6 +22,7 @@ net::Options to_net(const scenario::SocketOptions& o) {
   n.reuseport = b(o.reuseport);
   n.nodelay = b(o.nodelay);
   n.v6only = b(o.v6only);
+  n.cork = b(o.cork);
   n.rcvbuf = o.rcvbuf.value_or(0);
   n.sndbuf = o.sndbuf.value_or(0);
   return n;

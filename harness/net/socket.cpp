@@ -37,6 +37,7 @@ SocketResult open_socket(int family, int type, const Options& o) {
   if (!e.err && o.nodelay >= 0 && type == SOCK_STREAM) {
     e = setopt(fd, IPPROTO_TCP, TCP_NODELAY, o.nodelay, "TCP_NODELAY");
   }
+  if (!e.err && o.cork >= 0 && type == SOCK_STREAM) e = setopt(fd, IPPROTO_TCP, TCP_CORK, o.cork, "TCP_CORK");
   if (!e.err && o.v6only >= 0 && family == AF_INET6) {
     e = setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, o.v6only, "IPV6_V6ONLY");
   }

@@ -24,7 +24,7 @@ struct SocketResult {
 };
 
 struct Options {
-  int reuseaddr = -1, reuseport = -1, nodelay = -1, v6only = -1;  // -1: leave the default
+  int reuseaddr = -1, reuseport = -1, nodelay = -1, v6only = -1, cork = -1;  // -1: leave the default
   int rcvbuf = 0, sndbuf = 0;                                     // 0: leave the default
 };
 

@@ -55,7 +55,9 @@ std::string ManagedServer::start() {
     return "pipe: " + errno_name(errno);
   }
   net::Fd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]);
-  std::string script = "exec " + command_;  // exec: the server is the child itself, not a shell
+  // Run as written (compound commands included); /bin/sh execs a lone command itself, so a
+  // plain server command becomes the child process, not a grandchild.
+  const std::string& script = command_;
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return "fork: " + errno_name(errno);

@@ -61,6 +61,7 @@ struct Matcher {
 
 struct SocketOptions {
   std::optional<bool> reuseaddr, reuseport, nodelay, v6only;
+  std::optional<bool> cork;  // extension: TCP_CORK, so data and FIN can leave in one segment
   std::optional<int> rcvbuf, sndbuf;
 };
 

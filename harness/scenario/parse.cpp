@@ -375,6 +375,7 @@ SocketOptions Parser::options(Fields& f) {
   o.reuseport = boolean(of, "reuseport");
   o.nodelay = boolean(of, "nodelay");
   o.v6only = boolean(of, "v6only");
+  o.cork = boolean(of, "cork");
   if (auto n = uint(of, "rcvbuf", false, 1, 1u << 30)) o.rcvbuf = static_cast<int>(*n);
   if (auto n = uint(of, "sndbuf", false, 1, 1u << 30)) o.sndbuf = static_cast<int>(*n);
   of.reject_unknown("options");

@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""Every scenario file validates against the JSON Schema, and known-bad files do not.
+
+Usage: check_schema.py SCENARIOS_DIR
+"""
+import json
+import pathlib
+import sys
+import unittest
+
+import jsonschema
+
+ROOT = pathlib.Path(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
+SCHEMA = json.loads((ROOT / "schema" / "scenario-v1.schema.json").read_text())
+
+
+def suite_files():
+    return sorted(p for p in ROOT.rglob("*.json") if "schema" not in p.parts and "load" not in p.parts)
+
+
+class Schema(unittest.TestCase):
+    def test_the_schema_itself_is_valid_draft7(self):
+        jsonschema.Draft7Validator.check_schema(SCHEMA)
+
+    def test_every_scenario_file_validates(self):
+        files = suite_files()
+        self.assertTrue(files, "no scenario files found")
+        for f in files:
+            with self.subTest(file=str(f)):
+                jsonschema.validate(json.loads(f.read_text()), SCHEMA)
+
+    def test_the_schema_rejects_what_the_format_forbids(self):
+        good_step = {"op": "send", "conn": "c", "text": "x"}
+        bad = {
+            "unknown key": {"op": "send", "conn": "c", "text": "x", "tiemout_ms": 1},
+            "two payloads": {"op": "send", "conn": "c", "text": "x", "hex": "00"},
+            "no payload": {"op": "send", "conn": "c"},
+            "unknown op": {"op": "conect", "conn": "c"},
+            "bad fill pattern": {"op": "send", "conn": "c", "fill": {"bytes": 1, "pattern": "stripes"}},
+            "negative timeout": {"op": "send", "conn": "c", "text": "x", "timeout_ms": -5},
+            "bad shutdown": {"op": "shutdown", "conn": "c", "how": "sideways"},
+        }
+        wrap = lambda step: {"format": 1, "suite": "s", "cases": [{"id": "a", "steps": [step]}]}
+        jsonschema.validate(wrap(good_step), SCHEMA)
+        for why, step in bad.items():
+            with self.subTest(why=why):
+                with self.assertRaises(jsonschema.ValidationError):
+                    jsonschema.validate(wrap(step), SCHEMA)
+        with self.assertRaises(jsonschema.ValidationError):
+            jsonschema.validate({"format": 2, "suite": "s", "cases": []}, SCHEMA)
+        jsonschema.validate({"format": 1, "suite": "s", "x-any": 1, "cases": [{"id": "a", "steps": [dict(good_step, **{"x-note": 2})]}]}, SCHEMA)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
