@@ -143,11 +143,11 @@ void Worker::add_conn(Fd fd) {
   switch (cfg_.service) {
     case Service::daytime:
       ref.close_after_flush = true;
-      reply(ref, daytime(now));
+      reply(ref, daytime(now), false);
       break;
     case Service::time:
       ref.close_after_flush = true;
-      reply(ref, rfc868_time(now));
+      reply(ref, rfc868_time(now), false);
       break;
     case Service::chargen:
       flush(ref);  // flush refills chargen output while the socket takes it
@@ -199,8 +199,8 @@ void Worker::on_data(Conn& c, std::string_view data) {
   bool once = cfg_.fault == Fault::truncate_1024 || cfg_.fault == Fault::close_after_first;
   if (once && c.answered) return;
   switch (cfg_.service) {
-    case Service::echo: reply(c, std::string(data)); break;
-    case Service::upper: reply(c, ascii_upper(data)); break;
+    case Service::echo: reply(c, data); break;
+    case Service::upper: reply(c, data, true); break;
     case Service::chat: {
       int self = c.fd.get();
       std::vector<Conn*> to;
@@ -213,7 +213,7 @@ void Worker::on_data(Conn& c, std::string_view data) {
           close_conn(*o, false);  // too slow to keep up with the room
           continue;
         }
-        reply(*o, std::string(data));
+        reply(*o, data);
       }
       return;
     }
@@ -236,27 +236,48 @@ void Worker::on_fin(Conn& c) {
   after_flush(c);
 }
 
-void Worker::reply(Conn& c, std::string bytes) {
-  if (cfg_.fault == Fault::crlf) bytes = lf_to_crlf(bytes);
-  if (cfg_.fault == Fault::slow) {
-    auto at = Clock::now() + std::chrono::milliseconds(cfg_.delay_ms);
-    c.delayed.emplace_back(at, std::move(bytes));
-    timers_.push({at, c.fd.get()});
-    return;
-  }
-  if (cfg_.fault == Fault::reset_midstream) {
-    uint64_t room = kResetAfter - std::min<uint64_t>(kResetAfter, c.sent_total + (c.out.size() - c.out_off));
-    if (bytes.size() >= room) {
-      bytes.resize(room);
-      c.reset_after_flush = true;
-    }
+// Appends a reply to the connection's output (no temporary copy on the common path) and
+// sends what the socket takes.
+void Worker::reply(Conn& c, std::string_view bytes, bool upper) {
+  std::string rewritten;
+  if (cfg_.fault == Fault::crlf || cfg_.fault == Fault::slow || cfg_.fault == Fault::reset_midstream) {
+    rewritten = upper ? ascii_upper(bytes) : std::string(bytes);
+    if (!apply_reply_fault(c, rewritten)) return;
+    bytes = rewritten;
+    upper = false;
   }
   if (c.out_off > 0 && c.out_off == c.out.size()) {
     c.out.clear();
     c.out_off = 0;
   }
-  c.out += bytes;
+  size_t start = c.out.size();
+  c.out.append(bytes);
+  if (upper) {
+    for (size_t i = start; i < c.out.size(); ++i) {
+      if (c.out[i] >= 'a' && c.out[i] <= 'z') c.out[i] = static_cast<char>(c.out[i] - 32);
+    }
+  }
   flush(c);
+}
+
+// The faults that change a reply: false when the reply is held back (slow) for later.
+bool Worker::apply_reply_fault(Conn& c, std::string& bytes) {
+  if (cfg_.fault == Fault::crlf) bytes = lf_to_crlf(bytes);
+  if (cfg_.fault == Fault::slow) {
+    auto at = Clock::now() + std::chrono::milliseconds(cfg_.delay_ms);
+    c.delayed.emplace_back(at, std::move(bytes));
+    timers_.push({at, c.fd.get()});
+    return false;
+  }
+  if (cfg_.fault == Fault::reset_midstream) {
+    uint64_t queued = c.sent_total + (c.out.size() - c.out_off);
+    uint64_t room = kResetAfter - std::min<uint64_t>(kResetAfter, queued);
+    if (bytes.size() >= room) {
+      bytes.resize(room);
+      c.reset_after_flush = true;
+    }
+  }
+  return true;
 }
 
 void Worker::flush(Conn& c) {

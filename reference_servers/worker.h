@@ -61,7 +61,8 @@ class Worker {
   void on_conn_event(Conn& c, uint32_t ev);
   void on_data(Conn& c, std::string_view data);
   void on_fin(Conn& c);
-  void reply(Conn& c, std::string bytes);
+  void reply(Conn& c, std::string_view bytes, bool upper = false);
+  bool apply_reply_fault(Conn& c, std::string& bytes);
   void flush(Conn& c);
   void after_flush(Conn& c);
   void update(Conn& c);
