@@ -1,7 +1,8 @@
 # The two entry points of the README. Each installs what is missing, builds, runs.
 #   make demo   release build; built-in suites + a short load test against the reference servers
 #   make test   sanitized (ASan+UBSan) build; every unit and integration test
-.PHONY: all deps-build deps-test build build-test test demo clean
+#   make bench  release build; benchmarks (they print figures, they do not pass or fail)
+.PHONY: all deps-build deps-test deps-bench build build-test test demo bench clean
 
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
@@ -14,6 +15,8 @@ deps-build:
 	@scripts/install-deps.sh build
 deps-test:
 	@scripts/install-deps.sh test
+deps-bench:
+	@scripts/install-deps.sh bench
 
 build: deps-build
 	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -28,6 +31,10 @@ test: build-test
 
 demo: build
 	@scripts/demo.sh $(RELEASE_DIR)/harness/sockspec $(OUT)
+
+# Measures, never asserts: our reference echo vs sockperf's server under sockperf ping-pong.
+bench: deps-bench build
+	@scripts/bench-echo.sh $(RELEASE_DIR)/harness/sockspec
 
 clean:
 	rm -rf build

@@ -129,6 +129,20 @@ std::string lf_to_crlf(std::string_view bytes) {
   return out;
 }
 
+void SockperfFramer::rewrite(char* data, size_t n) {
+  constexpr uint64_t kFlagsLow = 9, kLenStart = 10, kHeaderEnd = 14;
+  for (size_t i = 0; i < n; ++i) {
+    if (pos_ == kFlagsLow) data[i] = static_cast<char>(data[i] & ~1);
+    if (pos_ >= kLenStart && pos_ < kHeaderEnd) len_ = len_ << 8 | static_cast<unsigned char>(data[i]);
+    ++pos_;
+    // A length shorter than the header cannot be right; resynchronise at the header's end.
+    if (pos_ >= kHeaderEnd && pos_ >= len_) {
+      pos_ = 0;
+      len_ = 0;
+    }
+  }
+}
+
 bool udp_reply_allowed(uint16_t port) {
   constexpr std::array<uint16_t, 6> kServicePorts = {0, 7, 9, 13, 19, 37};
   for (uint16_t p : kServicePorts) {

@@ -58,6 +58,20 @@ std::string rfc868_time(std::time_t now);
 std::string ascii_upper(std::string_view bytes);
 std::string lf_to_crlf(std::string_view bytes);
 
+// Benchmark adapter, not a protocol: sockperf's ping-pong client only accepts a reply whose
+// header has its "client" flag cleared (flags: 16 bits big-endian at offset 8, client = bit 0;
+// message length: 32 bits big-endian at offset 10). An RFC 862 echo returns the flag as sent,
+// so `serve echo --sockperf-compat` rewrites that one bit per message to let sockperf measure
+// our event loop against its own server. Works across any TCP chunking.
+class SockperfFramer {
+ public:
+  void rewrite(char* data, size_t n);
+
+ private:
+  uint64_t pos_ = 0;  // offset within the current message
+  uint32_t len_ = 0;  // the current message's length, once its header has passed
+};
+
 // UDP amplification guard: no reply to port 0 or to the well-known ports of these services,
 // where two servers would answer each other forever.
 bool udp_reply_allowed(uint16_t source_port);

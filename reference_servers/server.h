@@ -21,6 +21,7 @@ struct Config {
   unsigned max_connections = 0;  // 0: unlimited
   unsigned chat_ttl_s = 60;
   unsigned delay_ms = 1500;  // for the slow fault
+  bool sockperf_compat = false;  // echo only: see SockperfFramer
 };
 
 // Prints "listening tcp ADDR:PORT" / "listening udp ADDR:PORT" to `out` (flushed) once bound,

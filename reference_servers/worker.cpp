@@ -252,6 +252,7 @@ void Worker::reply(Conn& c, std::string_view bytes, bool upper) {
   }
   size_t start = c.out.size();
   c.out.append(bytes);
+  if (cfg_.sockperf_compat) c.sockperf.rewrite(c.out.data() + start, bytes.size());
   if (upper) {
     for (size_t i = start; i < c.out.size(); ++i) {
       if (c.out[i] >= 'a' && c.out[i] <= 'z') c.out[i] = static_cast<char>(c.out[i] - 32);
@@ -373,11 +374,16 @@ void Worker::send_datagram(const Addr& to, const std::string& bytes) {
 
 void Worker::on_udp() {
   size_t cap = cfg_.fault == Fault::truncate_1024 ? 1024 : 65536;
-  static_assert(kUdpBatch > 0);
-  std::vector<std::string> bufs(kUdpBatch, std::string(cap, '\0'));
-  std::vector<Addr> from(kUdpBatch);
-  std::vector<iovec> iov(kUdpBatch);
-  std::vector<mmsghdr> msgs(kUdpBatch);
+  auto& bufs = udp_.bufs;
+  auto& from = udp_.from;
+  auto& iov = udp_.iov;
+  auto& msgs = udp_.msgs;
+  if (bufs.empty()) {  // once per worker: the batch buffers are reused for every datagram
+    bufs.assign(kUdpBatch, std::string(cap, '\0'));
+    from.resize(kUdpBatch);
+    iov.resize(kUdpBatch);
+    msgs.resize(kUdpBatch);
+  }
   for (int round = 0; round < 8; ++round) {
     for (int i = 0; i < kUdpBatch; ++i) {
       iov[i] = {bufs[static_cast<size_t>(i)].data(), cap};
@@ -397,7 +403,10 @@ void Worker::on_udp() {
       if (!udp_reply_allowed(src.port())) continue;
       std::string out;
       switch (cfg_.service) {
-        case Service::echo: out = std::string(data); break;
+        case Service::echo:
+          out = std::string(data);
+          if (cfg_.sockperf_compat) SockperfFramer().rewrite(out.data(), out.size());
+          break;
         case Service::upper: out = ascii_upper(data); break;
         case Service::discard: continue;
         case Service::daytime: out = daytime(std::time(nullptr)); break;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <ostream>
 #include <queue>
+#include <sys/socket.h>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -43,6 +44,7 @@ class Worker {
     uint64_t sent_total = 0;
     Clock::time_point last_active;
     Chargen chargen;
+    SockperfFramer sockperf;
     std::deque<std::pair<Clock::time_point, std::string>> delayed;  // slow fault
   };
   struct Timer {
@@ -86,6 +88,12 @@ class Worker {
   std::deque<DelayedDatagram> udp_delayed_;
   std::vector<std::pair<Addr, Clock::time_point>> chat_peers_;
   Chargen udp_chargen_;
+  struct UdpBatch {
+    std::vector<std::string> bufs;
+    std::vector<Addr> from;
+    std::vector<iovec> iov;
+    std::vector<mmsghdr> msgs;
+  } udp_;
   uint64_t rng_ = 0x9E3779B97F4A7C15ull;
   Clock::time_point last_sweep_, last_emfile_report_;
   std::vector<char> rx_;

@@ -43,7 +43,10 @@ int cmd_serve(const Invocation& inv) {
       ("idle-timeout", po::value(&cfg.idle_timeout_s)->default_value(0), "close TCP connections idle this many seconds (0: never)")
       ("max-connections", po::value(&cfg.max_connections)->default_value(0), "close connections beyond this many at once (0: no limit)")
       ("chat-ttl", po::value(&cfg.chat_ttl_s)->default_value(60), "UDP chat: relay to peers heard from within this many seconds")
-      ("delay-ms", po::value(&cfg.delay_ms)->default_value(1500), "reply delay of the slow fault");
+      ("delay-ms", po::value(&cfg.delay_ms)->default_value(1500), "reply delay of the slow fault")
+      ("sockperf-compat", po::bool_switch(&cfg.sockperf_compat),
+       "echo only, for benchmarks: clear the client flag in sockperf's message header so "
+       "`sockperf ping-pong` accepts our replies (no longer a pure RFC 862 echo)");
   po::options_description all;
   all.add(desc).add_options()("service", po::value(&service));
   po::positional_options_description pos;
@@ -77,6 +80,10 @@ int cmd_serve(const Invocation& inv) {
   }
   if (transport != "tcp" && transport != "udp" && transport != "both") {
     std::cerr << "sockspec serve: --transport must be tcp, udp or both\n";
+    return 2;
+  }
+  if (cfg.sockperf_compat && *svc != refserver::Service::echo) {
+    std::cerr << "sockspec serve: --sockperf-compat applies to echo only\n";
     return 2;
   }
   cfg.service = *svc;

@@ -160,3 +160,29 @@ INSTANTIATE_TEST_SUITE_P(Families, Services, ::testing::Values(AF_INET, AF_INET6
 
 }  // namespace
 }  // namespace sockspec::refserver::testing
+
+namespace sockspec::refserver {
+namespace {
+
+std::string sockperf_message(uint64_t seq, uint16_t flags, uint32_t len) {
+  std::string m(len, 'p');
+  for (int i = 0; i < 8; ++i) m[static_cast<size_t>(i)] = static_cast<char>(seq >> (56 - 8 * i));
+  m[8] = static_cast<char>(flags >> 8);
+  m[9] = static_cast<char>(flags & 0xFF);
+  for (int i = 0; i < 4; ++i) m[static_cast<size_t>(10 + i)] = static_cast<char>(len >> (24 - 8 * i));
+  return m;
+}
+
+TEST(SockperfFramer, ClearsTheClientFlagOfEveryMessageWhateverTheChunking) {
+  std::string stream = sockperf_message(1, 3, 64) + sockperf_message(2, 3, 100) + sockperf_message(3, 1, 14);
+  std::string want = sockperf_message(1, 2, 64) + sockperf_message(2, 2, 100) + sockperf_message(3, 0, 14);
+  for (size_t chunk = 1; chunk <= stream.size(); chunk += 7) {
+    std::string s = stream;
+    SockperfFramer f;
+    for (size_t off = 0; off < s.size(); off += chunk) f.rewrite(s.data() + off, std::min(chunk, s.size() - off));
+    EXPECT_EQ(s, want) << "chunk " << chunk;
+  }
+}
+
+}  // namespace
+}  // namespace sockspec::refserver
