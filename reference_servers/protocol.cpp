@@ -6,18 +6,22 @@ namespace sockspec::refserver {
 
 const std::vector<std::pair<Service, Named>>& services() {
   static const std::vector<std::pair<Service, Named>> kAll = {
-      {Service::echo, {"echo", "RFC 862: sends back every byte (TCP) or datagram (UDP) it receives"}},
+      {Service::echo,
+       {"echo", "RFC 862: sends back every byte (TCP) or datagram (UDP) it receives"}},
       {Service::discard, {"discard", "RFC 863: reads and throws away everything, never replies"}},
       {Service::chargen,
-       {"chargen", "RFC 864: TCP streams 72-character rotating lines; UDP answers each datagram "
-                   "with 0-512 characters"}},
+       {"chargen",
+        "RFC 864: TCP streams 72-character rotating lines; UDP answers each datagram "
+        "with 0-512 characters"}},
       {Service::daytime, {"daytime", "RFC 867: sends the date and time as one line, then closes"}},
-      {Service::time, {"time", "RFC 868: sends 4 bytes, seconds since 1900 big-endian, then closes"}},
+      {Service::time,
+       {"time", "RFC 868: sends 4 bytes, seconds since 1900 big-endian, then closes"}},
       {Service::upper,
        {"upper", "replies with the bytes upper-cased (ASCII a-z only; all else unchanged)"}},
       {Service::chat,
-       {"chat", "relay: TCP bytes go to every other client; UDP datagrams to every other peer "
-                "heard from within --chat-ttl seconds"}},
+       {"chat",
+        "relay: TCP bytes go to every other client; UDP datagrams to every other peer "
+        "heard from within --chat-ttl seconds"}},
   };
   return kAll;
 }
@@ -25,11 +29,14 @@ const std::vector<std::pair<Service, Named>>& services() {
 const std::vector<std::pair<Fault, Named>>& faults() {
   static const std::vector<std::pair<Fault, Named>> kAll = {
       {Fault::truncate_1024,
-       {"truncate-1024", "one recv() of at most 1024 bytes per message: TCP answers once then "
-                         "closes, UDP datagrams are cut to 1024 bytes"}},
-      {Fault::iterative, {"iterative", "serves one TCP client at a time; others wait in the backlog"}},
+       {"truncate-1024",
+        "one recv() of at most 1024 bytes per message: TCP answers once then "
+        "closes, UDP datagrams are cut to 1024 bytes"}},
+      {Fault::iterative,
+       {"iterative", "serves one TCP client at a time; others wait in the backlog"}},
       {Fault::drop_after_fin,
-       {"drop-after-fin", "closes as soon as the client half-closes, dropping replies not yet sent"}},
+       {"drop-after-fin",
+        "closes as soon as the client half-closes, dropping replies not yet sent"}},
       {Fault::close_after_first,
        {"close-after-first", "answers the first read of a connection, then closes it"}},
       {Fault::ignore_partial_send,
@@ -38,14 +45,17 @@ const std::vector<std::pair<Fault, Named>>& faults() {
       {Fault::reply_wrong_port,
        {"reply-wrong-port", "sends UDP replies from a second socket with another port"}},
       {Fault::no_reuseaddr,
-       {"no-reuseaddr", "listens without SO_REUSEADDR, so a restart fails while old connections "
-                        "linger (EADDRINUSE)"}},
+       {"no-reuseaddr",
+        "listens without SO_REUSEADDR, so a restart fails while old connections "
+        "linger (EADDRINUSE)"}},
       {Fault::slow, {"slow", "delays every reply by --delay-ms (default 1500)"}},
       {Fault::reset_midstream,
        {"reset-midstream", "sends the first 1024 bytes of a connection's replies, then resets it"}},
       {Fault::no_close_on_fin,
-       {"no-close-on-fin", "never closes after the client's FIN: the client waits for EOF forever"}},
-      {Fault::chat_echo_sender, {"chat-echo-sender", "chat relays a message back to its sender too"}},
+       {"no-close-on-fin",
+        "never closes after the client's FIN: the client waits for EOF forever"}},
+      {Fault::chat_echo_sender,
+       {"chat-echo-sender", "chat relays a message back to its sender too"}},
   };
   return kAll;
 }
@@ -107,7 +117,8 @@ std::string rfc868_time(std::time_t now) {
   // 2,208,988,800 seconds from 1900-01-01 to 1970-01-01.
   uint32_t v = static_cast<uint32_t>(static_cast<uint64_t>(now) + 2208988800ull);
   std::string out(4, '\0');
-  for (int i = 0; i < 4; ++i) out[static_cast<size_t>(i)] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
+  for (int i = 0; i < 4; ++i)
+    out[static_cast<size_t>(i)] = static_cast<char>((v >> (24 - 8 * i)) & 0xFF);
   return out;
 }
 
@@ -133,7 +144,8 @@ void SockperfFramer::rewrite(char* data, size_t n) {
   constexpr uint64_t kFlagsLow = 9, kLenStart = 10, kHeaderEnd = 14;
   for (size_t i = 0; i < n; ++i) {
     if (pos_ == kFlagsLow) data[i] = static_cast<char>(data[i] & ~1);
-    if (pos_ >= kLenStart && pos_ < kHeaderEnd) len_ = len_ << 8 | static_cast<unsigned char>(data[i]);
+    if (pos_ >= kLenStart && pos_ < kHeaderEnd)
+      len_ = len_ << 8 | static_cast<unsigned char>(data[i]);
     ++pos_;
     // A length shorter than the header cannot be right; resynchronise at the header's end.
     if (pos_ >= kHeaderEnd && pos_ >= len_) {

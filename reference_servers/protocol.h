@@ -43,7 +43,7 @@ const char* name_of(Fault f);
 class Chargen {
  public:
   static constexpr size_t kLineLength = 72;
-  std::string next_line();                 // 74 bytes
+  std::string next_line();                  // 74 bytes
   std::string datagram(size_t characters);  // UDP: the next `characters` bytes of the stream
  private:
   uint64_t line_ = 0;

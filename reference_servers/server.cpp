@@ -104,9 +104,9 @@ int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& er
   Shared shared;
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < cfg.threads; ++i) {
-    workers.push_back(std::make_unique<Worker>(cfg, tcp ? tcp.get() : -1,
-                                               i == 0 && udp ? udp.get() : -1,
-                                               wrong_port ? wrong_port.get() : -1, stop_fd, shared, err));
+    workers.push_back(
+        std::make_unique<Worker>(cfg, tcp ? tcp.get() : -1, i == 0 && udp ? udp.get() : -1,
+                                 wrong_port ? wrong_port.get() : -1, stop_fd, shared, err));
   }
   std::vector<std::thread> threads;
   for (size_t i = 1; i < workers.size(); ++i) threads.emplace_back([&w = *workers[i]] { w.run(); });

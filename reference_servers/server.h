@@ -20,7 +20,7 @@ struct Config {
   unsigned idle_timeout_s = 0;   // 0: never
   unsigned max_connections = 0;  // 0: unlimited
   unsigned chat_ttl_s = 60;
-  unsigned delay_ms = 1500;  // for the slow fault
+  unsigned delay_ms = 1500;      // for the slow fault
   bool sockperf_compat = false;  // echo only: see SockperfFramer
 };
 

@@ -23,7 +23,8 @@ std::string Addr::str() const {
 
 bool parse_addr(const std::string& host_in, uint16_t port, Addr& out) {
   std::string host = host_in;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   out = Addr{};
   auto* v4 = reinterpret_cast<sockaddr_in*>(&out.ss);
   if (inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {

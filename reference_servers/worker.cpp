@@ -11,8 +11,8 @@ namespace sockspec::refserver {
 
 namespace {
 constexpr size_t kReadSize = 64 * 1024;
-constexpr size_t kHighWater = 256 * 1024;  // stop reading while this much is unsent
-constexpr size_t kLowWater = 64 * 1024;    // resume below this
+constexpr size_t kHighWater = 256 * 1024;    // stop reading while this much is unsent
+constexpr size_t kLowWater = 64 * 1024;      // resume below this
 constexpr size_t kChatMaxBacklog = 1 << 20;  // a chat client this far behind is dropped
 constexpr size_t kResetAfter = 1024;         // reset-midstream: bytes sent before the RST
 constexpr auto kDrainLimit = std::chrono::seconds(10);
@@ -61,7 +61,8 @@ void Worker::watch_listener(bool on) {
 int Worker::poll_timeout() const {
   int ms = 1000;  // idle and drain sweeps run at least once a second
   if (!timers_.empty()) {
-    auto left = std::chrono::ceil<std::chrono::milliseconds>(timers_.top().at - Clock::now()).count();
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(timers_.top().at - Clock::now()).count();
     ms = static_cast<int>(std::max<long>(0, std::min<long>(ms, left)));
   }
   return ms;
@@ -199,8 +200,12 @@ void Worker::on_data(Conn& c, std::string_view data) {
   bool once = cfg_.fault == Fault::truncate_1024 || cfg_.fault == Fault::close_after_first;
   if (once && c.answered) return;
   switch (cfg_.service) {
-    case Service::echo: reply(c, data); break;
-    case Service::upper: reply(c, data, true); break;
+    case Service::echo:
+      reply(c, data);
+      break;
+    case Service::upper:
+      reply(c, data, true);
+      break;
     case Service::chat: {
       int self = c.fd.get();
       std::vector<Conn*> to;
@@ -217,7 +222,8 @@ void Worker::on_data(Conn& c, std::string_view data) {
       }
       return;
     }
-    default: return;  // discard, chargen, daytime, time: input is thrown away
+    default:
+      return;  // discard, chargen, daytime, time: input is thrown away
   }
   c.answered = true;
   if (once && conns_.count(c.fd.get())) {
@@ -240,7 +246,8 @@ void Worker::on_fin(Conn& c) {
 // sends what the socket takes.
 void Worker::reply(Conn& c, std::string_view bytes, bool upper) {
   std::string rewritten;
-  if (cfg_.fault == Fault::crlf || cfg_.fault == Fault::slow || cfg_.fault == Fault::reset_midstream) {
+  if (cfg_.fault == Fault::crlf || cfg_.fault == Fault::slow ||
+      cfg_.fault == Fault::reset_midstream) {
     rewritten = upper ? ascii_upper(bytes) : std::string(bytes);
     if (!apply_reply_fault(c, rewritten)) return;
     bytes = rewritten;
@@ -289,7 +296,8 @@ void Worker::flush(Conn& c) {
       if (cfg_.service != Service::chargen || c.peer_fin || c.draining) break;
       while (c.out.size() < kReadSize) c.out += c.chargen.next_line();
     }
-    ssize_t n = ::send(c.fd.get(), c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+    ssize_t n =
+        ::send(c.fd.get(), c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
     if (n > 0) {
       c.out_off += static_cast<size_t>(n);
       c.sent_total += static_cast<uint64_t>(n);
@@ -366,7 +374,8 @@ void Worker::close_conn(Conn& c, bool reset) {
 }
 
 void Worker::send_datagram(const Addr& to, const std::string& bytes) {
-  int fd = (cfg_.fault == Fault::reply_wrong_port && wrong_port_fd_ >= 0) ? wrong_port_fd_ : udp_fd_;
+  int fd =
+      (cfg_.fault == Fault::reply_wrong_port && wrong_port_fd_ >= 0) ? wrong_port_fd_ : udp_fd_;
   // A reply the socket cannot take now is dropped, as UDP allows; the server never blocks.
   ::sendto(fd, bytes.data(), bytes.size(), MSG_DONTWAIT, reinterpret_cast<const sockaddr*>(&to.ss),
            to.len);
@@ -399,7 +408,8 @@ void Worker::on_udp() {
     for (int i = 0; i < n; ++i) {
       Addr& src = from[static_cast<size_t>(i)];
       src.len = msgs[static_cast<size_t>(i)].msg_hdr.msg_namelen;
-      std::string_view data(bufs[static_cast<size_t>(i)].data(), msgs[static_cast<size_t>(i)].msg_len);
+      std::string_view data(bufs[static_cast<size_t>(i)].data(),
+                            msgs[static_cast<size_t>(i)].msg_len);
       if (!udp_reply_allowed(src.port())) continue;
       std::string out;
       switch (cfg_.service) {
@@ -407,10 +417,17 @@ void Worker::on_udp() {
           out = std::string(data);
           if (cfg_.sockperf_compat) SockperfFramer().rewrite(out.data(), out.size());
           break;
-        case Service::upper: out = ascii_upper(data); break;
-        case Service::discard: continue;
-        case Service::daytime: out = daytime(std::time(nullptr)); break;
-        case Service::time: out = rfc868_time(std::time(nullptr)); break;
+        case Service::upper:
+          out = ascii_upper(data);
+          break;
+        case Service::discard:
+          continue;
+        case Service::daytime:
+          out = daytime(std::time(nullptr));
+          break;
+        case Service::time:
+          out = rfc868_time(std::time(nullptr));
+          break;
         case Service::chargen: {
           rng_ ^= rng_ << 13, rng_ ^= rng_ >> 7, rng_ ^= rng_ << 17;
           out = udp_chargen_.datagram(static_cast<size_t>(rng_ % 513));  // RFC 864: 0..512

@@ -3,13 +3,14 @@
 // reading stops while its replies are blocked (backpressure) and memory stays bounded.
 #pragma once
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <chrono>
 #include <deque>
 #include <memory>
 #include <ostream>
 #include <queue>
-#include <sys/socket.h>
 #include <string>
 #include <unordered_map>
 #include <vector>

@@ -10,13 +10,17 @@ namespace {
 
 const char* color_of(Verdict v) {
   switch (v) {
-    case Verdict::pass: return "\033[32m";
+    case Verdict::pass:
+      return "\033[32m";
     case Verdict::fail:
     case Verdict::error:
-    case Verdict::xpass: return "\033[31m";
+    case Verdict::xpass:
+      return "\033[31m";
     case Verdict::warn:
-    case Verdict::xfail: return "\033[33m";
-    case Verdict::skip: return "\033[36m";
+    case Verdict::xfail:
+      return "\033[33m";
+    case Verdict::skip:
+      return "\033[36m";
   }
   return "";
 }
@@ -64,8 +68,9 @@ void write_summary(const RunReport& r, const ConsoleStyle& style, std::ostream& 
     }
   }
   for (const auto& n : r.notes) out << "note: " << n << "\n";
-  out << "\n" << render_counts(c) << " in " << format_ms(r.meta.duration_ms) << " (seed "
-      << r.meta.seed << ")\n";
+  out << "\n"
+      << render_counts(c) << " in " << format_ms(r.meta.duration_ms) << " (seed " << r.meta.seed
+      << ")\n";
 }
 
 }  // namespace sockspec::reports

@@ -14,11 +14,21 @@ std::string xml_escape(const std::string& s) {
   std::string out;
   for (unsigned char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         if (c < 0x20 && c != '\n' && c != '\t' && c != '\r') {
           char buf[8];
@@ -58,8 +68,8 @@ void write_case(const SuiteResult& s, const CaseResult& c, std::ostream& out) {
       break;
     case Verdict::warn:
       // A failed should/may case passes the run; say why in the output.
-      body = "      <system-out>" + xml_escape("warning (level " + c.level + "):\n" +
-                                                 render_failure(c, "  ")) +
+      body = "      <system-out>" +
+             xml_escape("warning (level " + c.level + "):\n" + render_failure(c, "  ")) +
              "</system-out>\n";
       break;
     case Verdict::fail:
@@ -104,8 +114,7 @@ void write_junit(const RunReport& r, std::ostream& out) {
     out << "  <testsuite name=\"" << xml_escape(s.name) << "\" tests=\"" << c.total()
         << "\" failures=\"" << c.fail + c.xpass << "\" errors=\"" << c.error << "\" skipped=\""
         << c.skip + c.xfail << "\" time=\"" << seconds(ms) << "\" timestamp=\""
-        << xml_escape(r.meta.started_at) << "\" hostname=\"" << xml_escape(r.meta.host)
-        << "\">\n";
+        << xml_escape(r.meta.started_at) << "\" hostname=\"" << xml_escape(r.meta.host) << "\">\n";
     out << "    <properties>\n"
         << "      <property name=\"target\" value=\"" << xml_escape(r.meta.target) << "\"/>\n"
         << "      <property name=\"seed\" value=\"" << r.meta.seed << "\"/>\n"

@@ -4,13 +4,20 @@ namespace sockspec::reports {
 
 const char* to_string(Verdict v) {
   switch (v) {
-    case Verdict::pass: return "pass";
-    case Verdict::fail: return "fail";
-    case Verdict::error: return "error";
-    case Verdict::skip: return "skip";
-    case Verdict::warn: return "warn";
-    case Verdict::xfail: return "xfail";
-    case Verdict::xpass: return "xpass";
+    case Verdict::pass:
+      return "pass";
+    case Verdict::fail:
+      return "fail";
+    case Verdict::error:
+      return "error";
+    case Verdict::skip:
+      return "skip";
+    case Verdict::warn:
+      return "warn";
+    case Verdict::xfail:
+      return "xfail";
+    case Verdict::xpass:
+      return "xpass";
   }
   return "error";
 }
@@ -21,13 +28,27 @@ bool is_failing(Verdict v) {
 
 void Counts::add(Verdict v) {
   switch (v) {
-    case Verdict::pass: ++pass; break;
-    case Verdict::fail: ++fail; break;
-    case Verdict::error: ++error; break;
-    case Verdict::skip: ++skip; break;
-    case Verdict::warn: ++warn; break;
-    case Verdict::xfail: ++xfail; break;
-    case Verdict::xpass: ++xpass; break;
+    case Verdict::pass:
+      ++pass;
+      break;
+    case Verdict::fail:
+      ++fail;
+      break;
+    case Verdict::error:
+      ++error;
+      break;
+    case Verdict::skip:
+      ++skip;
+      break;
+    case Verdict::warn:
+      ++warn;
+      break;
+    case Verdict::xfail:
+      ++xfail;
+      break;
+    case Verdict::xpass:
+      ++xpass;
+      break;
   }
 }
 

@@ -22,7 +22,7 @@ struct Mismatch {
   uint64_t offset = 0;         // first differing byte
   uint64_t expected_size = 0;  // whole sizes
   uint64_t actual_size = 0;
-  uint64_t window_start = 0;   // offset of the first byte of both excerpts
+  uint64_t window_start = 0;               // offset of the first byte of both excerpts
   std::string expected_hex, actual_hex;    // the excerpts, hex
   std::string expected_text, actual_text;  // the excerpts, printable with \xHH escapes
 };

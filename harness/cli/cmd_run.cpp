@@ -17,28 +17,33 @@ namespace po = boost::program_options;
 int cmd_run(const Invocation& inv) {
   runner::RunOptions o;
   po::options_description desc(
-      "usage: sockspec run [PATH...] --target HOST:PORT | --target builtin:SERVICE | --server-cmd 'CMD {port}'\n"
+      "usage: sockspec run [PATH...] --target HOST:PORT | --target builtin:SERVICE | --server-cmd "
+      "'CMD {port}'\n"
       "\n"
       "Runs every case of the suites in PATH (files, or folders searched for *.json) against a\n"
       "server and reports each verdict. With --target builtin:SERVICE and no PATH, the built-in\n"
       "suites for that service are run against the reference server.\n"
       "\noptions");
-  desc.add_options()
-      ("help,h", "show this help")
-      ("target,t", po::value(&o.target), "HOST:PORT, [V6ADDR]:PORT, or builtin:SERVICE (a reference server the run starts)")
-      ("server-cmd", po::value(&o.server_cmd),
-       "start this command as the server ({port} is replaced; a free port is chosen when no --target "
-       "gives one), stop it at the end; enables `server` steps")
-      ("filter,f", po::value(&o.filters)->composing(), "run only cases whose SUITE/ID matches this glob (repeatable)")
-      ("tag", po::value(&o.tags)->composing(), "run only cases with this tag (repeatable)")
-      ("strict", po::bool_switch(&o.strict), "a failed should/may case fails the run instead of warning")
-      ("jobs,j", po::value(&o.jobs), "cases run at once (default: number of cores)")
-      ("seed", po::value(&o.seed), "seed for random payloads (default: the time; the report records it)")
-      ("expect-fail", po::value(&o.expect_fail),
-       "file of known failures, one 'SUITE/ID reason' per line: they count as xfail, and passing is xpass")
-      ("report-json", po::value(&o.report_json), "write the JSON report here")
-      ("junit", po::value(&o.junit), "write JUnit XML here")
-      ("out", po::value(&o.out_dir), "write every report format into this folder");
+  desc.add_options()("help,h", "show this help")(
+      "target,t", po::value(&o.target),
+      "HOST:PORT, [V6ADDR]:PORT, or builtin:SERVICE (a reference server the run starts)")(
+      "server-cmd", po::value(&o.server_cmd),
+      "start this command as the server ({port} is replaced; a free port is chosen when no "
+      "--target "
+      "gives one), stop it at the end; enables `server` steps")(
+      "filter,f", po::value(&o.filters)->composing(),
+      "run only cases whose SUITE/ID matches this glob (repeatable)")(
+      "tag", po::value(&o.tags)->composing(), "run only cases with this tag (repeatable)")(
+      "strict", po::bool_switch(&o.strict),
+      "a failed should/may case fails the run instead of warning")(
+      "jobs,j", po::value(&o.jobs), "cases run at once (default: number of cores)")(
+      "seed", po::value(&o.seed),
+      "seed for random payloads (default: the time; the report records it)")(
+      "expect-fail", po::value(&o.expect_fail),
+      "file of known failures, one 'SUITE/ID reason' per line: they count as xfail, and passing is "
+      "xpass")("report-json", po::value(&o.report_json), "write the JSON report here")(
+      "junit", po::value(&o.junit), "write JUnit XML here")(
+      "out", po::value(&o.out_dir), "write every report format into this folder");
   po::options_description hidden;
   hidden.add_options()("path", po::value(&o.paths)->composing());
   po::options_description all;

@@ -12,7 +12,8 @@ namespace po = boost::program_options;
 namespace {
 
 // Both commands take PATH... and --help only.
-bool parse_paths(const Invocation& inv, const char* usage, std::vector<std::string>& paths, int& rc) {
+bool parse_paths(const Invocation& inv, const char* usage, std::vector<std::string>& paths,
+                 int& rc) {
   po::options_description desc(usage);
   desc.add_options()("help,h", "show this help");
   po::options_description all;
@@ -46,9 +47,11 @@ bool parse_paths(const Invocation& inv, const char* usage, std::vector<std::stri
 int cmd_validate(const Invocation& inv) {
   std::vector<std::string> paths;
   int rc = 0;
-  if (!parse_paths(inv, "usage: sockspec validate PATH...\n\nChecks scenario files (folders are searched "
-                        "for *.json) and lists every problem as FILE:JSON-POINTER: message.\n\noptions",
-                   paths, rc)) {
+  if (!parse_paths(
+          inv,
+          "usage: sockspec validate PATH...\n\nChecks scenario files (folders are searched "
+          "for *.json) and lists every problem as FILE:JSON-POINTER: message.\n\noptions",
+          paths, rc)) {
     return rc;
   }
   auto loaded = runner::load_suites(paths);
@@ -66,8 +69,9 @@ int cmd_validate(const Invocation& inv) {
 int cmd_list(const Invocation& inv) {
   std::vector<std::string> paths;
   int rc = 0;
-  if (!parse_paths(inv, "usage: sockspec list PATH...\n\nShows every case: SUITE/ID, level, spec "
-                        "reference, title and tags.\n\noptions",
+  if (!parse_paths(inv,
+                   "usage: sockspec list PATH...\n\nShows every case: SUITE/ID, level, spec "
+                   "reference, title and tags.\n\noptions",
                    paths, rc)) {
     return rc;
   }

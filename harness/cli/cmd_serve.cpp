@@ -15,7 +15,8 @@ namespace {
 std::string catalogue() {
   std::ostringstream s;
   s << "\nservices:\n";
-  for (const auto& [svc, n] : refserver::services()) s << "  " << n.name << std::string(12 - std::string(n.name).size(), ' ') << n.doc << "\n";
+  for (const auto& [svc, n] : refserver::services())
+    s << "  " << n.name << std::string(12 - std::string(n.name).size(), ' ') << n.doc << "\n";
   s << "\nfaults (--fault NAME: a deliberately broken variant a good suite must catch):\n";
   for (const auto& [f, n] : refserver::faults()) {
     s << "  " << n.name << "\n      " << n.doc << "\n";
@@ -33,20 +34,26 @@ int cmd_serve(const Invocation& inv) {
       "usage: sockspec serve SERVICE [options]\n\n"
       "Runs a reference server. It prints one line per socket, `listening tcp ADDR:PORT`, then\n"
       "serves until SIGINT or SIGTERM.\n\noptions");
-  desc.add_options()
-      ("help,h", "show this help")
-      ("transport", po::value(&transport)->default_value("both"), "tcp, udp or both")
-      ("bind", po::value(&cfg.bind)->default_value("127.0.0.1"), "numeric address to listen on (::1 for IPv6)")
-      ("port", po::value(&port)->default_value(0), "port; 0 takes an ephemeral one (TCP and UDP share it)")
-      ("fault", po::value(&fault)->default_value("none"), "run a deliberately broken variant (see below)")
-      ("threads", po::value(&cfg.threads), "worker threads, each with its own epoll loop (default: cores; chat and iterative use 1)")
-      ("idle-timeout", po::value(&cfg.idle_timeout_s)->default_value(0), "close TCP connections idle this many seconds (0: never)")
-      ("max-connections", po::value(&cfg.max_connections)->default_value(0), "close connections beyond this many at once (0: no limit)")
-      ("chat-ttl", po::value(&cfg.chat_ttl_s)->default_value(60), "UDP chat: relay to peers heard from within this many seconds")
-      ("delay-ms", po::value(&cfg.delay_ms)->default_value(1500), "reply delay of the slow fault")
-      ("sockperf-compat", po::bool_switch(&cfg.sockperf_compat),
-       "echo only, for benchmarks: clear the client flag in sockperf's message header so "
-       "`sockperf ping-pong` accepts our replies (no longer a pure RFC 862 echo)");
+  desc.add_options()("help,h", "show this help")(
+      "transport", po::value(&transport)->default_value("both"), "tcp, udp or both")(
+      "bind", po::value(&cfg.bind)->default_value("127.0.0.1"),
+      "numeric address to listen on (::1 for IPv6)")(
+      "port", po::value(&port)->default_value(0),
+      "port; 0 takes an ephemeral one (TCP and UDP share it)")(
+      "fault", po::value(&fault)->default_value("none"),
+      "run a deliberately broken variant (see below)")(
+      "threads", po::value(&cfg.threads),
+      "worker threads, each with its own epoll loop (default: cores; chat and iterative use 1)")(
+      "idle-timeout", po::value(&cfg.idle_timeout_s)->default_value(0),
+      "close TCP connections idle this many seconds (0: never)")(
+      "max-connections", po::value(&cfg.max_connections)->default_value(0),
+      "close connections beyond this many at once (0: no limit)")(
+      "chat-ttl", po::value(&cfg.chat_ttl_s)->default_value(60),
+      "UDP chat: relay to peers heard from within this many seconds")(
+      "delay-ms", po::value(&cfg.delay_ms)->default_value(1500), "reply delay of the slow fault")(
+      "sockperf-compat", po::bool_switch(&cfg.sockperf_compat),
+      "echo only, for benchmarks: clear the client flag in sockperf's message header so "
+      "`sockperf ping-pong` accepts our replies (no longer a pure RFC 862 echo)");
   po::options_description all;
   all.add(desc).add_options()("service", po::value(&service));
   po::positional_options_description pos;
@@ -65,7 +72,8 @@ int cmd_serve(const Invocation& inv) {
   }
   auto svc = refserver::service_from_name(service);
   if (!svc) {
-    std::cerr << "sockspec serve: " << (service.empty() ? "name a service" : "unknown service '" + service + "'")
+    std::cerr << "sockspec serve: "
+              << (service.empty() ? "name a service" : "unknown service '" + service + "'")
               << catalogue();
     return 2;
   }

@@ -22,8 +22,9 @@ class CaseRun;
 
 class Client : public net::Waiter {
  public:
-  Client(CaseRun& run, const scenario::Steps& steps, scenario::VarValues vars, std::string path_prefix,
-         net::Deadline deadline, std::string deadline_what, std::function<void()> on_finish);
+  Client(CaseRun& run, const scenario::Steps& steps, scenario::VarValues vars,
+         std::string path_prefix, net::Deadline deadline, std::string deadline_what,
+         std::function<void()> on_finish);
 
   void start();
   void abort(const std::string& why);  // the parent gave up on this client

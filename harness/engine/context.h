@@ -24,9 +24,9 @@ class ServerControl {
   enum class Probe { ready, not_yet, exited };
   virtual ~ServerControl() = default;
   virtual bool running() const = 0;
-  virtual std::string start() = 0;           // "" or why it could not start
-  virtual void signal(int sig) = 0;          // to the server's process group
-  virtual bool reap() = 0;                   // true once the process has exited
+  virtual std::string start() = 0;            // "" or why it could not start
+  virtual void signal(int sig) = 0;           // to the server's process group
+  virtual bool reap() = 0;                    // true once the process has exited
   virtual Probe probe(std::string& why) = 0;  // accepting yet?
 };
 

@@ -19,7 +19,8 @@ class SleepMachine : public Machine {
     auto ms = std::get<scenario::SleepOp>(step_.op).ms;
     if (ev == kStart) {
       auto until = net::Clock::now() + std::chrono::milliseconds(ms);
-      if (until > deadline_) return fail("sleeping " + std::to_string(ms) + " ms would pass " + bound_);
+      if (until > deadline_)
+        return fail("sleeping " + std::to_string(ms) + " ms would pass " + bound_);
       return wait_until(until);
     }
     return pass();
@@ -84,7 +85,8 @@ class ParallelMachine : public Machine {
     }
     std::string first_msg = extra_results.empty() ? "" : ": " + extra_results.front().message;
     bool any_error = false;
-    for (const auto& r : extra_results) any_error = any_error || r.verdict == reports::Verdict::error;
+    for (const auto& r : extra_results)
+      any_error = any_error || r.verdict == reports::Verdict::error;
     std::string msg = std::to_string(failed) + " of " + std::to_string(children_.size()) +
                       " clients failed" + first_msg;
     return any_error ? error(msg) : fail(msg);
@@ -102,14 +104,18 @@ class ServerMachine : public Machine {
   Progress advance(uint32_t ev) override {
     const auto& op = std::get<scenario::ServerOp>(step_.op);
     ServerControl* s = scope_.env.server;
-    if (s == nullptr) return error("no managed server (use --target builtin:SERVICE or --server-cmd)");
+    if (s == nullptr)
+      return error("no managed server (use --target builtin:SERVICE or --server-cmd)");
     auto now = net::Clock::now();
     if (ev == kStart) {
       switch (op.action) {
-        case scenario::ServerAction::start: return begin_start(*s, now);
+        case scenario::ServerAction::start:
+          return begin_start(*s, now);
         case scenario::ServerAction::stop:
-        case scenario::ServerAction::restart: return begin_stop(*s, SIGTERM, now);
-        case scenario::ServerAction::kill: return begin_stop(*s, SIGKILL, now);
+        case scenario::ServerAction::restart:
+          return begin_stop(*s, SIGTERM, now);
+        case scenario::ServerAction::kill:
+          return begin_stop(*s, SIGKILL, now);
       }
     }
     if (phase_ == Phase::stopping) {
@@ -130,8 +136,10 @@ class ServerMachine : public Machine {
       case ServerControl::Probe::ready:
         return pass(op.action == scenario::ServerAction::restart ? "server restarted and accepting"
                                                                  : "server started and accepting");
-      case ServerControl::Probe::exited: return fail("the server exited while starting: " + why);
-      case ServerControl::Probe::not_yet: break;
+      case ServerControl::Probe::exited:
+        return fail("the server exited while starting: " + why);
+      case ServerControl::Probe::not_yet:
+        break;
     }
     if (now >= phase_deadline_) {
       return fail("the server was not accepting within " + std::to_string(ready_ms()) + " ms" +
@@ -181,9 +189,12 @@ class ServerMachine : public Machine {
 std::unique_ptr<Machine> make_control_machine(StepScope& s, const scenario::Step& step,
                                               net::Deadline d, std::string& bound) {
   using namespace scenario;
-  if (std::holds_alternative<SleepOp>(step.op)) return std::make_unique<SleepMachine>(s, step, d, bound);
-  if (std::holds_alternative<ParallelOp>(step.op)) return std::make_unique<ParallelMachine>(s, step, d, bound);
-  if (std::holds_alternative<ServerOp>(step.op)) return std::make_unique<ServerMachine>(s, step, d, bound);
+  if (std::holds_alternative<SleepOp>(step.op))
+    return std::make_unique<SleepMachine>(s, step, d, bound);
+  if (std::holds_alternative<ParallelOp>(step.op))
+    return std::make_unique<ParallelMachine>(s, step, d, bound);
+  if (std::holds_alternative<ServerOp>(step.op))
+    return std::make_unique<ServerMachine>(s, step, d, bound);
   throw std::logic_error(std::string("no machine for op ") + op_name(step.op));
 }
 

@@ -57,8 +57,8 @@ int recv_datagram(Conn& c, Datagram& d) {
   d.bytes.resize(kMaxDatagram);
   d.from.len = sizeof d.from.storage;
   // MSG_TRUNC makes recvfrom return the datagram's real size, so truncation is visible.
-  ssize_t n = ::recvfrom(c.fd.get(), d.bytes.data(), d.bytes.size(), MSG_TRUNC, d.from.get(),
-                         &d.from.len);
+  ssize_t n =
+      ::recvfrom(c.fd.get(), d.bytes.data(), d.bytes.size(), MSG_TRUNC, d.from.get(), &d.from.len);
   if (n < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
   d.full_size = static_cast<size_t>(n);
   d.bytes.resize(std::min(d.full_size, kMaxDatagram));
@@ -100,7 +100,8 @@ class SendMachine : public Machine {
         ++copy_;
         continue;
       }
-      ssize_t n = ::send(c_->fd.get(), bytes_.data() + offset_, bytes_.size() - offset_, MSG_NOSIGNAL);
+      ssize_t n =
+          ::send(c_->fd.get(), bytes_.data() + offset_, bytes_.size() - offset_, MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return wait(c_->fd.get(), EPOLLOUT);
         return failed(errno);
@@ -139,12 +140,8 @@ class SendMachine : public Machine {
   Progress failed(int err) {
     const auto& op = std::get<scenario::SendOp>(step_.op);
     if (is_reset(err)) c_->reset_errno = err;
-    net::NetError e{"send", dest_.to_string(), err};
-    if (op.expect_error && *op.expect_error == e.errno_name()) {
-      result.errno_name = e.errno_name();
-      return pass(e.to_string() + ", as expected");
-    }
-    return fail(e.to_string() + " after " + std::to_string(result.bytes_sent) + " bytes", err);
+    return failed_call({"send", dest_.to_string(), err}, op.expect_error,
+                       " after " + std::to_string(result.bytes_sent) + " bytes");
   }
 
   void remember(std::string_view sent) {
@@ -199,7 +196,8 @@ class ExpectMachine : public Machine {
         c_->rx.erase(0, out.consumed);
         c_->sent_since_expect.clear();
         c_->sent_overflow = false;
-        if (op.expect_error) return fail("received " + got + ", but " + *op.expect_error + " was expected");
+        if (op.expect_error)
+          return fail("received " + got + ", but " + *op.expect_error + " was expected");
         return pass("matched " + std::to_string(out.consumed) + " bytes " + got);
       }
       if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
@@ -207,9 +205,12 @@ class ExpectMachine : public Machine {
       int err = 0;
       switch (read_some(*c_, result.bytes_received, err)) {
         case Read::data:
-        case Read::eof: continue;
-        case Read::again: return wait(c_->fd.get(), EPOLLIN | EPOLLRDHUP);
-        case Read::failed: return reset(err);
+        case Read::eof:
+          continue;
+        case Read::again:
+          return wait(c_->fd.get(), EPOLLIN | EPOLLRDHUP);
+        case Read::failed:
+          return reset(err);
       }
     }
   }
@@ -222,7 +223,8 @@ class ExpectMachine : public Machine {
     if (r < 0) return reset(errno);
     result.bytes_received += d.full_size;
     if (d.full_size > d.bytes.size()) {
-      return fail("datagram of " + std::to_string(d.full_size) + " bytes is larger than any UDP payload");
+      return fail("datagram of " + std::to_string(d.full_size) +
+                  " bytes is larger than any UDP payload");
     }
     if (!(d.from == expected_from_)) {
       return fail("datagram from " + d.from.to_string() + ", expected from " +
@@ -230,26 +232,23 @@ class ExpectMachine : public Machine {
     }
     auto out = match::match_datagram(*matcher_, d.bytes);
     if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
-    if (op.expect_error) return fail("received a datagram, but " + *op.expect_error + " was expected");
+    if (op.expect_error)
+      return fail("received a datagram, but " + *op.expect_error + " was expected");
     return pass("matched a " + std::to_string(d.bytes.size()) + "-byte datagram from " +
                 d.from.to_string());
   }
 
   Progress mismatch(const match::Outcome& out) {
-    if (out.diff_offset) result.mismatch = make_mismatch(out.expected, out.actual, *out.diff_offset);
+    if (out.diff_offset)
+      result.mismatch = make_mismatch(out.expected, out.actual, *out.diff_offset);
     return fail(out.why + "; expected " + match::describe(*matcher_));
   }
 
   Progress reset(int err) {
     const auto& op = std::get<scenario::ExpectOp>(step_.op);
-    net::NetError e{"recv", c_->peer.to_string(), err};
-    if (op.expect_error && *op.expect_error == e.errno_name()) {
-      result.errno_name = e.errno_name();
-      return pass(e.to_string() + ", as expected");
-    }
-    return fail(e.to_string() + " after " + std::to_string(c_->rx.size()) + " unmatched bytes" +
-                    (c_->rx.empty() ? "" : " " + preview(c_->rx)),
-                err);
+    return failed_call({"recv", c_->peer.to_string(), err}, op.expect_error,
+                       " after " + std::to_string(c_->rx.size()) + " unmatched bytes" +
+                           (c_->rx.empty() ? "" : " " + preview(c_->rx)));
   }
 
   Progress timed_out() {
@@ -279,14 +278,16 @@ class ExpectEofMachine : public Machine {
     if (!c) return {true};
     for (;;) {
       if (!c->rx.empty()) {
-        return fail(std::to_string(c->rx.size()) + " unread bytes instead of EOF: " + preview(c->rx));
+        return fail(std::to_string(c->rx.size()) +
+                    " unread bytes instead of EOF: " + preview(c->rx));
       }
       if (c->eof) return pass("peer closed its side (FIN)");
       if (c->reset_errno) {
         return fail("connection reset (" + errno_name(c->reset_errno) + "), not an orderly close",
                     c->reset_errno);
       }
-      if (ev == 0) return fail("no EOF " + within() + " (the peer kept the connection open)", ETIMEDOUT);
+      if (ev == 0)
+        return fail("no EOF " + within() + " (the peer kept the connection open)", ETIMEDOUT);
       int err = 0;
       Read r = read_some(*c, result.bytes_received, err);
       if (r == Read::again) return wait(c->fd.get(), EPOLLIN | EPOLLRDHUP);
@@ -357,10 +358,14 @@ class ExpectSilenceMachine : public Machine {
     }
     int err = 0;
     switch (read_some(*c, result.bytes_received, err)) {
-      case Read::again: return silence(*c);
-      case Read::data: return fail("data arrived: " + preview(c->rx));
-      case Read::eof: return fail("the peer closed the connection (FIN)");
-      case Read::failed: return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
+      case Read::again:
+        return silence(*c);
+      case Read::data:
+        return fail("data arrived: " + preview(c->rx));
+      case Read::eof:
+        return fail("the peer closed the connection (FIN)");
+      case Read::failed:
+        return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
     }
     return {true};
   }
@@ -375,10 +380,14 @@ class ExpectSilenceMachine : public Machine {
 std::unique_ptr<Machine> make_io_machine(StepScope& s, const scenario::Step& step, net::Deadline d,
                                          std::string& bound) {
   using namespace scenario;
-  if (std::holds_alternative<SendOp>(step.op)) return std::make_unique<SendMachine>(s, step, d, bound);
-  if (std::holds_alternative<ExpectOp>(step.op)) return std::make_unique<ExpectMachine>(s, step, d, bound);
-  if (std::holds_alternative<ExpectEofOp>(step.op)) return std::make_unique<ExpectEofMachine>(s, step, d, bound);
-  if (std::holds_alternative<ExpectResetOp>(step.op)) return std::make_unique<ExpectResetMachine>(s, step, d, bound);
+  if (std::holds_alternative<SendOp>(step.op))
+    return std::make_unique<SendMachine>(s, step, d, bound);
+  if (std::holds_alternative<ExpectOp>(step.op))
+    return std::make_unique<ExpectMachine>(s, step, d, bound);
+  if (std::holds_alternative<ExpectEofOp>(step.op))
+    return std::make_unique<ExpectEofMachine>(s, step, d, bound);
+  if (std::holds_alternative<ExpectResetOp>(step.op))
+    return std::make_unique<ExpectResetMachine>(s, step, d, bound);
   if (std::holds_alternative<ExpectSilenceOp>(step.op)) {
     return std::make_unique<ExpectSilenceMachine>(s, step, d, bound);
   }

@@ -24,6 +24,15 @@ Progress Machine::error(std::string message, int err) {
   return {true};
 }
 
+Progress Machine::failed_call(const net::NetError& e, const std::optional<std::string>& expected,
+                              const std::string& detail) {
+  result.errno_name = e.errno_name();
+  if (expected && *expected == e.errno_name()) return pass(e.to_string() + ", as expected");
+  std::string msg = e.to_string() + detail;
+  if (expected) msg += " (expected " + *expected + ")";
+  return fail(msg, e.err);
+}
+
 Conn* Machine::conn(const std::string& name) {
   auto it = scope_.conns.find(name);
   if (it == scope_.conns.end() || !it->second.fd) {

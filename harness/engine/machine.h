@@ -12,6 +12,7 @@
 #include "engine/conn.h"
 #include "engine/context.h"
 #include "net/event_loop.h"
+#include "net/socket.h"
 #include "reports/model.h"
 #include "scenario/model.h"
 #include "scenario/template.h"
@@ -57,10 +58,13 @@ class Machine {
   Progress pass(std::string message = "");
   Progress fail(std::string message, int err = 0);
   Progress error(std::string message, int err = 0);  // the harness could not do its part
+  // A call failed: passes when `expected` names exactly its errno, fails otherwise.
+  Progress failed_call(const net::NetError& e, const std::optional<std::string>& expected,
+                       const std::string& detail = "");
   Progress wait(int fd, uint32_t events) const { return {false, fd, events, deadline_}; }
   Progress wait_until(net::Deadline d) const { return {false, -1, 0, d}; }
   std::string within() const { return "within " + bound_; }  // "within 1000 ms (step timeout)"
-  Conn* conn(const std::string& name);  // null after reporting an error
+  Conn* conn(const std::string& name);                       // null after reporting an error
 
   StepScope scope_;
   const scenario::Step& step_;
@@ -74,8 +78,8 @@ std::unique_ptr<Machine> make_machine(StepScope scope, const scenario::Step& ste
 // Per-op factories, one file per family of ops.
 std::unique_ptr<Machine> make_socket_machine(StepScope& s, const scenario::Step& step,
                                              net::Deadline d, std::string& bound);
-std::unique_ptr<Machine> make_io_machine(StepScope& s, const scenario::Step& step,
-                                         net::Deadline d, std::string& bound);
+std::unique_ptr<Machine> make_io_machine(StepScope& s, const scenario::Step& step, net::Deadline d,
+                                         std::string& bound);
 std::unique_ptr<Machine> make_control_machine(StepScope& s, const scenario::Step& step,
                                               net::Deadline d, std::string& bound);
 

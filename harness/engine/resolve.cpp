@@ -35,8 +35,9 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
   if (auto* e = std::get_if<scenario::EchoMatch>(&m.kind)) {
     bool tcp = conn.transport == scenario::Transport::tcp;
     if (tcp && conn.sent_overflow) {
-      return {std::nullopt, "more than " + std::to_string(kMaxEchoBytes >> 20) +
-                                " MiB sent since the last expect; match a fill payload instead of echo"};
+      return {std::nullopt,
+              "more than " + std::to_string(kMaxEchoBytes >> 20) +
+                  " MiB sent since the last expect; match a fill payload instead of echo"};
     }
     const std::string& sent = tcp ? conn.sent_since_expect : conn.last_datagram;
     return {match::Exact{e->upper ? payload::ascii_upper(sent) : sent}, ""};

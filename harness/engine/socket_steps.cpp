@@ -38,16 +38,7 @@ class ErrnoAsserting : public Machine {
       : Machine(s, step, d, bound), expect_error_(std::move(expect_error)) {}
 
  protected:
-  // The operation failed: pass when that was the assertion.
-  Progress failed(const net::NetError& e) {
-    if (expect_error_ && *expect_error_ == e.errno_name()) {
-      result.errno_name = e.errno_name();
-      return pass(e.to_string() + ", as expected");
-    }
-    std::string msg = e.to_string();
-    if (expect_error_) msg += " (expected " + *expect_error_ + ")";
-    return fail(msg, e.err);
-  }
+  Progress failed(const net::NetError& e) { return failed_call(e, expect_error_); }
   // The operation worked: fail when a failure was asserted.
   bool unexpected_success(const std::string& what) {
     if (!expect_error_) return false;
@@ -180,9 +171,11 @@ class AcceptMachine : public Machine {
     peer.len = sizeof peer.storage;
     int fd = ::accept4(l->fd.get(), peer.get(), &peer.len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return wait(l->fd.get(), EPOLLIN);
-      return error(net::NetError{"accept", net::local_address(l->fd.get()).to_string(), errno}.to_string(),
-                   errno);
+      if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+        return wait(l->fd.get(), EPOLLIN);
+      return error(
+          net::NetError{"accept", net::local_address(l->fd.get()).to_string(), errno}.to_string(),
+          errno);
     }
     Conn c;
     c.fd = net::Fd(fd);
@@ -231,12 +224,18 @@ class CloseMachine : public Machine {
 std::unique_ptr<Machine> make_socket_machine(StepScope& s, const scenario::Step& step,
                                              net::Deadline d, std::string& bound) {
   using namespace scenario;
-  if (std::holds_alternative<ConnectOp>(step.op)) return std::make_unique<ConnectMachine>(s, step, d, bound);
-  if (std::holds_alternative<OpenOp>(step.op)) return std::make_unique<OpenMachine>(s, step, d, bound);
-  if (std::holds_alternative<ListenOp>(step.op)) return std::make_unique<ListenMachine>(s, step, d, bound);
-  if (std::holds_alternative<AcceptOp>(step.op)) return std::make_unique<AcceptMachine>(s, step, d, bound);
-  if (std::holds_alternative<ShutdownOp>(step.op)) return std::make_unique<ShutdownMachine>(s, step, d, bound);
-  if (std::holds_alternative<CloseOp>(step.op)) return std::make_unique<CloseMachine>(s, step, d, bound);
+  if (std::holds_alternative<ConnectOp>(step.op))
+    return std::make_unique<ConnectMachine>(s, step, d, bound);
+  if (std::holds_alternative<OpenOp>(step.op))
+    return std::make_unique<OpenMachine>(s, step, d, bound);
+  if (std::holds_alternative<ListenOp>(step.op))
+    return std::make_unique<ListenMachine>(s, step, d, bound);
+  if (std::holds_alternative<AcceptOp>(step.op))
+    return std::make_unique<AcceptMachine>(s, step, d, bound);
+  if (std::holds_alternative<ShutdownOp>(step.op))
+    return std::make_unique<ShutdownMachine>(s, step, d, bound);
+  if (std::holds_alternative<CloseOp>(step.op))
+    return std::make_unique<CloseMachine>(s, step, d, bound);
   return nullptr;
 }
 

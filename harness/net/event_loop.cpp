@@ -39,7 +39,8 @@ void EventLoop::disarm(Waiter& w) {
   if (!w.armed_) return;
   w.armed_ = false;
   --armed_;
-  if (w.fd_ >= 0 && by_fd_[static_cast<size_t>(w.fd_)] == &w) by_fd_[static_cast<size_t>(w.fd_)] = nullptr;
+  if (w.fd_ >= 0 && by_fd_[static_cast<size_t>(w.fd_)] == &w)
+    by_fd_[static_cast<size_t>(w.fd_)] = nullptr;
   w.fd_ = -1;
 }
 
@@ -86,7 +87,8 @@ EventLoop::Stop EventLoop::run(const std::function<bool()>& done, int cancel_fd)
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == cancel_fd_) return Stop::cancelled;
-      Waiter* w = static_cast<size_t>(fd) < by_fd_.size() ? by_fd_[static_cast<size_t>(fd)] : nullptr;
+      Waiter* w =
+          static_cast<size_t>(fd) < by_fd_.size() ? by_fd_[static_cast<size_t>(fd)] : nullptr;
       if (w == nullptr || !w->armed_ || w->fd_ != fd) continue;  // stale one-shot report
       disarm(*w);
       w->on_event(events[i].events);

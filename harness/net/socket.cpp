@@ -33,11 +33,13 @@ SocketResult open_socket(int family, int type, const Options& o) {
   int fd = r.fd.get();
   NetError e;
   if (o.reuseaddr >= 0) e = setopt(fd, SOL_SOCKET, SO_REUSEADDR, o.reuseaddr, "SO_REUSEADDR");
-  if (!e.err && o.reuseport >= 0) e = setopt(fd, SOL_SOCKET, SO_REUSEPORT, o.reuseport, "SO_REUSEPORT");
+  if (!e.err && o.reuseport >= 0)
+    e = setopt(fd, SOL_SOCKET, SO_REUSEPORT, o.reuseport, "SO_REUSEPORT");
   if (!e.err && o.nodelay >= 0 && type == SOCK_STREAM) {
     e = setopt(fd, IPPROTO_TCP, TCP_NODELAY, o.nodelay, "TCP_NODELAY");
   }
-  if (!e.err && o.cork >= 0 && type == SOCK_STREAM) e = setopt(fd, IPPROTO_TCP, TCP_CORK, o.cork, "TCP_CORK");
+  if (!e.err && o.cork >= 0 && type == SOCK_STREAM)
+    e = setopt(fd, IPPROTO_TCP, TCP_CORK, o.cork, "TCP_CORK");
   if (!e.err && o.v6only >= 0 && family == AF_INET6) {
     e = setopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, o.v6only, "IPV6_V6ONLY");
   }

@@ -24,8 +24,9 @@ struct SocketResult {
 };
 
 struct Options {
-  int reuseaddr = -1, reuseport = -1, nodelay = -1, v6only = -1, cork = -1;  // -1: leave the default
-  int rcvbuf = 0, sndbuf = 0;                                     // 0: leave the default
+  int reuseaddr = -1, reuseport = -1, nodelay = -1, v6only = -1,
+      cork = -1;               // -1: leave the default
+  int rcvbuf = 0, sndbuf = 0;  // 0: leave the default
 };
 
 // A non-blocking, close-on-exec socket with the options applied.
@@ -34,6 +35,6 @@ NetError bind_to(int fd, const SockAddr& addr);
 // Non-blocking connect: err == EINPROGRESS means wait for writability, then finish_connect.
 NetError start_connect(int fd, const SockAddr& addr);
 NetError finish_connect(int fd, const SockAddr& addr);  // reads SO_ERROR
-NetError set_abortive_close(int fd);                     // SO_LINGER {1, 0}: close sends RST
+NetError set_abortive_close(int fd);                    // SO_LINGER {1, 0}: close sends RST
 
 }  // namespace sockspec::net

@@ -1,9 +1,9 @@
 #include "payload/payload.h"
 
 #include <iconv.h>
+#include <strings.h>
 
 #include <cerrno>
-#include <strings.h>
 
 namespace sockspec::payload {
 
@@ -49,7 +49,8 @@ bool is_utf8_name(std::string_view e) {
 // Owns one iconv descriptor.
 class Iconv {
  public:
-  Iconv(const std::string& to, const std::string& from) : cd_(iconv_open(to.c_str(), from.c_str())) {}
+  Iconv(const std::string& to, const std::string& from)
+      : cd_(iconv_open(to.c_str(), from.c_str())) {}
   ~Iconv() {
     if (ok()) iconv_close(cd_);
   }

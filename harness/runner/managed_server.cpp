@@ -35,10 +35,12 @@ std::string last_line(const std::string& s) {
 }
 }  // namespace
 
-ManagedServer::ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp, bool probe_udp)
+ManagedServer::ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp,
+                             bool probe_udp)
     : addr_(addr), probe_tcp_(probe_tcp), probe_udp_(probe_udp) {
   std::string port = std::to_string(addr.port());
-  for (size_t pos; (pos = command.find("{port}")) != std::string::npos;) command.replace(pos, 6, port);
+  for (size_t pos; (pos = command.find("{port}")) != std::string::npos;)
+    command.replace(pos, 6, port);
   command_ = std::move(command);
 }
 
@@ -63,8 +65,8 @@ std::string ManagedServer::start() {
   if (pid < 0) return "fork: " + errno_name(errno);
   if (pid == 0) {
     // Only async-signal-safe calls between fork and exec.
-    setpgid(0, 0);                       // its own group, so a signal reaches its children too
-    prctl(PR_SET_PDEATHSIG, SIGTERM);    // and it dies with the harness, even on SIGKILL
+    setpgid(0, 0);                     // its own group, so a signal reaches its children too
+    prctl(PR_SET_PDEATHSIG, SIGTERM);  // and it dies with the harness, even on SIGKILL
     if (getppid() != parent) _exit(127);
     sigset_t none;
     sigemptyset(&none);
@@ -186,9 +188,12 @@ std::string ManagedServer::start_and_wait(std::chrono::milliseconds limit) {
   std::string why;
   for (;;) {
     switch (probe(why)) {
-      case Probe::ready: return "";
-      case Probe::exited: return "the server exited: " + why;
-      case Probe::not_yet: break;
+      case Probe::ready:
+        return "";
+      case Probe::exited:
+        return "the server exited: " + why;
+      case Probe::not_yet:
+        break;
     }
     if (std::chrono::steady_clock::now() >= until) {
       return "not accepting on " + addr_.to_string() + " after " + std::to_string(limit.count()) +
@@ -207,7 +212,8 @@ void ManagedServer::stop(std::chrono::milliseconds grace) {
     }
     if (pid_ > 0) {
       signal(SIGKILL);
-      while (!reap()) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // SIGKILL cannot be refused
+      while (!reap())
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));  // SIGKILL cannot be refused
     }
   }
   join_capture();

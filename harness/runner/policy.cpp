@@ -52,22 +52,25 @@ Decided decide(reports::Verdict raw, const std::string& raw_reason, scenario::Le
   return {v, raw_reason};
 }
 
-bool selected(const Selection& s, const std::string& full_id, const std::vector<std::string>& tags) {
-  bool by_filter = s.filters.empty() ||
-                   std::any_of(s.filters.begin(), s.filters.end(), [&](const std::string& g) {
-                     // A bare suite name selects the whole suite.
-                     return fnmatch(g.c_str(), full_id.c_str(), 0) == 0 ||
-                            full_id.rfind(g + "/", 0) == 0;
-                   });
-  bool by_tag = s.tags.empty() || std::any_of(s.tags.begin(), s.tags.end(), [&](const std::string& t) {
-                  return std::find(tags.begin(), tags.end(), t) != tags.end();
-                });
+bool selected(const Selection& s, const std::string& full_id,
+              const std::vector<std::string>& tags) {
+  bool by_filter =
+      s.filters.empty() ||
+      std::any_of(s.filters.begin(), s.filters.end(), [&](const std::string& g) {
+        // A bare suite name selects the whole suite.
+        return fnmatch(g.c_str(), full_id.c_str(), 0) == 0 || full_id.rfind(g + "/", 0) == 0;
+      });
+  bool by_tag =
+      s.tags.empty() || std::any_of(s.tags.begin(), s.tags.end(), [&](const std::string& t) {
+        return std::find(tags.begin(), tags.end(), t) != tags.end();
+      });
   return by_filter && by_tag;
 }
 
 std::string shell_quote(const std::string& s) {
   bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./:=@,+").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("-_./:=@,+").find(c) != std::string_view::npos;
   });
   if (plain) return s;
   std::string out = "'";

@@ -115,7 +115,8 @@ class Run {
 int Run::go() {
   seed_ = o_.seed_given ? o_.seed : static_cast<uint64_t>(std::time(nullptr));
   if (o_.target.empty() && o_.server_cmd.empty()) {
-    err_ << "run: say what to test: --target HOST:PORT, --target builtin:SERVICE, or --server-cmd 'CMD {port}'\n";
+    err_ << "run: say what to test: --target HOST:PORT, --target builtin:SERVICE, or --server-cmd "
+            "'CMD {port}'\n";
     return 2;
   }
   if (!o_.target.empty()) {
@@ -168,7 +169,8 @@ int Run::load() {
   }
   if (suites_.empty()) {
     err_ << "run: no suites found"
-         << (by_service ? " for service '" + spec_.builtin + "' in " + paths.front() : std::string())
+         << (by_service ? " for service '" + spec_.builtin + "' in " + paths.front()
+                        : std::string())
          << "\n";
     return 2;
   }
@@ -189,7 +191,8 @@ int Run::load() {
     for (const auto& c : s.cases) {
       std::string id = s.suite + "/" + c.id;
       if (!selected(sel, id, c.tags)) continue;
-      bool needs = std::find(c.requires_.begin(), c.requires_.end(), "managed-server") != c.requires_.end();
+      bool needs =
+          std::find(c.requires_.begin(), c.requires_.end(), "managed-server") != c.requires_.end();
       items_.push_back({&s, &c, id, needs});
     }
   }
@@ -229,7 +232,8 @@ int Run::setup_target() {
   server_ = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
   std::string e = server_->start_and_wait(std::chrono::seconds(10));
   if (!e.empty()) {
-    err_ << "run: the server did not start: " << e << "\n  command: " << server_->command_line() << "\n";
+    err_ << "run: the server did not start: " << e << "\n  command: " << server_->command_line()
+         << "\n";
     auto output = server_->output();
     if (!output.stderr_text.empty()) err_ << "  its stderr:\n" << output.stderr_text;
     return 3;
@@ -271,15 +275,20 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
     if (need == "ipv4" && !ipv4_) return skip("needs IPv4, and 127.0.0.1 is not available here");
   }
   if (cancelled(o_.cancel_fd)) return skip("not run: the run was interrupted");
-  engine::RunCaseOptions ro{target_, seed_, it.suite->default_timeout_ms, server, o_.cancel_fd,
+  engine::RunCaseOptions ro{target_,
+                            seed_,
+                            it.suite->default_timeout_ms,
+                            server,
+                            o_.cancel_fd,
                             [](const std::string& n) -> std::optional<std::string> {
                               const char* v = std::getenv(n.c_str());
                               return v ? std::optional<std::string>(v) : std::nullopt;
                             }};
   engine::CaseOutcome outcome = engine::run_case(c, ro);
   auto ef = expect_fail_.reasons.find(it.full_id);
-  auto d = decide(outcome.verdict, outcome.reason, c.level, o_.strict,
-                  ef == expect_fail_.reasons.end() ? std::nullopt : std::optional<std::string>(ef->second));
+  auto d = decide(
+      outcome.verdict, outcome.reason, c.level, o_.strict,
+      ef == expect_fail_.reasons.end() ? std::nullopt : std::optional<std::string>(ef->second));
   r.verdict = d.verdict;
   r.reason = d.reason;
   r.duration_ms = outcome.duration_ms;
@@ -347,7 +356,8 @@ int Run::finish() {
   if (server_) report.server = server_->output();
   // Results, grouped by suite in the order the suites were given.
   for (const auto& s : suites_) {
-    reports::SuiteResult sr{s.suite, s.title, s.file, s.spec, s.service, scenario::to_string(s.transport), {}};
+    reports::SuiteResult sr{
+        s.suite, s.title, s.file, s.spec, s.service, scenario::to_string(s.transport), {}};
     for (size_t i = 0; i < items_.size(); ++i) {
       if (items_[i].suite == &s) sr.cases.push_back(results_[i]);
     }
@@ -358,11 +368,13 @@ int Run::finish() {
     for (const auto& c : s.cases) all_ids.insert(s.suite + "/" + c.id);
   }
   for (const auto& [id, reason] : expect_fail_.reasons) {
-    if (!all_ids.count(id)) report.notes.push_back("stale expected-failure entry '" + id + "': no such case");
+    if (!all_ids.count(id))
+      report.notes.push_back("stale expected-failure entry '" + id + "': no such case");
   }
   if (interrupted_) report.notes.push_back("the run was interrupted; cases not run are skipped");
   report.exit_code = (report.counts().failing() > 0 || interrupted_) ? 1 : 0;
-  report.meta.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+  report.meta.duration_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
 
   std::string json_path = o_.report_json, junit_path = o_.junit;
   if (!o_.out_dir.empty()) {
@@ -370,8 +382,12 @@ int Run::finish() {
     if (junit_path.empty()) junit_path = o_.out_dir + "/junit.xml";
   }
   bool written = true;
-  if (!json_path.empty()) written &= write_file(json_path, [&](std::ostream& f) { reports::write_json(report, f); }, err_);
-  if (!junit_path.empty()) written &= write_file(junit_path, [&](std::ostream& f) { reports::write_junit(report, f); }, err_);
+  if (!json_path.empty())
+    written &= write_file(
+        json_path, [&](std::ostream& f) { reports::write_json(report, f); }, err_);
+  if (!junit_path.empty())
+    written &= write_file(
+        junit_path, [&](std::ostream& f) { reports::write_junit(report, f); }, err_);
   reports::write_summary(report, reports::ConsoleStyle{o_.color}, out_);
   if (!json_path.empty()) out_ << "report: " << json_path << "\n";
   if (!junit_path.empty()) out_ << "junit:  " << junit_path << "\n";

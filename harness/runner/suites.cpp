@@ -12,17 +12,20 @@ namespace sockspec::runner {
 namespace fs = std::filesystem;
 
 namespace {
-void collect(const fs::path& p, std::vector<std::string>& files, std::vector<scenario::Diagnostic>& errors) {
+void collect(const fs::path& p, std::vector<std::string>& files,
+             std::vector<scenario::Diagnostic>& errors) {
   std::error_code ec;
   if (fs::is_directory(p, ec)) {
     std::vector<std::string> found;
-    for (auto it = fs::recursive_directory_iterator(p, ec); it != fs::recursive_directory_iterator(); ++it) {
+    for (auto it = fs::recursive_directory_iterator(p, ec);
+         it != fs::recursive_directory_iterator(); ++it) {
       const auto name = it->path().filename().string();
       if (it->is_directory() && (name == "schema" || name == "load")) {
         it.disable_recursion_pending();
         continue;
       }
-      if (it->is_regular_file() && it->path().extension() == ".json") found.push_back(it->path().string());
+      if (it->is_regular_file() && it->path().extension() == ".json")
+        found.push_back(it->path().string());
     }
     std::sort(found.begin(), found.end());
     files.insert(files.end(), found.begin(), found.end());
@@ -54,7 +57,8 @@ Loaded load_suites(const std::vector<std::string>& paths) {
     if (!parsed.suite) continue;
     auto [it, fresh] = seen.emplace(parsed.suite->suite, f);
     if (!fresh) {
-      out.errors.push_back({f, "/suite", "suite name '" + parsed.suite->suite + "' is also used by " + it->second});
+      out.errors.push_back(
+          {f, "/suite", "suite name '" + parsed.suite->suite + "' is also used by " + it->second});
       continue;
     }
     out.suites.push_back(std::move(*parsed.suite));

@@ -38,7 +38,8 @@ net::NetError try_connect(const net::SockAddr& a) {
 }
 }  // namespace
 
-Reach reach_target(const std::string& name, const std::string& host, uint16_t port, bool probe_tcp) {
+Reach reach_target(const std::string& name, const std::string& host, uint16_t port,
+                   bool probe_tcp) {
   Reach r;
   r.target.name = name;
   r.target.host = host;

@@ -6,9 +6,12 @@ const char* to_string(Transport t) { return t == Transport::tcp ? "tcp" : "udp";
 
 const char* to_string(Level l) {
   switch (l) {
-    case Level::must: return "must";
-    case Level::should: return "should";
-    case Level::may: return "may";
+    case Level::must:
+      return "must";
+    case Level::should:
+      return "should";
+    case Level::may:
+      return "may";
   }
   return "must";
 }
@@ -22,17 +25,16 @@ struct Overloaded : Ts... {
 
 const char* op_name(const Op& op) {
   return std::visit(
-      Overloaded{[](const ConnectOp&) { return "connect"; }, [](const OpenOp&) { return "open"; },
-                 [](const ListenOp&) { return "listen"; }, [](const AcceptOp&) { return "accept"; },
-                 [](const SendOp&) { return "send"; }, [](const ExpectOp&) { return "expect"; },
-                 [](const ExpectEofOp&) { return "expect_eof"; },
-                 [](const ExpectResetOp&) { return "expect_reset"; },
-                 [](const ExpectSilenceOp&) { return "expect_silence"; },
-                 [](const ShutdownOp&) { return "shutdown"; },
-                 [](const CloseOp&) { return "close"; }, [](const SleepOp&) { return "sleep"; },
-                 [](const RepeatOp&) { return "repeat"; },
-                 [](const ParallelOp&) { return "parallel"; },
-                 [](const ServerOp&) { return "server"; }},
+      Overloaded{
+          [](const ConnectOp&) { return "connect"; }, [](const OpenOp&) { return "open"; },
+          [](const ListenOp&) { return "listen"; }, [](const AcceptOp&) { return "accept"; },
+          [](const SendOp&) { return "send"; }, [](const ExpectOp&) { return "expect"; },
+          [](const ExpectEofOp&) { return "expect_eof"; },
+          [](const ExpectResetOp&) { return "expect_reset"; },
+          [](const ExpectSilenceOp&) { return "expect_silence"; },
+          [](const ShutdownOp&) { return "shutdown"; }, [](const CloseOp&) { return "close"; },
+          [](const SleepOp&) { return "sleep"; }, [](const RepeatOp&) { return "repeat"; },
+          [](const ParallelOp&) { return "parallel"; }, [](const ServerOp&) { return "server"; }},
       op);
 }
 

@@ -36,10 +36,10 @@ struct Fill {
 struct Payload {
   enum class Kind { text, literal, fill };
   Kind kind = Kind::literal;
-  Template text;          // Kind::text, resolved then encoded
-  std::string encoding;   // Kind::text; empty means UTF-8
-  Bytes literal;          // Kind::literal: hex and base64, decoded at parse time
-  Fill fill;              // Kind::fill
+  Template text;         // Kind::text, resolved then encoded
+  std::string encoding;  // Kind::text; empty means UTF-8
+  Bytes literal;         // Kind::literal: hex and base64, decoded at parse time
+  Fill fill;             // Kind::fill
 };
 
 struct EchoMatch {
@@ -47,8 +47,8 @@ struct EchoMatch {
 };
 struct RegexMatch {
   Template pattern;
-  std::optional<Bytes> until;        // TCP: the segment ends at this delimiter (consumed, not matched)
-  std::optional<uint64_t> bytes;     // TCP: the segment is this many bytes
+  std::optional<Bytes> until;     // TCP: the segment ends at this delimiter (consumed, not matched)
+  std::optional<uint64_t> bytes;  // TCP: the segment is this many bytes
 };
 struct LengthMatch {
   uint64_t min = 0;

@@ -32,10 +32,10 @@ std::string pointer_escape(std::string_view key) {
 
 namespace {
 
-constexpr uint64_t kMaxTimeoutMs = 3'600'000;    // an hour: anything longer is a typo
+constexpr uint64_t kMaxTimeoutMs = 3'600'000;  // an hour: anything longer is a typo
 constexpr uint64_t kMaxRepeat = 10'000'000;
 constexpr uint64_t kMaxClients = 10'000;
-constexpr uint64_t kMaxFillBytes = 1ull << 30;   // 1 GiB
+constexpr uint64_t kMaxFillBytes = 1ull << 30;  // 1 GiB
 
 std::string show(const json& v) {
   std::string s = v.dump();
@@ -115,14 +115,14 @@ class Parser {
   std::optional<bool> boolean(Fields& f, std::string_view key);
 
  private:
-  Case parse_case(const json& j, const std::string& ptr, const Suite& s, std::set<std::string>& ids);
+  Case parse_case(const json& j, const std::string& ptr, const Suite& s,
+                  std::set<std::string>& ids);
   Steps steps(const json& j, const std::string& ptr, StepContext& ctx);
   std::optional<Step> step(const json& j, const std::string& ptr, StepContext& ctx);
   std::optional<Op> op(Fields& f, const std::string& name, StepContext& ctx);
 
   std::optional<Template> templ(Fields& f, std::string_view key, bool required, StepContext& ctx);
-  std::optional<Template> address(Fields& f, std::string_view key, bool required,
-                                  StepContext& ctx);
+  std::optional<Template> address(Fields& f, std::string_view key, bool required, StepContext& ctx);
   void check_vars(const std::string& text, const std::string& ptr, StepContext& ctx);
   std::optional<Transport> transport(Fields& f);
   SocketOptions options(Fields& f);
@@ -348,10 +348,10 @@ const ConnInfo* Parser::use_conn(Fields& f, const StepContext& ctx, const std::s
   if (it == ctx.conns.end()) {
     std::string known;
     for (const auto& [n, _] : ctx.conns) known += (known.empty() ? "" : ", ") + n;
-    error(f.ptr("conn"), "conn '" + name + "' is not open at this step" +
-                             (known.empty() ? std::string(" (no conn is open)")
-                                            : " (open: " + known + ")") +
-                             (ctx.in_parallel ? "; each parallel client has its own conns" : ""));
+    error(f.ptr("conn"),
+          "conn '" + name + "' is not open at this step" +
+              (known.empty() ? std::string(" (no conn is open)") : " (open: " + known + ")") +
+              (ctx.in_parallel ? "; each parallel client has its own conns" : ""));
     return nullptr;
   }
   return &it->second;
@@ -398,7 +398,8 @@ void Parser::check_vars(const std::string& text, const std::string& ptr, StepCon
     return;
   }
   for (const auto& r : scan.refs) {
-    if (r.kind == VarRef::Kind::i && !ctx.in_repeat) error(ptr, "${i} is only defined inside a repeat");
+    if (r.kind == VarRef::Kind::i && !ctx.in_repeat)
+      error(ptr, "${i} is only defined inside a repeat");
     if (r.kind == VarRef::Kind::client && !ctx.in_parallel) {
       error(ptr, "${client} is only defined inside a parallel");
     }
@@ -521,9 +522,10 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   auto until = str(f, "until", false);
   auto count = uint(f, "bytes", false, 1, kMaxFillBytes);
   if (present != 1) {
-    error(f.ptr(), present == 0 ? "needs a matcher: one of text, hex, base64, fill, echo, regex, length"
-                                : "has more than one matcher; give exactly one of text, hex, "
-                                  "base64, fill, echo, regex, length");
+    error(f.ptr(), present == 0
+                       ? "needs a matcher: one of text, hex, base64, fill, echo, regex, length"
+                       : "has more than one matcher; give exactly one of text, hex, "
+                         "base64, fill, echo, regex, length");
     for (const char* k : payload_kinds) f.take(k);
     for (const char* k : others) f.take(k);
     f.take("encoding");
@@ -554,12 +556,14 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
       rm.until = *until;
     }
     if (tcp && !until && !count) {
-      error(f.ptr("regex"), "on TCP needs \"until\" (a delimiter) or \"bytes\" (a count) to know "
-                            "where the segment ends");
+      error(f.ptr("regex"),
+            "on TCP needs \"until\" (a delimiter) or \"bytes\" (a count) to know "
+            "where the segment ends");
     }
     if (tcp && until && count) error(f.ptr("bytes"), "give either until or bytes, not both");
     if (conn && !tcp && (until || count)) {
-      error(f.ptr(until ? "until" : "bytes"), "does not apply to UDP: the whole datagram is matched");
+      error(f.ptr(until ? "until" : "bytes"),
+            "does not apply to UDP: the whole datagram is matched");
     }
     return Matcher{rm};
   }
@@ -576,8 +580,8 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
       if (!mn && !mx) error(f.ptr("length"), "needs min and/or max");
       LengthMatch lm{mn.value_or(0), mx.value_or(tcp ? kMaxFillBytes : 65535)};
       if (lm.min > lm.max) {
-        error(f.ptr("length"), "min (" + std::to_string(lm.min) + ") exceeds max (" +
-                                   std::to_string(lm.max) + ")");
+        error(f.ptr("length"),
+              "min (" + std::to_string(lm.min) + ") exceeds max (" + std::to_string(lm.max) + ")");
       }
       if (tcp && lm.min == 0) error(f.ptr("length") + "/min", "must be >= 1 on TCP");
       return Matcher{lm};
@@ -653,7 +657,8 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     o.conn = *c;
     o.bind = *b;
     if (!o.expect_error) {
-      ctx.conns[*c] = {t == Transport::tcp ? ConnInfo::Kind::listener : ConnInfo::Kind::udp_open, t};
+      ctx.conns[*c] = {t == Transport::tcp ? ConnInfo::Kind::listener : ConnInfo::Kind::udp_open,
+                       t};
     }
     return o;
   }

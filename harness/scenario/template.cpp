@@ -21,7 +21,8 @@ std::optional<VarRef> classify(std::string_view v) {
   if (v == "i") return VarRef{K::i, ""};
   if (v == "client") return VarRef{K::client, ""};
   if (v == "seed") return VarRef{K::seed, ""};
-  if (v.starts_with("env.") && valid_name(v.substr(4))) return VarRef{K::env, std::string(v.substr(4))};
+  if (v.starts_with("env.") && valid_name(v.substr(4)))
+    return VarRef{K::env, std::string(v.substr(4))};
   constexpr std::string_view kConn = "conn.", kPort = ".local_port";
   if (v.starts_with(kConn) && v.ends_with(kPort) && v.size() > kConn.size() + kPort.size()) {
     auto name = v.substr(kConn.size(), v.size() - kConn.size() - kPort.size());
@@ -77,9 +78,15 @@ Expanded expand(std::string_view text, const VarValues& values) {
       text, [&](std::string_view part) { out.text.append(part); },
       [&](const VarRef& r) -> std::string {
         switch (r.kind) {
-          case K::target_host: out.text += values.target_host; return "";
-          case K::target_port: out.text += std::to_string(values.target_port); return "";
-          case K::seed: out.text += std::to_string(values.seed); return "";
+          case K::target_host:
+            out.text += values.target_host;
+            return "";
+          case K::target_port:
+            out.text += std::to_string(values.target_port);
+            return "";
+          case K::seed:
+            out.text += std::to_string(values.seed);
+            return "";
           case K::i:
             if (!values.i) return "${i} used outside a repeat";
             out.text += std::to_string(*values.i);

@@ -45,7 +45,8 @@ Ran run_steps(const std::string& steps, const std::string& host, uint16_t port,
   target.addr = net::resolve(host, port, SOCK_STREAM).addrs.at(0);
   RunCaseOptions opts{target, 42, parsed.suite->default_timeout_ms, nullptr, -1, nullptr};
   r.outcome = run_case(parsed.suite->cases[0], opts);
-  for (const auto& s : r.outcome.steps) r.all_messages += s.path + " " + s.op + ": " + s.message + "\n";
+  for (const auto& s : r.outcome.steps)
+    r.all_messages += s.path + " " + s.op + ": " + s.message + "\n";
   return r;
 }
 
@@ -59,7 +60,8 @@ TEST(Engine, ByteStreamMatchesWhenTheServerWritesOneByteAtATime) {
     {"op": "expect", "conn": "c", "regex": "line [a-z]+", "until": "\n"},
     {"op": "expect", "conn": "c", "text": "line two\n"},
     {"op": "shutdown", "conn": "c", "how": "write"},
-    {"op": "expect_eof", "conn": "c"}])", "127.0.0.1", server.port());
+    {"op": "expect_eof", "conn": "c"}])",
+                     "127.0.0.1", server.port());
   EXPECT_EQ(r.outcome.verdict, Verdict::pass) << r.all_messages;
   ASSERT_EQ(r.outcome.steps.size(), 8u);
   EXPECT_EQ(r.outcome.steps[2].bytes_received, 3000u);
@@ -76,7 +78,8 @@ TEST(Engine, AWrongByteIsReportedWithOffsetAndBothSides) {
   });
   auto r = run_steps(R"([{"op": "connect", "conn": "c"},
     {"op": "send", "conn": "c", "text": "hello\n"},
-    {"op": "expect", "conn": "c", "echo": true}])", "127.0.0.1", server.port());
+    {"op": "expect", "conn": "c", "echo": true}])",
+                     "127.0.0.1", server.port());
   ASSERT_EQ(r.outcome.verdict, Verdict::fail);
   const auto* f = r.failed();
   ASSERT_NE(f, nullptr);
@@ -97,12 +100,14 @@ TEST(Engine, ResetIsToldApartFromAnOrderlyClose) {
   });
   auto ok = run_steps(R"([{"op": "connect", "conn": "c"},
     {"op": "send", "conn": "c", "text": "x"},
-    {"op": "expect_reset", "conn": "c"}])", "127.0.0.1", resetter.port());
+    {"op": "expect_reset", "conn": "c"}])",
+                      "127.0.0.1", resetter.port());
   EXPECT_EQ(ok.outcome.verdict, Verdict::pass) << ok.all_messages;
 
   auto eof = run_steps(R"([{"op": "connect", "conn": "c"},
     {"op": "send", "conn": "c", "text": "x"},
-    {"op": "expect_eof", "conn": "c"}])", "127.0.0.1", resetter.port());
+    {"op": "expect_eof", "conn": "c"}])",
+                       "127.0.0.1", resetter.port());
   ASSERT_EQ(eof.outcome.verdict, Verdict::fail);
   EXPECT_EQ(eof.failed()->errno_name, "ECONNRESET") << eof.all_messages;
 
@@ -112,7 +117,8 @@ TEST(Engine, ResetIsToldApartFromAnOrderlyClose) {
   });
   auto fin = run_steps(R"([{"op": "connect", "conn": "c"},
     {"op": "send", "conn": "c", "text": "x"},
-    {"op": "expect_reset", "conn": "c"}])", "127.0.0.1", closer.port());
+    {"op": "expect_reset", "conn": "c"}])",
+                       "127.0.0.1", closer.port());
   ASSERT_EQ(fin.outcome.verdict, Verdict::fail);
   EXPECT_NE(fin.failed()->message.find("orderly close (FIN), not a reset"), std::string::npos);
 }
@@ -124,16 +130,18 @@ TEST(Engine, ASilentServerEndsTheStepAtItsDeadline) {
   });
   auto r = run_steps(R"([{"op": "connect", "conn": "c"},
     {"op": "send", "conn": "c", "text": "anyone?\n"},
-    {"op": "expect", "conn": "c", "text": "anyone?\n", "timeout_ms": 150}])", "127.0.0.1", silent.port());
+    {"op": "expect", "conn": "c", "text": "anyone?\n", "timeout_ms": 150}])",
+                     "127.0.0.1", silent.port());
   ASSERT_EQ(r.outcome.verdict, Verdict::fail);
-  EXPECT_NE(r.failed()->message.find("no match within 150 ms (the step's timeout_ms)"), std::string::npos)
+  EXPECT_NE(r.failed()->message.find("no match within 150 ms (the step's timeout_ms)"),
+            std::string::npos)
       << r.all_messages;
   EXPECT_EQ(r.failed()->errno_name, "ETIMEDOUT");
 
   // The case's own timeout bounds every step in it, whatever the steps ask for.
   auto c = run_steps(R"([{"op": "connect", "conn": "c"},
-    {"op": "expect", "conn": "c", "length": 1, "timeout_ms": 60000}])", "127.0.0.1", silent.port(),
-                     "tcp", R"("timeout_ms": 150, )");
+    {"op": "expect", "conn": "c", "length": 1, "timeout_ms": 60000}])",
+                     "127.0.0.1", silent.port(), "tcp", R"("timeout_ms": 150, )");
   ASSERT_EQ(c.outcome.verdict, Verdict::fail);
   EXPECT_NE(c.failed()->message.find("the case's timeout_ms"), std::string::npos) << c.all_messages;
 }
@@ -156,14 +164,16 @@ TEST(Engine, HalfCloseWorksInBothDirections) {
     {"op": "expect", "conn": "c", "text": "bye\n"},
     {"op": "expect_eof", "conn": "c"},
     {"op": "send", "conn": "c", "text": "still here\n"},
-    {"op": "shutdown", "conn": "c", "how": "write"}])", "127.0.0.1", server.port());
+    {"op": "shutdown", "conn": "c", "how": "write"}])",
+                     "127.0.0.1", server.port());
   EXPECT_EQ(r.outcome.verdict, Verdict::pass) << r.all_messages;
 }
 
 TEST(Engine, UnreadBytesBeforeEofAreAFailure) {
   TcpServer server([](int fd, const std::atomic<bool>&) { ::send(fd, "extra", 5, MSG_NOSIGNAL); });
   auto r = run_steps(R"([{"op": "connect", "conn": "c"},
-    {"op": "expect_eof", "conn": "c"}])", "127.0.0.1", server.port());
+    {"op": "expect_eof", "conn": "c"}])",
+                     "127.0.0.1", server.port());
   ASSERT_EQ(r.outcome.verdict, Verdict::fail);
   EXPECT_NE(r.failed()->message.find("5 unread bytes instead of EOF: \"extra\""), std::string::npos)
       << r.all_messages;
@@ -176,23 +186,27 @@ TEST(Engine, UdpChecksTheWholeDatagramAndItsSource) {
     {"op": "expect", "conn": "u", "echo": true},
     {"op": "open", "conn": "o"},
     {"op": "send", "conn": "o", "text": "via open"},
-    {"op": "expect", "conn": "o", "text": "via open"}])", "127.0.0.1", echo.port(), "udp");
+    {"op": "expect", "conn": "o", "text": "via open"}])",
+                      "127.0.0.1", echo.port(), "udp");
   EXPECT_EQ(ok.outcome.verdict, Verdict::pass) << ok.all_messages;
 
   UdpServer longer([](const std::string& d) { return d + "!"; });
   auto big = run_steps(R"([{"op": "connect", "conn": "u"},
     {"op": "send", "conn": "u", "text": "ping"},
-    {"op": "expect", "conn": "u", "echo": true}])", "127.0.0.1", longer.port(), "udp");
+    {"op": "expect", "conn": "u", "echo": true}])",
+                       "127.0.0.1", longer.port(), "udp");
   ASSERT_EQ(big.outcome.verdict, Verdict::fail);
   EXPECT_NE(big.failed()->message.find("datagram is 5 bytes, expected 4"), std::string::npos);
 
   UdpServer elsewhere([](const std::string& d) { return d; }, true);
   auto wrong = run_steps(R"([{"op": "open", "conn": "o"},
     {"op": "send", "conn": "o", "text": "ping"},
-    {"op": "expect", "conn": "o", "echo": true, "timeout_ms": 1000}])", "127.0.0.1", elsewhere.port(), "udp");
+    {"op": "expect", "conn": "o", "echo": true, "timeout_ms": 1000}])",
+                         "127.0.0.1", elsewhere.port(), "udp");
   ASSERT_EQ(wrong.outcome.verdict, Verdict::fail);
-  EXPECT_NE(wrong.failed()->message.find("expected from 127.0.0.1:" + std::to_string(elsewhere.port())),
-            std::string::npos)
+  EXPECT_NE(
+      wrong.failed()->message.find("expected from 127.0.0.1:" + std::to_string(elsewhere.port())),
+      std::string::npos)
       << wrong.all_messages;
 }
 
@@ -208,13 +222,15 @@ TEST(Engine, ErrnoAssertionsPassOnlyOnThatError) {
     {"op": "listen", "conn": "u", "transport": "udp", "bind": "127.0.0.1:${conn.probe.local_port}", "expect_error": "EADDRINUSE"},
     {"op": "connect", "conn": "cu", "transport": "udp", "to": "127.0.0.1:${conn.a.local_port}"},
     {"op": "send", "conn": "cu", "text": "nobody"},
-    {"op": "expect", "conn": "cu", "length": 6, "expect_error": "ECONNREFUSED"}])", "127.0.0.1", server.port());
+    {"op": "expect", "conn": "cu", "length": 6, "expect_error": "ECONNREFUSED"}])",
+                     "127.0.0.1", server.port());
   EXPECT_EQ(r.outcome.verdict, Verdict::pass) << r.all_messages;
 
-  auto wrong = run_steps(R"([{"op": "connect", "conn": "c", "expect_error": "ECONNREFUSED"}])", "127.0.0.1",
-                         server.port());
+  auto wrong = run_steps(R"([{"op": "connect", "conn": "c", "expect_error": "ECONNREFUSED"}])",
+                         "127.0.0.1", server.port());
   ASSERT_EQ(wrong.outcome.verdict, Verdict::fail);
-  EXPECT_NE(wrong.failed()->message.find("succeeded, but ECONNREFUSED was expected"), std::string::npos);
+  EXPECT_NE(wrong.failed()->message.find("succeeded, but ECONNREFUSED was expected"),
+            std::string::npos);
 }
 
 TEST(Engine, ListenAcceptAndAbortWithinOneCase) {
@@ -228,7 +244,8 @@ TEST(Engine, ListenAcceptAndAbortWithinOneCase) {
     {"op": "send", "conn": "c", "text": "whisper"},
     {"op": "expect", "conn": "s", "echo": "ascii-upper", "timeout_ms": 200},
     {"op": "close", "conn": "s", "abort": true},
-    {"op": "expect_reset", "conn": "c"}])", "127.0.0.1", unused.port());
+    {"op": "expect_reset", "conn": "c"}])",
+                     "127.0.0.1", unused.port());
   // The echo matcher on s compares with what s sent ("shout"), upper-cased: "SHOUT" is not
   // what arrived ("whisper"), so step 6 fails; everything before it passes.
   ASSERT_EQ(r.outcome.verdict, Verdict::fail) << r.all_messages;
@@ -242,7 +259,8 @@ TEST(Engine, ParallelClientsEachGetTheirOwnBytes) {
     {"op": "repeat", "times": 3, "steps": [
       {"op": "send", "conn": "c", "text": "client ${client} round ${i}\n"},
       {"op": "expect", "conn": "c", "text": "client ${client} round ${i}\n"}]},
-    {"op": "close", "conn": "c"}]}])", "127.0.0.1", server.port());
+    {"op": "close", "conn": "c"}]}])",
+                     "127.0.0.1", server.port());
   EXPECT_EQ(r.outcome.verdict, Verdict::pass) << r.all_messages;
   ASSERT_EQ(r.outcome.steps.size(), 1u);
   EXPECT_NE(r.outcome.steps[0].message.find("20 clients passed"), std::string::npos);
@@ -262,7 +280,8 @@ TEST(Engine, AFailureInsideRepeatAndParallelSaysWhere) {
   auto r = run_steps(R"([{"op": "connect", "conn": "c"},
     {"op": "repeat", "times": 5, "steps": [
       {"op": "send", "conn": "c", "text": "m${i}"},
-      {"op": "expect", "conn": "c", "echo": true}]}])", "127.0.0.1", server.port());
+      {"op": "expect", "conn": "c", "echo": true}]}])",
+                     "127.0.0.1", server.port());
   ASSERT_EQ(r.outcome.verdict, Verdict::fail);
   ASSERT_EQ(r.outcome.steps.size(), 3u) << r.all_messages;
   EXPECT_EQ(r.outcome.steps[1].path, "1");
@@ -275,13 +294,15 @@ TEST(Engine, WorksOverIpv6AndWithHostnames) {
   TcpServer v6(sockspec::testing::one_byte_echo, AF_INET6);
   auto r = run_steps(R"([{"op": "connect", "conn": "c"},
     {"op": "send", "conn": "c", "text": "six"},
-    {"op": "expect", "conn": "c", "text": "six"}])", "::1", v6.port());
+    {"op": "expect", "conn": "c", "text": "six"}])",
+                     "::1", v6.port());
   EXPECT_EQ(r.outcome.verdict, Verdict::pass) << r.all_messages;
 
   TcpServer v4(sockspec::testing::one_byte_echo);
   auto named = run_steps(R"([{"op": "connect", "conn": "c", "to": "localhost:${target.port}"},
     {"op": "send", "conn": "c", "text": "named"},
-    {"op": "expect", "conn": "c", "text": "named"}])", "127.0.0.1", v4.port());
+    {"op": "expect", "conn": "c", "text": "named"}])",
+                         "127.0.0.1", v4.port());
   EXPECT_EQ(named.outcome.verdict, Verdict::pass) << named.all_messages;
 }
 
@@ -289,11 +310,13 @@ TEST(Engine, SilenceAndSleepUseTheirOwnDurations) {
   TcpServer server(sockspec::testing::one_byte_echo);
   auto quiet = run_steps(R"([{"op": "connect", "conn": "c"},
     {"op": "sleep", "ms": 20},
-    {"op": "expect_silence", "conn": "c", "for_ms": 50}])", "127.0.0.1", server.port());
+    {"op": "expect_silence", "conn": "c", "for_ms": 50}])",
+                         "127.0.0.1", server.port());
   EXPECT_EQ(quiet.outcome.verdict, Verdict::pass) << quiet.all_messages;
   auto noisy = run_steps(R"([{"op": "connect", "conn": "c"},
     {"op": "send", "conn": "c", "text": "x"},
-    {"op": "expect_silence", "conn": "c", "for_ms": 2000}])", "127.0.0.1", server.port());
+    {"op": "expect_silence", "conn": "c", "for_ms": 2000}])",
+                         "127.0.0.1", server.port());
   ASSERT_EQ(noisy.outcome.verdict, Verdict::fail);
   EXPECT_NE(noisy.failed()->message.find("data arrived: \"x\""), std::string::npos);
 }

@@ -1,8 +1,8 @@
 // The parser turns valid suites into the typed model and reports every problem of an
 // invalid one with its JSON pointer and the offending value.
-#include <gtest/gtest.h>
-
 #include "scenario/parse.h"
+
+#include <gtest/gtest.h>
 
 namespace sockspec::scenario {
 namespace {
@@ -10,7 +10,8 @@ namespace {
 std::string suite_with_steps(const std::string& steps, const std::string& extra_case = "",
                              const std::string& transport = "tcp") {
   return R"({"format": 1, "suite": "s", "transport": ")" + transport + R"(", "cases": [
-    {"id": "c", )" + extra_case + R"("steps": )" + steps + "}]}";
+    {"id": "c", )" +
+         extra_case + R"("steps": )" + steps + "}]}";
 }
 
 std::vector<std::string> errors_of(const std::string& json) {
@@ -20,7 +21,8 @@ std::vector<std::string> errors_of(const std::string& json) {
   return out;
 }
 
-::testing::AssertionResult has_error(const std::vector<std::string>& errs, const std::string& want) {
+::testing::AssertionResult has_error(const std::vector<std::string>& errs,
+                                     const std::string& want) {
   for (const auto& e : errs) {
     if (e.find(want) != std::string::npos) return ::testing::AssertionSuccess();
   }
@@ -110,10 +112,13 @@ TEST(Parse, PayloadNeedsExactlyOneSource) {
 TEST(Parse, HexAndBase64AreDecodedAtParseTime) {
   auto r = parse_suite(suite_with_steps(R"([{"op": "connect", "conn": "c"},
     {"op": "send", "conn": "c", "hex": "00 ff\n0a"},
-    {"op": "send", "conn": "c", "base64": "AP8K"}])"), "t.json");
+    {"op": "send", "conn": "c", "base64": "AP8K"}])"),
+                       "t.json");
   ASSERT_TRUE(r.suite);
-  EXPECT_EQ(std::get<SendOp>(r.suite->cases[0].steps[1].op).payload.literal, std::string("\0\xff\n", 3));
-  EXPECT_EQ(std::get<SendOp>(r.suite->cases[0].steps[2].op).payload.literal, std::string("\0\xff\n", 3));
+  EXPECT_EQ(std::get<SendOp>(r.suite->cases[0].steps[1].op).payload.literal,
+            std::string("\0\xff\n", 3));
+  EXPECT_EQ(std::get<SendOp>(r.suite->cases[0].steps[2].op).payload.literal,
+            std::string("\0\xff\n", 3));
 }
 
 TEST(Parse, MatcherRulesDependOnTransport) {
@@ -130,7 +135,8 @@ TEST(Parse, MatcherRulesDependOnTransport) {
   EXPECT_TRUE(has_error(tcp, "/steps/5: has more than one matcher"));
   auto udp = errors_of(suite_with_steps(R"([{"op": "connect", "conn": "u"},
     {"op": "expect", "conn": "u", "regex": "a+", "until": "\n"},
-    {"op": "expect_eof", "conn": "u"}])", "", "udp"));
+    {"op": "expect_eof", "conn": "u"}])",
+                                        "", "udp"));
   EXPECT_TRUE(has_error(udp, "/steps/1/until: does not apply to UDP"));
   EXPECT_TRUE(has_error(udp, "/steps/2/conn: op 'expect_eof' needs a TCP conn; 'u' is UDP"));
 }
@@ -145,10 +151,13 @@ TEST(Parse, ConnsAreTrackedThroughTheSteps) {
     {"op": "close", "conn": "s"},
     {"op": "send", "conn": "s", "text": "closed"},
     {"op": "parallel", "clients": 2, "steps": [{"op": "send", "conn": "l", "text": "x"}]}])"));
-  EXPECT_TRUE(has_error(errs, "/steps/0/conn: conn 'nope' is not open at this step (no conn is open)"));
+  EXPECT_TRUE(
+      has_error(errs, "/steps/0/conn: conn 'nope' is not open at this step (no conn is open)"));
   EXPECT_TRUE(has_error(errs, "/steps/2/conn: 'l' is a listener"));
   EXPECT_TRUE(has_error(errs, "/steps/6/conn: conn 's' is not open at this step (open: l)"));
-  EXPECT_TRUE(has_error(errs, "/steps/7/steps/0/conn: conn 'l' is not open at this step (no conn is open); each parallel client has its own conns"));
+  EXPECT_TRUE(has_error(errs,
+                        "/steps/7/steps/0/conn: conn 'l' is not open at this step (no conn is "
+                        "open); each parallel client has its own conns"));
   EXPECT_EQ(errs.size(), 4u);
 }
 
@@ -186,8 +195,8 @@ TEST(Parse, ServerStepsImplyTheManagedServerRequirement) {
   ASSERT_TRUE(r.suite);
   const auto& req = r.suite->cases[0].requires_;
   EXPECT_NE(std::find(req.begin(), req.end(), "managed-server"), req.end());
-  auto errs = errors_of(suite_with_steps(R"([{"op": "server", "action": "reboot"}])",
-                                         R"("requires": ["gpu"], )"));
+  auto errs = errors_of(
+      suite_with_steps(R"([{"op": "server", "action": "reboot"}])", R"("requires": ["gpu"], )"));
   EXPECT_TRUE(has_error(errs, "/cases/0/requires/0: unknown capability \"gpu\""));
   EXPECT_TRUE(has_error(errs, "/steps/0/action: must be start, stop, restart or kill"));
 }

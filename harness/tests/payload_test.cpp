@@ -1,8 +1,9 @@
 // Payload generation, codecs and variable expansion: the pure pieces steps are built from.
+#include "payload/payload.h"
+
 #include <gtest/gtest.h>
 
 #include "common/codec.h"
-#include "payload/payload.h"
 #include "scenario/template.h"
 
 namespace sockspec {
@@ -19,7 +20,8 @@ TEST(Fill, CounterIsTheIndexModulo256AndZeroIsZero) {
   auto c = payload::fill_bytes({300, scenario::FillPattern::counter, std::nullopt}, 0);
   EXPECT_EQ(static_cast<unsigned char>(c[255]), 255);
   EXPECT_EQ(static_cast<unsigned char>(c[256]), 0);
-  EXPECT_EQ(payload::fill_bytes({3, scenario::FillPattern::zero, std::nullopt}, 9), std::string(3, '\0'));
+  EXPECT_EQ(payload::fill_bytes({3, scenario::FillPattern::zero, std::nullopt}, 9),
+            std::string(3, '\0'));
 }
 
 TEST(Fill, RandomIsSplitMix64LittleEndianAndSeeded) {
@@ -79,11 +81,13 @@ TEST(Variables, ExpandFromTheStepsScope) {
   v.env = [](const std::string& n) -> std::optional<std::string> {
     return n == "WHO" ? std::optional<std::string>("me") : std::nullopt;
   };
-  auto x = scenario::expand("${target.host}:${target.port} ${i}/${client} ${seed} ${conn.c.local_port} ${env.WHO}", v);
+  auto x = scenario::expand(
+      "${target.host}:${target.port} ${i}/${client} ${seed} ${conn.c.local_port} ${env.WHO}", v);
   EXPECT_EQ(x.error, "");
   EXPECT_EQ(x.text, "::1:7 3/9 42 5555 me");
   EXPECT_NE(scenario::expand("${env.NOPE}", v).error.find("NOPE is not set"), std::string::npos);
-  EXPECT_NE(scenario::expand("${conn.zz.local_port}", v).error.find("'zz' is not open"), std::string::npos);
+  EXPECT_NE(scenario::expand("${conn.zz.local_port}", v).error.find("'zz' is not open"),
+            std::string::npos);
   EXPECT_EQ(scenario::expand("no vars $ {here}", v).text, "no vars $ {here}");
 }
 

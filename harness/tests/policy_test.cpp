@@ -1,7 +1,7 @@
 // Verdict policy (levels, --strict, expected failures), selection and quoting.
-#include <gtest/gtest.h>
-
 #include "runner/policy.h"
+
+#include <gtest/gtest.h>
 
 namespace sockspec::runner {
 namespace {
@@ -21,14 +21,16 @@ TEST(Decide, ExpectedFailuresBecomeXfailAndPassingOnesXpass) {
   auto x = decide(Verdict::fail, "mismatch", Level::must, false, std::string("bug 7"));
   EXPECT_EQ(x.verdict, Verdict::xfail);
   EXPECT_EQ(x.reason, "bug 7");
-  EXPECT_EQ(decide(Verdict::pass, "", Level::must, false, std::string("bug 7")).verdict, Verdict::xpass);
+  EXPECT_EQ(decide(Verdict::pass, "", Level::must, false, std::string("bug 7")).verdict,
+            Verdict::xpass);
   EXPECT_TRUE(reports::is_failing(Verdict::xpass));
   EXPECT_FALSE(reports::is_failing(Verdict::xfail));
   EXPECT_FALSE(reports::is_failing(Verdict::warn));
 }
 
 TEST(ExpectFailFile, ParsesIdsAndReasonsAndRejectsBadLines) {
-  auto ok = parse_expect_fail("# known\necho-tcp/crlf  rewrites newlines   # see issue\n\n  udp/big too big\n", "x.txt");
+  auto ok = parse_expect_fail(
+      "# known\necho-tcp/crlf  rewrites newlines   # see issue\n\n  udp/big too big\n", "x.txt");
   EXPECT_TRUE(ok.errors.empty());
   EXPECT_EQ(ok.reasons.at("echo-tcp/crlf"), "rewrites newlines");
   EXPECT_EQ(ok.reasons.at("udp/big"), "too big");

@@ -151,7 +151,8 @@ class UdpServer {
       if (!wait_readable(fd_, 100, stop_)) continue;
       sockaddr_storage from{};
       socklen_t len = sizeof from;
-      ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      ssize_t n =
+          ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
       if (n < 0) continue;
       std::string out = reply_(buf.substr(0, static_cast<size_t>(n)));
       ::sendto(other_ >= 0 ? other_ : fd_, out.data(), out.size(), 0,

@@ -56,15 +56,16 @@ TEST(Backpressure, A64MiBTransferToASlowReaderKeepsServerMemoryBounded) {
   // The server buffers at most ~256 KiB per connection; allow generous allocator slack,
   // far below the 64 MiB it would hold without backpressure.
   RecordProperty("server_rss_growth_kib", static_cast<int>(rss_peak - rss_before));
-  EXPECT_LT(rss_peak - rss_before, 16 * 1024) << "server RSS grew from " << rss_before << " KiB to "
-                                              << rss_peak << " KiB";
+  EXPECT_LT(rss_peak - rss_before, 16 * 1024)
+      << "server RSS grew from " << rss_before << " KiB to " << rss_peak << " KiB";
 }
 
 TEST(ManyClients, TenThousandConcurrentConnectionsAreAllServed) {
   rlimit rl{};
   getrlimit(RLIMIT_NOFILE, &rl);
   const int clients = 10000;
-  if (rl.rlim_max < static_cast<rlim_t>(clients + 200)) GTEST_SKIP() << "RLIMIT_NOFILE hard limit too low";
+  if (rl.rlim_max < static_cast<rlim_t>(clients + 200))
+    GTEST_SKIP() << "RLIMIT_NOFILE hard limit too low";
   rlimit raised{rl.rlim_max, rl.rlim_max};
   ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &raised), 0);
   {

@@ -101,7 +101,8 @@ TEST_P(Services, DaytimeSendsOneLineThenCloses) {
   auto srv = start(Service::daytime);
   auto c = tcp_connect(family(), srv.port());
   std::string line = recv_n(c.fd, 200);  // stops at EOF
-  EXPECT_TRUE(std::regex_match(line, std::regex("[A-Z][a-z]+day, [A-Z][a-z]+ \\d\\d, \\d{4} \\d\\d:\\d\\d:\\d\\d-UTC\r\n")))
+  EXPECT_TRUE(std::regex_match(
+      line, std::regex("[A-Z][a-z]+day, [A-Z][a-z]+ \\d\\d, \\d{4} \\d\\d:\\d\\d:\\d\\d-UTC\r\n")))
       << line;
   auto u = udp_socket(family());
   send_to(u.fd, family(), srv.port(), "?");
@@ -149,7 +150,8 @@ TEST_P(Services, UdpNeverAnswersTheWellKnownServicePorts) {
   Sock u(::socket(family(), SOCK_DGRAM | SOCK_CLOEXEC, 0));
   socklen_t len;
   auto me = addr_of(family(), 7, len);  // the echo port itself: two echo servers would loop
-  if (::bind(u.fd, reinterpret_cast<sockaddr*>(&me), len) != 0) GTEST_SKIP() << "cannot bind port 7 here";
+  if (::bind(u.fd, reinterpret_cast<sockaddr*>(&me), len) != 0)
+    GTEST_SKIP() << "cannot bind port 7 here";
   set_timeout(u.fd, 300);
   send_to(u.fd, family(), srv.port(), "loop?");
   EXPECT_TRUE(quiet_for(u.fd, 300));
@@ -169,17 +171,21 @@ std::string sockperf_message(uint64_t seq, uint16_t flags, uint32_t len) {
   for (int i = 0; i < 8; ++i) m[static_cast<size_t>(i)] = static_cast<char>(seq >> (56 - 8 * i));
   m[8] = static_cast<char>(flags >> 8);
   m[9] = static_cast<char>(flags & 0xFF);
-  for (int i = 0; i < 4; ++i) m[static_cast<size_t>(10 + i)] = static_cast<char>(len >> (24 - 8 * i));
+  for (int i = 0; i < 4; ++i)
+    m[static_cast<size_t>(10 + i)] = static_cast<char>(len >> (24 - 8 * i));
   return m;
 }
 
 TEST(SockperfFramer, ClearsTheClientFlagOfEveryMessageWhateverTheChunking) {
-  std::string stream = sockperf_message(1, 3, 64) + sockperf_message(2, 3, 100) + sockperf_message(3, 1, 14);
-  std::string want = sockperf_message(1, 2, 64) + sockperf_message(2, 2, 100) + sockperf_message(3, 0, 14);
+  std::string stream =
+      sockperf_message(1, 3, 64) + sockperf_message(2, 3, 100) + sockperf_message(3, 1, 14);
+  std::string want =
+      sockperf_message(1, 2, 64) + sockperf_message(2, 2, 100) + sockperf_message(3, 0, 14);
   for (size_t chunk = 1; chunk <= stream.size(); chunk += 7) {
     std::string s = stream;
     SockperfFramer f;
-    for (size_t off = 0; off < s.size(); off += chunk) f.rewrite(s.data() + off, std::min(chunk, s.size() - off));
+    for (size_t off = 0; off < s.size(); off += chunk)
+      f.rewrite(s.data() + off, std::min(chunk, s.size() - off));
     EXPECT_EQ(s, want) << "chunk " << chunk;
   }
 }

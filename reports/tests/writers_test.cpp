@@ -62,7 +62,8 @@ RunReport sample_report() {
   pass.steps.push_back(step("0", "connect", Verdict::pass, ""));
 
   CaseResult fail = kase("upper", Verdict::fail);
-  fail.rerun = "sockspec run scenarios/echo-tcp.json --target builtin:echo --filter 'echo-tcp/upper'";
+  fail.rerun =
+      "sockspec run scenarios/echo-tcp.json --target builtin:echo --filter 'echo-tcp/upper'";
   StepResult st = step("2", "expect", Verdict::fail, "bytes differ at offset 1");
   st.label = "reply";
   st.bytes_received = 6;
@@ -71,8 +72,8 @@ RunReport sample_report() {
 
   CaseResult err = kase("reset", Verdict::error);
   err.title = "survives <reset> & \"quotes\"";
-  err.steps.push_back(step("0", "connect", Verdict::error, "connect 127.0.0.1:1: ECONNREFUSED",
-                           "ECONNREFUSED"));
+  err.steps.push_back(
+      step("0", "connect", Verdict::error, "connect 127.0.0.1:1: ECONNREFUSED", "ECONNREFUSED"));
 
   CaseResult warn = kase("idle", Verdict::warn, "", "should");
   warn.steps.push_back(step("1", "expect_silence", Verdict::fail, "data arrived in the window"));
@@ -85,8 +86,8 @@ RunReport sample_report() {
              kase("crlf", Verdict::xfail, "known bug #12"),
              kase("fixed", Verdict::xpass, "was broken in 1.0")};
   r.suites.push_back(s);
-  r.server = ServerOutput{"sockspec serve echo --port 40000", "listening tcp 127.0.0.1:40000\n",
-                          "", false};
+  r.server = ServerOutput{"sockspec serve echo --port 40000", "listening tcp 127.0.0.1:40000\n", "",
+                          false};
   r.notes.push_back("expected-failure entry 'echo-tcp/gone' matches no case");
   r.exit_code = 1;
   return r;
