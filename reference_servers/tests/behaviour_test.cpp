@@ -248,3 +248,37 @@ TEST(Faults, ChatEchoSenderSendsMessagesBackToTheirAuthor) {
 
 }  // namespace
 }  // namespace sockspec::refserver::testing
+
+namespace sockspec::refserver::testing {
+namespace {
+
+TEST(Limits, IdleConnectionsAreClosedAfterTheIdleTimeout) {
+  Config cfg = echo_config();
+  cfg.idle_timeout_s = 1;
+  ServerProcess srv(cfg);
+  auto idle = tcp_connect(AF_INET, srv.port());
+  EXPECT_TRUE(eof_within(idle.fd, 5000));
+}
+
+TEST(Limits, ConnectionsBeyondTheMaximumAreClosedAtOnce) {
+  Config cfg = echo_config();
+  cfg.max_connections = 2;
+  cfg.threads = 1;
+  ServerProcess srv(cfg);
+  auto a = tcp_connect(AF_INET, srv.port());
+  auto b = tcp_connect(AF_INET, srv.port());
+  ASSERT_TRUE(send_all(a.fd, "a") && send_all(b.fd, "b"));
+  ASSERT_EQ(recv_n(a.fd, 1), "a");
+  ASSERT_EQ(recv_n(b.fd, 1), "b");
+  auto third = tcp_connect(AF_INET, srv.port());
+  EXPECT_TRUE(eof_within(third.fd, 2000));
+  ::close(a.fd);
+  a.fd = -1;
+  usleep(100 * 1000);
+  auto fourth = tcp_connect(AF_INET, srv.port());  // room again once one left
+  ASSERT_TRUE(send_all(fourth.fd, "d"));
+  EXPECT_EQ(recv_n(fourth.fd, 1), "d");
+}
+
+}  // namespace
+}  // namespace sockspec::refserver::testing
