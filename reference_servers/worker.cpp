@@ -133,6 +133,11 @@ void Worker::accept_all() {
 void Worker::add_conn(Fd fd) {
   auto c = std::make_unique<Conn>();
   c->fd = std::move(fd);
+  if (cfg_.fault == Fault::ignore_partial_send) {
+    // A small send buffer, as small stacks have, so short sends happen under ordinary load.
+    int sndbuf = 16 * 1024;
+    setsockopt(c->fd.get(), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  }
   c->last_active = Clock::now();
   int key = c->fd.get();
   Conn& ref = *c;

@@ -37,7 +37,8 @@ struct Item {
   const scenario::Suite* suite;
   const scenario::Case* kase;
   std::string full_id;
-  bool needs_server;
+  bool needs_server;  // uses server steps
+  bool exclusive;     // must not share the server with another case (server steps, or asked)
 };
 
 bool can_bind(const char* host) {
@@ -165,7 +166,8 @@ int Run::load() {
     return 2;
   }
   for (auto& s : l.suites) {
-    if (!by_service || s.service == spec_.builtin) suites_.push_back(std::move(s));
+    // A suite that names no service (the socket rules) applies to every service.
+    if (!by_service || s.service == spec_.builtin || s.service.empty()) suites_.push_back(std::move(s));
   }
   if (suites_.empty()) {
     err_ << "run: no suites found"
@@ -191,9 +193,11 @@ int Run::load() {
     for (const auto& c : s.cases) {
       std::string id = s.suite + "/" + c.id;
       if (!selected(sel, id, c.tags)) continue;
-      bool needs =
-          std::find(c.requires_.begin(), c.requires_.end(), "managed-server") != c.requires_.end();
-      items_.push_back({&s, &c, id, needs});
+      auto has = [&](const char* cap) {
+        return std::find(c.requires_.begin(), c.requires_.end(), cap) != c.requires_.end();
+      };
+      bool needs = has("managed-server");
+      items_.push_back({&s, &c, id, needs, needs || has("exclusive-server")});
     }
   }
   if (items_.empty()) {
@@ -205,7 +209,8 @@ int Run::load() {
 
 int Run::setup_target() {
   bool tcp = false, udp = false;
-  for (const auto& s : suites_) (s.transport == scenario::Transport::tcp ? tcp : udp) = true;
+  // Probe (and require) only the transports of the cases that will run.
+  for (const auto& it : items_) (it.suite->transport == scenario::Transport::tcp ? tcp : udp) = true;
   bool managed = !spec_.builtin.empty() || !o_.server_cmd.empty();
   if (!managed) {
     Reach r = reach_target(o_.target, spec_.host, spec_.port, tcp);
@@ -304,11 +309,12 @@ void Run::run_cases() {
     reports::write_case_line(items_[i].suite->suite, results_[i], style, out_);
     out_.flush();
   };
-  // Cases that start and stop the server run one at a time, after the others, on this
-  // thread: they would disturb any case running beside them.
+  // Cases that restart the server, or that need it to themselves (a chat room), run one at
+  // a time after the others, on this thread: they would disturb any case beside them.
   std::vector<size_t> shared, exclusive;
   for (size_t i = 0; i < items_.size(); ++i) {
-    (items_[i].needs_server && server_ ? exclusive : shared).push_back(i);
+    bool alone = items_[i].exclusive && (server_ || !items_[i].needs_server);
+    (alone ? exclusive : shared).push_back(i);
   }
   std::atomic<size_t> next{0};
   auto worker = [&] {
@@ -326,7 +332,7 @@ void Run::run_cases() {
   for (auto& t : threads) t.join();
 
   for (size_t i : exclusive) {
-    if (!cancelled(o_.cancel_fd) && !server_->running()) {
+    if (server_ && !cancelled(o_.cancel_fd) && !server_->running()) {
       std::string e = server_->start_and_wait(std::chrono::seconds(10));
       if (!e.empty()) {
         results_[i] = run_item(items_[i], nullptr);
@@ -336,7 +342,7 @@ void Run::run_cases() {
         continue;
       }
     }
-    results_[i] = run_item(items_[i], server_.get());
+    results_[i] = run_item(items_[i], items_[i].needs_server ? server_.get() : nullptr);
     report_line(i);
   }
   interrupted_ = cancelled(o_.cancel_fd);
