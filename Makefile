@@ -2,7 +2,7 @@
 #   make demo   release build; built-in suites + a short load test against the reference servers
 #   make test   sanitized (ASan+UBSan) build; every unit and integration test
 #   make bench  release build; benchmarks (they print figures, they do not pass or fail)
-.PHONY: all deps-build deps-test deps-bench build build-test test demo bench clean
+.PHONY: all deps-build deps-test deps-bench build build-test test demo bench compat clean
 
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
@@ -35,6 +35,13 @@ demo: build
 # Measures, never asserts: our reference echo vs sockperf's server under sockperf ping-pong.
 bench: deps-bench build
 	@scripts/bench-echo.sh $(RELEASE_DIR)/harness/sockspec
+
+# Runs the suites against every reference, faulty and third-party server and regenerates
+# docs/compatibility.md from the reports.
+compat: build-test
+	rm -rf $(TEST_DIR)/conformance
+	ctest --test-dir $(TEST_DIR) -R suites_conformance --output-on-failure
+	scripts/compat-table.py $(TEST_DIR)/conformance > docs/compatibility.md
 
 clean:
 	rm -rf build

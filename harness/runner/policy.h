@@ -11,7 +11,8 @@
 
 namespace sockspec::runner {
 
-// Expected failures: "suite/case-id  reason" per line; '#' starts a comment.
+// Expected failures: "suite/case-id  reason" per line; '#' starts a comment. A reason that
+// starts with "flaky:" is a failure that comes and goes: failing is xfail, passing is a pass.
 struct ExpectFail {
   std::map<std::string, std::string> reasons;  // full case id -> reason
   std::vector<std::string> errors;             // "FILE:LINE: problem"

@@ -28,6 +28,13 @@ TEST(Decide, ExpectedFailuresBecomeXfailAndPassingOnesXpass) {
   EXPECT_FALSE(reports::is_failing(Verdict::warn));
 }
 
+TEST(Decide, AFlakyExpectedFailureMayPassWithoutXpass) {
+  EXPECT_EQ(decide(Verdict::pass, "", Level::must, false, std::string("flaky: stalls sometimes")).verdict,
+            Verdict::pass);
+  EXPECT_EQ(decide(Verdict::fail, "r", Level::must, false, std::string("flaky: stalls sometimes")).verdict,
+            Verdict::xfail);
+}
+
 TEST(ExpectFailFile, ParsesIdsAndReasonsAndRejectsBadLines) {
   auto ok = parse_expect_fail(
       "# known\necho-tcp/crlf  rewrites newlines   # see issue\n\n  udp/big too big\n", "x.txt");
