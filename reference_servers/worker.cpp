@@ -201,21 +201,22 @@ void Worker::on_conn_event(Conn& c, uint32_t ev) {
   }
 }
 
+// A reply can close `c` (the client reset it), so after one `c` is used only if its key is
+// still in conns_.
 void Worker::on_data(Conn& c, std::string_view data) {
   bool once = cfg_.fault == Fault::truncate_1024 || cfg_.fault == Fault::close_after_first;
   if (once && c.answered) return;
+  const int key = c.fd.get();
   switch (cfg_.service) {
     case Service::echo:
-      reply(c, data);
-      break;
     case Service::upper:
-      reply(c, data, true);
+      c.answered = true;
+      reply(c, data, cfg_.service == Service::upper);
       break;
     case Service::chat: {
-      int self = c.fd.get();
       std::vector<Conn*> to;
       for (auto& [fd, other] : conns_) {
-        if (fd != self || cfg_.fault == Fault::chat_echo_sender) to.push_back(other.get());
+        if (fd != key || cfg_.fault == Fault::chat_echo_sender) to.push_back(other.get());
       }
       for (Conn* o : to) {
         if (o->draining || o->peer_fin) continue;
@@ -230,8 +231,7 @@ void Worker::on_data(Conn& c, std::string_view data) {
     default:
       return;  // discard, chargen, daytime, time: input is thrown away
   }
-  c.answered = true;
-  if (once && conns_.count(c.fd.get())) {
+  if (once && conns_.count(key)) {
     c.close_after_flush = true;
     after_flush(c);
   }

@@ -282,3 +282,30 @@ TEST(Limits, ConnectionsBeyondTheMaximumAreClosedAtOnce) {
 
 }  // namespace
 }  // namespace sockspec::refserver::testing
+
+namespace sockspec::refserver::testing {
+namespace {
+
+// Regression: a reply that fails with EPIPE closes the connection inside the read handler,
+// which once went on to touch the freed connection (caught by ASan).
+TEST(Robustness, AClientThatResetsWhileBeingAnsweredDoesNotHurtTheServer) {
+  for (Service s : {Service::echo, Service::upper}) {
+    Config cfg = echo_config();
+    cfg.service = s;
+    ServerProcess srv(cfg);
+    for (int round = 0; round < 20; ++round) {
+      auto c = tcp_connect(AF_INET, srv.port());
+      send_all(c.fd, pattern(200000, static_cast<unsigned>(round)));
+      linger l{1, 0};
+      setsockopt(c.fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+    auto fresh = tcp_connect(AF_INET, srv.port());
+    ASSERT_GE(fresh.fd, 0);
+    ASSERT_TRUE(send_all(fresh.fd, "alive?"));
+    EXPECT_EQ(recv_n(fresh.fd, 6).size(), 6u);
+    EXPECT_EQ(srv.stop(), 0) << "the server did not exit cleanly";
+  }
+}
+
+}  // namespace
+}  // namespace sockspec::refserver::testing

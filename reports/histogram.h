@@ -1,0 +1,51 @@
+// A latency histogram with bounded memory: log-linear buckets (the HdrHistogram layout) over
+// nanoseconds, 2048 sub-buckets per power of two, so any recorded value is known to within
+// 1/1024 of itself (better than 3 significant digits) from 1 ns to 2^37 ns (137 s).
+// Recording is O(1) with no allocation; two histograms merge exactly by adding counts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace sockspec::reports {
+
+class Histogram {
+ public:
+  static constexpr int kSubBucketBits = 11;  // 2048 sub-buckets
+  static constexpr int kMaxBits = 37;        // highest trackable value: 2^37 - 1 ns
+  static constexpr uint64_t kHighest = (uint64_t{1} << kMaxBits) - 1;
+
+  Histogram();
+
+  void record(uint64_t value_ns, uint64_t count = 1);
+  void merge(const Histogram& other);
+
+  uint64_t count() const { return total_; }
+  uint64_t min() const { return total_ ? min_ : 0; }
+  uint64_t max() const { return max_; }
+  double mean() const {
+    return total_ ? static_cast<double>(sum_) / static_cast<double>(total_) : 0;
+  }
+  uint64_t clamped() const { return clamped_; }  // values above kHighest, recorded as kHighest
+
+  // The value at or below which `percentile` percent of the recorded values fall, reported as
+  // the highest value equivalent to its bucket (as HdrHistogram does). 0 when empty.
+  uint64_t percentile(double percentile) const;
+
+  // Non-empty buckets as (lowest value of the bucket, count), for serialising.
+  std::vector<std::pair<uint64_t, uint64_t>> buckets() const;
+  // Rebuilds from buckets(); min, max and mean come back to bucket precision.
+  static Histogram from_buckets(const std::vector<std::pair<uint64_t, uint64_t>>& buckets);
+
+  static std::size_t index_of(uint64_t value);
+  static uint64_t lowest_of(std::size_t index);
+  static uint64_t highest_of(std::size_t index);
+
+ private:
+  std::vector<uint64_t> counts_;
+  uint64_t total_ = 0, min_ = UINT64_MAX, max_ = 0, sum_ = 0, clamped_ = 0;
+};
+
+}  // namespace sockspec::reports
