@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "reports/text.h"
+#include "reports/thresholds.h"
 
 namespace sockspec::reports {
 
@@ -71,6 +72,42 @@ void write_summary(const RunReport& r, const ConsoleStyle& style, std::ostream& 
   out << "\n"
       << render_counts(c) << " in " << format_ms(r.meta.duration_ms) << " (seed " << r.meta.seed
       << ")\n";
+}
+
+void write_load_summary(const LoadResult& l, const ConsoleStyle& style, std::ostream& out) {
+  auto ms = [](uint64_t ns) { return format_metric("p50", static_cast<double>(ns)); };
+  out << "\n"
+      << l.profile << " (" << l.executor << ", " << l.transport << "): " << l.iterations
+      << " iterations in " << l.duration_s << " s, " << format_metric("rate", l.achieved_rate);
+  if (l.target_rate > 0) out << " of " << format_metric("rate", l.target_rate) << " asked";
+  out << "\n";
+  out << "  latency  p50 " << ms(l.latency.percentile(50)) << "  p90 "
+      << ms(l.latency.percentile(90)) << "  p99 " << ms(l.latency.percentile(99)) << "  p99.9 "
+      << ms(l.latency.percentile(99.9)) << "  max " << ms(l.latency.max()) << "\n";
+  if (l.target_rate > 0) {
+    out << "  service  p50 " << ms(l.service.percentile(50)) << "  p99 "
+        << ms(l.service.percentile(99))
+        << "  (from the actual send; latency counts from the scheduled start)\n";
+  }
+  if (l.connect.count()) {
+    out << "  connect  p50 " << ms(l.connect.percentile(50)) << "  p99 "
+        << ms(l.connect.percentile(99)) << "\n";
+  }
+  out << "  errors   " << l.errors;
+  for (const auto& [kind, n] : l.errors_by_kind) out << "  " << kind << " " << n;
+  out << "\n";
+  for (const auto& e : l.first_errors)
+    out << "    " << e.kind << " at " << e.step << ": " << e.message << "\n";
+  if (l.target_rate > 0) {
+    out << "  schedule " << (l.rate_kept ? "kept" : "NOT KEPT") << ": " << l.scheduled
+        << " starts scheduled, " << l.missed_starts << " missed, worst lag " << l.max_lag_ms
+        << " ms\n";
+  }
+  for (const auto& t : l.thresholds) {
+    std::string tag = t.passed ? "PASS " : "FAIL ";
+    if (style.color) tag = std::string(t.passed ? "\033[32m" : "\033[31m") + tag + "\033[0m";
+    out << "  " << tag << t.expression << "  (actual " << t.shown << ")\n";
+  }
 }
 
 }  // namespace sockspec::reports

@@ -17,5 +17,7 @@ void write_case_line(const std::string& suite, const CaseResult& c, const Consol
                      std::ostream& out);
 // Counts, every failing case again with its details, run notes and the verdict line.
 void write_summary(const RunReport& r, const ConsoleStyle& style, std::ostream& out);
+// A load run: rate, latency percentiles, errors by kind, the schedule, every threshold.
+void write_load_summary(const LoadResult& l, const ConsoleStyle& style, std::ostream& out);
 
 }  // namespace sockspec::reports

@@ -6,37 +6,36 @@
 
 namespace sockspec::reports {
 
-namespace {
-constexpr int kHalfBits = Histogram::kSubBucketBits - 1;  // 1024 per half
-constexpr uint64_t kHalfCount = uint64_t{1} << kHalfBits;
-constexpr uint64_t kSubMask = (uint64_t{1} << Histogram::kSubBucketBits) - 1;
-constexpr size_t kBucketCount = Histogram::kMaxBits - Histogram::kSubBucketBits + 1;
-constexpr size_t kCountsLen = (kBucketCount + 1) * kHalfCount;
-}  // namespace
+// Layout: with B sub-bucket bits, bucket b holds values of magnitude [2^(b+B-1), 2^(b+B)) at
+// a resolution of 2^b; bucket 0 also holds 0..2^B-1 exactly. Only the upper half of each
+// bucket's sub-buckets is stored (the lower half is the previous bucket's range), so the
+// index is (b + 1) * 2^(B-1) + sub - 2^(B-1) = (b << (B-1)) + sub.
+Histogram::Histogram(int sub_bucket_bits)
+    : bits_(sub_bucket_bits),
+      counts_(static_cast<size_t>(kMaxBits - sub_bucket_bits + 2) << (sub_bucket_bits - 1), 0) {}
 
-Histogram::Histogram() : counts_(kCountsLen, 0) {}
-
-// Bucket b holds values of magnitude [2^(b+10), 2^(b+11)) at a resolution of 2^b; bucket 0
-// also holds 0..2047 exactly. Only the upper half of each bucket's sub-buckets is stored
-// (the lower half is the previous bucket's range), hence (b + 1) * 1024 + sub - 1024.
-size_t Histogram::index_of(uint64_t v) {
-  int bucket = 63 - std::countl_zero(v | kSubMask) - kHalfBits;
+size_t Histogram::index_of(uint64_t v) const {
+  const int half_bits = bits_ - 1;
+  const uint64_t sub_mask = (uint64_t{1} << bits_) - 1;
+  int bucket = 63 - std::countl_zero(v | sub_mask) - half_bits;
   uint64_t sub = v >> bucket;
-  return (static_cast<size_t>(bucket) << kHalfBits) + static_cast<size_t>(sub);
+  return (static_cast<size_t>(bucket) << half_bits) + static_cast<size_t>(sub);
 }
 
-uint64_t Histogram::lowest_of(size_t index) {
-  int bucket = static_cast<int>(index >> kHalfBits) - 1;
-  uint64_t sub = (index & (kHalfCount - 1)) + kHalfCount;
+uint64_t Histogram::lowest_of(size_t index) const {
+  const int half_bits = bits_ - 1;
+  const uint64_t half_count = uint64_t{1} << half_bits;
+  int bucket = static_cast<int>(index >> half_bits) - 1;
+  uint64_t sub = (index & (half_count - 1)) + half_count;
   if (bucket < 0) {
-    sub -= kHalfCount;
+    sub -= half_count;
     bucket = 0;
   }
   return sub << bucket;
 }
 
-uint64_t Histogram::highest_of(size_t index) {
-  int bucket = std::max(0, static_cast<int>(index >> kHalfBits) - 1);
+uint64_t Histogram::highest_of(size_t index) const {
+  int bucket = std::max(0, static_cast<int>(index >> (bits_ - 1)) - 1);
   return lowest_of(index) + (uint64_t{1} << bucket) - 1;
 }
 
@@ -54,7 +53,11 @@ void Histogram::record(uint64_t v, uint64_t n) {
 }
 
 void Histogram::merge(const Histogram& o) {
-  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];
+  if (o.bits_ == bits_) {
+    for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];
+  } else {  // another precision: re-file its buckets at ours
+    for (const auto& [v, n] : o.buckets()) counts_[index_of(v)] += n;
+  }
   total_ += o.total_;
   sum_ += o.sum_;
   clamped_ += o.clamped_;
@@ -67,7 +70,7 @@ void Histogram::merge(const Histogram& o) {
 uint64_t Histogram::percentile(double p) const {
   if (total_ == 0) return 0;
   p = std::clamp(p, 0.0, 100.0);
-  // The rank of the value asked for, 1-based; at least the first value.
+  // The 1-based rank of the value asked for; at least the first value.
   auto rank = static_cast<uint64_t>(std::ceil(p / 100.0 * static_cast<double>(total_)));
   rank = std::max<uint64_t>(rank, 1);
   uint64_t seen = 0;
@@ -86,8 +89,9 @@ std::vector<std::pair<uint64_t, uint64_t>> Histogram::buckets() const {
   return out;
 }
 
-Histogram Histogram::from_buckets(const std::vector<std::pair<uint64_t, uint64_t>>& buckets) {
-  Histogram h;
+Histogram Histogram::from_buckets(const std::vector<std::pair<uint64_t, uint64_t>>& buckets,
+                                  int sub_bucket_bits) {
+  Histogram h(sub_bucket_bits);
   for (const auto& [value, n] : buckets) h.record(value, n);
   return h;
 }

@@ -13,11 +13,13 @@ namespace sockspec::reports {
 
 class Histogram {
  public:
-  static constexpr int kSubBucketBits = 11;  // 2048 sub-buckets
-  static constexpr int kMaxBits = 37;        // highest trackable value: 2^37 - 1 ns
+  static constexpr int kPreciseBits = 11;  // 2048 sub-buckets: within 1/1024 of the value
+  static constexpr int kCoarseBits = 7;  // 128 sub-buckets: within 1/64, 16 KiB (per-second series)
+  static constexpr int kMaxBits = 37;    // highest trackable value: 2^37 - 1 ns
   static constexpr uint64_t kHighest = (uint64_t{1} << kMaxBits) - 1;
 
-  Histogram();
+  explicit Histogram(int sub_bucket_bits = kPreciseBits);
+  int sub_bucket_bits() const { return bits_; }
 
   void record(uint64_t value_ns, uint64_t count = 1);
   void merge(const Histogram& other);
@@ -37,13 +39,15 @@ class Histogram {
   // Non-empty buckets as (lowest value of the bucket, count), for serialising.
   std::vector<std::pair<uint64_t, uint64_t>> buckets() const;
   // Rebuilds from buckets(); min, max and mean come back to bucket precision.
-  static Histogram from_buckets(const std::vector<std::pair<uint64_t, uint64_t>>& buckets);
+  static Histogram from_buckets(const std::vector<std::pair<uint64_t, uint64_t>>& buckets,
+                                int sub_bucket_bits = kPreciseBits);
 
-  static std::size_t index_of(uint64_t value);
-  static uint64_t lowest_of(std::size_t index);
-  static uint64_t highest_of(std::size_t index);
+  std::size_t index_of(uint64_t value) const;
+  uint64_t lowest_of(std::size_t index) const;
+  uint64_t highest_of(std::size_t index) const;
 
  private:
+  int bits_;
   std::vector<uint64_t> counts_;
   uint64_t total_ = 0, min_ = UINT64_MAX, max_ = 0, sum_ = 0, clamped_ = 0;
 };

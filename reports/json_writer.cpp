@@ -1,5 +1,7 @@
 #include "reports/json_writer.h"
 
+#include <cstdio>
+
 namespace sockspec::reports {
 
 using json = nlohmann::json;
@@ -53,6 +55,71 @@ json case_json(const CaseResult& c) {
   return j;
 }
 
+json histogram_json(const Histogram& h) {
+  json buckets = json::array();
+  for (const auto& [v, n] : h.buckets()) buckets.push_back({v, n});
+  json pct = json::object();
+  for (double p : {50.0, 90.0, 99.0, 99.9, 99.99, 100.0}) {
+    char key[16];
+    std::snprintf(key, sizeof key, "p%g", p);
+    pct[key] = h.percentile(p);
+  }
+  return {{"unit", "ns"},       {"sub_bucket_bits", h.sub_bucket_bits()},
+          {"count", h.count()}, {"min", h.min()},
+          {"max", h.max()},     {"mean", h.mean()},
+          {"percentiles", pct}, {"buckets", buckets}};
+}
+
+json load_json(const LoadResult& l) {
+  json series = json::array();
+  for (const auto& i : l.series) {
+    series.push_back({{"start_s", i.start_s},
+                      {"iterations", i.iterations},
+                      {"errors", i.errors},
+                      {"p50_ns", i.p50_ns},
+                      {"p99_ns", i.p99_ns}});
+  }
+  json thresholds = json::array();
+  for (const auto& t : l.thresholds) {
+    json j = {{"expression", t.expression},
+              {"metric", t.metric},
+              {"passed", t.passed},
+              {"shown", t.shown}};
+    j["actual"] = t.actual ? json(*t.actual) : json(nullptr);
+    thresholds.push_back(j);
+  }
+  json samples = json::array();
+  for (const auto& e : l.first_errors) {
+    json j = {{"kind", e.kind}, {"step", e.step}, {"message", e.message}};
+    if (e.mismatch) j["mismatch"] = mismatch_json(*e.mismatch);
+    samples.push_back(j);
+  }
+  return {{"profile", l.profile},
+          {"file", l.file},
+          {"executor", l.executor},
+          {"transport", l.transport},
+          {"duration_s", l.duration_s},
+          {"warmup_s", l.warmup_s},
+          {"threads", l.threads},
+          {"connections", l.connections},
+          {"target_rate", l.target_rate},
+          {"achieved_rate", l.achieved_rate},
+          {"iterations", l.iterations},
+          {"errors", l.errors},
+          {"errors_by_kind", l.errors_by_kind},
+          {"first_errors", samples},
+          {"scheduled", l.scheduled},
+          {"missed_starts", l.missed_starts},
+          {"max_lag_ms", l.max_lag_ms},
+          {"rate_kept", l.rate_kept},
+          {"udp", {{"sent", l.udp_sent}, {"lost", l.udp_lost}}},
+          {"latency", histogram_json(l.latency)},
+          {"service", histogram_json(l.service)},
+          {"connect", histogram_json(l.connect)},
+          {"series", series},
+          {"thresholds", thresholds}};
+}
+
 }  // namespace
 
 json to_json(const RunReport& r) {
@@ -87,6 +154,7 @@ json to_json(const RunReport& r) {
             {"exit_code", r.exit_code},
             {"notes", r.notes},
             {"suites", suites}};
+  if (r.load) j["load"] = load_json(*r.load);
   if (r.server) {
     j["server"] = {{"command", r.server->command},
                    {"stdout", r.server->stdout_text},

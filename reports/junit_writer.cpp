@@ -107,6 +107,37 @@ void write_junit(const RunReport& r, std::ostream& out) {
   out << "<testsuites name=\"sockspec\" tests=\"" << all.total() << "\" failures=\""
       << all.fail + all.xpass << "\" errors=\"" << all.error << "\" skipped=\""
       << all.skip + all.xfail << "\" time=\"" << seconds(r.meta.duration_ms) << "\">\n";
+  if (r.load) {
+    const LoadResult& l = *r.load;
+    size_t failed = 0;
+    for (const auto& t : l.thresholds) failed += t.passed ? 0 : 1;
+    size_t tests = l.thresholds.size() + 1;
+    out << "  <testsuite name=\"load/" << xml_escape(l.profile) << "\" tests=\"" << tests
+        << "\" failures=\"" << failed + (l.rate_kept ? 0 : 1)
+        << "\" errors=\"0\" skipped=\"0\" time=\"" << seconds(l.duration_s * 1000)
+        << "\" timestamp=\"" << xml_escape(r.meta.started_at) << "\" hostname=\""
+        << xml_escape(r.meta.host) << "\">\n";
+    out << "    <testcase name=\"schedule kept\" classname=\"load." << xml_escape(l.profile)
+        << "\" time=\"0\"";
+    if (l.rate_kept) {
+      out << "/>\n";
+    } else {
+      out << ">\n      <failure message=\"" << l.missed_starts << " of " << l.scheduled
+          << " scheduled iterations never started\" type=\"schedule\"/>\n    </testcase>\n";
+    }
+    for (const auto& t : l.thresholds) {
+      out << "    <testcase name=\"" << xml_escape(t.expression) << "\" classname=\"load."
+          << xml_escape(l.profile) << "\" time=\"0\"";
+      if (t.passed) {
+        out << "/>\n";
+      } else {
+        out << ">\n      <failure message=\""
+            << xml_escape(t.expression + " failed: actual " + t.shown)
+            << "\" type=\"threshold\"/>\n    </testcase>\n";
+      }
+    }
+    out << "  </testsuite>\n";
+  }
   for (const auto& s : r.suites) {
     Counts c = counts_of(s);
     double ms = 0;

@@ -3,9 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "reports/histogram.h"
 
 namespace sockspec::reports {
 
@@ -92,6 +95,51 @@ struct Counts {
   void add(Verdict v);
 };
 
+struct ThresholdResult {
+  std::string expression;
+  std::string metric;
+  std::optional<double> actual;  // none: the metric had no data (counts as failed)
+  bool passed = false;
+  std::string shown;  // the actual value in the metric's units, for people
+};
+
+// One second of a load run.
+struct Interval {
+  double start_s = 0;  // seconds since the measured part began
+  uint64_t iterations = 0, errors = 0;
+  uint64_t p50_ns = 0, p99_ns = 0;
+};
+
+// An error kept with its details (the first few of a run).
+struct ErrorSample {
+  std::string kind;  // timeout, mismatch, reset, refused, connect, other
+  std::string step;  // op and path within the iteration
+  std::string message;
+  std::optional<Mismatch> mismatch;
+};
+
+struct LoadResult {
+  std::string profile, file, executor, transport;
+  double duration_s = 0, warmup_s = 0;
+  unsigned threads = 0, connections = 0;
+  double target_rate = 0;   // iterations per second asked for (0: closed loop)
+  uint64_t iterations = 0;  // completed without error in the measured window
+  uint64_t errors = 0;
+  std::map<std::string, uint64_t> errors_by_kind;
+  std::vector<ErrorSample> first_errors;
+  double achieved_rate = 0;    // completed iterations per second of the measured window
+  uint64_t scheduled = 0;      // open loop: starts the schedule asked for
+  uint64_t missed_starts = 0;  // open loop: scheduled starts that never began
+  double max_lag_ms = 0;       // open loop: the worst delay of a start behind its schedule
+  bool rate_kept = true;       // open loop: every scheduled start began
+  uint64_t udp_sent = 0, udp_lost = 0;
+  Histogram latency;                           // from the intended start (open loop)
+  Histogram service;                           // from the actual first send
+  Histogram connect{Histogram::kPreciseBits};  // connect steps inside iterations
+  std::vector<Interval> series;
+  std::vector<ThresholdResult> thresholds;
+};
+
 struct RunReport {
   int schema_version = kSchemaVersion;
   std::string kind = "conformance";
@@ -99,6 +147,7 @@ struct RunReport {
   std::vector<SuiteResult> suites;
   std::optional<ServerOutput> server;
   std::vector<std::string> notes;  // run-level warnings, e.g. stale expected-failure entries
+  std::optional<LoadResult> load;  // set for `sockspec load` runs
   int exit_code = 0;
 
   Counts counts() const;

@@ -17,5 +17,6 @@ int cmd_run(const Invocation& inv);
 int cmd_validate(const Invocation& inv);
 int cmd_list(const Invocation& inv);
 int cmd_serve(const Invocation& inv);
+int cmd_load(const Invocation& inv);
 
 }  // namespace sockspec::cli

@@ -16,6 +16,7 @@ commands:
   validate  check scenario files; list every problem with file and JSON pointer
   list      show the cases of scenario files with their level and spec reference
   serve     run a built-in reference server (correct, or with a deliberate fault)
+  load      run a load profile: many virtual users, every reply checked, percentiles, thresholds
 
   sockspec COMMAND --help   shows the options of a command
 
@@ -46,6 +47,7 @@ int main(int argc, char** argv) {
     if (cmd == "validate") return cmd_validate(inv);
     if (cmd == "list") return cmd_list(inv);
     if (cmd == "serve") return cmd_serve(inv);
+    if (cmd == "load") return cmd_load(inv);
   } catch (const std::exception& e) {
     std::cerr << "sockspec " << cmd << ": " << e.what() << "\n";
     return 2;

@@ -35,6 +35,24 @@ Client::Client(CaseRun& run, const scenario::Steps& steps, scenario::VarValues v
 
 void Client::start() { pump(kStart); }
 
+void Client::run_steps(const scenario::Steps& steps, std::function<void()> on_finish) {
+  run_.env().loop.disarm(*this);
+  Frame bottom;
+  bottom.steps = &steps;
+  bottom.deadline = frames_.front().deadline;
+  bottom.deadline_what = frames_.front().deadline_what;
+  frames_.clear();
+  frames_.push_back(std::move(bottom));
+  machine_.reset();
+  step_ = nullptr;
+  results_.clear();
+  on_finish_ = std::move(on_finish);
+  bytes_sent_ = bytes_received_ = 0;
+  finished_ = failed_ = wake_pending_ = false;
+  first_send_ = last_expect_ = {};
+  start();
+}
+
 void Client::on_event(uint32_t ev) {
   if (ev == 0 && wake_pending_) ev = kWake;
   wake_pending_ = false;
@@ -167,6 +185,12 @@ void Client::pump(uint32_t ev) {
     r.label = step_->label;
     r.pointer = step_->pointer;
     r.elapsed_ms = ms_since(step_started_);
+    if (std::holds_alternative<scenario::SendOp>(step_->op) &&
+        first_send_ == net::Clock::time_point{}) {
+      first_send_ = step_started_;
+    } else if (std::holds_alternative<scenario::ExpectOp>(step_->op)) {
+      last_expect_ = net::Clock::now();
+    }
     step_ = nullptr;
     ++frames_.back().pc;
     complete(std::move(r), std::move(extra));

@@ -28,7 +28,14 @@ class Client : public net::Waiter {
 
   void start();
   void abort(const std::string& why);  // the parent gave up on this client
-  void schedule_wake();                // a child finished: resume soon, from the loop
+  // Load: run another list of steps on the same conns (setup, iterations, teardown). Call it
+  // only when the client has finished, and not from inside its on_finish.
+  void run_steps(const scenario::Steps& steps, std::function<void()> on_finish);
+  void drop_conns() { conns_.clear(); }
+  // When the current list's first send began and its last expect ended (zero if none).
+  net::Clock::time_point first_send() const { return first_send_; }
+  net::Clock::time_point last_expect() const { return last_expect_; }
+  void schedule_wake();  // a child finished: resume soon, from the loop
   void on_event(uint32_t ev) override;
 
   bool finished() const { return finished_; }
@@ -68,6 +75,7 @@ class Client : public net::Waiter {
   std::function<void()> on_finish_;
   uint64_t bytes_sent_ = 0, bytes_received_ = 0;
   bool finished_ = false, failed_ = false, wake_pending_ = false;
+  net::Clock::time_point first_send_{}, last_expect_{};
 };
 
 }  // namespace sockspec::engine

@@ -2,6 +2,7 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -44,18 +45,17 @@ void EventLoop::disarm(Waiter& w) {
   w.fd_ = -1;
 }
 
-int EventLoop::timeout_ms() {
+// The time to the nearest live deadline, at nanosecond resolution: an open-loop schedule
+// must not drift by a millisecond per start. nullopt: no deadline (wait for events only).
+std::optional<Clock::duration> EventLoop::time_to_next() {
   while (!timers_.empty()) {
     const TimerEntry& t = timers_.top();
     if (t.token == t.waiter->token_ && t.waiter->armed_) break;
     timers_.pop();  // stale: the waiter was re-armed or disarmed since
   }
-  if (timers_.empty()) return -1;
+  if (timers_.empty()) return std::nullopt;
   auto left = timers_.top().deadline - Clock::now();
-  if (left <= Clock::duration::zero()) return 0;
-  // Round up: waking a little late is harmless, waking early just loops.
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-  return ms > 60'000 ? 60'000 : static_cast<int>(ms);
+  return std::clamp<Clock::duration>(left, Clock::duration::zero(), std::chrono::seconds(60));
 }
 
 void EventLoop::fire_due_timers() {
@@ -80,9 +80,16 @@ EventLoop::Stop EventLoop::run(const std::function<bool()>& done, int cancel_fd)
   epoll_event events[64];
   while (!done()) {
     if (armed_ == 0) return Stop::idle;
-    int n = epoll_wait(epoll_.get(), events, 64, timeout_ms());
+    auto wait = time_to_next();
+    timespec ts{};
+    if (wait) {
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*wait).count();
+      ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+      ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    }
+    int n = epoll_pwait2(epoll_.get(), events, 64, wait ? &ts : nullptr, nullptr);
     if (n < 0 && errno != EINTR) {
-      throw std::runtime_error(std::string("epoll_wait: ") + std::strerror(errno));
+      throw std::runtime_error(std::string("epoll_pwait2: ") + std::strerror(errno));
     }
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;

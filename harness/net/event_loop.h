@@ -1,11 +1,13 @@
 // A single-threaded epoll loop with deadlines. Each Waiter waits for one thing at a time:
 // an fd becoming ready, or its deadline, whichever comes first. The poll timeout is the
-// time to the nearest deadline, so nothing waits without a bound.
+// time to the nearest deadline (epoll_pwait2, nanoseconds), so nothing waits without a bound
+// and timers fire on time.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <queue>
 #include <vector>
 
@@ -59,7 +61,7 @@ class EventLoop {
     Waiter* waiter;
     bool operator>(const TimerEntry& o) const { return deadline > o.deadline; }
   };
-  int timeout_ms();
+  std::optional<Clock::duration> time_to_next();
   void fire_due_timers();
 
   Fd epoll_;

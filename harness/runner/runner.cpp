@@ -115,30 +115,10 @@ class Run {
 
 int Run::go() {
   seed_ = o_.seed_given ? o_.seed : static_cast<uint64_t>(std::time(nullptr));
-  if (o_.target.empty() && o_.server_cmd.empty()) {
-    err_ << "run: say what to test: --target HOST:PORT, --target builtin:SERVICE, or --server-cmd "
-            "'CMD {port}'\n";
+  spec_ = check_target_options(o_.target, o_.server_cmd, o_.builtin_services);
+  if (!spec_.error.empty()) {
+    err_ << "run: " << spec_.error << "\n";
     return 2;
-  }
-  if (!o_.target.empty()) {
-    spec_ = parse_target(o_.target);
-    if (!spec_.error.empty()) {
-      err_ << "run: " << spec_.error << "\n";
-      return 2;
-    }
-  }
-  if (!spec_.builtin.empty()) {
-    const auto& known = o_.builtin_services;
-    if (std::find(known.begin(), known.end(), spec_.builtin) == known.end()) {
-      std::string list;
-      for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      err_ << "run: no built-in service '" << spec_.builtin << "' (known: " << list << ")\n";
-      return 2;
-    }
-    if (!o_.server_cmd.empty()) {
-      err_ << "run: --target builtin:SERVICE already starts a server; drop --server-cmd\n";
-      return 2;
-    }
   }
   if (int rc = load(); rc != 0) return rc;
   if (int rc = setup_target(); rc != 0) return rc;
@@ -167,7 +147,8 @@ int Run::load() {
   }
   for (auto& s : l.suites) {
     // A suite that names no service (the socket rules) applies to every service.
-    if (!by_service || s.service == spec_.builtin || s.service.empty()) suites_.push_back(std::move(s));
+    if (!by_service || s.service == spec_.builtin || s.service.empty())
+      suites_.push_back(std::move(s));
   }
   if (suites_.empty()) {
     err_ << "run: no suites found"
@@ -210,42 +191,15 @@ int Run::load() {
 int Run::setup_target() {
   bool tcp = false, udp = false;
   // Probe (and require) only the transports of the cases that will run.
-  for (const auto& it : items_) (it.suite->transport == scenario::Transport::tcp ? tcp : udp) = true;
-  bool managed = !spec_.builtin.empty() || !o_.server_cmd.empty();
-  if (!managed) {
-    Reach r = reach_target(o_.target, spec_.host, spec_.port, tcp);
-    if (!r.error.empty()) {
-      err_ << "run: target " << o_.target << " cannot be reached: " << r.error << "\n";
-      return 3;
-    }
-    target_ = r.target;
-    return 0;
-  }
-  std::string host = spec_.host.empty() ? "127.0.0.1" : spec_.host;
-  auto res = net::resolve(host, spec_.port, SOCK_STREAM);
-  if (res.addrs.empty()) {
-    err_ << "run: " << res.error << "\n";
+  for (const auto& it : items_)
+    (it.suite->transport == scenario::Transport::tcp ? tcp : udp) = true;
+  Prepared p = prepare_target(spec_, o_.target, o_.server_cmd, o_.self_exe, tcp, udp);
+  server_ = std::move(p.server);
+  if (!p.error.empty()) {
+    err_ << "run: " << p.error << "\n";
     return 3;
   }
-  net::SockAddr addr = res.addrs.front();
-  if (spec_.port == 0) addr.set_port(pick_free_port(addr));
-  std::string cmd = o_.server_cmd;
-  if (!spec_.builtin.empty()) {
-    cmd = shell_quote(o_.self_exe) + " serve " + spec_.builtin + " --transport both --bind " +
-          shell_quote(addr.host()) + " --port {port}";
-  }
-  server_ = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
-  std::string e = server_->start_and_wait(std::chrono::seconds(10));
-  if (!e.empty()) {
-    err_ << "run: the server did not start: " << e << "\n  command: " << server_->command_line()
-         << "\n";
-    auto output = server_->output();
-    if (!output.stderr_text.empty()) err_ << "  its stderr:\n" << output.stderr_text;
-    return 3;
-  }
-  target_.name = o_.target.empty() ? addr.to_string() : o_.target;
-  target_.host = host;
-  target_.addr = addr;
+  target_ = p.target;
   return 0;
 }
 

@@ -2,9 +2,11 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "net/socket.h"
+#include "runner/policy.h"
 #include "scenario/endpoint.h"
 
 namespace sockspec::runner {
@@ -61,6 +63,66 @@ Reach reach_target(const std::string& name, const std::string& host, uint16_t po
   }
   r.error = tried;
   return r;
+}
+
+TargetSpec check_target_options(const std::string& target, const std::string& server_cmd,
+                                const std::vector<std::string>& builtin_services) {
+  TargetSpec spec;
+  if (target.empty() && server_cmd.empty()) {
+    spec.error =
+        "say what to test: --target HOST:PORT, --target builtin:SERVICE, or --server-cmd 'CMD "
+        "{port}'";
+    return spec;
+  }
+  if (target.empty()) return spec;
+  spec = parse_target(target);
+  if (!spec.error.empty() || spec.builtin.empty()) return spec;
+  if (std::find(builtin_services.begin(), builtin_services.end(), spec.builtin) ==
+      builtin_services.end()) {
+    std::string list;
+    for (const auto& k : builtin_services) list += (list.empty() ? "" : ", ") + k;
+    spec.error = "no built-in service '" + spec.builtin + "' (known: " + list + ")";
+  } else if (!server_cmd.empty()) {
+    spec.error = "--target builtin:SERVICE already starts a server; drop --server-cmd";
+  }
+  return spec;
+}
+
+Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
+                        const std::string& server_cmd, const std::string& self_exe, bool tcp,
+                        bool udp) {
+  Prepared p;
+  if (spec.builtin.empty() && server_cmd.empty()) {
+    Reach r = reach_target(target_text, spec.host, spec.port, tcp);
+    if (!r.error.empty()) p.error = "target " + target_text + " cannot be reached: " + r.error;
+    p.target = r.target;
+    return p;
+  }
+  std::string host = spec.host.empty() ? "127.0.0.1" : spec.host;
+  auto res = net::resolve(host, spec.port, SOCK_STREAM);
+  if (res.addrs.empty()) {
+    p.error = res.error;
+    return p;
+  }
+  net::SockAddr addr = res.addrs.front();
+  if (spec.port == 0) addr.set_port(pick_free_port(addr));
+  std::string cmd = server_cmd;
+  if (!spec.builtin.empty()) {
+    cmd = shell_quote(self_exe) + " serve " + spec.builtin + " --transport both --bind " +
+          shell_quote(addr.host()) + " --port {port}";
+  }
+  p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
+  std::string e = p.server->start_and_wait(std::chrono::seconds(10));
+  if (!e.empty()) {
+    p.error = "the server did not start: " + e + "\n  command: " + p.server->command_line();
+    auto output = p.server->output();
+    if (!output.stderr_text.empty()) p.error += "\n  its stderr:\n" + output.stderr_text;
+    return p;
+  }
+  p.target.name = target_text.empty() ? addr.to_string() : target_text;
+  p.target.host = host;
+  p.target.addr = addr;
+  return p;
 }
 
 }  // namespace sockspec::runner

@@ -1,9 +1,12 @@
 // The --target of a run: parsed, resolved, and checked for reachability.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/context.h"
+#include "runner/managed_server.h"
 
 namespace sockspec::runner {
 
@@ -14,6 +17,21 @@ struct TargetSpec {
   std::string error;
 };
 TargetSpec parse_target(const std::string& text);
+
+// --target and --server-cmd as a command got them: checked together (exit 2 on error).
+TargetSpec check_target_options(const std::string& target, const std::string& server_cmd,
+                                const std::vector<std::string>& builtin_services);
+
+// The server a command talks to: reached (a plain --target) or started and ready (builtin:
+// or --server-cmd). `error` set means exit 3.
+struct Prepared {
+  engine::Target target;
+  std::unique_ptr<ManagedServer> server;
+  std::string error;
+};
+Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
+                        const std::string& server_cmd, const std::string& self_exe, bool tcp,
+                        bool udp);
 
 struct Reach {
   engine::Target target;

@@ -107,6 +107,9 @@ class Parser {
   }
 
   std::optional<Suite> suite(const json& root);
+  Steps steps_in(const json& j, const std::string& ptr, StepContext& ctx) {
+    return steps(j, ptr, ctx);
+  }
 
   // Typed getters: report and return nullopt on a wrong type or range.
   std::optional<std::string> str(Fields& f, std::string_view key, bool required);
@@ -294,7 +297,8 @@ Case Parser::parse_case(const json& j, const std::string& ptr, const Suite& s,
     const auto& r = c.requires_[i];
     if (r != "managed-server" && r != "exclusive-server" && r != "ipv6" && r != "ipv4") {
       error(f.ptr("requires") + "/" + std::to_string(i),
-            "unknown capability " + show(r) + " (known: managed-server, exclusive-server, ipv4, ipv6)");
+            "unknown capability " + show(r) +
+                " (known: managed-server, exclusive-server, ipv4, ipv6)");
     }
   }
   c.timeout_ms = uint(f, "timeout_ms", false, 1, kMaxTimeoutMs);
@@ -833,6 +837,19 @@ ParseResult parse_suite(std::string_view json_text, const std::string& file) {
   result.errors = std::move(p.errors());
   if (result.errors.empty()) result.suite = std::move(suite);
   return result;
+}
+
+StepListsParse parse_step_lists(const std::vector<std::pair<const json*, std::string>>& lists,
+                                const std::string& file, Transport transport) {
+  Parser p(file);
+  // In a load profile each virtual user is a client: ${client} is its index.
+  StepContext ctx{{}, transport, false, true};
+  StepListsParse out;
+  for (const auto& [j, ptr] : lists) {
+    out.lists.push_back(j ? p.steps_in(*j, ptr, ctx) : Steps{});
+  }
+  out.errors = std::move(p.errors());
+  return out;
 }
 
 }  // namespace sockspec::scenario

@@ -1,6 +1,7 @@
 // Suite files: JSON text to the typed model, with every problem reported at once. Pure.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,6 +25,17 @@ struct ParseResult {
 
 // `file` names the source in messages and in the model.
 ParseResult parse_suite(std::string_view json_text, const std::string& file);
+
+// Step lists that share one connection scope, parsed in order: a load profile's setup,
+// iteration and teardown (conns opened in setup are used by the iteration). An absent list
+// (null pointer) is empty. ${client} is defined (the virtual user's index).
+struct StepListsParse {
+  std::vector<Steps> lists;
+  std::vector<Diagnostic> errors;
+};
+StepListsParse parse_step_lists(
+    const std::vector<std::pair<const nlohmann::json*, std::string>>& lists,
+    const std::string& file, Transport transport);
 
 // Escapes a key for use in a JSON pointer (RFC 6901: ~ as ~0, / as ~1).
 std::string pointer_escape(std::string_view key);

@@ -37,10 +37,11 @@ TEST(Histogram, SmallValuesAreExact) {
 TEST(Histogram, EveryBucketBoundaryMapsBackToItself) {
   for (uint64_t v : {uint64_t{1000}, uint64_t{4095}, uint64_t{4096}, uint64_t{1'000'000},
                      uint64_t{60'000'000'000}}) {
-    size_t i = Histogram::index_of(v);
-    EXPECT_LE(Histogram::lowest_of(i), v);
-    EXPECT_GE(Histogram::highest_of(i), v);
-    EXPECT_LE(Histogram::highest_of(i) - Histogram::lowest_of(i), v / 1024) << v;
+    Histogram h;
+    size_t i = h.index_of(v);
+    EXPECT_LE(h.lowest_of(i), v);
+    EXPECT_GE(h.highest_of(i), v);
+    EXPECT_LE(h.highest_of(i) - h.lowest_of(i), v / 1024) << v;
   }
 }
 
@@ -90,6 +91,20 @@ TEST(Histogram, SerialisedBucketsRebuildTheSamePercentiles) {
   for (uint64_t v = 1; v < 5'000'000; v = v * 3 + 17) h.record(v, v % 5 + 1);
   Histogram back = Histogram::from_buckets(h.buckets());
   for (double p : {10.0, 50.0, 99.0, 100.0}) EXPECT_EQ(back.percentile(p), h.percentile(p));
+}
+
+TEST(Histogram, CoarseHistogramsStayWithinOnePercent) {
+  Histogram coarse(Histogram::kCoarseBits);
+  std::vector<uint64_t> values;
+  for (uint64_t v = 1000; v < 100'000'000; v = v * 11 / 10 + 7) {
+    values.push_back(v);
+    coarse.record(v);
+  }
+  for (double p : {50.0, 99.0}) {
+    uint64_t want = exact(values, p), got = coarse.percentile(p);
+    EXPECT_LE(std::abs(static_cast<double>(got) - static_cast<double>(want)),
+              static_cast<double>(want) / 64.0 + 1);
+  }
 }
 
 TEST(Histogram, ValuesBeyondTheRangeAreClampedAndCounted) {

@@ -1,0 +1,75 @@
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.h"
+#include "cli/signals.h"
+#include "reference_servers/protocol.h"
+#include "runner/load_command.h"
+
+namespace sockspec::cli {
+
+namespace po = boost::program_options;
+
+int cmd_load(const Invocation& inv) {
+  runner::LoadCommandOptions o;
+  po::options_description desc(
+      "usage: sockspec load PROFILE.json --target HOST:PORT | --target builtin:SERVICE | "
+      "--server-cmd 'CMD {port}'\n"
+      "\n"
+      "Runs a load profile: virtual users repeat the profile's iteration steps, every reply still\n"
+      "checked, and the run reports latency percentiles, errors by kind and each threshold.\n"
+      "\noptions");
+  desc.add_options()("help,h", "show this help")("target,t", po::value(&o.target),
+                                                 "HOST:PORT, [V6ADDR]:PORT, or builtin:SERVICE")(
+      "server-cmd", po::value(&o.server_cmd),
+      "start this command as the server ({port} is replaced)")(
+      "duration", po::value(&o.duration_s), "seconds measured (default: the profile's duration_s)")(
+      "warmup", po::value(&o.warmup_s),
+      "seconds run before measuring (default: the profile's warmup_s)")(
+      "rate", po::value(&o.rate),
+      "iterations per second for open-loop executors (overrides the profile)")(
+      "connections", po::value(&o.connections),
+      "virtual users / connections (overrides the profile)")(
+      "threads", po::value(&o.threads),
+      "generator threads, each with its own event loop (default: cores)")(
+      "seed", po::value(&o.seed), "seed for random payloads")(
+      "report-json", po::value(&o.report_json), "write the JSON report here")(
+      "junit", po::value(&o.junit), "write JUnit XML here (one testcase per threshold)")(
+      "out", po::value(&o.out_dir), "write load-report.json and load-junit.xml into this folder");
+  po::options_description all;
+  all.add(desc).add_options()("profile", po::value(&o.profile));
+  po::positional_options_description pos;
+  pos.add("profile", 1);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(inv.args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "sockspec load: " << e.what() << "\n(see sockspec load --help)\n";
+    return 2;
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  if (o.profile.empty()) {
+    std::cerr << "sockspec load: name a profile (see scenarios/load/)\n";
+    return 2;
+  }
+  o.seed_given = vm.count("seed") > 0;
+  o.command_line = inv.command_line;
+  std::error_code ec;
+  o.self_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  for (const auto& [s, named] : refserver::services()) o.builtin_services.push_back(named.name);
+  o.color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  o.progress = isatty(STDERR_FILENO);
+  StopSignals stop;
+  o.cancel_fd = stop.fd();
+  return runner::run_load_command(o, std::cout, std::cerr);
+}
+
+}  // namespace sockspec::cli

@@ -1,0 +1,464 @@
+#include "load/driver.h"
+
+#include <poll.h>
+#include <sys/prctl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <memory>
+#include <thread>
+
+#include "engine/case_run.h"
+#include "engine/client.h"
+
+namespace sockspec::load {
+
+namespace {
+
+using Clock = net::Clock;
+using TimePoint = Clock::time_point;
+constexpr size_t kKeptErrors = 5;
+
+uint64_t ns_between(TimePoint a, TimePoint b) {
+  return b > a ? static_cast<uint64_t>(
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count())
+               : 0;
+}
+
+std::string error_kind(const reports::StepResult& r) {
+  if (r.errno_name == "ETIMEDOUT") return r.op == "connect" ? "connect" : "timeout";
+  if (r.errno_name == "ECONNRESET" || r.errno_name == "EPIPE") return "reset";
+  if (r.errno_name == "ECONNREFUSED") return "refused";
+  if (r.op == "connect") return "connect";
+  if (r.op == "expect" || r.op == "expect_eof" || r.op == "expect_silence") return "mismatch";
+  return "other";
+}
+
+// The rate the schedule asks for at `t` seconds after the start.
+struct RateCurve {
+  Profile::Executor executor;
+  double rate;  // constant-rate, or the ramp's start
+  std::vector<Stage> stages;
+  double at(double t) const {
+    if (executor != Profile::Executor::ramping_rate) return rate;
+    double from = rate;
+    for (const auto& s : stages) {
+      if (t < s.duration_s) return from + (s.rate - from) * (t / s.duration_s);
+      t -= s.duration_s;
+      from = s.rate;
+    }
+    return from;
+  }
+};
+
+class Worker;
+
+// One virtual user: a client with its own connections that runs the setup, then iterations
+// (back to back in a closed loop, when the schedule says in an open one), then the teardown.
+class VirtualUser : public net::Waiter {
+ public:
+  VirtualUser(Worker& w, engine::Client& c) : w_(w), client_(c) {}
+  void begin();
+  void start_iteration(TimePoint intended);
+  void on_event(uint32_t) override;
+  bool idle() const { return state_ == State::idle; }
+  // The schedule is over: an idle user tears down now rather than wait for work.
+  void wrap_up() {
+    if (state_ == State::idle) after_iteration();
+  }
+  bool done() const { return state_ == State::done; }
+  void abort() {
+    client_.abort("the run ended");
+    state_ = State::done;
+  }
+
+ private:
+  enum class State { setup, idle, running, teardown, backoff, done };
+  void after_setup();
+  void after_iteration();
+  Worker& w_;
+  engine::Client& client_;
+  State state_ = State::setup;
+  TimePoint intended_{}, started_{};
+  bool finished_flag_ = false;  // set by the client's on_finish, handled from the loop
+};
+
+class Worker : public net::Waiter {
+ public:
+  Worker(const Profile& p, const LoadOptions& o, const RateCurve& curve, unsigned vus,
+         double rate_share, TimePoint t0, TimePoint measure_from, TimePoint end,
+         std::atomic<uint64_t>& done, std::atomic<uint64_t>& errs, std::atomic<uint64_t>& p99)
+      : p_(p),
+        o_(o),
+        curve_(curve),
+        share_(rate_share),
+        t0_(t0),
+        measure_from_(measure_from),
+        end_(end),
+        run_(engine::CaseEnv{o.target, o.seed, p.default_timeout_ms, nullptr, loop_, nullptr}),
+        progress_done_(done),
+        progress_errors_(errs),
+        progress_p99_(p99) {
+    for (unsigned i = 0; i < vus; ++i) {
+      scenario::VarValues vars;
+      vars.target_host = o.target.host;
+      vars.target_port = o.target.addr.port();
+      vars.seed = o.seed;
+      vars.client = i;
+      engine::Client& c = run_.spawn(p_.setup, vars, "", net::Deadline::max(), "", nullptr);
+      vus_.push_back(std::make_unique<VirtualUser>(*this, c));
+    }
+  }
+
+  void run() {
+    for (auto& v : vus_) v->begin();
+    if (open_loop()) {
+      next_start_ = t0_;
+      loop_.arm_timer(*this, next_start_);
+    }
+    // Bounded: every step has a deadline; past end + grace whatever still runs is abandoned.
+    auto grace = std::chrono::milliseconds(p_.default_timeout_ms) + std::chrono::seconds(1);
+    Watchdog dog(*this);
+    loop_.arm_timer(dog, end_ + grace);
+    loop_.run(
+        [&] { return std::all_of(vus_.begin(), vus_.end(), [](auto& v) { return v->done(); }); },
+        o_.cancel_fd);
+    for (auto& v : vus_) {
+      if (!v->done()) v->abort();
+    }
+    loop_.disarm(dog);
+    loop_.disarm(*this);
+    missed_ += backlog_.size();
+  }
+
+  // The scheduler (open loop): files every start that is due, then hands them to idle users.
+  void on_event(uint32_t) override {
+    TimePoint now = Clock::now();
+    while (next_start_ <= now && next_start_ < end_) {
+      if (next_start_ >= measure_from_) ++scheduled_;
+      backlog_.push_back(next_start_);
+      double t = std::chrono::duration<double>(next_start_ - t0_).count();
+      double r = std::max(curve_.at(t) * share_, 1e-3);
+      next_start_ +=
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / r));
+    }
+    dispatch();
+    if (next_start_ < end_) {
+      loop_.arm_timer(*this, next_start_);
+    } else if (now < end_) {
+      loop_.arm_timer(*this, end_);
+    } else {
+      for (auto& v : vus_) v->wrap_up();
+    }
+  }
+
+  void dispatch() {
+    for (auto& v : vus_) {
+      if (backlog_.empty()) return;
+      if (v->idle()) {
+        TimePoint intended = backlog_.front();
+        backlog_.pop_front();
+        v->start_iteration(intended);
+      }
+    }
+  }
+
+  // Called by a user that is ready for work: the oldest waiting start, if any.
+  bool take_start(TimePoint& intended) {
+    if (backlog_.empty()) return false;
+    intended = backlog_.front();
+    backlog_.pop_front();
+    return true;
+  }
+
+  void record(TimePoint intended, TimePoint started, const engine::Client& c) {
+    if (intended < measure_from_ || intended >= end_) return;  // warm-up, or after the end
+    TimePoint first = c.first_send() == TimePoint{} ? started : c.first_send();
+    TimePoint last = c.last_expect() == TimePoint{} ? Clock::now() : c.last_expect();
+    uint64_t latency = ns_between(open_loop() ? intended : first, last);
+    latency_.record(latency);
+    service_.record(ns_between(first, last));
+    lag_ns_ = std::max(lag_ns_, ns_between(intended, started));
+    for (const auto& r : c.results()) {
+      if (r.op == "connect") connect_.record(static_cast<uint64_t>(r.elapsed_ms * 1e6));
+    }
+    ++iterations_;
+    second(intended).iterations++;
+    second(intended).hist.record(latency);
+    progress_done_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  void record_error(TimePoint intended, const engine::Client& c) {
+    if (intended < measure_from_ || intended >= end_) return;
+    ++errors_;
+    second(intended).errors++;
+    progress_errors_.fetch_add(1, std::memory_order_relaxed);
+    for (const auto& r : c.results()) {
+      if (r.verdict == reports::Verdict::pass) continue;
+      std::string kind = error_kind(r);
+      ++by_kind_[kind];
+      if (samples_.size() < kKeptErrors)
+        samples_.push_back({kind, r.op + " (step " + r.path + ")", r.message, r.mismatch});
+      break;
+    }
+  }
+
+  bool open_loop() const { return p_.executor != Profile::Executor::closed; }
+  bool ended() const { return Clock::now() >= end_; }
+  const Profile& profile() const { return p_; }
+  net::EventLoop& loop() { return loop_; }
+
+  // Results, read after the thread ended.
+  reports::Histogram latency_, service_, connect_;
+  uint64_t iterations_ = 0, errors_ = 0, scheduled_ = 0, missed_ = 0, lag_ns_ = 0;
+  std::map<std::string, uint64_t> by_kind_;
+  std::vector<reports::ErrorSample> samples_;
+  struct Second {
+    uint64_t iterations = 0, errors = 0;
+    reports::Histogram hist{reports::Histogram::kCoarseBits};
+  };
+  std::vector<Second> seconds_;
+
+ private:
+  struct Watchdog : net::Waiter {
+    explicit Watchdog(Worker& w) : w_(w) {}
+    void on_event(uint32_t) override {
+      for (auto& v : w_.vus_) {
+        if (!v->done()) v->abort();
+      }
+    }
+    Worker& w_;
+  };
+
+  Second& second(TimePoint t) {
+    auto idx = static_cast<size_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(t - measure_from_).count());
+    if (idx >= seconds_.size()) {
+      if (!seconds_.empty())
+        progress_p99_.store(seconds_.back().hist.percentile(99), std::memory_order_relaxed);
+      seconds_.resize(idx + 1);
+    }
+    return seconds_[idx];
+  }
+
+  const Profile& p_;
+  const LoadOptions& o_;
+  const RateCurve& curve_;
+  double share_;
+  TimePoint t0_, measure_from_, end_, next_start_{};
+  net::EventLoop loop_;
+  engine::CaseRun run_;
+  std::vector<std::unique_ptr<VirtualUser>> vus_;
+  std::deque<TimePoint> backlog_;
+  std::atomic<uint64_t>& progress_done_;
+  std::atomic<uint64_t>& progress_errors_;
+  std::atomic<uint64_t>& progress_p99_;
+};
+
+void VirtualUser::begin() {
+  state_ = State::setup;
+  client_.run_steps(w_.profile().setup, [this] {
+    finished_flag_ = true;
+    w_.loop().arm_timer(*this, Clock::now());
+  });
+}
+
+void VirtualUser::start_iteration(TimePoint intended) {
+  state_ = State::running;
+  intended_ = intended;
+  started_ = Clock::now();
+  client_.run_steps(w_.profile().iteration, [this] {
+    finished_flag_ = true;
+    w_.loop().arm_timer(*this, Clock::now());
+  });
+}
+
+// Every transition happens here, from the loop, never inside the client's own callback.
+void VirtualUser::on_event(uint32_t) {
+  bool finished = finished_flag_;
+  finished_flag_ = false;
+  switch (state_) {
+    case State::setup:
+      if (finished) after_setup();
+      break;
+    case State::running:
+      if (finished) after_iteration();
+      break;
+    case State::backoff:
+      begin();
+      break;
+    case State::teardown:
+      if (finished) state_ = State::done;
+      break;
+    case State::idle:
+    case State::done:
+      break;
+  }
+}
+
+void VirtualUser::after_setup() {
+  if (client_.failed()) {
+    w_.record_error(Clock::now(), client_);
+    client_.drop_conns();
+    if (w_.ended()) {
+      state_ = State::done;
+      return;
+    }
+    state_ = State::backoff;  // the server may be down: do not spin
+    w_.loop().arm_timer(*this, Clock::now() + std::chrono::milliseconds(10));
+    return;
+  }
+  state_ = State::idle;
+  after_iteration();
+}
+
+void VirtualUser::after_iteration() {
+  if (state_ == State::running) {
+    if (client_.failed()) {
+      w_.record_error(intended_, client_);
+      client_.drop_conns();  // a failed exchange leaves the connection in an unknown state
+      state_ = State::idle;
+      begin();
+      return;
+    }
+    w_.record(intended_, started_, client_);
+    state_ = State::idle;
+  }
+  if (w_.ended()) {
+    state_ = State::teardown;
+    client_.run_steps(w_.profile().teardown, [this] {
+      finished_flag_ = true;
+      w_.loop().arm_timer(*this, Clock::now());
+    });
+    return;
+  }
+  TimePoint intended;
+  if (!w_.open_loop()) {
+    start_iteration(Clock::now());
+  } else if (w_.take_start(intended)) {
+    start_iteration(intended);
+  }
+}
+
+}  // namespace
+
+reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
+                             const std::function<void(const Progress&)>& on_second) {
+  double duration = o.duration_s > 0 ? o.duration_s : p.duration_s;
+  double warmup = o.warmup_s >= 0 ? o.warmup_s : p.warmup_s;
+  unsigned conns = o.connections ? o.connections : p.connections;
+  unsigned threads =
+      o.threads ? o.threads
+                : (p.threads ? p.threads : std::max(1u, std::thread::hardware_concurrency()));
+  threads = std::max(1u, std::min(threads, conns));
+  RateCurve curve{p.executor, o.rate > 0 ? o.rate : p.rate, p.stages};
+  if (o.rate > 0 && p.executor == Profile::Executor::ramping_rate)
+    curve.executor = Profile::Executor::constant_rate;
+
+  TimePoint t0 =
+      Clock::now() + std::chrono::milliseconds(20);  // every thread starts on the same clock
+  TimePoint measure_from =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
+  TimePoint end = measure_from + std::chrono::duration_cast<Clock::duration>(
+                                     std::chrono::duration<double>(duration));
+  std::vector<std::atomic<uint64_t>> done(threads), errs(threads), p99(threads);
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (unsigned i = 0; i < threads; ++i) {
+    unsigned vus = conns / threads + (i < conns % threads ? 1 : 0);
+    workers.push_back(std::make_unique<Worker>(p, o, curve, vus, 1.0 / threads, t0, measure_from,
+                                               end, done[i], errs[i], p99[i]));
+  }
+  std::vector<std::thread> pool;
+  for (auto& w : workers) {
+    pool.emplace_back([&w] {
+      // The kernel lets a sleeping thread wake up to 50 us late by default; a schedule of
+      // starts needs them on time.
+      prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL);
+      w->run();
+    });
+  }
+  // Report progress once a second until every worker is finished.
+  std::atomic<bool> all_done{false};
+  std::thread watcher([&] {
+    auto tick = Clock::now();
+    while (!all_done) {
+      tick += std::chrono::seconds(1);
+      while (!all_done && Clock::now() < tick)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (all_done) break;
+      Progress pr;
+      pr.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      pr.total_s = warmup + duration;
+      for (unsigned i = 0; i < threads; ++i) {
+        pr.iterations += done[i].load(std::memory_order_relaxed);
+        pr.errors += errs[i].load(std::memory_order_relaxed);
+        pr.last_p99_ns = std::max(pr.last_p99_ns, p99[i].load(std::memory_order_relaxed));
+      }
+      if (on_second) on_second(pr);
+    }
+  });
+  for (auto& t : pool) t.join();
+  all_done = true;
+  watcher.join();
+
+  reports::LoadResult r;
+  r.profile = p.name;
+  r.file = p.file;
+  r.executor = to_string(p.executor);
+  r.transport = scenario::to_string(p.transport);
+  r.duration_s = duration;
+  r.warmup_s = warmup;
+  r.threads = threads;
+  r.connections = conns;
+  r.target_rate = p.executor == Profile::Executor::closed ? 0 : curve.at(0);
+  if (p.executor == Profile::Executor::ramping_rate && !p.stages.empty()) {
+    r.target_rate = 0;
+    for (const auto& s : p.stages) r.target_rate = std::max(r.target_rate, s.rate);
+  }
+  uint64_t lag = 0;
+  for (auto& w : workers) {
+    r.latency.merge(w->latency_);
+    r.service.merge(w->service_);
+    r.connect.merge(w->connect_);
+    r.iterations += w->iterations_;
+    r.errors += w->errors_;
+    r.scheduled += w->scheduled_;
+    r.missed_starts += w->missed_;
+    lag = std::max(lag, w->lag_ns_);
+    for (const auto& [k, n] : w->by_kind_) r.errors_by_kind[k] += n;
+    for (auto& s : w->samples_) {
+      if (r.first_errors.size() < kKeptErrors) r.first_errors.push_back(s);
+    }
+    for (size_t i = 0; i < w->seconds_.size(); ++i) {
+      if (r.series.size() <= i) r.series.resize(i + 1);
+      r.series[i].start_s = static_cast<double>(i);
+      r.series[i].iterations += w->seconds_[i].iterations;
+      r.series[i].errors += w->seconds_[i].errors;
+    }
+  }
+  // Per-second percentiles from the merged per-second histograms.
+  for (size_t i = 0; i < r.series.size(); ++i) {
+    reports::Histogram h(reports::Histogram::kCoarseBits);
+    for (auto& w : workers) {
+      if (i < w->seconds_.size()) h.merge(w->seconds_[i].hist);
+    }
+    r.series[i].p50_ns = h.percentile(50);
+    r.series[i].p99_ns = h.percentile(99);
+  }
+  r.max_lag_ms = static_cast<double>(lag) / 1e6;
+  r.achieved_rate = static_cast<double>(r.iterations) / duration;
+  r.rate_kept = p.executor == Profile::Executor::closed || r.missed_starts == 0;
+  for (const auto& t : p.thresholds) {
+    reports::ThresholdResult tr{t.text, t.metric, reports::metric_value(r, t.metric), false,
+                                "no data"};
+    if (tr.actual) {
+      tr.passed = reports::holds(t, *tr.actual);
+      tr.shown = reports::format_metric(t.metric, *tr.actual);
+    }
+    r.thresholds.push_back(tr);
+  }
+  return r;
+}
+
+}  // namespace sockspec::load

@@ -1,0 +1,42 @@
+// Load profiles: the same format-1 steps, run by many virtual users under an executor.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "reports/thresholds.h"
+#include "scenario/model.h"
+#include "scenario/parse.h"
+
+namespace sockspec::load {
+
+struct Stage {
+  double duration_s = 0;
+  double rate = 0;  // iterations per second reached at the end of the stage (linear ramp)
+};
+
+struct Profile {
+  std::string file, name, title, service;
+  scenario::Transport transport = scenario::Transport::tcp;
+  uint64_t default_timeout_ms = 2000;
+  enum class Executor { closed, constant_rate, ramping_rate };
+  Executor executor = Executor::closed;
+  unsigned connections = 1;   // closed: virtual users; open loop: at most this many at once
+  double rate = 0;            // constant-rate
+  std::vector<Stage> stages;  // ramping-rate
+  double duration_s = 10, warmup_s = 0;
+  unsigned threads = 0;  // 0: one per core
+  scenario::Steps setup, iteration, teardown;
+  std::vector<reports::Threshold> thresholds;
+};
+
+const char* to_string(Profile::Executor e);
+
+struct ProfileParse {
+  std::optional<Profile> profile;
+  std::vector<scenario::Diagnostic> errors;
+};
+ProfileParse parse_profile(std::string_view json_text, const std::string& file);
+
+}  // namespace sockspec::load

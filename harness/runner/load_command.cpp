@@ -1,0 +1,142 @@
+#include "runner/load_command.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "load/driver.h"
+#include "reports/console_writer.h"
+#include "reports/json_writer.h"
+#include "reports/junit_writer.h"
+#include "reports/thresholds.h"
+#include "runner/target.h"
+
+namespace sockspec::runner {
+
+namespace {
+std::string iso_now() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+bool write_to(const std::string& path, const reports::RunReport& r, bool junit, std::ostream& err) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream f(path, std::ios::binary);
+  if (!f) {
+    err << "load: cannot write " << path << "\n";
+    return false;
+  }
+  junit ? reports::write_junit(r, f) : reports::write_json(r, f);
+  return static_cast<bool>(f);
+}
+}  // namespace
+
+int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostream& err) {
+  auto started = std::chrono::steady_clock::now();
+  std::string started_at = iso_now();
+  TargetSpec spec = check_target_options(o.target, o.server_cmd, o.builtin_services);
+  if (!spec.error.empty()) {
+    err << "load: " << spec.error << "\n";
+    return 2;
+  }
+  std::ifstream in(o.profile, std::ios::binary);
+  if (!in) {
+    err << "load: " << o.profile << ": cannot be read\n";
+    return 2;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto parsed = load::parse_profile(text.str(), o.profile);
+  for (const auto& d : parsed.errors) err << d.to_string() << "\n";
+  if (!parsed.profile) {
+    err << parsed.errors.size() << " problem(s) in the profile; nothing was run\n";
+    return 2;
+  }
+  const load::Profile& profile = *parsed.profile;
+  bool tcp = profile.transport == scenario::Transport::tcp;
+  Prepared prepared = prepare_target(spec, o.target, o.server_cmd, o.self_exe, tcp, !tcp);
+  if (!prepared.error.empty()) {
+    err << "load: " << prepared.error << "\n";
+    return 3;
+  }
+  load::LoadOptions lo;
+  lo.target = prepared.target;
+  lo.seed = o.seed_given ? o.seed : static_cast<uint64_t>(std::time(nullptr));
+  lo.duration_s = o.duration_s;
+  lo.warmup_s = o.warmup_s;
+  lo.rate = o.rate;
+  lo.connections = o.connections;
+  lo.threads = o.threads;
+  lo.cancel_fd = o.cancel_fd;
+  uint64_t last = 0;
+  auto progress = [&](const load::Progress& p) {
+    if (!o.progress) return;
+    char line[160];
+    std::snprintf(line, sizeof line,
+                  "\r  %5.1f/%.0f s  %10llu iterations  %8llu/s  p99 %-9s errors %llu   ",
+                  p.elapsed_s, p.total_s, static_cast<unsigned long long>(p.iterations),
+                  static_cast<unsigned long long>(p.iterations - last),
+                  reports::format_metric("p99", static_cast<double>(p.last_p99_ns)).c_str(),
+                  static_cast<unsigned long long>(p.errors));
+    last = p.iterations;
+    err << line << std::flush;
+  };
+  reports::RunReport report;
+  report.kind = "load";
+  report.load = load::run_load(profile, lo, progress);
+  if (o.progress) err << "\r" << std::string(90, ' ') << "\r";
+  pollfd pf{o.cancel_fd, POLLIN, 0};
+  bool interrupted = o.cancel_fd >= 0 && poll(&pf, 1, 0) == 1;
+  if (prepared.server) {
+    prepared.server->stop(std::chrono::seconds(3));
+    report.server = prepared.server->output();
+  }
+  report.meta.version = SOCKSPEC_VERSION;
+  report.meta.command_line = o.command_line;
+  report.meta.target = prepared.target.name;
+  report.meta.address = prepared.target.addr.to_string();
+  report.meta.seed = lo.seed;
+  report.meta.started_at = started_at;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  report.meta.host = host;
+  report.meta.duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  bool thresholds_ok = true;
+  for (const auto& t : report.load->thresholds) thresholds_ok = thresholds_ok && t.passed;
+  if (interrupted) report.notes.push_back("the run was interrupted");
+  report.exit_code = (thresholds_ok && report.load->rate_kept && !interrupted) ? 0 : 1;
+
+  std::string json_path = o.report_json, junit_path = o.junit;
+  if (!o.out_dir.empty()) {
+    if (json_path.empty()) json_path = o.out_dir + "/load-report.json";
+    if (junit_path.empty()) junit_path = o.out_dir + "/load-junit.xml";
+  }
+  bool written = true;
+  if (!json_path.empty()) written &= write_to(json_path, report, false, err);
+  if (!junit_path.empty()) written &= write_to(junit_path, report, true, err);
+  reports::write_load_summary(*report.load, reports::ConsoleStyle{o.color}, out);
+  for (const auto& n : report.notes) out << "note: " << n << "\n";
+  if (!report.load->rate_kept) {
+    out << "the generator did not keep the asked rate: " << report.load->missed_starts
+        << " scheduled iterations never started; the run is not valid as a measurement at that "
+           "rate\n";
+  }
+  if (!json_path.empty()) out << "report: " << json_path << "\n";
+  if (!junit_path.empty()) out << "junit:  " << junit_path << "\n";
+  if (!written) return 2;
+  return report.exit_code;
+}
+
+}  // namespace sockspec::runner

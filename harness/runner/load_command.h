@@ -1,0 +1,29 @@
+// `sockspec load`: a profile against a target, with progress, reports and thresholds.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace sockspec::runner {
+
+struct LoadCommandOptions {
+  std::string profile;
+  std::string target, server_cmd;
+  double duration_s = 0, warmup_s = -1, rate = 0;
+  unsigned connections = 0, threads = 0;
+  uint64_t seed = 0;
+  bool seed_given = false;
+  std::string report_json, junit, out_dir;
+  std::string command_line, self_exe;
+  std::vector<std::string> builtin_services;
+  bool color = false, progress = false;
+  int cancel_fd = -1;
+};
+
+// Exit codes: 0 thresholds met and schedule kept; 1 a threshold failed or starts were missed;
+// 2 bad usage or an invalid profile; 3 target unreachable.
+int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostream& err);
+
+}  // namespace sockspec::runner
