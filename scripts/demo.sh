@@ -16,5 +16,12 @@ echo "== the same suite against a server that rewrites \\n to \\r\\n (this one i
   --server-cmd "$sockspec serve echo --fault crlf --port {port}" \
   --filter format-tour/payloads-and-matchers --out "$out/faulty-crlf"
 echo
-echo "reports: $out/report.json $out/junit.xml (and the failing run in $out/faulty-crlf/)"
+echo "== a short load test: 16 connections against the reference echo, every reply checked"
+"$sockspec" load scenarios/load/echo-tcp-rr.json --target builtin:echo --duration 3 --warmup 1 --out "$out"
+load_status=$?
+[ $status -eq 0 ] && status=$load_status
+
+echo
+echo "reports: $out/report.json $out/junit.xml $out/load-report.json $out/load-junit.xml"
+echo "         (and the deliberately failing run in $out/faulty-crlf/)"
 exit $status

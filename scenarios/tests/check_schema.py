@@ -12,6 +12,7 @@ import jsonschema
 
 ROOT = pathlib.Path(sys.argv.pop(1) if len(sys.argv) > 1 else ".")
 SCHEMA = json.loads((ROOT / "schema" / "scenario-v1.schema.json").read_text())
+PROFILE_SCHEMA = json.loads((ROOT / "schema" / "load-profile-v1.schema.json").read_text())
 
 
 def suite_files():
@@ -28,6 +29,22 @@ class Schema(unittest.TestCase):
         for f in files:
             with self.subTest(file=str(f)):
                 jsonschema.validate(json.loads(f.read_text()), SCHEMA)
+
+    def test_every_load_profile_validates(self):
+        jsonschema.Draft7Validator.check_schema(PROFILE_SCHEMA)
+        files = sorted((ROOT / "load").glob("*.json"))
+        self.assertTrue(files, "no load profiles found")
+        for f in files:
+            with self.subTest(file=str(f)):
+                jsonschema.validate(json.loads(f.read_text()), PROFILE_SCHEMA)
+        bad = json.loads(files[0].read_text())
+        bad["executor"] = {"type": "constant-rate"}  # no rate
+        with self.assertRaises(jsonschema.ValidationError):
+            jsonschema.validate(bad, PROFILE_SCHEMA)
+        bad = json.loads(files[0].read_text())
+        bad["thresholds"] = ["p99 below 2ms"]
+        with self.assertRaises(jsonschema.ValidationError):
+            jsonschema.validate(bad, PROFILE_SCHEMA)
 
     def test_the_schema_rejects_what_the_format_forbids(self):
         good_step = {"op": "send", "conn": "c", "text": "x"}
