@@ -67,6 +67,13 @@ void Histogram::merge(const Histogram& o) {
   }
 }
 
+void Histogram::restore_exact(uint64_t min, uint64_t max, double mean) {
+  if (total_ == 0) return;
+  min_ = min;
+  max_ = max;
+  sum_ = static_cast<uint64_t>(std::llround(mean * static_cast<double>(total_)));
+}
+
 uint64_t Histogram::percentile(double p) const {
   if (total_ == 0) return 0;
   p = std::clamp(p, 0.0, 100.0);

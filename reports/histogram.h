@@ -42,6 +42,9 @@ class Histogram {
   static Histogram from_buckets(const std::vector<std::pair<uint64_t, uint64_t>>& buckets,
                                 int sub_bucket_bits = kPreciseBits);
 
+  // Puts back the exact min, max and mean a report recorded next to the buckets.
+  void restore_exact(uint64_t min, uint64_t max, double mean);
+
   std::size_t index_of(uint64_t value) const;
   uint64_t lowest_of(std::size_t index) const;
   uint64_t highest_of(std::size_t index) const;

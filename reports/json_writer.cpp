@@ -73,11 +73,14 @@ json histogram_json(const Histogram& h) {
 json load_json(const LoadResult& l) {
   json series = json::array();
   for (const auto& i : l.series) {
+    json buckets = json::array();  // this second's coarse histogram, so merges stay exact
+    for (const auto& [v, n] : i.latency.buckets()) buckets.push_back({v, n});
     series.push_back({{"start_s", i.start_s},
                       {"iterations", i.iterations},
                       {"errors", i.errors},
                       {"p50_ns", i.p50_ns},
-                      {"p99_ns", i.p99_ns}});
+                      {"p99_ns", i.p99_ns},
+                      {"buckets", buckets}});
   }
   json thresholds = json::array();
   for (const auto& t : l.thresholds) {

@@ -108,6 +108,7 @@ struct Interval {
   double start_s = 0;  // seconds since the measured part began
   uint64_t iterations = 0, errors = 0;
   uint64_t p50_ns = 0, p99_ns = 0;
+  Histogram latency{Histogram::kCoarseBits};  // this second's latencies, so merges stay exact
 };
 
 // An error kept with its details (the first few of a run).

@@ -38,8 +38,12 @@ int cmd_load(const Invocation& inv) {
       "generator threads, each with its own event loop (default: cores)")(
       "seed", po::value(&o.seed), "seed for random payloads")(
       "report-json", po::value(&o.report_json), "write the JSON report here")(
+      "html", po::value(&o.html), "write the HTML report (one self-contained file) here")(
+      "markdown", po::value(&o.markdown), "write a Markdown summary (for CI job summaries) here")(
       "junit", po::value(&o.junit), "write JUnit XML here (one testcase per threshold)")(
-      "out", po::value(&o.out_dir), "write load-report.json and load-junit.xml into this folder");
+      "out", po::value(&o.out_dir),
+      "write every format into this folder: load-report.json, load-junit.xml, load-summary.md, "
+      "load.html");
   po::options_description all;
   all.add(desc).add_options()("profile", po::value(&o.profile));
   po::positional_options_description pos;

@@ -42,8 +42,11 @@ int cmd_run(const Invocation& inv) {
       "expect-fail", po::value(&o.expect_fail),
       "file of known failures, one 'SUITE/ID reason' per line: they count as xfail, and passing is "
       "xpass")("report-json", po::value(&o.report_json), "write the JSON report here")(
+      "html", po::value(&o.html), "write the HTML report (one self-contained file) here")(
+      "markdown", po::value(&o.markdown), "write a Markdown summary (for CI job summaries) here")(
       "junit", po::value(&o.junit), "write JUnit XML here")(
-      "out", po::value(&o.out_dir), "write every report format into this folder");
+      "out", po::value(&o.out_dir),
+      "write every format into this folder: report.json, junit.xml, summary.md, index.html");
   po::options_description hidden;
   hidden.add_options()("path", po::value(&o.paths)->composing());
   po::options_description all;

@@ -18,5 +18,7 @@ int cmd_validate(const Invocation& inv);
 int cmd_list(const Invocation& inv);
 int cmd_serve(const Invocation& inv);
 int cmd_load(const Invocation& inv);
+int cmd_report(const Invocation& inv);
+int cmd_merge(const Invocation& inv);
 
 }  // namespace sockspec::cli

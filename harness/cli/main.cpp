@@ -17,6 +17,8 @@ commands:
   list      show the cases of scenario files with their level and spec reference
   serve     run a built-in reference server (correct, or with a deliberate fault)
   load      run a load profile: many virtual users, every reply checked, percentiles, thresholds
+  report    render a saved JSON report as HTML, Markdown or JUnit
+  merge     merge reports of one run split across processes or hosts
 
   sockspec COMMAND --help   shows the options of a command
 
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
     if (cmd == "list") return cmd_list(inv);
     if (cmd == "serve") return cmd_serve(inv);
     if (cmd == "load") return cmd_load(inv);
+    if (cmd == "report") return cmd_report(inv);
+    if (cmd == "merge") return cmd_merge(inv);
   } catch (const std::exception& e) {
     std::cerr << "sockspec " << cmd << ": " << e.what() << "\n";
     return 2;

@@ -445,6 +445,7 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
     }
     r.series[i].p50_ns = h.percentile(50);
     r.series[i].p99_ns = h.percentile(99);
+    r.series[i].latency = std::move(h);
   }
   r.max_lag_ms = static_cast<double>(lag) / 1e6;
   r.achieved_rate = static_cast<double>(r.iterations) / duration;

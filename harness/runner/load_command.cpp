@@ -14,6 +14,7 @@
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
 #include "reports/thresholds.h"
+#include "runner/report_files.h"
 #include "runner/target.h"
 
 namespace sockspec::runner {
@@ -28,18 +29,6 @@ std::string iso_now() {
   return buf;
 }
 
-bool write_to(const std::string& path, const reports::RunReport& r, bool junit, std::ostream& err) {
-  std::error_code ec;
-  auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  std::ofstream f(path, std::ios::binary);
-  if (!f) {
-    err << "load: cannot write " << path << "\n";
-    return false;
-  }
-  junit ? reports::write_junit(r, f) : reports::write_json(r, f);
-  return static_cast<bool>(f);
-}
 }  // namespace
 
 int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostream& err) {
@@ -118,14 +107,6 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   if (interrupted) report.notes.push_back("the run was interrupted");
   report.exit_code = (thresholds_ok && report.load->rate_kept && !interrupted) ? 0 : 1;
 
-  std::string json_path = o.report_json, junit_path = o.junit;
-  if (!o.out_dir.empty()) {
-    if (json_path.empty()) json_path = o.out_dir + "/load-report.json";
-    if (junit_path.empty()) junit_path = o.out_dir + "/load-junit.xml";
-  }
-  bool written = true;
-  if (!json_path.empty()) written &= write_to(json_path, report, false, err);
-  if (!junit_path.empty()) written &= write_to(junit_path, report, true, err);
   reports::write_load_summary(*report.load, reports::ConsoleStyle{o.color}, out);
   for (const auto& n : report.notes) out << "note: " << n << "\n";
   if (!report.load->rate_kept) {
@@ -133,9 +114,9 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
         << " scheduled iterations never started; the run is not valid as a measurement at that "
            "rate\n";
   }
-  if (!json_path.empty()) out << "report: " << json_path << "\n";
-  if (!junit_path.empty()) out << "junit:  " << junit_path << "\n";
-  if (!written) return 2;
+  ReportPaths paths{o.report_json, o.junit, o.html, o.markdown};
+  paths.defaults_in(o.out_dir, "load-", "load.html");
+  if (!write_report_files(report, paths, out, err)) return 2;
   return report.exit_code;
 }
 

@@ -15,7 +15,7 @@ struct LoadCommandOptions {
   unsigned connections = 0, threads = 0;
   uint64_t seed = 0;
   bool seed_given = false;
-  std::string report_json, junit, out_dir;
+  std::string report_json, junit, html, markdown, out_dir;
   std::string command_line, self_exe;
   std::vector<std::string> builtin_services;
   bool color = false, progress = false;

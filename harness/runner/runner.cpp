@@ -24,6 +24,7 @@
 #include "reports/junit_writer.h"
 #include "runner/managed_server.h"
 #include "runner/policy.h"
+#include "runner/report_files.h"
 #include "runner/suites.h"
 #include "runner/target.h"
 
@@ -67,20 +68,6 @@ std::string hostname() {
   char buf[256] = {};
   gethostname(buf, sizeof buf - 1);
   return buf;
-}
-
-bool write_file(const std::string& path, const std::function<void(std::ostream&)>& writer,
-                std::ostream& err) {
-  std::error_code ec;
-  auto parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  std::ofstream f(path, std::ios::binary);
-  if (!f) {
-    err << "run: cannot write " << path << "\n";
-    return false;
-  }
-  writer(f);
-  return static_cast<bool>(f);
 }
 
 class Run {
@@ -336,22 +323,10 @@ int Run::finish() {
   report.meta.duration_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
 
-  std::string json_path = o_.report_json, junit_path = o_.junit;
-  if (!o_.out_dir.empty()) {
-    if (json_path.empty()) json_path = o_.out_dir + "/report.json";
-    if (junit_path.empty()) junit_path = o_.out_dir + "/junit.xml";
-  }
-  bool written = true;
-  if (!json_path.empty())
-    written &= write_file(
-        json_path, [&](std::ostream& f) { reports::write_json(report, f); }, err_);
-  if (!junit_path.empty())
-    written &= write_file(
-        junit_path, [&](std::ostream& f) { reports::write_junit(report, f); }, err_);
+  ReportPaths paths{o_.report_json, o_.junit, o_.html, o_.markdown};
+  paths.defaults_in(o_.out_dir, "", "index.html");
   reports::write_summary(report, reports::ConsoleStyle{o_.color}, out_);
-  if (!json_path.empty()) out_ << "report: " << json_path << "\n";
-  if (!junit_path.empty()) out_ << "junit:  " << junit_path << "\n";
-  if (!written) return 2;
+  if (!write_report_files(report, paths, out_, err_)) return 2;
   return report.exit_code;
 }
 

@@ -19,7 +19,7 @@ struct RunOptions {
   uint64_t seed = 0;
   bool seed_given = false;
   std::string expect_fail;
-  std::string report_json, junit, out_dir;
+  std::string report_json, junit, html, markdown, out_dir;
   std::string command_line;
   std::string self_exe;    // this binary, for builtin servers
   std::string invoked_as;  // argv[0], for rerun commands a user can paste

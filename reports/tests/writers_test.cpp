@@ -8,8 +8,12 @@
 #include <sstream>
 
 #include "reports/console_writer.h"
+#include "reports/html_writer.h"
+#include "reports/json_reader.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
+#include "reports/markdown_writer.h"
+#include "reports/merge.h"
 
 namespace sockspec::reports {
 namespace {
@@ -93,6 +97,54 @@ RunReport sample_report() {
   return r;
 }
 
+// A load run with fixed numbers, so its writers' output is the same on every machine.
+RunReport sample_load_report() {
+  RunReport r = sample_report();
+  r.suites.clear();
+  r.server.reset();
+  r.notes.clear();
+  r.kind = "load";
+  LoadResult l;
+  l.profile = "echo-tcp-rr";
+  l.file = "scenarios/load/echo-tcp-rr.json";
+  l.executor = "constant-rate";
+  l.transport = "tcp";
+  l.duration_s = 3;
+  l.threads = 2;
+  l.connections = 8;
+  l.target_rate = 1000;
+  l.achieved_rate = 990;
+  l.iterations = 2970;
+  l.errors = 3;
+  l.errors_by_kind = {{"mismatch", 2}, {"timeout", 1}};
+  l.first_errors.push_back(
+      {"mismatch", "expect (step 1)", "bytes differ at offset 5",
+       Mismatch{5, 6, 7, 0, "68656c6c6f0a", "68656c6c6f0d0a", "hello\\n", "hello\\r\\n"}});
+  l.scheduled = 3000;
+  l.missed_starts = 27;
+  l.max_lag_ms = 12.5;
+  l.rate_kept = false;
+  for (uint64_t i = 1; i <= 2970; ++i) {
+    l.latency.record(i * 1000);
+    l.service.record(i * 500);
+  }
+  for (int s = 0; s < 3; ++s) {
+    Interval iv;
+    iv.start_s = s;
+    iv.iterations = 990;
+    iv.errors = 1;
+    for (uint64_t i = 1; i <= 990; ++i)
+      iv.latency.record(i * 1000 + static_cast<uint64_t>(s) * 1000);
+    iv.p50_ns = iv.latency.percentile(50);
+    iv.p99_ns = iv.latency.percentile(99);
+    l.series.push_back(iv);
+  }
+  l.thresholds.push_back({"p99 < 2ms", "p99", 2.94e6, false, "2.94ms"});
+  l.thresholds.push_back({"error_rate < 1%", "error_rate", 0.001, true, "0.100%"});
+  r.load = l;
+  return r;
+}
+
 void check_golden(const std::string& name, const std::string& actual) {
   std::string path = std::string(SOCKSPEC_GOLDEN_DIR) + "/" + name;
   if (std::getenv("SOCKSPEC_UPDATE_GOLDEN") != nullptr) {
@@ -125,6 +177,77 @@ TEST(JsonWriter, ReplacesInvalidUtf8FromServerOutput) {
   std::ostringstream out;
   EXPECT_NO_THROW(write_json(r, out));
   EXPECT_NE(out.str().find("bad"), std::string::npos);
+}
+
+TEST(MarkdownWriter, ConformanceAndLoadSummariesMatchGoldenFiles) {
+  std::ostringstream conformance, load;
+  write_markdown(sample_report(), conformance);
+  write_markdown(sample_load_report(), load);
+  check_golden("summary.md", conformance.str());
+  check_golden("load-summary.md", load.str());
+}
+
+TEST(HtmlWriter, ConformanceAndLoadPagesMatchGoldenFiles) {
+  std::ostringstream conformance, load;
+  write_html(sample_report(), conformance);
+  write_html(sample_load_report(), load);
+  check_golden("index.html", conformance.str());
+  check_golden("load.html", load.str());
+}
+
+TEST(HtmlWriter, PagesAreSelfContained) {
+  std::ostringstream page;
+  write_html(sample_load_report(), page);
+  const std::string& html = page.str();
+  for (const char* remote : {"http://", "https://", "src=", "<link"}) {
+    EXPECT_EQ(html.find(remote), std::string::npos)
+        << "the page must not fetch anything: found " << remote;
+  }
+  EXPECT_NE(html.find("id=\"percentile-chart\""), std::string::npos);
+  EXPECT_NE(html.find("id=\"thresholds\""), std::string::npos);
+  std::ostringstream cases;
+  write_html(sample_report(), cases);
+  EXPECT_NE(cases.str().find("id=\"case-table\""), std::string::npos);
+  EXPECT_NE(cases.str().find("&lt;reset&gt; &amp; &quot;quotes&quot;"), std::string::npos)
+      << "titles are escaped";
+}
+
+TEST(JsonWriter, LoadResultsRoundTripThroughTheReader) {
+  RunReport r = sample_load_report();
+  auto back = from_json(to_json(r));
+  ASSERT_TRUE(back.report) << back.error;
+  std::ostringstream a, b;
+  write_json(r, a);
+  write_json(*back.report, b);
+  EXPECT_EQ(a.str(), b.str());
+  auto conformance = from_json(to_json(sample_report()));
+  ASSERT_TRUE(conformance.report);
+  std::ostringstream c, d;
+  write_json(sample_report(), c);
+  write_json(*conformance.report, d);
+  EXPECT_EQ(c.str(), d.str());
+}
+
+TEST(Merge, ConformanceShardsJoinAndLoadHistogramsAddUp) {
+  RunReport a = sample_load_report(), b = sample_load_report();
+  auto merged = merge_reports({a, b});
+  ASSERT_TRUE(merged.report) << merged.error;
+  const LoadResult& m = *merged.report->load;
+  EXPECT_EQ(m.iterations, 2 * a.load->iterations);
+  EXPECT_EQ(m.latency.count(), 2 * a.load->latency.count());
+  Histogram by_hand = a.load->latency;
+  by_hand.merge(b.load->latency);
+  for (double p : {50.0, 99.0, 99.9}) EXPECT_EQ(m.latency.percentile(p), by_hand.percentile(p));
+  EXPECT_EQ(m.series[1].iterations, 1980u);
+  EXPECT_FALSE(m.thresholds[0].passed);  // re-evaluated on the merged data
+  EXPECT_EQ(merged.report->exit_code, 1);
+  RunReport c1 = sample_report(), c2 = sample_report();
+  c2.suites[0].cases.resize(2);
+  c2.suites[0].cases[0].id = "only-in-b";
+  auto joined = merge_reports({c1, c2});
+  ASSERT_TRUE(joined.report);
+  EXPECT_EQ(joined.report->suites[0].cases.size(), c1.suites[0].cases.size() + 1);
+  EXPECT_FALSE(merge_reports({sample_report(), sample_load_report()}).report);
 }
 
 TEST(JunitWriter, MatchesGoldenFile) {

@@ -1,0 +1,48 @@
+#include "runner/report_files.h"
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+
+#include "reports/html_writer.h"
+#include "reports/json_writer.h"
+#include "reports/junit_writer.h"
+#include "reports/markdown_writer.h"
+
+namespace sockspec::runner {
+
+void ReportPaths::defaults_in(const std::string& dir, const std::string& prefix,
+                              const std::string& html_name) {
+  if (dir.empty()) return;
+  if (json.empty()) json = dir + "/" + prefix + "report.json";
+  if (junit.empty()) junit = dir + "/" + prefix + "junit.xml";
+  if (html.empty()) html = dir + "/" + html_name;
+  if (markdown.empty()) markdown = dir + "/" + prefix + "summary.md";
+}
+
+bool write_report_files(const reports::RunReport& r, const ReportPaths& p, std::ostream& out,
+                        std::ostream& err) {
+  bool ok = true;
+  auto write = [&](const std::string& path, const char* what,
+                   const std::function<void(const reports::RunReport&, std::ostream&)>& writer) {
+    if (path.empty()) return;
+    std::error_code ec;
+    auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    std::ofstream f(path, std::ios::binary);
+    if (f) writer(r, f);
+    if (!f) {
+      err << "cannot write " << path << "\n";
+      ok = false;
+      return;
+    }
+    out << what << path << "\n";
+  };
+  write(p.json, "report:   ", reports::write_json);
+  write(p.junit, "junit:    ", reports::write_junit);
+  write(p.markdown, "markdown: ", reports::write_markdown);
+  write(p.html, "html:     ", reports::write_html);
+  return ok;
+}
+
+}  // namespace sockspec::runner

@@ -1,0 +1,21 @@
+// Writing a report in the formats asked for; shared by run, load, report and merge.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+#include "reports/model.h"
+
+namespace sockspec::runner {
+
+struct ReportPaths {
+  std::string json, junit, html, markdown;
+  // Fills the paths not given explicitly with DIR/<prefix>report.json, junit.xml, .html, .md.
+  void defaults_in(const std::string& dir, const std::string& prefix, const std::string& html_name);
+};
+
+// Writes each requested file (creating folders) and prints where; false if one failed.
+bool write_report_files(const reports::RunReport& r, const ReportPaths& paths, std::ostream& out,
+                        std::ostream& err);
+
+}  // namespace sockspec::runner

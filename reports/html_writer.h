@@ -1,0 +1,13 @@
+// One self-contained HTML page per run: inline CSS and SVG, a few lines of inline script for
+// the verdict filter, no network fetches, so it opens anywhere, offline, and prints.
+#pragma once
+
+#include <ostream>
+
+#include "reports/model.h"
+
+namespace sockspec::reports {
+
+void write_html(const RunReport& r, std::ostream& out);
+
+}  // namespace sockspec::reports

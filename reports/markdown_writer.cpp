@@ -1,0 +1,97 @@
+#include "reports/markdown_writer.h"
+
+#include "reports/text.h"
+#include "reports/thresholds.h"
+
+namespace sockspec::reports {
+
+namespace {
+
+// Table cells must not break the table: pipes and newlines are escaped.
+std::string cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') {
+      out += "\\|";
+    } else if (c == '\n') {
+      out += " ";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string lat(uint64_t ns) { return format_metric("p50", static_cast<double>(ns)); }
+
+void write_load(const LoadResult& l, std::ostream& out) {
+  out << "\n### Load: " << l.profile << " (" << l.executor << ", " << l.transport << ")\n\n";
+  out << "| iterations | rate | errors | p50 | p90 | p99 | p99.9 | max "
+         "|\n|---|---|---|---|---|---|---|---|\n";
+  out << "| " << l.iterations << " | " << format_metric("rate", l.achieved_rate);
+  if (l.target_rate > 0) out << " of " << format_metric("rate", l.target_rate);
+  out << " | " << l.errors << " | " << lat(l.latency.percentile(50)) << " | "
+      << lat(l.latency.percentile(90)) << " | " << lat(l.latency.percentile(99)) << " | "
+      << lat(l.latency.percentile(99.9)) << " | " << lat(l.latency.max()) << " |\n";
+  if (l.target_rate > 0 && !l.rate_kept) {
+    out << "\n**The asked rate was not kept:** " << l.missed_starts << " of " << l.scheduled
+        << " scheduled iterations never started.\n";
+  }
+  if (!l.errors_by_kind.empty()) {
+    out << "\nErrors by kind:";
+    for (const auto& [k, n] : l.errors_by_kind) out << " " << k << " " << n << ";";
+    out << "\n";
+  }
+  if (!l.thresholds.empty()) {
+    out << "\n| threshold | actual | result |\n|---|---|---|\n";
+    for (const auto& t : l.thresholds) {
+      out << "| `" << cell(t.expression) << "` | " << cell(t.shown) << " | "
+          << (t.passed ? "pass" : "**FAIL**") << " |\n";
+    }
+  }
+}
+
+}  // namespace
+
+void write_markdown(const RunReport& r, std::ostream& out) {
+  Counts c = r.counts();
+  out << "## sockspec " << (r.exit_code == 0 ? "passed" : "FAILED") << ": ";
+  out << (r.load && r.suites.empty() ? std::string("load run") : render_counts(c));
+  out << "\n\nTarget `" << r.meta.target << "`, seed " << r.meta.seed << ", started "
+      << r.meta.started_at << ", " << format_ms(r.meta.duration_ms) << ".\n";
+  if (!r.suites.empty()) {
+    out << "\n| suite | pass | warn | fail | error | skip | xfail | xpass "
+           "|\n|---|---|---|---|---|---|---|---|\n";
+    for (const auto& s : r.suites) {
+      Counts k = counts_of(s);
+      out << "| " << cell(s.name) << " | " << k.pass << " | " << k.warn << " | " << k.fail << " | "
+          << k.error << " | " << k.skip << " | " << k.xfail << " | " << k.xpass << " |\n";
+    }
+    bool header = false;
+    for (const auto& s : r.suites) {
+      for (const auto& cs : s.cases) {
+        if (!is_failing(cs.verdict)) continue;
+        if (!header) {
+          out << "\n### Failures\n\n";
+          header = true;
+        }
+        out << "- **" << to_string(cs.verdict) << " " << s.name << "/" << cs.id << "**";
+        if (!cs.spec_ref.empty()) out << " (" << cs.spec_ref << ")";
+        out << "\n\n  ```\n";
+        std::string details = render_failure(cs, "  ");
+        // The first lines are enough for a summary; the HTML and JSON reports have it all.
+        int lines = 0;
+        for (size_t pos = 0; pos < details.size() && lines < 8; ++lines) {
+          size_t nl = details.find('\n', pos);
+          out << details.substr(pos, nl - pos) << "\n";
+          pos = nl == std::string::npos ? details.size() : nl + 1;
+        }
+        out << "  ```\n";
+      }
+    }
+  }
+  if (r.load) write_load(*r.load, out);
+  for (const auto& n : r.notes) out << "\n> " << n << "\n";
+}
+
+}  // namespace sockspec::reports
