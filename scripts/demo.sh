@@ -22,6 +22,6 @@ load_status=$?
 [ $status -eq 0 ] && status=$load_status
 
 echo
-echo "reports: $out/report.json $out/junit.xml $out/load-report.json $out/load-junit.xml"
-echo "         (and the deliberately failing run in $out/faulty-crlf/)"
+echo "open in a browser: $out/index.html (conformance) and $out/load.html (load)"
+echo "                   $out/faulty-crlf/index.html shows what a failure looks like"
 exit $status

@@ -8,8 +8,9 @@ build_pkgs=(g++ make cmake ninja-build pkg-config
             libboost-program-options-dev nlohmann-json3-dev
             libgtest-dev libgmock-dev libbenchmark-dev)
 # What the tests drive: the CLI tests, the JSON Schema check, and the third-party servers
-# the suites are proven against (inetd in a network namespace: iproute2).
-test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd)
+# the suites are proven against (inetd in a network namespace: iproute2), and Chromium to
+# load the HTML reports in a real browser.
+test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd chromium)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
