@@ -93,6 +93,10 @@ void write_load_summary(const LoadResult& l, const ConsoleStyle& style, std::ost
     out << "  connect  p50 " << ms(l.connect.percentile(50)) << "  p99 "
         << ms(l.connect.percentile(99)) << "\n";
   }
+  if (l.udp_sent) {
+    out << "  udp      " << l.udp_sent << " sent, " << l.udp_lost << " lost, " << l.udp_late
+        << " late, " << l.udp_duplicates << " duplicated, " << l.udp_reordered << " reordered\n";
+  }
   out << "  errors   " << l.errors;
   for (const auto& [kind, n] : l.errors_by_kind) out << "  " << kind << " " << n;
   out << "\n";

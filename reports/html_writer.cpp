@@ -206,7 +206,11 @@ void write_load(const LoadResult& l, std::ostream& out) {
         << ", p99 " << lat(static_cast<double>(l.connect.percentile(99))) << " over "
         << l.connect.count() << " connects.</p>";
   }
-  if (l.udp_sent) out << "<p>UDP: " << l.udp_sent << " sent, " << l.udp_lost << " lost.</p>";
+  if (l.udp_sent) {
+    out << "<p id=\"udp\">UDP datagrams: " << l.udp_sent << " sent, " << l.udp_lost
+        << " lost (no reply in time), " << l.udp_late << " of them answered late, "
+        << l.udp_duplicates << " duplicate replies, " << l.udp_reordered << " out of order.</p>";
+  }
   out << "<div class=\"charts\">" << percentile_chart(l) << series_charts(l) << "</div>";
   if (!l.thresholds.empty()) {
     out << "<h2>Thresholds</h2><table "

@@ -73,6 +73,9 @@ LoadResult load_of(const json& l) {
   if (l.contains("udp")) {
     r.udp_sent = val<uint64_t>(l["udp"], "sent", 0);
     r.udp_lost = val<uint64_t>(l["udp"], "lost", 0);
+    r.udp_duplicates = val<uint64_t>(l["udp"], "duplicates", 0);
+    r.udp_late = val<uint64_t>(l["udp"], "late", 0);
+    r.udp_reordered = val<uint64_t>(l["udp"], "reordered", 0);
   }
   r.latency = histogram_of(l.at("latency"));
   r.service = histogram_of(l.at("service"));

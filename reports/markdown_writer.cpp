@@ -37,6 +37,10 @@ void write_load(const LoadResult& l, std::ostream& out) {
     out << "\n**The asked rate was not kept:** " << l.missed_starts << " of " << l.scheduled
         << " scheduled iterations never started.\n";
   }
+  if (l.udp_sent) {
+    out << "\nUDP: " << l.udp_sent << " sent, " << l.udp_lost << " lost, " << l.udp_late
+        << " late, " << l.udp_duplicates << " duplicated, " << l.udp_reordered << " reordered.\n";
+  }
   if (!l.errors_by_kind.empty()) {
     out << "\nErrors by kind:";
     for (const auto& [k, n] : l.errors_by_kind) out << " " << k << " " << n << ";";

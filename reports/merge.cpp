@@ -27,6 +27,9 @@ void merge_load(LoadResult& into, const LoadResult& l) {
   into.rate_kept = into.rate_kept && l.rate_kept;
   into.udp_sent += l.udp_sent;
   into.udp_lost += l.udp_lost;
+  into.udp_duplicates += l.udp_duplicates;
+  into.udp_late += l.udp_late;
+  into.udp_reordered += l.udp_reordered;
   into.latency.merge(l.latency);
   into.service.merge(l.service);
   into.connect.merge(l.connect);

@@ -133,7 +133,9 @@ struct LoadResult {
   uint64_t missed_starts = 0;  // open loop: scheduled starts that never began
   double max_lag_ms = 0;       // open loop: the worst delay of a start behind its schedule
   bool rate_kept = true;       // open loop: every scheduled start began
-  uint64_t udp_sent = 0, udp_lost = 0;
+  uint64_t udp_sent = 0,
+           udp_lost = 0;  // udp_sequence runs: datagrams tagged and sent, never answered in time
+  uint64_t udp_duplicates = 0, udp_late = 0, udp_reordered = 0;
   Histogram latency;                           // from the intended start (open loop)
   Histogram service;                           // from the actual first send
   Histogram connect{Histogram::kPreciseBits};  // connect steps inside iterations

@@ -32,6 +32,10 @@ class Client : public net::Waiter {
   // only when the client has finished, and not from inside its on_finish.
   void run_steps(const scenario::Steps& steps, std::function<void()> on_finish);
   void drop_conns() { conns_.clear(); }
+  template <typename F>
+  void for_each_conn(F f) {
+    for (auto& [name, c] : conns_) f(c);
+  }
   // When the current list's first send began and its last expect ended (zero if none).
   net::Clock::time_point first_send() const { return first_send_; }
   net::Clock::time_point last_expect() const { return last_expect_; }

@@ -1,8 +1,13 @@
 // A named socket inside a case, with what the steps need to remember about it.
 #pragma once
 
+#include <deque>
 #include <map>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <string_view>
 
 #include "net/address.h"
 #include "net/fd.h"
@@ -13,6 +18,22 @@ namespace sockspec::engine {
 // Echo matching keeps what was sent; past this size the echo check refuses rather than
 // hold unbounded memory (fill payloads can be matched without a copy).
 inline constexpr size_t kMaxEchoBytes = 64u << 20;
+
+// Load runs with "udp_sequence": every datagram sent carries a tag, "#%016llX#" (hex digits and
+// '#' survive the upper-case service), so replies that are lost, duplicated, late or out of
+// order can be told apart from wrong ones.
+struct UdpSequence {
+  static constexpr size_t kTagSize = 18;
+  uint64_t next = 0;                       // the tag of the next datagram
+  std::deque<uint64_t> waiting;            // sent, not yet matched, oldest first
+  std::set<uint64_t> answered, abandoned;  // matched; given up on (their expect timed out)
+  std::map<uint64_t, std::string> early;   // replies that came before their expect (reordered)
+  uint64_t sent = 0, lost = 0, duplicates = 0, late = 0, reordered = 0;
+
+  static std::string tag(uint64_t n);
+  static std::optional<uint64_t> parse(std::string_view datagram);
+  void forget_old();  // keeps the sets bounded on long runs
+};
 
 struct Conn {
   enum class Kind { stream, listener, udp_connected, udp_open };
@@ -27,7 +48,8 @@ struct Conn {
 
   std::string sent_since_expect;  // TCP: for `echo` matchers
   bool sent_overflow = false;
-  std::string last_datagram;  // UDP: for `echo` matchers
+  std::string last_datagram;              // UDP: for `echo` matchers (without any sequence tag)
+  std::unique_ptr<UdpSequence> sequence;  // set on UDP conns of load runs with udp_sequence
 };
 
 using Conns = std::map<std::string, Conn>;

@@ -37,6 +37,7 @@ struct CaseEnv {
   ServerControl* server = nullptr;  // null: no managed server
   net::EventLoop& loop;
   std::function<std::optional<std::string>(const std::string&)> getenv;
+  bool udp_sequence = false;  // load: tag UDP datagrams (see UdpSequence)
 };
 
 }  // namespace sockspec::engine

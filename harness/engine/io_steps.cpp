@@ -2,6 +2,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "common/codec.h"
@@ -120,16 +121,22 @@ class SendMachine : public Machine {
 
   Progress datagrams(const scenario::SendOp& op) {
     bool connected = c_->kind == Conn::Kind::udp_connected;
+    UdpSequence* seq = c_->sequence.get();
     while (copy_ < op.repeat) {
-      ssize_t n = connected ? ::send(c_->fd.get(), bytes_.data(), bytes_.size(), 0)
-                            : ::sendto(c_->fd.get(), bytes_.data(), bytes_.size(), 0, dest_.get(),
-                                       dest_.len);
+      const std::string& wire = seq ? (tagged_ = UdpSequence::tag(seq->next) + bytes_) : bytes_;
+      ssize_t n = connected
+                      ? ::send(c_->fd.get(), wire.data(), wire.size(), 0)
+                      : ::sendto(c_->fd.get(), wire.data(), wire.size(), 0, dest_.get(), dest_.len);
       if (n < 0) {
         if (errno == EAGAIN || errno == EINTR) return wait(c_->fd.get(), EPOLLOUT);
         return failed(errno);
       }
       result.bytes_sent += static_cast<uint64_t>(n);
       c_->last_datagram = bytes_;
+      if (seq) {
+        seq->waiting.push_back(seq->next++);
+        ++seq->sent;
+      }
       ++copy_;
     }
     if (op.expect_error) return fail("send succeeded, but " + *op.expect_error + " was expected");
@@ -155,7 +162,7 @@ class SendMachine : public Machine {
   }
 
   Conn* c_ = nullptr;
-  std::string bytes_;
+  std::string bytes_, tagged_;
   net::SockAddr dest_;
   uint64_t copy_ = 0;
   size_t offset_ = 0;
@@ -218,10 +225,52 @@ class ExpectMachine : public Machine {
   Progress datagram() {
     const auto& op = std::get<scenario::ExpectOp>(step_.op);
     Datagram d;
-    int r = recv_datagram(*c_, d);
-    if (r == 0) return wait(c_->fd.get(), EPOLLIN);
-    if (r < 0) return reset(errno);
-    result.bytes_received += d.full_size;
+    UdpSequence* seq = c_->sequence.get();
+    if (seq && !seq->waiting.empty() && seq->early.count(seq->waiting.front())) {
+      d.bytes = std::move(seq->early[seq->waiting.front()]);  // it came early; it is its turn now
+      seq->early.erase(seq->waiting.front());
+      d.full_size = d.bytes.size();
+      d.from = expected_from_;
+      take(*seq);
+      return judge(op, d);
+    }
+    for (;;) {
+      int r = recv_datagram(*c_, d);
+      if (r == 0) return wait(c_->fd.get(), EPOLLIN);
+      if (r < 0) return reset(errno);
+      result.bytes_received += d.full_size;
+      if (!seq || seq->waiting.empty()) break;
+      auto tag = UdpSequence::parse(d.bytes);
+      if (!tag) break;  // untagged: judged (and failed) as it is
+      if (*tag == seq->waiting.front()) {
+        d.bytes.erase(0, UdpSequence::kTagSize);
+        d.full_size -= UdpSequence::kTagSize;
+        take(*seq);
+        break;
+      }
+      if (seq->answered.count(*tag)) {
+        ++seq->duplicates;
+      } else if (seq->abandoned.count(*tag)) {
+        ++seq->late;
+        seq->abandoned.erase(*tag);
+        seq->answered.insert(*tag);
+      } else if (std::find(seq->waiting.begin(), seq->waiting.end(), *tag) != seq->waiting.end()) {
+        ++seq->reordered;
+        seq->early[*tag] = d.bytes.substr(UdpSequence::kTagSize);
+      } else {
+        break;  // a tag we never sent: judged as a wrong reply
+      }
+    }
+    return judge(op, d);
+  }
+
+  void take(UdpSequence& seq) {
+    seq.answered.insert(seq.waiting.front());
+    seq.waiting.pop_front();
+    seq.forget_old();
+  }
+
+  Progress judge(const scenario::ExpectOp& op, const Datagram& d) {
     if (d.full_size > d.bytes.size()) {
       return fail("datagram of " + std::to_string(d.full_size) +
                   " bytes is larger than any UDP payload");
@@ -252,6 +301,14 @@ class ExpectMachine : public Machine {
   }
 
   Progress timed_out() {
+    if (UdpSequence* seq = c_->sequence.get(); seq && !seq->waiting.empty()) {
+      uint64_t tag = seq->waiting.front();
+      seq->waiting.pop_front();
+      seq->abandoned.insert(tag);
+      ++seq->lost;
+      return fail("datagram lost: no reply to " + UdpSequence::tag(tag) + " " + within(),
+                  ETIMEDOUT);
+    }
     std::string msg = "no match " + within() + "; expected " + match::describe(*matcher_);
     if (c_->transport == Transport::tcp) {
       msg += ", have " + std::to_string(c_->rx.size()) + " bytes";

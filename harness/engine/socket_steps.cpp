@@ -95,6 +95,8 @@ class ConnectMachine : public ErrnoAsserting {
     c.transport = t;
     c.kind = t == Transport::tcp ? Conn::Kind::stream : Conn::Kind::udp_connected;
     c.peer = peer_;
+    if (t == Transport::udp && scope_.env.udp_sequence)
+      c.sequence = std::make_unique<UdpSequence>();
     scope_.conns[op_.conn] = std::move(c);
     return pass("connected to " + peer_.to_string() + " from " +
                 net::local_address(scope_.conns[op_.conn].fd.get()).to_string());
@@ -125,6 +127,7 @@ class OpenMachine : public Machine {
     c.transport = Transport::udp;
     c.kind = Conn::Kind::udp_open;
     c.peer = scope_.env.target.addr;
+    if (scope_.env.udp_sequence) c.sequence = std::make_unique<UdpSequence>();
     std::string where = net::local_address(c.fd.get()).to_string();
     scope_.conns[op.conn] = std::move(c);
     return pass("bound " + where);

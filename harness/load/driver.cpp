@@ -27,6 +27,7 @@ uint64_t ns_between(TimePoint a, TimePoint b) {
 }
 
 std::string error_kind(const reports::StepResult& r) {
+  if (r.message.rfind("datagram lost", 0) == 0) return "loss";
   if (r.errno_name == "ETIMEDOUT") return r.op == "connect" ? "connect" : "timeout";
   if (r.errno_name == "ECONNRESET" || r.errno_name == "EPIPE") return "reset";
   if (r.errno_name == "ECONNREFUSED") return "refused";
@@ -79,8 +80,9 @@ class VirtualUser : public net::Waiter {
   void after_iteration();
   Worker& w_;
   engine::Client& client_;
-  State state_ = State::setup;
+  State state_ = State::backoff;  // the first event (at t0) runs the setup
   TimePoint intended_{}, started_{};
+  uint64_t done_iterations_ = 0;
   bool finished_flag_ = false;  // set by the client's on_finish, handled from the loop
 };
 
@@ -96,7 +98,8 @@ class Worker : public net::Waiter {
         t0_(t0),
         measure_from_(measure_from),
         end_(end),
-        run_(engine::CaseEnv{o.target, o.seed, p.default_timeout_ms, nullptr, loop_, nullptr}),
+        run_(engine::CaseEnv{o.target, o.seed, p.default_timeout_ms, nullptr, loop_, nullptr,
+                             p.udp_sequence}),
         progress_done_(done),
         progress_errors_(errs),
         progress_p99_(p99) {
@@ -112,7 +115,8 @@ class Worker : public net::Waiter {
   }
 
   void run() {
-    for (auto& v : vus_) v->begin();
+    // Every user starts at t0, the same instant on every thread; nothing runs before it.
+    for (auto& v : vus_) loop_.arm_timer(*v, t0_);
     if (open_loop()) {
       next_start_ = t0_;
       loop_.arm_timer(*this, next_start_);
@@ -164,16 +168,39 @@ class Worker : public net::Waiter {
     }
   }
 
-  // Called by a user that is ready for work: the oldest waiting start, if any.
+  // Called by a user that is ready for work: the oldest waiting start, if any. Starts due
+  // inside the window may still begin up to one step timeout after its end (late, and their
+  // latency says so); what is left after that is missed.
   bool take_start(TimePoint& intended) {
-    if (backlog_.empty()) return false;
+    if (backlog_.empty() || Clock::now() >= end_ + std::chrono::milliseconds(p_.default_timeout_ms))
+      return false;
     intended = backlog_.front();
     backlog_.pop_front();
     return true;
   }
 
-  void record(TimePoint intended, TimePoint started, const engine::Client& c) {
-    if (intended < measure_from_ || intended >= end_) return;  // warm-up, or after the end
+  // Moves the UDP sequence counters of the user's sockets into the totals (or drops them,
+  // outside the measured window).
+  void collect_udp(engine::Client& c, bool counted) {
+    c.for_each_conn([&](engine::Conn& conn) {
+      if (!conn.sequence) return;
+      auto& s = *conn.sequence;
+      if (counted) {
+        udp_sent_ += s.sent;
+        udp_lost_ += s.lost;
+        udp_dup_ += s.duplicates;
+        udp_late_ += s.late;
+        udp_reordered_ += s.reordered;
+      }
+      s.sent = s.lost = s.duplicates = s.late = s.reordered = 0;
+    });
+  }
+
+  void record(TimePoint intended, TimePoint started, engine::Client& c) {
+    if (intended < measure_from_ || intended >= end_) {  // warm-up, or after the end
+      collect_udp(c, false);
+      return;
+    }
     TimePoint first = c.first_send() == TimePoint{} ? started : c.first_send();
     TimePoint last = c.last_expect() == TimePoint{} ? Clock::now() : c.last_expect();
     uint64_t latency = ns_between(open_loop() ? intended : first, last);
@@ -183,25 +210,35 @@ class Worker : public net::Waiter {
     for (const auto& r : c.results()) {
       if (r.op == "connect") connect_.record(static_cast<uint64_t>(r.elapsed_ms * 1e6));
     }
+    collect_udp(c, true);
     ++iterations_;
     second(intended).iterations++;
     second(intended).hist.record(latency);
     progress_done_.fetch_add(1, std::memory_order_relaxed);
   }
 
-  void record_error(TimePoint intended, const engine::Client& c) {
-    if (intended < measure_from_ || intended >= end_) return;
+  // Returns the error's kind.
+  std::string record_error(TimePoint intended, engine::Client& c) {
+    std::string kind = "other";
+    for (const auto& r : c.results()) {
+      if (r.verdict != reports::Verdict::pass) {
+        kind = error_kind(r);
+        break;
+      }
+    }
+    collect_udp(c, intended >= measure_from_ && intended < end_);
+    if (intended < measure_from_ || intended >= end_) return kind;
     ++errors_;
     second(intended).errors++;
     progress_errors_.fetch_add(1, std::memory_order_relaxed);
+    ++by_kind_[kind];
     for (const auto& r : c.results()) {
       if (r.verdict == reports::Verdict::pass) continue;
-      std::string kind = error_kind(r);
-      ++by_kind_[kind];
       if (samples_.size() < kKeptErrors)
         samples_.push_back({kind, r.op + " (step " + r.path + ")", r.message, r.mismatch});
       break;
     }
+    return kind;
   }
 
   bool open_loop() const { return p_.executor != Profile::Executor::closed; }
@@ -212,6 +249,7 @@ class Worker : public net::Waiter {
   // Results, read after the thread ended.
   reports::Histogram latency_, service_, connect_;
   uint64_t iterations_ = 0, errors_ = 0, scheduled_ = 0, missed_ = 0, lag_ns_ = 0;
+  uint64_t udp_sent_ = 0, udp_lost_ = 0, udp_dup_ = 0, udp_late_ = 0, udp_reordered_ = 0;
   std::map<std::string, uint64_t> by_kind_;
   std::vector<reports::ErrorSample> samples_;
   struct Second {
@@ -266,6 +304,7 @@ void VirtualUser::begin() {
 
 void VirtualUser::start_iteration(TimePoint intended) {
   state_ = State::running;
+  ++done_iterations_;
   intended_ = intended;
   started_ = Clock::now();
   client_.run_steps(w_.profile().iteration, [this] {
@@ -316,16 +355,26 @@ void VirtualUser::after_setup() {
 void VirtualUser::after_iteration() {
   if (state_ == State::running) {
     if (client_.failed()) {
-      w_.record_error(intended_, client_);
-      client_.drop_conns();  // a failed exchange leaves the connection in an unknown state
-      state_ = State::idle;
-      begin();
-      return;
+      // A lost datagram leaves the socket fine (and its late reply still to be counted); any
+      // other failed exchange leaves the connection in an unknown state: start afresh.
+      if (w_.record_error(intended_, client_) != "loss") {
+        client_.drop_conns();
+        state_ = State::idle;
+        begin();
+        return;
+      }
+    } else {
+      w_.record(intended_, started_, client_);
     }
-    w_.record(intended_, started_, client_);
     state_ = State::idle;
   }
-  if (w_.ended()) {
+  TimePoint intended;
+  if (w_.open_loop() && w_.take_start(intended)) {
+    start_iteration(intended);
+    return;
+  }
+  uint64_t limit = w_.profile().iterations_per_vu;
+  if (w_.ended() || (limit > 0 && done_iterations_ >= limit)) {
     state_ = State::teardown;
     client_.run_steps(w_.profile().teardown, [this] {
       finished_flag_ = true;
@@ -333,12 +382,7 @@ void VirtualUser::after_iteration() {
     });
     return;
   }
-  TimePoint intended;
-  if (!w_.open_loop()) {
-    start_iteration(Clock::now());
-  } else if (w_.take_start(intended)) {
-    start_iteration(intended);
-  }
+  if (!w_.open_loop()) start_iteration(Clock::now());
 }
 
 }  // namespace
@@ -425,6 +469,11 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
     r.errors += w->errors_;
     r.scheduled += w->scheduled_;
     r.missed_starts += w->missed_;
+    r.udp_sent += w->udp_sent_;
+    r.udp_lost += w->udp_lost_;
+    r.udp_duplicates += w->udp_dup_;
+    r.udp_late += w->udp_late_;
+    r.udp_reordered += w->udp_reordered_;
     lag = std::max(lag, w->lag_ns_);
     for (const auto& [k, n] : w->by_kind_) r.errors_by_kind[k] += n;
     for (auto& s : w->samples_) {

@@ -150,6 +150,11 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
   } else {
     r.error("/executor", "is required, e.g. {\"type\": \"closed\", \"vus\": 10}");
   }
+  if (const json* us = r.get("udp_sequence")) {
+    if (!us->is_boolean()) r.error("/udp_sequence", "must be true or false");
+    p.udp_sequence = us->is_boolean() && us->get<bool>();
+  }
+  p.iterations_per_vu = static_cast<uint64_t>(r.number("iterations", 0, 0, 1e12));
   if (const json* th = r.get("thresholds")) {
     if (!th->is_array()) {
       r.error("/thresholds", "must be an array of strings like \"p99 < 2ms\"");

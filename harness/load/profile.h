@@ -29,6 +29,9 @@ struct Profile {
   unsigned threads = 0;  // 0: one per core
   scenario::Steps setup, iteration, teardown;
   std::vector<reports::Threshold> thresholds;
+  bool udp_sequence = false;  // tag datagrams to count loss, duplicates, late and reordered replies
+  uint64_t iterations_per_vu =
+      0;  // closed loop: stop after this many per user (0: run for the duration)
 };
 
 const char* to_string(Profile::Executor e);

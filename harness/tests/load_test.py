@@ -34,7 +34,87 @@ def profile(**kw):
     return p
 
 
+class ScriptedUdpServer:
+    """Answers tagged datagrams ("#<16 hex>#a" / "#<16 hex>#b") on a fixed schedule of faults:
+    of the b datagrams, every 20th from the 12th is dropped and every 20th from the 2nd is
+    answered 120 ms late; of the a datagrams, every 20th from the 5th is answered twice and every
+    20th from the 15th is held back and answered after its b."""
+
+    def __init__(self):
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.counts = {"dropped": 0, "delayed": 0, "duplicated": 0, "reordered": 0}
+        self.stop = False
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        import threading
+        a_seen = b_seen = 0
+        held = None
+        for _ in range(200000):  # bounded; ends with the test
+            if self.stop:
+                return
+            try:
+                data, peer = self.sock.recvfrom(2048)
+            except OSError:
+                continue
+            kind = data[18:19]
+            if kind == b"a":
+                a_seen += 1
+                if a_seen % 20 == 15:
+                    held = (data, peer)
+                    self.counts["reordered"] += 1
+                    continue
+                self.sock.sendto(data, peer)
+                if a_seen % 20 == 5:
+                    self.sock.sendto(data, peer)
+                    self.counts["duplicated"] += 1
+            else:
+                b_seen += 1
+                if b_seen % 20 == 12:
+                    self.counts["dropped"] += 1
+                elif b_seen % 20 == 2:
+                    self.counts["delayed"] += 1
+                    threading.Timer(0.12, self.sock.sendto, (data, peer)).start()
+                else:
+                    self.sock.sendto(data, peer)
+                if held:
+                    self.sock.sendto(*held)
+                    held = None
+
+    def close(self):
+        self.stop = True
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
 class LoadRuns(unittest.TestCase):
+    def test_udp_loss_duplicates_late_and_reordered_replies_are_counted(self):
+        server = ScriptedUdpServer()
+        try:
+            p = {"format": 1, "profile": "udp-faults", "transport": "udp", "defaults": {"timeout_ms": 100},
+                 "executor": {"type": "closed", "vus": 1}, "iterations": 100, "duration_s": 60, "warmup_s": 0,
+                 "threads": 1, "udp_sequence": True,
+                 "setup": [{"op": "connect", "conn": "u"}],
+                 "iteration": [{"op": "sleep", "ms": 2},
+                               {"op": "send", "conn": "u", "text": "a"}, {"op": "send", "conn": "u", "text": "b"},
+                               {"op": "expect", "conn": "u", "text": "a"}, {"op": "expect", "conn": "u", "text": "b"}],
+                 "thresholds": ["udp_loss < 50%"]}
+            r, rep, _ = load(p, "--target", f"127.0.0.1:{server.port}")
+        finally:
+            server.close()
+        self.assertIsNotNone(rep, r.stderr)
+        l = rep["load"]
+        self.assertEqual(server.counts, {"dropped": 5, "delayed": 5, "duplicated": 5, "reordered": 5})
+        self.assertEqual(l["udp"], {"sent": 200, "lost": 10, "late": 5, "duplicates": 5, "reordered": 5})
+        self.assertEqual(l["errors_by_kind"], {"loss": 10})
+        self.assertEqual(l["iterations"], 90)
+
     def test_a_closed_loop_against_echo_checks_every_reply_and_passes_its_thresholds(self):
         r, rep, _ = load(profile(thresholds=["error_rate == 0", "iterations > 10"]), "--target", "builtin:echo")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -50,8 +130,9 @@ class LoadRuns(unittest.TestCase):
     def test_the_built_in_profiles_run(self):
         for name in ("echo-tcp-rr", "echo-udp-rr"):
             with self.subTest(profile=name):
+                # A modest rate: this checks that the profiles run, not how fast this machine is.
                 r = subprocess.run([SOCKSPEC, "load", os.path.join(SCENARIOS, "load", name + ".json"), "--target",
-                                    "builtin:echo", "--duration", "1", "--warmup", "0"],
+                                    "builtin:echo", "--duration", "1", "--warmup", "0", "--rate", "300"],
                                    capture_output=True, text=True, timeout=60)
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
 
