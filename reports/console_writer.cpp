@@ -1,6 +1,7 @@
 #include "reports/console_writer.h"
 
 #include <cctype>
+#include <cstdio>
 
 #include "reports/text.h"
 #include "reports/thresholds.h"
@@ -92,6 +93,17 @@ void write_load_summary(const LoadResult& l, const ConsoleStyle& style, std::ost
   if (l.connect.count()) {
     out << "  connect  p50 " << ms(l.connect.percentile(50)) << "  p99 "
         << ms(l.connect.percentile(99)) << "\n";
+  }
+  if (l.duration_s > 0 && (l.bytes_sent || l.bytes_received)) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "  traffic  sent %.1f MB/s, received %.1f MB/s",
+                  static_cast<double>(l.bytes_sent) / l.duration_s / 1e6,
+                  static_cast<double>(l.bytes_received) / l.duration_s / 1e6);
+    out << buf;
+    if (l.datagrams_sent)
+      out << ", " << format_metric("rate", static_cast<double>(l.datagrams_sent) / l.duration_s)
+          << " datagrams";
+    out << "\n";
   }
   if (l.udp_sent) {
     out << "  udp      " << l.udp_sent << " sent, " << l.udp_lost << " lost, " << l.udp_late

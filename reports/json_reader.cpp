@@ -70,6 +70,11 @@ LoadResult load_of(const json& l) {
   r.missed_starts = val<uint64_t>(l, "missed_starts", 0);
   r.max_lag_ms = val<double>(l, "max_lag_ms", 0);
   r.rate_kept = val<bool>(l, "rate_kept", true);
+  if (l.contains("traffic")) {
+    r.datagrams_sent = val<uint64_t>(l["traffic"], "datagrams_sent", 0);
+    r.bytes_sent = val<uint64_t>(l["traffic"], "bytes_sent", 0);
+    r.bytes_received = val<uint64_t>(l["traffic"], "bytes_received", 0);
+  }
   if (l.contains("udp")) {
     r.udp_sent = val<uint64_t>(l["udp"], "sent", 0);
     r.udp_lost = val<uint64_t>(l["udp"], "lost", 0);

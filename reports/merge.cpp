@@ -30,6 +30,9 @@ void merge_load(LoadResult& into, const LoadResult& l) {
   into.udp_duplicates += l.udp_duplicates;
   into.udp_late += l.udp_late;
   into.udp_reordered += l.udp_reordered;
+  into.datagrams_sent += l.datagrams_sent;
+  into.bytes_sent += l.bytes_sent;
+  into.bytes_received += l.bytes_received;
   into.latency.merge(l.latency);
   into.service.merge(l.service);
   into.connect.merge(l.connect);

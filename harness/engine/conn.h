@@ -50,6 +50,9 @@ struct Conn {
   bool sent_overflow = false;
   std::string last_datagram;              // UDP: for `echo` matchers (without any sequence tag)
   std::unique_ptr<UdpSequence> sequence;  // set on UDP conns of load runs with udp_sequence
+  // Totals for load reports, collected (and zeroed) by the load driver after each iteration.
+  uint64_t datagrams_sent = 0, bytes_sent = 0, bytes_received = 0;
+  bool no_gso = false;  // the kernel refused UDP_SEGMENT on this socket once
 };
 
 using Conns = std::map<std::string, Conn>;

@@ -183,6 +183,12 @@ class Worker : public net::Waiter {
   // outside the measured window).
   void collect_udp(engine::Client& c, bool counted) {
     c.for_each_conn([&](engine::Conn& conn) {
+      if (counted) {
+        datagrams_ += conn.datagrams_sent;
+        bytes_sent_ += conn.bytes_sent;
+        bytes_received_ += conn.bytes_received;
+      }
+      conn.datagrams_sent = conn.bytes_sent = conn.bytes_received = 0;
       if (!conn.sequence) return;
       auto& s = *conn.sequence;
       if (counted) {
@@ -250,6 +256,7 @@ class Worker : public net::Waiter {
   reports::Histogram latency_, service_, connect_;
   uint64_t iterations_ = 0, errors_ = 0, scheduled_ = 0, missed_ = 0, lag_ns_ = 0;
   uint64_t udp_sent_ = 0, udp_lost_ = 0, udp_dup_ = 0, udp_late_ = 0, udp_reordered_ = 0;
+  uint64_t datagrams_ = 0, bytes_sent_ = 0, bytes_received_ = 0;
   std::map<std::string, uint64_t> by_kind_;
   std::vector<reports::ErrorSample> samples_;
   struct Second {
@@ -474,6 +481,9 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
     r.udp_duplicates += w->udp_dup_;
     r.udp_late += w->udp_late_;
     r.udp_reordered += w->udp_reordered_;
+    r.datagrams_sent += w->datagrams_;
+    r.bytes_sent += w->bytes_sent_;
+    r.bytes_received += w->bytes_received_;
     lag = std::max(lag, w->lag_ns_);
     for (const auto& [k, n] : w->by_kind_) r.errors_by_kind[k] += n;
     for (auto& s : w->samples_) {

@@ -175,6 +175,30 @@ class LoadRuns(unittest.TestCase):
         # Latency counts from the scheduled start, service time from the send: waiting shows.
         self.assertGreater(l["latency"]["percentiles"]["p99"], l["service"]["percentiles"]["p99"])
 
+    def test_batched_udp_sends_arrive_as_separate_datagrams(self):
+        # repeat on UDP is sent in batches (UDP GSO or sendmmsg): the receiver must still see
+        # every datagram on its own, whole and unchanged.
+        import collections
+        import socket
+        rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rx.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        rx.bind(("127.0.0.1", 0))
+        p = profile(transport="udp", executor={"type": "closed", "vus": 1}, iterations=3, duration_s=30, threads=1,
+                    setup=[{"op": "connect", "conn": "u"}],
+                    iteration=[{"op": "send", "conn": "u", "fill": {"bytes": 64, "pattern": "counter"}, "repeat": 100}])
+        r, rep, _ = load(p, "--target", f"127.0.0.1:{rx.getsockname()[1]}")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        rx.settimeout(0.5)
+        seen = collections.Counter()
+        for _ in range(1000):
+            try:
+                seen[rx.recvfrom(70000)[0]] += 1
+            except socket.timeout:
+                break
+        rx.close()
+        self.assertEqual(seen, {bytes(range(64)): 300})
+        self.assertEqual(rep["load"]["traffic"]["datagrams_sent"], 300)
+
     def test_invalid_profiles_exit_2_with_pointers(self):
         p = profile(executor={"type": "constant-rate"}, thresholds=["p99 < 2"],
                     iteration=[{"op": "send", "conn": "nope", "text": "x"}])
