@@ -32,8 +32,11 @@ test: build-test
 demo: build
 	@scripts/demo.sh $(RELEASE_DIR)/harness/sockspec $(OUT)
 
-# Measures, never asserts: our reference echo vs sockperf's server under sockperf ping-pong.
+# Measures, never asserts: the harness's hot paths (Google Benchmark), sockspec load vs sockperf
+# as clients, and our reference echo vs sockperf's server.
 bench: deps-bench build
+	$(RELEASE_DIR)/harness/hot_paths_bench
+	@scripts/bench-load.sh $(RELEASE_DIR)/harness/sockspec
 	@scripts/bench-echo.sh $(RELEASE_DIR)/harness/sockspec
 
 # Runs the suites against every reference, faulty and third-party server and regenerates

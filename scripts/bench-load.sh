@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# sockspec load against Debian's sockperf, in one run, alternating A/B so drift on the machine
+# hits both sides alike. Both clients talk to `sockperf server`:
+#   - round trip: `sockspec load` (closed loop, 1 connection, 1 thread, 64-byte sockperf-format
+#     messages, every reply checked for length) vs `sockperf ping-pong -m 64`, UDP and TCP;
+#   - UDP send rate, one thread: `sockspec load` (64-byte datagrams, repeat 1024 per iteration)
+#     vs `sockperf throughput -m 64`.
+# sockperf reports half the round trip as its latency; it is doubled here to compare RTTs.
+# A benchmark, not a test: it prints figures and ratios and asserts nothing.
+set -euo pipefail
+sockspec=${1:-build/release/harness/sockspec}
+rounds=${ROUNDS:-3}
+seconds=${SECONDS_PER_RUN:-4}
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sockperf server -i 127.0.0.1 -p "$port" > /dev/null 2>&1 &
+udp_pid=$!
+sockperf server -i 127.0.0.1 -p "$port" --tcp > /dev/null 2>&1 &
+tcp_pid=$!
+trap 'kill $udp_pid $tcp_pid 2>/dev/null; rm -rf "$work"' EXIT
+sleep 0.5
+
+# A 64-byte sockperf ping: sequence 1, flags "client + pong request", length 64.
+ping_hex="0000000000000001 0003 00000040 $(printf '00%.0s' $(seq 50))"
+for transport in udp tcp; do
+  cat > "$work/rr-$transport.json" <<JSON
+{"format": 1, "profile": "rr-$transport", "transport": "$transport", "defaults": {"timeout_ms": 1000},
+ "executor": {"type": "closed", "vus": 1}, "threads": 1, "duration_s": $seconds, "warmup_s": 0.5,
+ "setup": [{"op": "connect", "conn": "c", "options": {"nodelay": $([ $transport = tcp ] && echo true || echo false)}}],
+ "iteration": [{"op": "send", "conn": "c", "hex": "$ping_hex"}, {"op": "expect", "conn": "c", "length": 64}]}
+JSON
+done
+cat > "$work/send.json" <<JSON
+{"format": 1, "profile": "udp-send", "transport": "udp", "executor": {"type": "closed", "vus": 1}, "threads": 1,
+ "duration_s": $seconds, "warmup_s": 0.5, "setup": [{"op": "connect", "conn": "u"}],
+ "iteration": [{"op": "send", "conn": "u", "hex": "$ping_hex", "repeat": 1024}]}
+JSON
+
+# Prints "p50_us p99_us per_second" for one run of each kind.
+ours_rr() {
+  "$sockspec" load "$work/rr-$1.json" --target "127.0.0.1:$port" --report-json "$work/r.json" > /dev/null
+  python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["load"]; p=l["latency"]["percentiles"]
+print(p["p50"]/1e3, p["p99"]/1e3, l["achieved_rate"])' "$work/r.json"
+}
+theirs_rr() {
+  local flag=""; [ "$1" = tcp ] && flag="--tcp"
+  sockperf ping-pong -i 127.0.0.1 -p "$port" -t "$seconds" -m 64 $flag 2>&1 | awk '
+    /Valid Duration/ { for (i = 1; i <= NF; i++) { if ($i ~ /^RunTime=/) { sub("RunTime=", "", $i); t = $i }
+                                                   if ($i ~ /^ReceivedMessages=/) { sub("ReceivedMessages=", "", $i); n = $i } } }
+    /percentile 50.000/ { p50 = $NF * 2 }
+    /percentile 99.000/ { p99 = $NF * 2 }
+    END { print p50, p99, n / t }'
+}
+ours_send() {
+  "$sockspec" load "$work/send.json" --target "127.0.0.1:$port" --report-json "$work/s.json" > /dev/null
+  python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["load"]; print(l["traffic"]["datagrams_sent"] / l["duration_s"])' "$work/s.json"
+}
+theirs_send() {
+  sockperf throughput -i 127.0.0.1 -p "$port" -t "$seconds" -m 64 2>&1 | awk '/Message Rate is/ { print $(NF-1) }'
+}
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+col() { cut -d' ' -f"$1" "$2" | median; }
+
+for transport in udp tcp; do
+  : > "$work/a"; : > "$work/b"
+  for _ in $(seq "$rounds"); do ours_rr $transport >> "$work/a"; theirs_rr $transport >> "$work/b"; done
+  printf "%s round trip, 1 connection, 64 B:\n" "$transport"
+  printf "  sockspec  p50 %8.1f us  p99 %8.1f us  %9.0f round trips/s\n" "$(col 1 $work/a)" "$(col 2 $work/a)" "$(col 3 $work/a)"
+  printf "  sockperf  p50 %8.1f us  p99 %8.1f us  %9.0f round trips/s\n" "$(col 1 $work/b)" "$(col 2 $work/b)" "$(col 3 $work/b)"
+  awk -v a="$(col 1 $work/a)" -v b="$(col 1 $work/b)" -v c="$(col 2 $work/a)" -v d="$(col 2 $work/b)" \
+      -v e="$(col 3 $work/a)" -v f="$(col 3 $work/b)" \
+      'BEGIN { printf "  ratio sockspec/sockperf: RTT p50 %.2f  RTT p99 %.2f  round trips/s %.2f\n", a/b, c/d, e/f }'
+done
+: > "$work/a"; : > "$work/b"
+for _ in $(seq "$rounds"); do ours_send >> "$work/a"; theirs_send >> "$work/b"; done
+printf "udp send rate, 1 thread, 64 B:\n  sockspec %10.0f datagrams/s\n  sockperf %10.0f datagrams/s\n" "$(median < $work/a)" "$(median < $work/b)"
+awk -v a="$(median < $work/a)" -v b="$(median < $work/b)" 'BEGIN { printf "  ratio sockspec/sockperf: %.2f\n", a/b }'
