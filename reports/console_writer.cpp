@@ -109,6 +109,10 @@ void write_load_summary(const LoadResult& l, const ConsoleStyle& style, std::ost
     out << "  udp      " << l.udp_sent << " sent, " << l.udp_lost << " lost, " << l.udp_late
         << " late, " << l.udp_duplicates << " duplicated, " << l.udp_reordered << " reordered\n";
   }
+  if (l.generator_peak_rss_kib) {
+    out << "  memory   sockspec peak RSS " << l.generator_peak_rss_kib / 1024 << " MiB for "
+        << l.connections << " connections\n";
+  }
   out << "  errors   " << l.errors;
   for (const auto& [kind, n] : l.errors_by_kind) out << "  " << kind << " " << n;
   out << "\n";

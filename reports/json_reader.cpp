@@ -70,6 +70,7 @@ LoadResult load_of(const json& l) {
   r.missed_starts = val<uint64_t>(l, "missed_starts", 0);
   r.max_lag_ms = val<double>(l, "max_lag_ms", 0);
   r.rate_kept = val<bool>(l, "rate_kept", true);
+  r.generator_peak_rss_kib = val<uint64_t>(l, "generator_peak_rss_kib", 0);
   if (l.contains("traffic")) {
     r.datagrams_sent = val<uint64_t>(l["traffic"], "datagrams_sent", 0);
     r.bytes_sent = val<uint64_t>(l["traffic"], "bytes_sent", 0);

@@ -115,6 +115,7 @@ json load_json(const LoadResult& l) {
           {"missed_starts", l.missed_starts},
           {"max_lag_ms", l.max_lag_ms},
           {"rate_kept", l.rate_kept},
+          {"generator_peak_rss_kib", l.generator_peak_rss_kib},
           {"traffic",
            {{"datagrams_sent", l.datagrams_sent},
             {"bytes_sent", l.bytes_sent},

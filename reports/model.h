@@ -137,6 +137,7 @@ struct LoadResult {
            udp_lost = 0;  // udp_sequence runs: datagrams tagged and sent, never answered in time
   uint64_t udp_duplicates = 0, udp_late = 0, udp_reordered = 0;
   uint64_t datagrams_sent = 0, bytes_sent = 0, bytes_received = 0;  // in the measured window
+  uint64_t generator_peak_rss_kib = 0;         // the sockspec process's peak resident memory
   Histogram latency;                           // from the intended start (open loop)
   Histogram service;                           // from the actual first send
   Histogram connect{Histogram::kPreciseBits};  // connect steps inside iterations

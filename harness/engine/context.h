@@ -38,6 +38,9 @@ struct CaseEnv {
   net::EventLoop& loop;
   std::function<std::optional<std::string>(const std::string&)> getenv;
   bool udp_sequence = false;  // load: tag UDP datagrams (see UdpSequence)
+  // load: bind each client's connects (that name no bind) to 127.0.0.(1 + client % N), so
+  // an IPv4 loopback target can take more connections than one source's ephemeral ports.
+  unsigned source_addresses = 0;
 };
 
 }  // namespace sockspec::engine

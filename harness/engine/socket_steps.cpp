@@ -80,6 +80,13 @@ class ConnectMachine : public ErrnoAsserting {
       auto b = resolve_endpoint(*op_.bind, scope_.vars, scope_.env.target, socktype(t));
       if (!b.error.empty()) return error("bind: " + b.error);
       if (auto e = net::bind_to(fd_.get(), b.addr); e.err) return failed(e);
+    } else if (scope_.env.source_addresses > 0 && peer_.family() == AF_INET &&
+               peer_.is_loopback()) {
+      auto n = scope_.vars.client.value_or(0) % scope_.env.source_addresses;
+      auto src = net::resolve("127.0.0." + std::to_string(1 + n), 0, socktype(t));
+      if (!src.addrs.empty()) {
+        if (auto e = net::bind_to(fd_.get(), src.addrs.front()); e.err) return failed(e);
+      }
     }
     net::NetError e = net::start_connect(fd_.get(), peer_);
     if (e.err == EINPROGRESS) return wait(fd_.get(), EPOLLOUT);

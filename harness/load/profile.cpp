@@ -155,6 +155,7 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
     p.udp_sequence = us->is_boolean() && us->get<bool>();
   }
   p.iterations_per_vu = static_cast<uint64_t>(r.number("iterations", 0, 0, 1e12));
+  p.source_addresses = static_cast<unsigned>(r.number("source_addresses", 0, 0, 254));
   if (const json* th = r.get("thresholds")) {
     if (!th->is_array()) {
       r.error("/thresholds", "must be an array of strings like \"p99 < 2ms\"");

@@ -32,6 +32,7 @@ struct Profile {
   bool udp_sequence = false;  // tag datagrams to count loss, duplicates, late and reordered replies
   uint64_t iterations_per_vu =
       0;  // closed loop: stop after this many per user (0: run for the duration)
+  unsigned source_addresses = 0;  // spread connects over 127.0.0.1..N (IPv4 loopback targets)
 };
 
 const char* to_string(Profile::Executor e);

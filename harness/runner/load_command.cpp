@@ -1,6 +1,7 @@
 #include "runner/load_command.h"
 
 #include <poll.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -53,6 +54,20 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
     return 2;
   }
   const load::Profile& profile = *parsed.profile;
+  // Every connection is a descriptor: raise the soft limit to the hard one when they need it,
+  // before a managed server starts, so it inherits the limit too.
+  uint64_t conns = o.connections ? o.connections : profile.connections;
+  rlimit nofile{};
+  getrlimit(RLIMIT_NOFILE, &nofile);
+  if (conns + 256 > nofile.rlim_cur) {
+    if (conns + 256 > nofile.rlim_max) {
+      err << "load: " << conns << " connections need about " << conns + 256
+          << " descriptors; the hard limit (RLIMIT_NOFILE) is " << nofile.rlim_max << "\n";
+      return 2;
+    }
+    nofile.rlim_cur = nofile.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &nofile);
+  }
   bool tcp = profile.transport == scenario::Transport::tcp;
   Prepared prepared = prepare_target(spec, o.target, o.server_cmd, o.self_exe, tcp, !tcp);
   if (!prepared.error.empty()) {
@@ -85,6 +100,17 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   report.kind = "load";
   report.load = load::run_load(profile, lo, progress);
   if (o.progress) err << "\r" << std::string(90, ' ') << "\r";
+  {  // the generator's own peak memory, for the report
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    while (status >> key) {
+      if (key == "VmHWM:") {
+        status >> report.load->generator_peak_rss_kib;
+        break;
+      }
+      status.ignore(4096, '\n');
+    }
+  }
   pollfd pf{o.cancel_fd, POLLIN, 0};
   bool interrupted = o.cancel_fd >= 0 && poll(&pf, 1, 0) == 1;
   if (prepared.server) {

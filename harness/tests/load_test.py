@@ -115,6 +115,16 @@ class LoadRuns(unittest.TestCase):
         self.assertEqual(l["errors_by_kind"], {"loss": 10})
         self.assertEqual(l["iterations"], 90)
 
+    def test_a_connection_per_iteration_records_connect_latency(self):
+        p = profile(iteration=[{"op": "connect", "conn": "c"}, {"op": "send", "conn": "c", "text": "x"},
+                               {"op": "expect", "conn": "c", "text": "x"}, {"op": "close", "conn": "c"}])
+        del p["setup"]
+        r, rep, _ = load(p, "--target", "builtin:echo")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        l = rep["load"]
+        self.assertGreater(l["iterations"], 0)
+        self.assertEqual(l["connect"]["count"], l["iterations"])
+
     def test_a_closed_loop_against_echo_checks_every_reply_and_passes_its_thresholds(self):
         r, rep, _ = load(profile(thresholds=["error_rate == 0", "iterations > 10"]), "--target", "builtin:echo")
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
@@ -198,6 +208,46 @@ class LoadRuns(unittest.TestCase):
         rx.close()
         self.assertEqual(seen, {bytes(range(64)): 300})
         self.assertEqual(rep["load"]["traffic"]["datagrams_sent"], 300)
+
+    def test_connects_spread_over_the_source_addresses(self):
+        import socket
+        import threading
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(64)
+        srv.settimeout(0.2)
+        peers, conns, stop = set(), [], []
+
+        def accept():
+            for _ in range(500):  # bounded
+                if stop:
+                    return
+                try:
+                    c, addr = srv.accept()
+                except OSError:
+                    continue
+                peers.add(addr[0])
+                conns.append(c)
+
+        t = threading.Thread(target=accept, daemon=True)
+        t.start()
+        p = profile(executor={"type": "closed", "vus": 12}, iterations=1, source_addresses=3,
+                    iteration=[{"op": "sleep", "ms": 1}])
+        r, rep, _ = load(p, "--target", f"127.0.0.1:{srv.getsockname()[1]}")
+        stop.append(True)
+        t.join(timeout=5)
+        for c in conns:
+            c.close()
+        srv.close()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(peers, {"127.0.0.1", "127.0.0.2", "127.0.0.3"})
+
+    def test_fifteen_thousand_idle_connections_are_held_open(self):
+        r = subprocess.run([SOCKSPEC, "load", os.path.join(SCENARIOS, "load", "idle-15k.json"), "--target", "builtin:echo",
+                            "--warmup", "1"], capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("PASS errors == 0", r.stdout)
+        self.assertIn("for 15000 connections", r.stdout)
 
     def test_invalid_profiles_exit_2_with_pointers(self):
         p = profile(executor={"type": "constant-rate"}, thresholds=["p99 < 2"],
