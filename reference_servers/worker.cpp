@@ -79,7 +79,10 @@ void Worker::run() {
     }
     for (int i = 0; i < n; ++i) {
       uint64_t tag = events[i].data.u64;
-      if (tag == kStopTag) return;
+      if (tag == kStopTag) {
+        shared_.stopping = true;  // tells a blocking UDP thread, which has no epoll, to stop
+        return;
+      }
       if (tag == kListenTag) {
         accept_all();
       } else if (tag == kUdpTag) {
@@ -386,29 +389,56 @@ void Worker::send_datagram(const Addr& to, const std::string& bytes) {
            to.len);
 }
 
-void Worker::on_udp() {
+// Receives up to a batch of datagrams (flags: MSG_DONTWAIT, or MSG_WAITFORONE to block for
+// the first); returns how many, or <= 0.
+int Worker::receive_udp(int flags) {
   size_t cap = cfg_.fault == Fault::truncate_1024 ? 1024 : 65536;
   auto& bufs = udp_.bufs;
-  auto& from = udp_.from;
-  auto& iov = udp_.iov;
-  auto& msgs = udp_.msgs;
   if (bufs.empty()) {  // once per worker: the batch buffers are reused for every datagram
     bufs.assign(kUdpBatch, std::string(cap, '\0'));
-    from.resize(kUdpBatch);
-    iov.resize(kUdpBatch);
-    msgs.resize(kUdpBatch);
+    udp_.from.resize(kUdpBatch);
+    udp_.iov.resize(kUdpBatch);
+    udp_.msgs.resize(kUdpBatch);
   }
+  for (int i = 0; i < kUdpBatch; ++i) {
+    udp_.iov[i] = {bufs[static_cast<size_t>(i)].data(), cap};
+    udp_.msgs[i] = {};
+    udp_.msgs[i].msg_hdr.msg_iov = &udp_.iov[i];
+    udp_.msgs[i].msg_hdr.msg_iovlen = 1;
+    udp_.msgs[i].msg_hdr.msg_name = &udp_.from[i].ss;
+    udp_.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+  }
+  return recvmmsg(udp_fd_, udp_.msgs.data(), kUdpBatch, flags, nullptr);
+}
+
+void Worker::on_udp() {
   for (int round = 0; round < 8; ++round) {
-    for (int i = 0; i < kUdpBatch; ++i) {
-      iov[i] = {bufs[static_cast<size_t>(i)].data(), cap};
-      msgs[i] = {};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      msgs[i].msg_hdr.msg_name = &from[i].ss;
-      msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
-    }
-    int n = recvmmsg(udp_fd_, msgs.data(), kUdpBatch, MSG_DONTWAIT, nullptr);
+    int n = receive_udp(MSG_DONTWAIT);
     if (n <= 0) return;
+    handle_udp(n);
+    if (n < kUdpBatch) return;
+  }
+}
+
+// A thread of its own for UDP: blocked in recvmmsg, then replies, two syscalls a request as a
+// plain blocking server has (an epoll loop adds a third). It wakes at least every 100 ms to
+// see whether the server is stopping.
+void Worker::run_udp_blocking() {
+  int flags = fcntl(udp_fd_, F_GETFL);
+  fcntl(udp_fd_, F_SETFL, flags & ~O_NONBLOCK);
+  timeval tv{0, 100'000};
+  setsockopt(udp_fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  while (!shared_.stopping.load(std::memory_order_relaxed)) {
+    int n = receive_udp(MSG_WAITFORONE);
+    if (n > 0) handle_udp(n);
+  }
+}
+
+void Worker::handle_udp(int n) {
+  auto& bufs = udp_.bufs;
+  auto& from = udp_.from;
+  auto& msgs = udp_.msgs;
+  {
     auto now = Clock::now();
     for (int i = 0; i < n; ++i) {
       Addr& src = from[static_cast<size_t>(i)];
@@ -465,7 +495,6 @@ void Worker::on_udp() {
       }
       send_datagram(src, out);
     }
-    if (n < kUdpBatch) return;
   }
 }
 

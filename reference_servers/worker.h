@@ -26,6 +26,7 @@ using Clock = std::chrono::steady_clock;
 // State every worker of one server shares; only counters, so no locks on the data path.
 struct Shared {
   std::atomic<unsigned> connections{0};
+  std::atomic<bool> stopping{false};
 };
 
 class Worker {
@@ -33,6 +34,7 @@ class Worker {
   Worker(const Config& cfg, int listen_fd, int udp_fd, int wrong_port_fd, int stop_fd,
          Shared& shared, std::ostream& err);
   void run();
+  void run_udp_blocking();  // a dedicated UDP thread (no epoll): see server.cpp
 
  private:
   struct Conn {
@@ -71,6 +73,8 @@ class Worker {
   void update(Conn& c);
   void close_conn(Conn& c, bool reset);
   void on_udp();
+  int receive_udp(int flags);
+  void handle_udp(int n);
   void send_datagram(const Addr& to, const std::string& bytes);
   void run_timers();
   void sweep();
