@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "net/address.h"
 #include "net/event_loop.h"
@@ -41,6 +42,9 @@ struct CaseEnv {
   // load: bind each client's connects (that name no bind) to 127.0.0.(1 + client % N), so
   // an IPv4 loopback target can take more connections than one source's ephemeral ports.
   unsigned source_addresses = 0;
+  // Bytes of payloads that have no variables, built once per step for a whole load run
+  // (keyed by the payload's address in the parsed profile, which outlives the run).
+  std::unordered_map<const void*, std::string>* payload_cache = nullptr;
 };
 
 }  // namespace sockspec::engine

@@ -78,9 +78,17 @@ class SendMachine : public Machine {
     c_ = conn(op.conn);
     if (!c_) return {true};
     if (ev == kStart) {
-      auto b = payload_bytes(op.payload, scope_.vars);
-      if (!b.error.empty()) return error("send: " + b.error);
-      bytes_ = std::move(b.bytes);
+      auto* cache = scope_.env.payload_cache;
+      bool fixed = op.payload.kind != scenario::Payload::Kind::text || !op.payload.text.has_vars();
+      auto hit = cache && fixed ? cache->find(&op.payload) : decltype(cache->end()){};
+      if (cache && fixed && hit != cache->end()) {
+        bytes_ = hit->second;
+      } else {
+        auto b = payload_bytes(op.payload, scope_.vars);
+        if (!b.error.empty()) return error("send: " + b.error);
+        bytes_ = std::move(b.bytes);
+        if (cache && fixed) cache->emplace(&op.payload, bytes_);
+      }
       if (op.to) {
         auto to = resolve_endpoint(*op.to, scope_.vars, scope_.env.target, SOCK_DGRAM);
         if (!to.error.empty()) return error("send: " + to.error);

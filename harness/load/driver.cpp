@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 
 #include "engine/case_run.h"
 #include "engine/client.h"
@@ -293,6 +294,7 @@ class Worker : public net::Waiter {
   double share_;
   TimePoint t0_, measure_from_, end_, next_start_{};
   net::EventLoop loop_;
+  std::unordered_map<const void*, std::string> payloads_;  // built once per step (see CaseEnv)
   engine::CaseRun run_;
   std::vector<std::unique_ptr<VirtualUser>> vus_;
   std::deque<TimePoint> backlog_;

@@ -249,6 +249,21 @@ class LoadRuns(unittest.TestCase):
         self.assertIn("PASS errors == 0", r.stdout)
         self.assertIn("for 15000 connections", r.stdout)
 
+    def test_a_ramping_rate_follows_its_stages(self):
+        p = profile(transport="udp", defaults={"timeout_ms": 500}, duration_s=2,
+                    executor={"type": "ramping-rate", "connections": 8, "start_rate": 100,
+                              "stages": [{"duration_s": 1, "rate": 100}, {"duration_s": 1, "rate": 1000}]},
+                    setup=[{"op": "connect", "conn": "u"}],
+                    iteration=[{"op": "send", "conn": "u", "fill": {"bytes": 64}}, {"op": "expect", "conn": "u", "echo": True}])
+        r, rep, _ = load(p, "--target", "builtin:echo")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        l = rep["load"]
+        # 100/s for a second, then 100 -> 1000/s linearly over a second (550 on average).
+        self.assertTrue(640 <= l["scheduled"] <= 660, l["scheduled"])
+        first, second = l["series"][0]["iterations"], l["series"][1]["iterations"]
+        self.assertTrue(95 <= first <= 101, first)
+        self.assertTrue(500 <= second <= 560, second)
+
     def test_invalid_profiles_exit_2_with_pointers(self):
         p = profile(executor={"type": "constant-rate"}, thresholds=["p99 < 2"],
                     iteration=[{"op": "send", "conn": "nope", "text": "x"}])
