@@ -16,6 +16,10 @@ std::string render_failure(const CaseResult& c, const std::string& indent);
 // "12 passed, 1 failed, 2 skipped" (only non-zero kinds; "0 cases" when empty).
 std::string render_counts(const Counts& c);
 
-std::string format_ms(double ms);  // "0.4ms", "12ms", "1.52s"
+std::string format_ms(double ms);
+
+// Text for XML and HTML: & < > " ' as entities, and control bytes (which XML 1.0 forbids even
+// as references) shown as \xHH.
+std::string markup_escape(const std::string& s);  // "0.4ms", "12ms", "1.52s"
 
 }  // namespace sockspec::reports

@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/signals.h"
 #include "reference_servers/protocol.h"
 #include "runner/load_command.h"
@@ -44,22 +45,12 @@ int cmd_load(const Invocation& inv) {
       "out", po::value(&o.out_dir),
       "write every format into this folder: load-report.json, load-junit.xml, load-summary.md, "
       "load.html");
-  po::options_description all;
-  all.add(desc).add_options()("profile", po::value(&o.profile));
+  po::options_description hidden;
+  hidden.add_options()("profile", po::value(&o.profile));
   po::positional_options_description pos;
   pos.add("profile", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(inv.args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "sockspec load: " << e.what() << "\n(see sockspec load --help)\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto rc = parse_options(inv, "load", desc, hidden, pos, vm)) return *rc;
   if (o.profile.empty()) {
     std::cerr << "sockspec load: name a profile (see scenarios/load/)\n";
     return 2;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "reports/console_writer.h"
 #include "reports/json_reader.h"
 #include "reports/merge.h"
@@ -50,22 +51,12 @@ int cmd_report(const Invocation& inv) {
   desc.add_options()("help,h", "show this help")("html", po::value(&paths.html), "write HTML here")(
       "markdown", po::value(&paths.markdown), "write Markdown here")(
       "junit", po::value(&paths.junit), "write JUnit XML here");
-  po::options_description all;
-  all.add(desc).add_options()("input", po::value(&input));
+  po::options_description hidden;
+  hidden.add_options()("input", po::value(&input));
   po::positional_options_description pos;
   pos.add("input", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(inv.args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "sockspec report: " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto rc = parse_options(inv, "report", desc, hidden, pos, vm)) return *rc;
   if (input.empty()) {
     std::cerr << "sockspec report: name a JSON report\n";
     return 2;
@@ -90,22 +81,12 @@ int cmd_merge(const Invocation& inv) {
       "html", po::value(&paths.html), "write HTML here")("markdown", po::value(&paths.markdown),
                                                          "write Markdown here")(
       "junit", po::value(&paths.junit), "write JUnit XML here");
-  po::options_description all;
-  all.add(desc).add_options()("input", po::value(&inputs)->composing());
+  po::options_description hidden;
+  hidden.add_options()("input", po::value(&inputs)->composing());
   po::positional_options_description pos;
   pos.add("input", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(inv.args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "sockspec merge: " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto rc = parse_options(inv, "merge", desc, hidden, pos, vm)) return *rc;
   if (inputs.size() < 2 || paths.json.empty()) {
     std::cerr << "sockspec merge: give two or more reports and -o MERGED.json\n";
     return 2;

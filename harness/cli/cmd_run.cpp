@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/signals.h"
 #include "reference_servers/protocol.h"
 #include "runner/runner.h"
@@ -49,22 +50,10 @@ int cmd_run(const Invocation& inv) {
       "write every format into this folder: report.json, junit.xml, summary.md, index.html");
   po::options_description hidden;
   hidden.add_options()("path", po::value(&o.paths)->composing());
-  po::options_description all;
-  all.add(desc).add(hidden);
   po::positional_options_description pos;
   pos.add("path", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(inv.args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "sockspec run: " << e.what() << "\n(see sockspec run --help)\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    return 0;
-  }
+  if (auto rc = parse_options(inv, "run", desc, hidden, pos, vm)) return *rc;
   o.seed_given = vm.count("seed") > 0;
   o.command_line = inv.command_line;
   o.invoked_as = inv.argv0;

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "runner/suites.h"
 
 namespace sockspec::cli {
@@ -12,26 +13,17 @@ namespace po = boost::program_options;
 namespace {
 
 // Both commands take PATH... and --help only.
-bool parse_paths(const Invocation& inv, const char* usage, std::vector<std::string>& paths,
-                 int& rc) {
+bool parse_paths(const Invocation& inv, const char* command, const char* usage,
+                 std::vector<std::string>& paths, int& rc) {
   po::options_description desc(usage);
   desc.add_options()("help,h", "show this help");
-  po::options_description all;
-  all.add(desc).add_options()("path", po::value(&paths)->composing());
+  po::options_description hidden;
+  hidden.add_options()("path", po::value(&paths)->composing());
   po::positional_options_description pos;
   pos.add("path", -1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(inv.args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << e.what() << "\n";
-    rc = 2;
-    return false;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << "\n";
-    rc = 0;
+  if (auto code = parse_options(inv, command, desc, hidden, pos, vm)) {
+    rc = *code;
     return false;
   }
   if (paths.empty()) {
@@ -48,7 +40,7 @@ int cmd_validate(const Invocation& inv) {
   std::vector<std::string> paths;
   int rc = 0;
   if (!parse_paths(
-          inv,
+          inv, "validate",
           "usage: sockspec validate PATH...\n\nChecks scenario files (folders are searched "
           "for *.json) and lists every problem as FILE:JSON-POINTER: message.\n\noptions",
           paths, rc)) {
@@ -69,7 +61,7 @@ int cmd_validate(const Invocation& inv) {
 int cmd_list(const Invocation& inv) {
   std::vector<std::string> paths;
   int rc = 0;
-  if (!parse_paths(inv,
+  if (!parse_paths(inv, "list",
                    "usage: sockspec list PATH...\n\nShows every case: SUITE/ID, level, spec "
                    "reference, title and tags.\n\noptions",
                    paths, rc)) {

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/options.h"
 #include "cli/signals.h"
 #include "reference_servers/server.h"
 
@@ -54,22 +55,12 @@ int cmd_serve(const Invocation& inv) {
       "sockperf-compat", po::bool_switch(&cfg.sockperf_compat),
       "echo only, for benchmarks: clear the client flag in sockperf's message header so "
       "`sockperf ping-pong` accepts our replies (no longer a pure RFC 862 echo)");
-  po::options_description all;
-  all.add(desc).add_options()("service", po::value(&service));
+  po::options_description hidden;
+  hidden.add_options()("service", po::value(&service));
   po::positional_options_description pos;
   pos.add("service", 1);
   po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(inv.args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    std::cerr << "sockspec serve: " << e.what() << "\n";
-    return 2;
-  }
-  if (vm.count("help")) {
-    std::cout << desc << catalogue();
-    return 0;
-  }
+  if (auto rc = parse_options(inv, "serve", desc, hidden, pos, vm, catalogue())) return *rc;
   auto svc = refserver::service_from_name(service);
   if (!svc) {
     std::cerr << "sockspec serve: "

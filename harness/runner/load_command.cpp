@@ -21,20 +21,11 @@
 namespace sockspec::runner {
 
 namespace {
-std::string iso_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 }  // namespace
 
 int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostream& err) {
   auto started = std::chrono::steady_clock::now();
-  std::string started_at = iso_now();
+  std::string started_at = utc_now_iso8601();
   TargetSpec spec = check_target_options(o.target, o.server_cmd, o.builtin_services);
   if (!spec.error.empty()) {
     err << "load: " << spec.error << "\n";
@@ -123,9 +114,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   report.meta.address = prepared.target.addr.to_string();
   report.meta.seed = lo.seed;
   report.meta.started_at = started_at;
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  report.meta.host = host;
+  report.meta.host = host_name();
   report.meta.duration_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   bool thresholds_ok = true;

@@ -1,5 +1,8 @@
 #include "runner/report_files.h"
 
+#include <unistd.h>
+
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -10,6 +13,21 @@
 #include "reports/markdown_writer.h"
 
 namespace sockspec::runner {
+
+std::string utc_now_iso8601() {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string host_name() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
 
 void ReportPaths::defaults_in(const std::string& dir, const std::string& prefix,
                               const std::string& html_name) {

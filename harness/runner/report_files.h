@@ -14,6 +14,11 @@ struct ReportPaths {
   void defaults_in(const std::string& dir, const std::string& prefix, const std::string& html_name);
 };
 
+// When a run started, as the reports show it: ISO 8601, UTC.
+std::string utc_now_iso8601();
+// This machine's name, for run metadata.
+std::string host_name();
+
 // Writes each requested file (creating folders) and prints where; false if one failed.
 bool write_report_files(const reports::RunReport& r, const ReportPaths& paths, std::ostream& out,
                         std::ostream& err);

@@ -55,21 +55,6 @@ bool cancelled(int fd) {
   return poll(&p, 1, 0) == 1;
 }
 
-std::string iso_now() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string hostname() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 class Run {
  public:
   Run(const RunOptions& o, std::ostream& out, std::ostream& err) : o_(o), out_(out), err_(err) {}
@@ -87,7 +72,7 @@ class Run {
   std::ostream& out_;
   std::ostream& err_;
   Clock::time_point started_ = Clock::now();
-  std::string started_at_ = iso_now();
+  std::string started_at_ = utc_now_iso8601();
   uint64_t seed_ = 0;
   TargetSpec spec_;
   std::vector<scenario::Suite> suites_;
@@ -298,7 +283,7 @@ int Run::finish() {
   report.meta.address = target_.addr.to_string();
   report.meta.seed = seed_;
   report.meta.started_at = started_at_;
-  report.meta.host = hostname();
+  report.meta.host = host_name();
   report.meta.strict = o_.strict;
   if (server_) report.server = server_->output();
   // Results, grouped by suite in the order the suites were given.

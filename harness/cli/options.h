@@ -1,0 +1,22 @@
+// The argument handling every subcommand shares: parse, print --help, report bad usage.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+
+namespace sockspec::cli {
+
+// Parses `inv.args` with `visible` options (shown by --help, which must be among them) and
+// `hidden` ones (positionals). Returns the exit code when the command should stop now:
+// 0 after --help (followed by `more_help`), 2 on bad usage; nullopt to go on.
+std::optional<int> parse_options(
+    const Invocation& inv, const char* command,
+    const boost::program_options::options_description& visible,
+    const boost::program_options::options_description& hidden,
+    const boost::program_options::positional_options_description& positional,
+    boost::program_options::variables_map& vm, const std::string& more_help = "");
+
+}  // namespace sockspec::cli
