@@ -40,8 +40,9 @@ const std::vector<std::pair<Fault, Named>>& faults() {
       {Fault::close_after_first,
        {"close-after-first", "answers the first read of a connection, then closes it"}},
       {Fault::ignore_partial_send,
-       {"ignore-partial-send", "calls send() once per reply and drops whatever it did not take "
-                               "(with a 16 KiB SO_SNDBUF, so short sends are common)"}},
+       {"ignore-partial-send",
+        "calls send() once per reply and drops whatever it did not take "
+        "(with a 16 KiB SO_SNDBUF, so short sends are common)"}},
       {Fault::crlf, {"crlf", "rewrites every \\n in a reply to \\r\\n"}},
       {Fault::reply_wrong_port,
        {"reply-wrong-port", "sends UDP replies from a second socket with another port"}},

@@ -26,8 +26,8 @@ std::string failure_message(const CaseResult& c) {
 }
 
 void write_case(const SuiteResult& s, const CaseResult& c, std::ostream& out) {
-  out << "    <testcase name=\"" << markup_escape(c.id) << "\" classname=\"" << markup_escape(s.name)
-      << "\" time=\"" << seconds(c.duration_ms) << "\"";
+  out << "    <testcase name=\"" << markup_escape(c.id) << "\" classname=\""
+      << markup_escape(s.name) << "\" time=\"" << seconds(c.duration_ms) << "\"";
   std::string body;
   switch (c.verdict) {
     case Verdict::pass:
@@ -43,8 +43,8 @@ void write_case(const SuiteResult& s, const CaseResult& c, std::ostream& out) {
       std::string msg = c.verdict == Verdict::xpass
                             ? "passed, but is listed as an expected failure: " + c.reason
                             : failure_message(c);
-      body = "      <failure message=\"" + markup_escape(msg) + "\" type=\"" + to_string(c.verdict) +
-             "\">" + markup_escape(render_failure(c, "")) + "</failure>\n";
+      body = "      <failure message=\"" + markup_escape(msg) + "\" type=\"" +
+             to_string(c.verdict) + "\">" + markup_escape(render_failure(c, "")) + "</failure>\n";
       break;
     }
     case Verdict::error:
@@ -55,7 +55,8 @@ void write_case(const SuiteResult& s, const CaseResult& c, std::ostream& out) {
       body = "      <skipped message=\"" + markup_escape(c.reason) + "\"/>\n";
       break;
     case Verdict::xfail:
-      body = "      <skipped message=\"" + markup_escape("expected failure: " + c.reason) + "\"/>\n";
+      body =
+          "      <skipped message=\"" + markup_escape("expected failure: " + c.reason) + "\"/>\n";
       break;
   }
   if (body.empty()) {
@@ -111,7 +112,8 @@ void write_junit(const RunReport& r, std::ostream& out) {
     out << "  <testsuite name=\"" << markup_escape(s.name) << "\" tests=\"" << c.total()
         << "\" failures=\"" << c.fail + c.xpass << "\" errors=\"" << c.error << "\" skipped=\""
         << c.skip + c.xfail << "\" time=\"" << seconds(ms) << "\" timestamp=\""
-        << markup_escape(r.meta.started_at) << "\" hostname=\"" << markup_escape(r.meta.host) << "\">\n";
+        << markup_escape(r.meta.started_at) << "\" hostname=\"" << markup_escape(r.meta.host)
+        << "\">\n";
     out << "    <properties>\n"
         << "      <property name=\"target\" value=\"" << markup_escape(r.meta.target) << "\"/>\n"
         << "      <property name=\"seed\" value=\"" << r.meta.seed << "\"/>\n"

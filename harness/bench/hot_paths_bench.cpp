@@ -72,8 +72,9 @@ void BM_StepDispatch(benchmark::State& state) {
   std::string steps = "[";
   for (int i = 0; i < 100; ++i) steps += std::string(i ? "," : "") + R"({"op": "sleep", "ms": 0})";
   steps += "]";
-  auto parsed = scenario::parse_suite(R"({"format": 1, "suite": "b", "cases": [{"id": "c", "steps": )" + steps + "}]}",
-                                      "bench.json");
+  auto parsed = scenario::parse_suite(
+      R"({"format": 1, "suite": "b", "cases": [{"id": "c", "steps": )" + steps + "}]}",
+      "bench.json");
   engine::Target target;
   target.addr = net::resolve("127.0.0.1", 9, SOCK_DGRAM).addrs.at(0);
   engine::RunCaseOptions opts{target, 0, 1000, nullptr, -1, nullptr};

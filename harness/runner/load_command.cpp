@@ -20,8 +20,7 @@
 
 namespace sockspec::runner {
 
-namespace {
-}  // namespace
+namespace {}  // namespace
 
 int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostream& err) {
   auto started = std::chrono::steady_clock::now();

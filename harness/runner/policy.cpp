@@ -46,7 +46,8 @@ Decided decide(reports::Verdict raw, const std::string& raw_reason, scenario::Le
   if (expected_failure) {
     // "flaky: ..." marks a known failure that does not always happen: a pass is then a pass.
     bool flaky = expected_failure->rfind("flaky:", 0) == 0;
-    if (v == Verdict::pass) return flaky ? Decided{Verdict::pass, ""} : Decided{Verdict::xpass, *expected_failure};
+    if (v == Verdict::pass)
+      return flaky ? Decided{Verdict::pass, ""} : Decided{Verdict::xpass, *expected_failure};
     if (v == Verdict::fail || v == Verdict::error || v == Verdict::warn) {
       return {Verdict::xfail, *expected_failure};
     }

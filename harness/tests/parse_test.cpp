@@ -197,7 +197,9 @@ TEST(Parse, ServerStepsImplyTheManagedServerRequirement) {
   EXPECT_NE(std::find(req.begin(), req.end(), "managed-server"), req.end());
   auto errs = errors_of(
       suite_with_steps(R"([{"op": "server", "action": "reboot"}])", R"("requires": ["gpu"], )"));
-  EXPECT_TRUE(has_error(errs, "/cases/0/requires/0: unknown capability \"gpu\" (known: managed-server, exclusive-server"));
+  EXPECT_TRUE(has_error(
+      errs,
+      "/cases/0/requires/0: unknown capability \"gpu\" (known: managed-server, exclusive-server"));
   EXPECT_TRUE(has_error(errs, "/steps/0/action: must be start, stop, restart or kill"));
 }
 

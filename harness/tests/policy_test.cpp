@@ -29,9 +29,11 @@ TEST(Decide, ExpectedFailuresBecomeXfailAndPassingOnesXpass) {
 }
 
 TEST(Decide, AFlakyExpectedFailureMayPassWithoutXpass) {
-  EXPECT_EQ(decide(Verdict::pass, "", Level::must, false, std::string("flaky: stalls sometimes")).verdict,
-            Verdict::pass);
-  EXPECT_EQ(decide(Verdict::fail, "r", Level::must, false, std::string("flaky: stalls sometimes")).verdict,
+  EXPECT_EQ(
+      decide(Verdict::pass, "", Level::must, false, std::string("flaky: stalls sometimes")).verdict,
+      Verdict::pass);
+  EXPECT_EQ(decide(Verdict::fail, "r", Level::must, false, std::string("flaky: stalls sometimes"))
+                .verdict,
             Verdict::xfail);
 }
 
