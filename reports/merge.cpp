@@ -6,8 +6,6 @@
 
 namespace sockspec::reports {
 
-namespace {
-
 void merge_load(LoadResult& into, const LoadResult& l) {
   into.iterations += l.iterations;
   into.errors += l.errors;
@@ -47,8 +45,6 @@ void merge_load(LoadResult& into, const LoadResult& l) {
     s.p99_ns = s.latency.percentile(99);
   }
 }
-
-}  // namespace
 
 Merged merge_reports(const std::vector<RunReport>& parts) {
   Merged out;
@@ -107,9 +103,7 @@ Merged merge_reports(const std::vector<RunReport>& parts) {
     for (auto& t : m.load->thresholds) {
       auto parsed = parse_threshold(t.expression);
       if (!parsed.threshold) continue;
-      t.actual = metric_value(*m.load, t.metric);
-      t.passed = t.actual && holds(*parsed.threshold, *t.actual);
-      t.shown = t.actual ? format_metric(t.metric, *t.actual) : "no data";
+      t = evaluate(*parsed.threshold, *m.load);
       ok = ok && t.passed;
     }
     ok = ok && m.load->rate_kept;

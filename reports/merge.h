@@ -9,6 +9,10 @@
 
 namespace sockspec::reports {
 
+// Adds one part of a load run to another: counts and rates add up, histograms (and each
+// second's) merge bucket by bucket. The load driver merges its threads' results with it too.
+void merge_load(LoadResult& into, const LoadResult& part);
+
 struct Merged {
   std::optional<RunReport> report;
   std::string error;

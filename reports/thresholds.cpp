@@ -183,6 +183,15 @@ bool holds(const Threshold& t, double a) {
   return false;
 }
 
+ThresholdResult evaluate(const Threshold& t, const LoadResult& r) {
+  ThresholdResult out{t.text, t.metric, metric_value(r, t.metric), false, "no data"};
+  if (out.actual) {
+    out.passed = holds(t, *out.actual);
+    out.shown = format_metric(t.metric, *out.actual);
+  }
+  return out;
+}
+
 std::string format_metric(const std::string& metric, double v) {
   char buf[48];
   auto kind = kind_of(metric);

@@ -10,6 +10,7 @@
 namespace sockspec::reports {
 
 struct LoadResult;
+struct ThresholdResult;
 
 struct Threshold {
   enum class Op { lt, le, gt, ge, eq };
@@ -28,6 +29,8 @@ ThresholdParse parse_threshold(const std::string& text);
 // The metric's value on a result (nanoseconds for latencies); nullopt if it has no value.
 std::optional<double> metric_value(const LoadResult& r, const std::string& metric);
 bool holds(const Threshold& t, double actual);
+// The threshold checked on a result; a metric without data fails it ("no data").
+ThresholdResult evaluate(const Threshold& t, const LoadResult& r);
 // "1.23ms", "0.05%", "19876/s", "12" — the value shown next to a threshold.
 std::string format_metric(const std::string& metric, double value);
 

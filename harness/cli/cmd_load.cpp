@@ -2,13 +2,11 @@
 
 #include <boost/program_options.hpp>
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/signals.h"
-#include "reference_servers/protocol.h"
 #include "runner/load_command.h"
 
 namespace sockspec::cli {
@@ -57,10 +55,9 @@ int cmd_load(const Invocation& inv) {
   }
   o.seed_given = vm.count("seed") > 0;
   o.command_line = inv.command_line;
-  std::error_code ec;
-  o.self_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  for (const auto& [s, named] : refserver::services()) o.builtin_services.push_back(named.name);
-  o.color = isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr;
+  o.self_exe = self_exe_path();
+  o.builtin_services = builtin_service_names();
+  o.color = color_wanted();
   o.progress = isatty(STDERR_FILENO);
   StopSignals stop;
   o.cancel_fd = stop.fd();

@@ -1,6 +1,12 @@
 #include "cli/options.h"
 
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
 #include <iostream>
+
+#include "reference_servers/protocol.h"
 
 namespace sockspec::cli {
 
@@ -27,5 +33,18 @@ std::optional<int> parse_options(const Invocation& inv, const char* command,
   }
   return std::nullopt;
 }
+
+std::string self_exe_path() {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/self/exe", ec).string();
+}
+
+std::vector<std::string> builtin_service_names() {
+  std::vector<std::string> names;
+  for (const auto& [s, named] : refserver::services()) names.push_back(named.name);
+  return names;
+}
+
+bool color_wanted() { return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr; }
 
 }  // namespace sockspec::cli

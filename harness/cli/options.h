@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cli/commands.h"
 
@@ -18,5 +19,10 @@ std::optional<int> parse_options(
     const boost::program_options::options_description& hidden,
     const boost::program_options::positional_options_description& positional,
     boost::program_options::variables_map& vm, const std::string& more_help = "");
+
+// What run and load both need to know about this process and terminal.
+std::string self_exe_path();                       // for starting builtin servers
+std::vector<std::string> builtin_service_names();  // for checking builtin:SERVICE
+bool color_wanted();                               // stdout is a terminal and NO_COLOR is unset
 
 }  // namespace sockspec::cli

@@ -12,6 +12,7 @@
 
 #include "engine/case_run.h"
 #include "engine/client.h"
+#include "reports/merge.h"
 
 namespace sockspec::load {
 
@@ -134,14 +135,14 @@ class Worker : public net::Waiter {
     }
     loop_.disarm(dog);
     loop_.disarm(*this);
-    missed_ += backlog_.size();
+    part_.missed_starts += backlog_.size();
   }
 
   // The scheduler (open loop): files every start that is due, then hands them to idle users.
   void on_event(uint32_t) override {
     TimePoint now = Clock::now();
     while (next_start_ <= now && next_start_ < end_) {
-      if (next_start_ >= measure_from_) ++scheduled_;
+      if (next_start_ >= measure_from_) ++part_.scheduled;
       backlog_.push_back(next_start_);
       double t = std::chrono::duration<double>(next_start_ - t0_).count();
       double r = std::max(curve_.at(t) * share_, 1e-3);
@@ -185,19 +186,19 @@ class Worker : public net::Waiter {
   void collect_udp(engine::Client& c, bool counted) {
     c.for_each_conn([&](engine::Conn& conn) {
       if (counted) {
-        datagrams_ += conn.datagrams_sent;
-        bytes_sent_ += conn.bytes_sent;
-        bytes_received_ += conn.bytes_received;
+        part_.datagrams_sent += conn.datagrams_sent;
+        part_.bytes_sent += conn.bytes_sent;
+        part_.bytes_received += conn.bytes_received;
       }
       conn.datagrams_sent = conn.bytes_sent = conn.bytes_received = 0;
       if (!conn.sequence) return;
       auto& s = *conn.sequence;
       if (counted) {
-        udp_sent_ += s.sent;
-        udp_lost_ += s.lost;
-        udp_dup_ += s.duplicates;
-        udp_late_ += s.late;
-        udp_reordered_ += s.reordered;
+        part_.udp_sent += s.sent;
+        part_.udp_lost += s.lost;
+        part_.udp_duplicates += s.duplicates;
+        part_.udp_late += s.late;
+        part_.udp_reordered += s.reordered;
       }
       s.sent = s.lost = s.duplicates = s.late = s.reordered = 0;
     });
@@ -211,16 +212,18 @@ class Worker : public net::Waiter {
     TimePoint first = c.first_send() == TimePoint{} ? started : c.first_send();
     TimePoint last = c.last_expect() == TimePoint{} ? Clock::now() : c.last_expect();
     uint64_t latency = ns_between(open_loop() ? intended : first, last);
-    latency_.record(latency);
-    service_.record(ns_between(first, last));
-    lag_ns_ = std::max(lag_ns_, ns_between(intended, started));
+    part_.latency.record(latency);
+    part_.service.record(ns_between(first, last));
+    part_.max_lag_ms =
+        std::max(part_.max_lag_ms, static_cast<double>(ns_between(intended, started)) / 1e6);
     for (const auto& r : c.results()) {
-      if (r.op == "connect") connect_.record(static_cast<uint64_t>(r.elapsed_ms * 1e6));
+      if (r.op == "connect") part_.connect.record(static_cast<uint64_t>(r.elapsed_ms * 1e6));
     }
     collect_udp(c, true);
-    ++iterations_;
-    second(intended).iterations++;
-    second(intended).hist.record(latency);
+    ++part_.iterations;
+    reports::Interval& sec = second(intended);
+    ++sec.iterations;
+    sec.latency.record(latency);
     progress_done_.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -235,14 +238,15 @@ class Worker : public net::Waiter {
     }
     collect_udp(c, intended >= measure_from_ && intended < end_);
     if (intended < measure_from_ || intended >= end_) return kind;
-    ++errors_;
-    second(intended).errors++;
+    ++part_.errors;
+    ++second(intended).errors;
     progress_errors_.fetch_add(1, std::memory_order_relaxed);
-    ++by_kind_[kind];
+    ++part_.errors_by_kind[kind];
     for (const auto& r : c.results()) {
       if (r.verdict == reports::Verdict::pass) continue;
-      if (samples_.size() < kKeptErrors)
-        samples_.push_back({kind, r.op + " (step " + r.path + ")", r.message, r.mismatch});
+      if (part_.first_errors.size() < kKeptErrors)
+        part_.first_errors.push_back(
+            {kind, r.op + " (step " + r.path + ")", r.message, r.mismatch});
       break;
     }
     return kind;
@@ -253,18 +257,8 @@ class Worker : public net::Waiter {
   const Profile& profile() const { return p_; }
   net::EventLoop& loop() { return loop_; }
 
-  // Results, read after the thread ended.
-  reports::Histogram latency_, service_, connect_;
-  uint64_t iterations_ = 0, errors_ = 0, scheduled_ = 0, missed_ = 0, lag_ns_ = 0;
-  uint64_t udp_sent_ = 0, udp_lost_ = 0, udp_dup_ = 0, udp_late_ = 0, udp_reordered_ = 0;
-  uint64_t datagrams_ = 0, bytes_sent_ = 0, bytes_received_ = 0;
-  std::map<std::string, uint64_t> by_kind_;
-  std::vector<reports::ErrorSample> samples_;
-  struct Second {
-    uint64_t iterations = 0, errors = 0;
-    reports::Histogram hist{reports::Histogram::kCoarseBits};
-  };
-  std::vector<Second> seconds_;
+  // This thread's part of the result, merged with the others' after the run.
+  const reports::LoadResult& part() const { return part_; }
 
  private:
   struct Watchdog : net::Waiter {
@@ -277,15 +271,18 @@ class Worker : public net::Waiter {
     Worker& w_;
   };
 
-  Second& second(TimePoint t) {
+  // The per-second entry of the series for a start at `t`.
+  reports::Interval& second(TimePoint t) {
     auto idx = static_cast<size_t>(
         std::chrono::duration_cast<std::chrono::seconds>(t - measure_from_).count());
-    if (idx >= seconds_.size()) {
-      if (!seconds_.empty())
-        progress_p99_.store(seconds_.back().hist.percentile(99), std::memory_order_relaxed);
-      seconds_.resize(idx + 1);
+    auto& series = part_.series;
+    if (idx >= series.size()) {
+      if (!series.empty())
+        progress_p99_.store(series.back().latency.percentile(99), std::memory_order_relaxed);
+      for (size_t i = series.size(); i <= idx; ++i)
+        series.emplace_back().start_s = static_cast<double>(i);
     }
-    return seconds_[idx];
+    return series[idx];
   }
 
   const Profile& p_;
@@ -298,6 +295,7 @@ class Worker : public net::Waiter {
   engine::CaseRun run_;
   std::vector<std::unique_ptr<VirtualUser>> vus_;
   std::deque<TimePoint> backlog_;
+  reports::LoadResult part_;
   std::atomic<uint64_t>& progress_done_;
   std::atomic<uint64_t>& progress_errors_;
   std::atomic<uint64_t>& progress_p99_;
@@ -456,6 +454,7 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
   watcher.join();
 
   reports::LoadResult r;
+  for (auto& w : workers) reports::merge_load(r, w->part());
   r.profile = p.name;
   r.file = p.file;
   r.executor = to_string(p.executor);
@@ -469,57 +468,9 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
     r.target_rate = 0;
     for (const auto& s : p.stages) r.target_rate = std::max(r.target_rate, s.rate);
   }
-  uint64_t lag = 0;
-  for (auto& w : workers) {
-    r.latency.merge(w->latency_);
-    r.service.merge(w->service_);
-    r.connect.merge(w->connect_);
-    r.iterations += w->iterations_;
-    r.errors += w->errors_;
-    r.scheduled += w->scheduled_;
-    r.missed_starts += w->missed_;
-    r.udp_sent += w->udp_sent_;
-    r.udp_lost += w->udp_lost_;
-    r.udp_duplicates += w->udp_dup_;
-    r.udp_late += w->udp_late_;
-    r.udp_reordered += w->udp_reordered_;
-    r.datagrams_sent += w->datagrams_;
-    r.bytes_sent += w->bytes_sent_;
-    r.bytes_received += w->bytes_received_;
-    lag = std::max(lag, w->lag_ns_);
-    for (const auto& [k, n] : w->by_kind_) r.errors_by_kind[k] += n;
-    for (auto& s : w->samples_) {
-      if (r.first_errors.size() < kKeptErrors) r.first_errors.push_back(s);
-    }
-    for (size_t i = 0; i < w->seconds_.size(); ++i) {
-      if (r.series.size() <= i) r.series.resize(i + 1);
-      r.series[i].start_s = static_cast<double>(i);
-      r.series[i].iterations += w->seconds_[i].iterations;
-      r.series[i].errors += w->seconds_[i].errors;
-    }
-  }
-  // Per-second percentiles from the merged per-second histograms.
-  for (size_t i = 0; i < r.series.size(); ++i) {
-    reports::Histogram h(reports::Histogram::kCoarseBits);
-    for (auto& w : workers) {
-      if (i < w->seconds_.size()) h.merge(w->seconds_[i].hist);
-    }
-    r.series[i].p50_ns = h.percentile(50);
-    r.series[i].p99_ns = h.percentile(99);
-    r.series[i].latency = std::move(h);
-  }
-  r.max_lag_ms = static_cast<double>(lag) / 1e6;
   r.achieved_rate = static_cast<double>(r.iterations) / duration;
   r.rate_kept = p.executor == Profile::Executor::closed || r.missed_starts == 0;
-  for (const auto& t : p.thresholds) {
-    reports::ThresholdResult tr{t.text, t.metric, reports::metric_value(r, t.metric), false,
-                                "no data"};
-    if (tr.actual) {
-      tr.passed = reports::holds(t, *tr.actual);
-      tr.shown = reports::format_metric(t.metric, *tr.actual);
-    }
-    r.thresholds.push_back(tr);
-  }
+  for (const auto& t : p.thresholds) r.thresholds.push_back(reports::evaluate(t, r));
   return r;
 }
 

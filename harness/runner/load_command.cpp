@@ -101,8 +101,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
       status.ignore(4096, '\n');
     }
   }
-  pollfd pf{o.cancel_fd, POLLIN, 0};
-  bool interrupted = o.cancel_fd >= 0 && poll(&pf, 1, 0) == 1;
+  bool interrupted = cancel_requested(o.cancel_fd);
   if (prepared.server) {
     prepared.server->stop(std::chrono::seconds(3));
     report.server = prepared.server->output();

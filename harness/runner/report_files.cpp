@@ -1,5 +1,6 @@
 #include "runner/report_files.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -27,6 +28,12 @@ std::string host_name() {
   char buf[256] = {};
   gethostname(buf, sizeof buf - 1);
   return buf;
+}
+
+bool cancel_requested(int fd) {
+  if (fd < 0) return false;
+  pollfd p{fd, POLLIN, 0};
+  return poll(&p, 1, 0) == 1;
 }
 
 void ReportPaths::defaults_in(const std::string& dir, const std::string& prefix,

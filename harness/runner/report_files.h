@@ -18,6 +18,8 @@ struct ReportPaths {
 std::string utc_now_iso8601();
 // This machine's name, for run metadata.
 std::string host_name();
+// Whether the user interrupted the run (the stop descriptor is readable); false for fd < 0.
+bool cancel_requested(int fd);
 
 // Writes each requested file (creating folders) and prints where; false if one failed.
 bool write_report_files(const reports::RunReport& r, const ReportPaths& paths, std::ostream& out,

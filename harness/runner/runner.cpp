@@ -49,12 +49,6 @@ bool can_bind(const char* host) {
   return s.ok() && net::bind_to(s.fd.get(), r.addrs.front()).err == 0;
 }
 
-bool cancelled(int fd) {
-  if (fd < 0) return false;
-  pollfd p{fd, POLLIN, 0};
-  return poll(&p, 1, 0) == 1;
-}
-
 class Run {
  public:
   Run(const RunOptions& o, std::ostream& out, std::ostream& err) : o_(o), out_(out), err_(err) {}
@@ -205,7 +199,7 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
     if (need == "ipv6" && !ipv6_) return skip("needs IPv6, and ::1 is not available here");
     if (need == "ipv4" && !ipv4_) return skip("needs IPv4, and 127.0.0.1 is not available here");
   }
-  if (cancelled(o_.cancel_fd)) return skip("not run: the run was interrupted");
+  if (cancel_requested(o_.cancel_fd)) return skip("not run: the run was interrupted");
   engine::RunCaseOptions ro{target_,
                             seed_,
                             it.suite->default_timeout_ms,
@@ -258,7 +252,7 @@ void Run::run_cases() {
   for (auto& t : threads) t.join();
 
   for (size_t i : exclusive) {
-    if (server_ && !cancelled(o_.cancel_fd) && !server_->running()) {
+    if (server_ && !cancel_requested(o_.cancel_fd) && !server_->running()) {
       std::string e = server_->start_and_wait(std::chrono::seconds(10));
       if (!e.empty()) {
         results_[i] = run_item(items_[i], nullptr);
@@ -271,7 +265,7 @@ void Run::run_cases() {
     results_[i] = run_item(items_[i], items_[i].needs_server ? server_.get() : nullptr);
     report_line(i);
   }
-  interrupted_ = cancelled(o_.cancel_fd);
+  interrupted_ = cancel_requested(o_.cancel_fd);
 }
 
 int Run::finish() {
