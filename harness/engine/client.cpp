@@ -62,7 +62,7 @@ void Client::on_event(uint32_t ev) {
 void Client::schedule_wake() {
   if (finished_) return;
   wake_pending_ = true;
-  run_.env().loop.arm_timer(*this, net::Clock::now());
+  run_.env().loop.post(*this);
 }
 
 void Client::abort(const std::string& why) {

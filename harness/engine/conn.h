@@ -35,6 +35,12 @@ struct UdpSequence {
   void forget_old();  // keeps the sets bounded on long runs
 };
 
+struct Datagram {
+  std::string bytes;
+  size_t full_size = 0;  // larger than bytes.size() when the kernel truncated it
+  net::SockAddr from;
+};
+
 struct Conn {
   enum class Kind { stream, listener, udp_connected, udp_open };
   net::Fd fd;
@@ -48,6 +54,7 @@ struct Conn {
 
   std::string sent_since_expect;  // TCP: for `echo` matchers
   bool sent_overflow = false;
+  std::deque<Datagram> inbox;             // UDP: received in a batch, not yet taken by a step
   std::string last_datagram;              // UDP: for `echo` matchers (without any sequence tag)
   std::unique_ptr<UdpSequence> sequence;  // set on UDP conns of load runs with udp_sequence
   // Totals for load reports, collected (and zeroed) by the load driver after each iteration.

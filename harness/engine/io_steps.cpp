@@ -9,6 +9,7 @@
 
 #include "common/codec.h"
 #include "engine/machine.h"
+#include "engine/receive.h"
 #include "engine/resolve.h"
 #include "net/socket.h"
 
@@ -18,55 +19,8 @@ namespace {
 
 using scenario::Transport;
 
-constexpr size_t kReadChunk = 64 * 1024;
-constexpr size_t kMaxDatagram = 65536;
-
 std::string preview(std::string_view bytes, size_t max = 48) {
   return "\"" + escape_bytes(bytes.substr(0, max)) + (bytes.size() > max ? "\"..." : "\"");
-}
-
-bool is_reset(int err) { return err == ECONNRESET || err == EPIPE; }
-
-enum class Read { data, eof, again, failed };
-
-// One recv() into the conn's buffer; counts what it got into `received`. It reads into the
-// stack and appends what came, so an idle conn holds no 64 KiB buffer (15,000 of them would).
-Read read_some(Conn& c, uint64_t& received, int& err) {
-  char chunk[kReadChunk];
-  ssize_t n = ::recv(c.fd.get(), chunk, sizeof chunk, 0);
-  if (n > 0) {
-    c.rx.append(chunk, static_cast<size_t>(n));
-    received += static_cast<uint64_t>(n);
-    c.bytes_received += static_cast<uint64_t>(n);
-    return Read::data;
-  }
-  if (n == 0) {
-    c.eof = true;
-    return Read::eof;
-  }
-  err = errno;
-  if (err == EAGAIN || err == EINTR) return Read::again;
-  if (is_reset(err)) c.reset_errno = err;
-  return Read::failed;
-}
-
-struct Datagram {
-  std::string bytes;
-  size_t full_size = 0;  // larger than bytes.size() when the kernel truncated it
-  net::SockAddr from;
-};
-
-// -1 with errno set, 0 nothing queued, 1 a datagram.
-int recv_datagram(Conn& c, Datagram& d) {
-  d.bytes.resize(kMaxDatagram);
-  d.from.len = sizeof d.from.storage;
-  // MSG_TRUNC makes recvfrom return the datagram's real size, so truncation is visible.
-  ssize_t n =
-      ::recvfrom(c.fd.get(), d.bytes.data(), d.bytes.size(), MSG_TRUNC, d.from.get(), &d.from.len);
-  if (n < 0) return (errno == EAGAIN || errno == EINTR) ? 0 : -1;
-  d.full_size = static_cast<size_t>(n);
-  d.bytes.resize(std::min(d.full_size, kMaxDatagram));
-  return 1;
 }
 
 class SendMachine : public Machine {
@@ -288,8 +242,9 @@ class ExpectMachine : public Machine {
       }
       if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
       if (c_->reset_errno) return reset(c_->reset_errno);
+      if (nothing_pending()) return wait(c_->fd.get(), EPOLLIN | EPOLLRDHUP);
       int err = 0;
-      switch (read_some(*c_, result.bytes_received, err)) {
+      switch (read_some(*c_, scope_.env.loop, result.bytes_received, err)) {
         case Read::data:
         case Read::eof:
           continue;
@@ -314,7 +269,8 @@ class ExpectMachine : public Machine {
       return judge(op, d);
     }
     for (;;) {
-      int r = recv_datagram(*c_, d);
+      if (c_->inbox.empty() && nothing_pending()) return wait(c_->fd.get(), EPOLLIN);
+      int r = recv_datagram(*c_, scope_.env.loop, d);
       if (r == 0) return wait(c_->fd.get(), EPOLLIN);
       if (r < 0) return reset(errno);
       result.bytes_received += d.full_size;
@@ -343,6 +299,10 @@ class ExpectMachine : public Machine {
     }
     return judge(op, d);
   }
+
+  // Right after its send, a request's reply has almost never arrived yet: when the loop
+  // knows nothing came since the last EAGAIN, wait without the recv() that would say so.
+  bool nothing_pending() const { return scope_.env.loop.known_idle(c_->fd.get(), EPOLLIN); }
 
   void take(UdpSequence& seq) {
     seq.answered.insert(seq.waiting.front());
@@ -426,7 +386,7 @@ class ExpectEofMachine : public Machine {
       if (ev == 0)
         return fail("no EOF " + within() + " (the peer kept the connection open)", ETIMEDOUT);
       int err = 0;
-      Read r = read_some(*c, result.bytes_received, err);
+      Read r = read_some(*c, scope_.env.loop, result.bytes_received, err);
       if (r == Read::again) return wait(c->fd.get(), EPOLLIN | EPOLLRDHUP);
       if (r == Read::failed && !c->reset_errno) {
         return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
@@ -453,7 +413,7 @@ class ExpectResetMachine : public Machine {
       discarded_ += c->rx.size();
       c->rx.clear();
       int err = 0;
-      Read r = read_some(*c, result.bytes_received, err);
+      Read r = read_some(*c, scope_.env.loop, result.bytes_received, err);
       if (r == Read::again) return wait(c->fd.get(), EPOLLIN | EPOLLRDHUP);
       if (r == Read::failed && !c->reset_errno) {
         return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
@@ -487,14 +447,14 @@ class ExpectSilenceMachine : public Machine {
     }
     if (c->transport == Transport::udp) {
       Datagram d;
-      int r = recv_datagram(*c, d);
+      int r = recv_datagram(*c, scope_.env.loop, d);
       if (r == 0) return silence(*c);
       if (r < 0) return fail(net::NetError{"recv", c->peer.to_string(), errno}.to_string(), errno);
       result.bytes_received += d.full_size;
       return fail("a datagram arrived from " + d.from.to_string() + ": " + preview(d.bytes));
     }
     int err = 0;
-    switch (read_some(*c, result.bytes_received, err)) {
+    switch (read_some(*c, scope_.env.loop, result.bytes_received, err)) {
       case Read::again:
         return silence(*c);
       case Read::data:

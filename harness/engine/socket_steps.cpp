@@ -30,6 +30,15 @@ net::Options to_net(const scenario::SocketOptions& o) {
 
 int socktype(Transport t) { return t == Transport::tcp ? SOCK_STREAM : SOCK_DGRAM; }
 
+// Every socket a step creates. The loop keeps fds registered until they close, so it must
+// hear that this number now names a new file (see EventLoop::adopt).
+net::SocketResult open_step_socket(const StepScope& s, int family, int type,
+                                   const scenario::SocketOptions& o) {
+  auto sock = net::open_socket(family, type, to_net(o));
+  if (sock.ok()) s.env.loop.adopt(sock.fd.get());
+  return sock;
+}
+
 // Shared by connect and listen: an operation that may be asserted to fail with an errno.
 class ErrnoAsserting : public Machine {
  public:
@@ -73,7 +82,7 @@ class ConnectMachine : public ErrnoAsserting {
     auto to = resolve_endpoint(op_.to, scope_.vars, scope_.env.target, socktype(t));
     if (!to.error.empty()) return error("connect: " + to.error);
     peer_ = to.addr;
-    auto sock = net::open_socket(peer_.family(), socktype(t), to_net(op_.options));
+    auto sock = open_step_socket(scope_, peer_.family(), socktype(t), op_.options);
     if (!sock.ok()) return error(sock.error.to_string(), sock.error.err);
     fd_ = std::move(sock.fd);
     if (op_.bind) {
@@ -125,7 +134,7 @@ class OpenMachine : public Machine {
       if (!b.error.empty()) return error("bind: " + b.error);
       local = b.addr;
     }
-    auto sock = net::open_socket(local.family(), SOCK_DGRAM, to_net(op.options));
+    auto sock = open_step_socket(scope_, local.family(), SOCK_DGRAM, op.options);
     if (!sock.ok()) return error(sock.error.to_string(), sock.error.err);
     // Bind now (port 0 if not asked), so ${conn.NAME.local_port} is known before a send.
     if (auto e = net::bind_to(sock.fd.get(), local); e.err) return fail(e.to_string(), e.err);
@@ -151,7 +160,7 @@ class ListenMachine : public ErrnoAsserting {
     Transport t = op.transport.value_or(Transport::tcp);
     auto b = resolve_endpoint(op.bind, scope_.vars, scope_.env.target, socktype(t));
     if (!b.error.empty()) return error("bind: " + b.error);
-    auto sock = net::open_socket(b.addr.family(), socktype(t), to_net(op.options));
+    auto sock = open_step_socket(scope_, b.addr.family(), socktype(t), op.options);
     if (!sock.ok()) return error(sock.error.to_string(), sock.error.err);
     if (auto e = net::bind_to(sock.fd.get(), b.addr); e.err) return failed(e);
     if (t == Transport::tcp && ::listen(sock.fd.get(), op.backlog) != 0) {
@@ -187,6 +196,7 @@ class AcceptMachine : public Machine {
           net::NetError{"accept", net::local_address(l->fd.get()).to_string(), errno}.to_string(),
           errno);
     }
+    scope_.env.loop.adopt(fd);
     Conn c;
     c.fd = net::Fd(fd);
     c.transport = Transport::tcp;

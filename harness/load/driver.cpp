@@ -305,7 +305,7 @@ void VirtualUser::begin() {
   state_ = State::setup;
   client_.run_steps(w_.profile().setup, [this] {
     finished_flag_ = true;
-    w_.loop().arm_timer(*this, Clock::now());
+    w_.loop().post(*this);
   });
 }
 
@@ -316,7 +316,7 @@ void VirtualUser::start_iteration(TimePoint intended) {
   started_ = Clock::now();
   client_.run_steps(w_.profile().iteration, [this] {
     finished_flag_ = true;
-    w_.loop().arm_timer(*this, Clock::now());
+    w_.loop().post(*this);
   });
 }
 
@@ -385,7 +385,7 @@ void VirtualUser::after_iteration() {
     state_ = State::teardown;
     client_.run_steps(w_.profile().teardown, [this] {
       finished_flag_ = true;
-      w_.loop().arm_timer(*this, Clock::now());
+      w_.loop().post(*this);
     });
     return;
   }

@@ -329,3 +329,35 @@ TEST(Engine, ServerStepsWithoutAManagedServerAreAnError) {
 
 }  // namespace
 }  // namespace sockspec::engine
+
+namespace sockspec::engine {
+namespace {
+
+TEST(Engine, ABurstOfDatagramsIsCheckedInOrder) {
+  UdpServer echo([](const std::string& d) { return d; });
+  // 20 replies queue up before the first expect: they are read in batches and taken in order.
+  auto r = run_steps(R"([{"op": "connect", "conn": "u"},
+    {"op": "repeat", "times": 20, "steps": [{"op": "send", "conn": "u", "text": "d${i}"}]},
+    {"op": "sleep", "ms": 100},
+    {"op": "repeat", "times": 20, "steps": [{"op": "expect", "conn": "u", "text": "d${i}"}]},
+    {"op": "expect_silence", "conn": "u", "for_ms": 50}])",
+                     "127.0.0.1", echo.port(), "udp");
+  EXPECT_EQ(r.outcome.verdict, Verdict::pass) << r.all_messages;
+}
+
+TEST(Engine, DataFollowedByCloseEndsAWaitingExpectWithoutATimeout) {
+  TcpServer server([](int fd, const std::atomic<bool>&) {
+    usleep(100 * 1000);  // the client is waiting by now
+    ::send(fd, "partial", 7, MSG_NOSIGNAL);
+  });  // and closes: data and FIN arrive together
+  auto r = run_steps(R"([{"op": "connect", "conn": "c"},
+    {"op": "expect", "conn": "c", "text": "pa"},
+    {"op": "expect", "conn": "c", "text": "rtial, and more", "timeout_ms": 5000}])",
+                     "127.0.0.1", server.port());
+  ASSERT_EQ(r.outcome.verdict, Verdict::fail);
+  EXPECT_EQ(r.failed()->path, "2") << r.all_messages;
+  EXPECT_NE(r.failed()->errno_name, "ETIMEDOUT") << r.all_messages;
+}
+
+}  // namespace
+}  // namespace sockspec::engine

@@ -1,0 +1,29 @@
+// Reading a conn's socket: TCP bytes into the conn's buffer, UDP datagrams in batches. Both
+// tell the event loop when a read left the socket empty, so that the next expect can wait
+// for the reply at once instead of first making a recv() that fails with EAGAIN.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+
+#include "engine/conn.h"
+#include "net/event_loop.h"
+
+namespace sockspec::engine {
+
+// The largest datagram read whole; a bigger one shows as full_size > bytes.size().
+inline constexpr size_t kMaxDatagram = 65536;
+
+enum class Read { data, eof, again, failed };
+
+inline bool is_reset(int err) { return err == ECONNRESET || err == EPIPE; }
+
+// One recv() appended to c.rx; what it got is added to `received`. On failure `err` is the
+// errno, and c.reset_errno is set when the connection was reset.
+Read read_some(Conn& c, net::EventLoop& loop, uint64_t& received, int& err);
+
+// The next datagram: from c.inbox, else from one recvmmsg() that queues any further datagrams
+// in c.inbox. -1 with errno set, 0 nothing queued, 1 a datagram in d.
+int recv_datagram(Conn& c, net::EventLoop& loop, Datagram& d);
+
+}  // namespace sockspec::engine
