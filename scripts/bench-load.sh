@@ -4,7 +4,8 @@
 #   - round trip: `sockspec load` (closed loop, 1 connection, 1 thread, 64-byte sockperf-format
 #     messages, every reply checked for length) vs `sockperf ping-pong -m 64`, UDP and TCP;
 #   - UDP send rate, one thread: `sockspec load` (64-byte datagrams, repeat 1024 per iteration)
-#     vs `sockperf throughput -m 64`.
+#     vs `sockperf throughput -m 64`;
+#   - the kernel interfaces alone (io_mechanisms_bench): blocking calls vs epoll vs io_uring.
 # sockperf reports half the round trip as its latency; it is doubled here to compare RTTs.
 # A benchmark, not a test: it prints figures and ratios and asserts nothing.
 set -euo pipefail
@@ -75,3 +76,10 @@ done
 for _ in $(seq "$rounds"); do ours_send >> "$work/a"; theirs_send >> "$work/b"; done
 printf "udp send rate, 1 thread, 64 B:\n  sockspec %10.0f datagrams/s\n  sockperf %10.0f datagrams/s\n" "$(median < $work/a)" "$(median < $work/b)"
 awk -v a="$(median < $work/a)" -v b="$(median < $work/b)" 'BEGIN { printf "  ratio sockspec/sockperf: %.2f\n", a/b }'
+
+# The kernel interfaces themselves, with no engine around them: the same ping-pong with
+# blocking calls (sockperf's way), epoll (the engine's) and io_uring, against the same server.
+mechanisms="$(dirname "$sockspec")/io_mechanisms_bench"
+if [ -x "$mechanisms" ]; then
+  for transport in udp tcp; do "$mechanisms" 127.0.0.1 "$port" $transport "$seconds" "$rounds"; done
+fi
