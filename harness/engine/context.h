@@ -45,6 +45,9 @@ struct CaseEnv {
   // Bytes of payloads that have no variables, built once per step for a whole load run
   // (keyed by the payload's address in the parsed profile, which outlives the run).
   std::unordered_map<const void*, std::string>* payload_cache = nullptr;
+  // load: passing steps carry no message. Nobody reads them there, and formatting one (an
+  // address, a number) costs more than checking the reply.
+  bool brief = false;
 };
 
 }  // namespace sockspec::engine

@@ -36,12 +36,13 @@ class SendMachine : public Machine {
       bool fixed = op.payload.kind != scenario::Payload::Kind::text || !op.payload.text.has_vars();
       auto hit = cache && fixed ? cache->find(&op.payload) : decltype(cache->end()){};
       if (cache && fixed && hit != cache->end()) {
-        bytes_ = hit->second;
+        bytes_ = hit->second;  // the cache's map nodes outlive this step
       } else {
         auto b = payload_bytes(op.payload, scope_.vars);
         if (!b.error.empty()) return error("send: " + b.error);
-        bytes_ = std::move(b.bytes);
-        if (cache && fixed) cache->emplace(&op.payload, bytes_);
+        own_ = std::move(b.bytes);
+        bytes_ = own_;
+        if (cache && fixed) bytes_ = cache->emplace(&op.payload, std::move(own_)).first->second;
       }
       if (op.to) {
         auto to = resolve_endpoint(*op.to, scope_.vars, scope_.env.target, SOCK_DGRAM);
@@ -74,7 +75,7 @@ class SendMachine : public Machine {
       }
       result.bytes_sent += static_cast<uint64_t>(n);
       c_->bytes_sent += static_cast<uint64_t>(n);
-      remember(std::string_view(bytes_).substr(offset_, static_cast<size_t>(n)));
+      remember(bytes_.substr(offset_, static_cast<size_t>(n)));
       offset_ += static_cast<size_t>(n);
       if (offset_ == bytes_.size()) {
         offset_ = 0;
@@ -82,7 +83,7 @@ class SendMachine : public Machine {
       }
     }
     if (op.expect_error) return fail("send succeeded, but " + *op.expect_error + " was expected");
-    return pass("sent " + std::to_string(result.bytes_sent) + " bytes");
+    return pass_described([&] { return "sent " + std::to_string(result.bytes_sent) + " bytes"; });
   }
 
   Progress datagrams(const scenario::SendOp& op) {
@@ -132,7 +133,7 @@ class SendMachine : public Machine {
     while (!seq && op.repeat - copy_ > 1) {
       constexpr size_t kBatch = 64;
       size_t n = static_cast<size_t>(std::min<uint64_t>(kBatch, op.repeat - copy_));
-      iovec iov{bytes_.data(), bytes_.size()};
+      iovec iov{const_cast<char*>(bytes_.data()), bytes_.size()};  // sendmmsg only reads it
       mmsghdr msgs[kBatch] = {};
       for (size_t i = 0; i < n; ++i) {
         msgs[i].msg_hdr.msg_iov = &iov;
@@ -154,7 +155,7 @@ class SendMachine : public Machine {
       c_->last_datagram = bytes_;
     }
     while (copy_ < op.repeat) {
-      const std::string& wire = seq ? (tagged_ = UdpSequence::tag(seq->next) + bytes_) : bytes_;
+      std::string_view wire = seq ? (tagged_ = UdpSequence::tag(seq->next)).append(bytes_) : bytes_;
       ssize_t n = connected
                       ? ::send(c_->fd.get(), wire.data(), wire.size(), 0)
                       : ::sendto(c_->fd.get(), wire.data(), wire.size(), 0, dest_.get(), dest_.len);
@@ -173,8 +174,10 @@ class SendMachine : public Machine {
       ++copy_;
     }
     if (op.expect_error) return fail("send succeeded, but " + *op.expect_error + " was expected");
-    return pass("sent " + std::to_string(op.repeat) + " datagram(s) of " +
-                std::to_string(bytes_.size()) + " bytes to " + dest_.to_string());
+    return pass_described([&] {
+      return "sent " + std::to_string(op.repeat) + " datagram(s) of " +
+             std::to_string(bytes_.size()) + " bytes to " + dest_.to_string();
+    });
   }
 
   Progress failed(int err) {
@@ -195,7 +198,8 @@ class SendMachine : public Machine {
   }
 
   Conn* c_ = nullptr;
-  std::string bytes_, tagged_, gso_buffer_;
+  std::string_view bytes_;  // the payload: own_, or the run's cache of fixed payloads
+  std::string own_, tagged_, gso_buffer_;
   net::SockAddr dest_;
   uint64_t copy_ = 0;
   size_t offset_ = 0;
@@ -232,13 +236,16 @@ class ExpectMachine : public Machine {
     for (;;) {
       auto out = match::match_stream(*matcher_, c_->rx, c_->eof);
       if (out.kind == match::Outcome::Kind::matched) {
-        std::string got = preview(std::string_view(c_->rx).substr(0, out.consumed));
+        std::string got = op.expect_error || !scope_.env.brief
+                              ? preview(std::string_view(c_->rx).substr(0, out.consumed))
+                              : std::string();
         c_->rx.erase(0, out.consumed);
         c_->sent_since_expect.clear();
         c_->sent_overflow = false;
         if (op.expect_error)
           return fail("received " + got + ", but " + *op.expect_error + " was expected");
-        return pass("matched " + std::to_string(out.consumed) + " bytes " + got);
+        return pass_described(
+            [&] { return "matched " + std::to_string(out.consumed) + " bytes " + got; });
       }
       if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
       if (c_->reset_errno) return reset(c_->reset_errno);
@@ -323,8 +330,10 @@ class ExpectMachine : public Machine {
     if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
     if (op.expect_error)
       return fail("received a datagram, but " + *op.expect_error + " was expected");
-    return pass("matched a " + std::to_string(d.bytes.size()) + "-byte datagram from " +
-                d.from.to_string());
+    return pass_described([&] {
+      return "matched a " + std::to_string(d.bytes.size()) + "-byte datagram from " +
+             d.from.to_string();
+    });
   }
 
   Progress mismatch(const match::Outcome& out) {

@@ -56,6 +56,11 @@ class Machine {
 
  protected:
   Progress pass(std::string message = "");
+  // pass() for hot steps: the message is built only when someone reads it (CaseEnv::brief).
+  template <typename Describe>
+  Progress pass_described(Describe&& describe) {
+    return pass(scope_.env.brief ? std::string() : describe());
+  }
   Progress fail(std::string message, int err = 0);
   Progress error(std::string message, int err = 0);  // the harness could not do its part
   // A call failed: passes when `expected` names exactly its errno, fails otherwise.
