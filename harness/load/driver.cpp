@@ -220,6 +220,7 @@ class Worker : public net::Waiter {
       if (r.op == "connect") part_.connect.record(static_cast<uint64_t>(r.elapsed_ms * 1e6));
     }
     collect_udp(c, true);
+    last_counted_ = std::max(last_counted_, last);
     ++part_.iterations;
     reports::Interval& sec = second(intended);
     ++sec.iterations;
@@ -253,6 +254,8 @@ class Worker : public net::Waiter {
   }
 
   bool open_loop() const { return p_.executor != Profile::Executor::closed; }
+  // When this thread's last counted iteration ended (the start of the window if none did).
+  TimePoint last_counted() const { return std::max(last_counted_, measure_from_); }
   bool ended() const { return Clock::now() >= end_; }
   const Profile& profile() const { return p_; }
   net::EventLoop& loop() { return loop_; }
@@ -289,7 +292,7 @@ class Worker : public net::Waiter {
   const LoadOptions& o_;
   const RateCurve& curve_;
   double share_;
-  TimePoint t0_, measure_from_, end_, next_start_{};
+  TimePoint t0_, measure_from_, end_, next_start_{}, last_counted_{};
   net::EventLoop loop_;
   std::unordered_map<const void*, std::string> payloads_;  // built once per step (see CaseEnv)
   engine::CaseRun run_;
@@ -468,7 +471,16 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
     r.target_rate = 0;
     for (const auto& s : p.stages) r.target_rate = std::max(r.target_rate, s.rate);
   }
-  r.achieved_rate = static_cast<double>(r.iterations) / duration;
+  // An iteration-limited run may end long before its duration: its rate is over the time
+  // it actually took.
+  double elapsed = duration;
+  if (p.iterations_per_vu > 0) {
+    TimePoint last = measure_from;
+    for (auto& w : workers) last = std::max(last, w->last_counted());
+    elapsed =
+        std::clamp(std::chrono::duration<double>(last - measure_from).count(), 1e-9, duration);
+  }
+  r.achieved_rate = static_cast<double>(r.iterations) / elapsed;
   r.rate_kept = p.executor == Profile::Executor::closed || r.missed_starts == 0;
   for (const auto& t : p.thresholds) r.thresholds.push_back(reports::evaluate(t, r));
   return r;

@@ -115,6 +115,14 @@ class LoadRuns(unittest.TestCase):
         self.assertEqual(l["errors_by_kind"], {"loss": 10})
         self.assertEqual(l["iterations"], 90)
 
+    def test_an_iteration_limited_run_reports_its_rate_over_the_time_it_took(self):
+        # 2 users x 50 round trips on loopback end within a fraction of the 60 s allowed.
+        r, rep, _ = load(profile(iterations=50, duration_s=60), "--target", "builtin:echo")
+        self.assertIsNotNone(rep, r.stderr)
+        l = rep["load"]
+        self.assertEqual(l["iterations"], 100)
+        self.assertGreater(l["achieved_rate"], 100 / 60 * 10, "rate divided by the whole duration")
+
     def test_a_connection_per_iteration_records_connect_latency(self):
         p = profile(iteration=[{"op": "connect", "conn": "c"}, {"op": "send", "conn": "c", "text": "x"},
                                {"op": "expect", "conn": "c", "text": "x"}, {"op": "close", "conn": "c"}])
