@@ -48,6 +48,9 @@ struct CaseEnv {
   // load: passing steps carry no message. Nobody reads them there, and formatting one (an
   // address, a number) costs more than checking the reply.
   bool brief = false;
+  // TCP sends are kept until the next expect for `echo` matchers (up to kMaxEchoBytes per conn).
+  // A load profile with no echo matcher turns it off: a stream would hold 64 MiB per conn.
+  bool keep_sent = true;
 };
 
 }  // namespace sockspec::engine

@@ -188,10 +188,10 @@ class SendMachine : public Machine {
   }
 
   void remember(std::string_view sent) {
-    if (c_->sent_overflow) return;
+    if (c_->sent_overflow || !scope_.env.keep_sent) return;
     if (c_->sent_since_expect.size() + sent.size() > kMaxEchoBytes) {
       c_->sent_overflow = true;
-      c_->sent_since_expect.clear();
+      std::string().swap(c_->sent_since_expect);  // clear() would keep the capacity
       return;
     }
     c_->sent_since_expect.append(sent);

@@ -39,12 +39,14 @@ const char* op_name(const Op& op) {
 }
 
 bool uses_server(const Steps& steps) {
-  for (const auto& s : steps) {
-    if (std::holds_alternative<ServerOp>(s.op)) return true;
-    if (auto* r = std::get_if<RepeatOp>(&s.op); r && uses_server(r->steps)) return true;
-    if (auto* p = std::get_if<ParallelOp>(&s.op); p && uses_server(p->steps)) return true;
-  }
-  return false;
+  return any_step(steps, [](const Step& s) { return std::holds_alternative<ServerOp>(s.op); });
+}
+
+bool uses_echo(const Steps& steps) {
+  return any_step(steps, [](const Step& s) {
+    auto* e = std::get_if<ExpectOp>(&s.op);
+    return e && std::holds_alternative<EchoMatch>(e->matcher.kind);
+  });
 }
 
 }  // namespace sockspec::scenario

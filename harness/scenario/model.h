@@ -178,7 +178,20 @@ struct Suite {
   std::vector<Case> cases;
 };
 
+// True when `pred` holds for any step, nested ones (repeat, parallel) included.
+template <typename Pred>
+bool any_step(const Steps& steps, const Pred& pred) {
+  for (const auto& s : steps) {
+    if (pred(s)) return true;
+    if (auto* r = std::get_if<RepeatOp>(&s.op); r && any_step(r->steps, pred)) return true;
+    if (auto* p = std::get_if<ParallelOp>(&s.op); p && any_step(p->steps, pred)) return true;
+  }
+  return false;
+}
+
 // True when the case, or any nested step, uses `server`.
 bool uses_server(const Steps& steps);
+// True when any expect matches with `echo` (which needs what was sent kept until then).
+bool uses_echo(const Steps& steps);
 
 }  // namespace sockspec::scenario
