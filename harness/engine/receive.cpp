@@ -41,7 +41,7 @@ Read read_some(Conn& c, net::EventLoop& loop, uint64_t& received, int& err) {
 int recv_datagram(Conn& c, net::EventLoop& loop, Datagram& d) {
   if (!c.inbox.empty()) {
     d = std::move(c.inbox.front());
-    c.inbox.pop_front();
+    c.inbox.erase(c.inbox.begin());
     return 1;
   }
   // Full-size buffers on the stack (the pages a reply does not reach are never touched), so
