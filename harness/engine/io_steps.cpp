@@ -344,9 +344,12 @@ class ExpectMachine : public Machine {
 
   Progress reset(int err) {
     const auto& op = std::get<scenario::ExpectOp>(step_.op);
-    return failed_call({"recv", c_->peer.to_string(), err}, op.expect_error,
-                       " after " + std::to_string(c_->rx.size()) + " unmatched bytes" +
-                           (c_->rx.empty() ? "" : " " + preview(c_->rx)));
+    std::string detail;  // what a stream had buffered (a datagram socket buffers nothing)
+    if (c_->transport == Transport::tcp) {
+      detail = " after " + std::to_string(c_->rx.size()) + " unmatched bytes" +
+               (c_->rx.empty() ? "" : " " + preview(c_->rx));
+    }
+    return failed_call({"recv", c_->peer.to_string(), err}, op.expect_error, detail);
   }
 
   Progress timed_out() {
