@@ -8,27 +8,12 @@
 #include "common/codec.h"
 #include "payload/payload.h"
 #include "scenario/endpoint.h"
+#include "scenario/fields.h"
 #include "scenario/template.h"
 
 namespace sockspec::scenario {
 
 using json = nlohmann::json;
-
-std::string Diagnostic::to_string() const { return file + ":" + pointer + ": " + message; }
-
-std::string pointer_escape(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 namespace {
 
@@ -36,12 +21,6 @@ constexpr uint64_t kMaxTimeoutMs = 3'600'000;  // an hour: anything longer is a 
 constexpr uint64_t kMaxRepeat = 10'000'000;
 constexpr uint64_t kMaxClients = 10'000;
 constexpr uint64_t kMaxFillBytes = 1ull << 30;  // 1 GiB
-
-std::string show(const json& v) {
-  std::string s = v.dump();
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
 
 bool matches_charset(std::string_view s, bool allow_upper) {
   if (s.empty()) return false;
@@ -70,52 +49,18 @@ struct StepContext {
 
 class Parser;
 
-// The keys of one JSON object: read by name, then everything not read is an error.
-class Fields {
- public:
-  Fields(Parser& p, const json& j, std::string ptr);
-  bool ok() const { return obj_ != nullptr; }
-  const std::string& ptr() const { return ptr_; }
-  std::string ptr(std::string_view key) const { return ptr_ + "/" + pointer_escape(key); }
-  const json* take(std::string_view key) {
-    known_.insert(std::string(key));
-    if (obj_ == nullptr) return nullptr;
-    auto it = obj_->find(key);
-    return it == obj_->end() ? nullptr : &*it;
-  }
-  bool has(std::string_view key) const { return obj_ != nullptr && obj_->contains(key); }
-  void take_all() {
-    if (obj_ == nullptr) return;
-    for (auto it = obj_->begin(); it != obj_->end(); ++it) known_.insert(it.key());
-  }
-  void reject_unknown(std::string_view what);
-
- private:
-  Parser& p_;
-  const json* obj_;
-  std::string ptr_;
-  std::set<std::string> known_;
-};
-
 class Parser {
  public:
-  Parser(std::string file) : file_(std::move(file)) {}
+  explicit Parser(std::string file) : file_(file), sink_(std::move(file), errors_) {}
   std::vector<Diagnostic>& errors() { return errors_; }
 
-  void error(const std::string& ptr, std::string msg) {
-    errors_.push_back({file_, ptr, std::move(msg)});
-  }
+  void error(const std::string& ptr, std::string msg) { sink_.error(ptr, std::move(msg)); }
+  DiagnosticSink& sink() { return sink_; }
 
   std::optional<Suite> suite(const json& root);
   Steps steps_in(const json& j, const std::string& ptr, StepContext& ctx) {
     return steps(j, ptr, ctx);
   }
-
-  // Typed getters: report and return nullopt on a wrong type or range.
-  std::optional<std::string> str(Fields& f, std::string_view key, bool required);
-  std::optional<uint64_t> uint(Fields& f, std::string_view key, bool required, uint64_t min,
-                               uint64_t max);
-  std::optional<bool> boolean(Fields& f, std::string_view key);
 
  private:
   Case parse_case(const json& j, const std::string& ptr, const Suite& s,
@@ -137,75 +82,11 @@ class Parser {
 
   std::string file_;
   std::vector<Diagnostic> errors_;
+  DiagnosticSink sink_;  // into errors_
 };
 
-Fields::Fields(Parser& p, const json& j, std::string ptr)
-    : p_(p), obj_(j.is_object() ? &j : nullptr), ptr_(std::move(ptr)) {
-  if (!obj_) p_.error(ptr_, "must be an object, got " + show(j));
-}
-
-void Fields::reject_unknown(std::string_view what) {
-  if (obj_ == nullptr) return;
-  for (auto it = obj_->begin(); it != obj_->end(); ++it) {
-    const std::string& k = it.key();
-    if (known_.count(k) || k.starts_with("x-")) continue;
-    std::string allowed;
-    for (const auto& kn : known_) allowed += (allowed.empty() ? "" : ", ") + kn;
-    p_.error(ptr(k), "unknown key '" + k + "' in " + std::string(what) + " (allowed: " + allowed +
-                         "; keys starting with x- are free)");
-  }
-}
-
-std::optional<std::string> Parser::str(Fields& f, std::string_view key, bool required) {
-  const json* v = f.take(key);
-  if (!v) {
-    if (required && f.ok()) error(f.ptr(key), "is required");
-    return std::nullopt;
-  }
-  if (!v->is_string()) {
-    error(f.ptr(key), "must be a string, got " + show(*v));
-    return std::nullopt;
-  }
-  return v->get<std::string>();
-}
-
-std::optional<uint64_t> Parser::uint(Fields& f, std::string_view key, bool required, uint64_t min,
-                                     uint64_t max) {
-  const json* v = f.take(key);
-  if (!v) {
-    if (required && f.ok()) error(f.ptr(key), "is required");
-    return std::nullopt;
-  }
-  if (v->is_number_integer()) {
-    if (v->is_number_unsigned() || v->get<int64_t>() >= 0) {
-      uint64_t n = v->get<uint64_t>();
-      if (n >= min && n <= max) return n;
-    }
-    if (min > 0 && !(v->is_number_unsigned()) && v->get<int64_t>() < static_cast<int64_t>(min)) {
-      error(f.ptr(key), "must be >= " + std::to_string(min) + ", got " + show(*v));
-    } else if (v->is_number_unsigned() && v->get<uint64_t>() > max) {
-      error(f.ptr(key), "must be <= " + std::to_string(max) + ", got " + show(*v));
-    } else {
-      error(f.ptr(key), "must be >= " + std::to_string(min) + ", got " + show(*v));
-    }
-    return std::nullopt;
-  }
-  error(f.ptr(key), "must be a whole number, got " + show(*v));
-  return std::nullopt;
-}
-
-std::optional<bool> Parser::boolean(Fields& f, std::string_view key) {
-  const json* v = f.take(key);
-  if (!v) return std::nullopt;
-  if (!v->is_boolean()) {
-    error(f.ptr(key), "must be true or false, got " + show(*v));
-    return std::nullopt;
-  }
-  return v->get<bool>();
-}
-
 std::optional<Suite> Parser::suite(const json& root) {
-  Fields f(*this, root, "");
+  Fields f(sink_, root, "");
   if (!f.ok()) return std::nullopt;
   Suite s;
   s.file = file_;
@@ -216,22 +97,22 @@ std::optional<Suite> Parser::suite(const json& root) {
   } else {
     error("/format", "is required (use \"format\": 1)");
   }
-  if (auto v = str(f, "suite", true)) {
+  if (auto v = f.str("suite", true)) {
     if (!matches_charset(*v, false)) {
       error("/suite", "must match [a-z0-9._-]+, got " + show(*v));
     }
     s.suite = *v;
   }
-  s.title = str(f, "title", false).value_or("");
-  s.spec = str(f, "spec", false).value_or("");
-  if (auto v = str(f, "service", false)) {
+  s.title = f.str("title", false).value_or("");
+  s.spec = f.str("spec", false).value_or("");
+  if (auto v = f.str("service", false)) {
     if (!matches_charset(*v, false)) error("/service", "must match [a-z0-9._-]+, got " + show(*v));
     s.service = *v;
   }
   if (auto t = transport(f)) s.transport = *t;
   if (const json* d = f.take("defaults")) {
-    Fields df(*this, *d, "/defaults");
-    if (auto t = uint(df, "timeout_ms", false, 1, kMaxTimeoutMs)) s.default_timeout_ms = *t;
+    Fields df(sink_, *d, "/defaults");
+    if (auto t = df.uint("timeout_ms", false, 1, kMaxTimeoutMs)) s.default_timeout_ms = *t;
     df.reject_unknown("defaults");
   }
   const json* cases = f.take("cases");
@@ -253,9 +134,9 @@ Case Parser::parse_case(const json& j, const std::string& ptr, const Suite& s,
                         std::set<std::string>& ids) {
   Case c;
   c.pointer = ptr;
-  Fields f(*this, j, ptr);
+  Fields f(sink_, j, ptr);
   if (!f.ok()) return c;
-  if (auto id = str(f, "id", true)) {
+  if (auto id = f.str("id", true)) {
     if (!matches_charset(*id, true)) {
       error(f.ptr("id"), "must match [A-Za-z0-9._-]+, got " + show(*id));
     } else if (!ids.insert(*id).second) {
@@ -263,9 +144,9 @@ Case Parser::parse_case(const json& j, const std::string& ptr, const Suite& s,
     }
     c.id = *id;
   }
-  c.title = str(f, "title", false).value_or("");
-  c.spec_ref = str(f, "spec_ref", false).value_or("");
-  if (auto lv = str(f, "level", false)) {
+  c.title = f.str("title", false).value_or("");
+  c.spec_ref = f.str("spec_ref", false).value_or("");
+  if (auto lv = f.str("level", false)) {
     if (*lv == "must") {
       c.level = Level::must;
     } else if (*lv == "should") {
@@ -301,7 +182,7 @@ Case Parser::parse_case(const json& j, const std::string& ptr, const Suite& s,
                 " (known: managed-server, exclusive-server, ipv4, ipv6)");
     }
   }
-  c.timeout_ms = uint(f, "timeout_ms", false, 1, kMaxTimeoutMs);
+  c.timeout_ms = f.uint("timeout_ms", false, 1, kMaxTimeoutMs);
   if (const json* st = f.take("steps")) {
     StepContext ctx{{}, s.transport};
     c.steps = steps(*st, f.ptr("steps"), ctx);
@@ -329,13 +210,13 @@ Steps Parser::steps(const json& j, const std::string& ptr, StepContext& ctx) {
 }
 
 std::optional<Step> Parser::step(const json& j, const std::string& ptr, StepContext& ctx) {
-  Fields f(*this, j, ptr);
+  Fields f(sink_, j, ptr);
   if (!f.ok()) return std::nullopt;
-  auto name = str(f, "op", true);
+  auto name = f.str("op", true);
   Step s;
   s.pointer = ptr;
-  s.timeout_ms = uint(f, "timeout_ms", false, 1, kMaxTimeoutMs);
-  s.label = str(f, "label", false).value_or("");
+  s.timeout_ms = f.uint("timeout_ms", false, 1, kMaxTimeoutMs);
+  s.label = f.str("label", false).value_or("");
   if (!name) {
     f.reject_unknown("a step");
     return std::nullopt;
@@ -362,7 +243,7 @@ const ConnInfo* Parser::use_conn(Fields& f, const StepContext& ctx, const std::s
 }
 
 std::optional<Transport> Parser::transport(Fields& f) {
-  auto t = str(f, "transport", false);
+  auto t = f.str("transport", false);
   if (!t) return std::nullopt;
   if (*t == "tcp") return Transport::tcp;
   if (*t == "udp") return Transport::udp;
@@ -374,20 +255,20 @@ SocketOptions Parser::options(Fields& f) {
   SocketOptions o;
   const json* v = f.take("options");
   if (!v) return o;
-  Fields of(*this, *v, f.ptr("options"));
-  o.reuseaddr = boolean(of, "reuseaddr");
-  o.reuseport = boolean(of, "reuseport");
-  o.nodelay = boolean(of, "nodelay");
-  o.v6only = boolean(of, "v6only");
-  o.cork = boolean(of, "cork");
-  if (auto n = uint(of, "rcvbuf", false, 1, 1u << 30)) o.rcvbuf = static_cast<int>(*n);
-  if (auto n = uint(of, "sndbuf", false, 1, 1u << 30)) o.sndbuf = static_cast<int>(*n);
+  Fields of(sink_, *v, f.ptr("options"));
+  o.reuseaddr = of.boolean("reuseaddr");
+  o.reuseport = of.boolean("reuseport");
+  o.nodelay = of.boolean("nodelay");
+  o.v6only = of.boolean("v6only");
+  o.cork = of.boolean("cork");
+  if (auto n = of.uint("rcvbuf", false, 1, 1u << 30)) o.rcvbuf = static_cast<int>(*n);
+  if (auto n = of.uint("sndbuf", false, 1, 1u << 30)) o.sndbuf = static_cast<int>(*n);
   of.reject_unknown("options");
   return o;
 }
 
 std::optional<std::string> Parser::errno_field(Fields& f) {
-  auto e = str(f, "expect_error", false);
+  auto e = f.str("expect_error", false);
   if (e && !errno_from_name(*e)) {
     error(f.ptr("expect_error"), "is not an errno name (like ECONNREFUSED), got " + show(*e));
     return std::nullopt;
@@ -415,7 +296,7 @@ void Parser::check_vars(const std::string& text, const std::string& ptr, StepCon
 
 std::optional<Template> Parser::templ(Fields& f, std::string_view key, bool required,
                                       StepContext& ctx) {
-  auto s = str(f, key, required);
+  auto s = f.str(key, required);
   if (!s) return std::nullopt;
   check_vars(*s, f.ptr(key), ctx);
   return Template{*s};
@@ -432,12 +313,12 @@ std::optional<Template> Parser::address(Fields& f, std::string_view key, bool re
 }
 
 std::optional<Fill> Parser::fill(const json& j, const std::string& ptr) {
-  Fields f(*this, j, ptr);
+  Fields f(sink_, j, ptr);
   if (!f.ok()) return std::nullopt;
   Fill out;
-  auto bytes = uint(f, "bytes", true, 0, kMaxFillBytes);
+  auto bytes = f.uint("bytes", true, 0, kMaxFillBytes);
   if (bytes) out.bytes = *bytes;
-  if (auto p = str(f, "pattern", false)) {
+  if (auto p = f.str("pattern", false)) {
     if (*p == "ascii") {
       out.pattern = FillPattern::ascii;
     } else if (*p == "zero") {
@@ -450,7 +331,7 @@ std::optional<Fill> Parser::fill(const json& j, const std::string& ptr) {
       error(f.ptr("pattern"), "must be ascii, zero, counter or random, got " + show(*p));
     }
   }
-  out.seed = uint(f, "seed", false, 0, UINT64_MAX);
+  out.seed = f.uint("seed", false, 0, UINT64_MAX);
   f.reject_unknown("fill");
   if (!bytes) return std::nullopt;
   return out;
@@ -461,7 +342,7 @@ std::optional<Payload> Parser::payload(Fields& f, StepContext& ctx, bool require
   const char* kinds[] = {"text", "hex", "base64", "fill"};
   int present = 0;
   for (const char* k : kinds) present += f.has(k) ? 1 : 0;
-  auto encoding = str(f, "encoding", false);
+  auto encoding = f.str("encoding", false);
   if (present == 0) {
     if (required) error(f.ptr(), "needs a payload: one of text, hex, base64, fill");
     return std::nullopt;
@@ -487,7 +368,7 @@ std::optional<Payload> Parser::payload(Fields& f, StepContext& ctx, bool require
     }
     return p;
   }
-  if (auto h = str(f, "hex", false)) {
+  if (auto h = f.str("hex", false)) {
     auto bytes = from_hex(*h);
     if (!bytes) {
       error(f.ptr("hex"), "must be pairs of hex digits (whitespace ignored), got " + show(*h));
@@ -496,7 +377,7 @@ std::optional<Payload> Parser::payload(Fields& f, StepContext& ctx, bool require
     p.literal = *bytes;
     return p;
   }
-  if (auto b = str(f, "base64", false)) {
+  if (auto b = f.str("base64", false)) {
     auto bytes = from_base64(*b);
     if (!bytes) {
       error(f.ptr("base64"), "is not valid base64, got " + show(*b));
@@ -523,8 +404,8 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   for (const char* k : others) present += f.has(k) ? 1 : 0;
   bool tcp = conn != nullptr && conn->transport == Transport::tcp;
   // until/bytes belong to regex; read them first so they are never "unknown".
-  auto until = str(f, "until", false);
-  auto count = uint(f, "bytes", false, 1, kMaxFillBytes);
+  auto until = f.str("until", false);
+  auto count = f.uint("bytes", false, 1, kMaxFillBytes);
   if (present != 1) {
     error(f.ptr(), present == 0
                        ? "needs a matcher: one of text, hex, base64, fill, echo, regex, length"
@@ -577,9 +458,9 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
       return Matcher{LengthMatch{n, n}};
     }
     if (l->is_object()) {
-      Fields lf(*this, *l, f.ptr("length"));
-      auto mn = uint(lf, "min", false, 0, kMaxFillBytes);
-      auto mx = uint(lf, "max", false, 0, kMaxFillBytes);
+      Fields lf(sink_, *l, f.ptr("length"));
+      auto mn = lf.uint("min", false, 0, kMaxFillBytes);
+      auto mx = lf.uint("max", false, 0, kMaxFillBytes);
       lf.reject_unknown("length");
       if (!mn && !mx) error(f.ptr("length"), "needs min and/or max");
       LengthMatch lm{mn.value_or(0), mx.value_or(tcp ? kMaxFillBytes : 65535)};
@@ -600,7 +481,7 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
 
 std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ctx) {
   auto conn_name = [&](std::string_view key = "conn") -> std::optional<std::string> {
-    auto c = str(f, key, true);
+    auto c = f.str(key, true);
     if (c && !matches_charset(*c, true)) {
       error(f.ptr(key), "must match [A-Za-z0-9._-]+, got " + show(*c));
       return std::nullopt;
@@ -654,7 +535,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     auto t = transport(f).value_or(ctx.default_transport);
     o.transport = t;
     auto b = address(f, "bind", true, ctx);
-    if (auto bl = uint(f, "backlog", false, 1, 65535)) o.backlog = static_cast<int>(*bl);
+    if (auto bl = f.uint("backlog", false, 1, 65535)) o.backlog = static_cast<int>(*bl);
     o.options = options(f);
     o.expect_error = errno_field(f);
     if (!c || !b) return std::nullopt;
@@ -686,7 +567,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     if (o.to && ci && ci->kind != ConnInfo::Kind::udp_open) {
       error(f.ptr("to"), "only an unconnected UDP socket (made with open) takes a destination");
     }
-    if (auto r = uint(f, "repeat", false, 1, kMaxRepeat)) o.repeat = *r;
+    if (auto r = f.uint("repeat", false, 1, kMaxRepeat)) o.repeat = *r;
     o.expect_error = errno_field(f);
     if (!c || !p) return std::nullopt;
     o.conn = *c;
@@ -720,14 +601,14 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
   }
   if (name == "expect_silence") {
     auto c = conn_name();
-    auto ms = uint(f, "for_ms", true, 1, kMaxTimeoutMs);
+    auto ms = f.uint("for_ms", true, 1, kMaxTimeoutMs);
     if (!c || !ms) return std::nullopt;
     use_conn(f, ctx, *c);
     return ExpectSilenceOp{*c, *ms};
   }
   if (name == "shutdown") {
     auto c = conn_name();
-    auto how = str(f, "how", true);
+    auto how = f.str("how", true);
     ShutdownOp o;
     if (how) {
       if (*how == "write") {
@@ -748,7 +629,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
   }
   if (name == "close") {
     auto c = conn_name();
-    auto abort = boolean(f, "abort");
+    auto abort = f.boolean("abort");
     if (!c) return std::nullopt;
     const ConnInfo* ci = use_conn(f, ctx, *c);
     if (abort.value_or(false)) need_tcp(ci, *c);
@@ -756,12 +637,12 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     return CloseOp{*c, abort.value_or(false)};
   }
   if (name == "sleep") {
-    auto ms = uint(f, "ms", true, 0, kMaxTimeoutMs);
+    auto ms = f.uint("ms", true, 0, kMaxTimeoutMs);
     if (!ms) return std::nullopt;
     return SleepOp{*ms};
   }
   if (name == "repeat") {
-    auto times = uint(f, "times", true, 1, kMaxRepeat);
+    auto times = f.uint("times", true, 1, kMaxRepeat);
     const json* st = f.take("steps");
     if (!st) error(f.ptr("steps"), "is required");
     if (!times || !st) return std::nullopt;
@@ -772,7 +653,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     return o;
   }
   if (name == "parallel") {
-    auto clients = uint(f, "clients", true, 1, kMaxClients);
+    auto clients = f.uint("clients", true, 1, kMaxClients);
     const json* st = f.take("steps");
     if (!st) error(f.ptr("steps"), "is required");
     if (!clients || !st) return std::nullopt;
@@ -780,9 +661,9 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     return ParallelOp{*clients, steps(*st, f.ptr("steps"), inner)};
   }
   if (name == "server") {
-    auto action = str(f, "action", true);
+    auto action = f.str("action", true);
     ServerOp o;
-    o.ready_timeout_ms = uint(f, "ready_timeout_ms", false, 1, kMaxTimeoutMs);
+    o.ready_timeout_ms = f.uint("ready_timeout_ms", false, 1, kMaxTimeoutMs);
     if (!action) return std::nullopt;
     if (*action == "start") {
       o.action = ServerAction::start;

@@ -7,16 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include "scenario/fields.h"
 #include "scenario/model.h"
 
 namespace sockspec::scenario {
-
-struct Diagnostic {
-  std::string file;
-  std::string pointer;  // JSON pointer ("" for the whole document)
-  std::string message;
-  std::string to_string() const;  // file:pointer: message
-};
 
 struct ParseResult {
   std::optional<Suite> suite;  // set only when there are no errors
@@ -36,8 +30,5 @@ struct StepListsParse {
 StepListsParse parse_step_lists(
     const std::vector<std::pair<const nlohmann::json*, std::string>>& lists,
     const std::string& file, Transport transport);
-
-// Escapes a key for use in a JSON pointer (RFC 6901: ~ as ~0, / as ~1).
-std::string pointer_escape(std::string_view key);
 
 }  // namespace sockspec::scenario

@@ -1,0 +1,122 @@
+#include "scenario/fields.h"
+
+namespace sockspec::scenario {
+
+using json = nlohmann::json;
+
+std::string Diagnostic::to_string() const { return file + ":" + pointer + ": " + message; }
+
+std::string pointer_escape(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string show(const json& v) {
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
+Fields::Fields(DiagnosticSink& sink, const json& j, std::string ptr)
+    : sink_(sink), obj_(j.is_object() ? &j : nullptr), ptr_(std::move(ptr)) {
+  if (!obj_) sink_.error(ptr_, "must be an object, got " + show(j));
+}
+
+const json* Fields::take(std::string_view key) {
+  known_.insert(std::string(key));
+  if (obj_ == nullptr) return nullptr;
+  auto it = obj_->find(key);
+  return it == obj_->end() ? nullptr : &*it;
+}
+
+void Fields::take_all() {
+  if (obj_ == nullptr) return;
+  for (auto it = obj_->begin(); it != obj_->end(); ++it) known_.insert(it.key());
+}
+
+void Fields::reject_unknown(std::string_view what) {
+  if (obj_ == nullptr) return;
+  for (auto it = obj_->begin(); it != obj_->end(); ++it) {
+    const std::string& k = it.key();
+    if (known_.count(k) || k.starts_with("x-")) continue;
+    std::string allowed;
+    for (const auto& kn : known_) allowed += (allowed.empty() ? "" : ", ") + kn;
+    sink_.error(ptr(k), "unknown key '" + k + "' in " + std::string(what) +
+                            " (allowed: " + allowed + "; keys starting with x- are free)");
+  }
+}
+
+const json* Fields::present(std::string_view key, bool required) {
+  const json* v = take(key);
+  if (!v && required && ok()) error(key, "is required");
+  return v;
+}
+
+std::optional<std::string> Fields::str(std::string_view key, bool required) {
+  const json* v = present(key, required);
+  if (!v) return std::nullopt;
+  if (!v->is_string()) {
+    error(key, "must be a string, got " + show(*v));
+    return std::nullopt;
+  }
+  return v->get<std::string>();
+}
+
+std::optional<uint64_t> Fields::uint(std::string_view key, bool required, uint64_t min,
+                                     uint64_t max) {
+  const json* v = present(key, required);
+  if (!v) return std::nullopt;
+  if (v->is_number_integer()) {
+    if (v->is_number_unsigned() || v->get<int64_t>() >= 0) {
+      uint64_t n = v->get<uint64_t>();
+      if (n >= min && n <= max) return n;
+    }
+    if (min > 0 && !(v->is_number_unsigned()) && v->get<int64_t>() < static_cast<int64_t>(min)) {
+      error(key, "must be >= " + std::to_string(min) + ", got " + show(*v));
+    } else if (v->is_number_unsigned() && v->get<uint64_t>() > max) {
+      error(key, "must be <= " + std::to_string(max) + ", got " + show(*v));
+    } else {
+      error(key, "must be >= " + std::to_string(min) + ", got " + show(*v));
+    }
+    return std::nullopt;
+  }
+  error(key, "must be a whole number, got " + show(*v));
+  return std::nullopt;
+}
+
+std::optional<double> Fields::number(std::string_view key, bool required, double min, double max) {
+  const json* v = present(key, required);
+  if (!v) return std::nullopt;
+  if (!v->is_number() || v->get<double>() < min || v->get<double>() > max) {
+    auto text = [](double d) {
+      std::string s = std::to_string(d);
+      s.erase(s.find_last_not_of('0') + 1);
+      if (!s.empty() && s.back() == '.') s.pop_back();
+      return s;
+    };
+    error(key, "must be a number from " + text(min) + " to " + text(max) + ", got " + show(*v));
+    return std::nullopt;
+  }
+  return v->get<double>();
+}
+
+std::optional<bool> Fields::boolean(std::string_view key) {
+  const json* v = take(key);
+  if (!v) return std::nullopt;
+  if (!v->is_boolean()) {
+    error(key, "must be true or false, got " + show(*v));
+    return std::nullopt;
+  }
+  return v->get<bool>();
+}
+
+}  // namespace sockspec::scenario
