@@ -41,8 +41,9 @@ int cmd_validate(const Invocation& inv) {
   int rc = 0;
   if (!parse_paths(
           inv, "validate",
-          "usage: sockspec validate PATH...\n\nChecks scenario files (folders are searched "
-          "for *.json) and lists every problem as FILE:JSON-POINTER: message.\n\noptions",
+          "usage: sockspec validate PATH...\n\nChecks suite files and load profiles (folders "
+          "are searched for suites, *.json) and lists every problem as FILE:JSON-POINTER: "
+          "message.\n\noptions",
           paths, rc)) {
     return rc;
   }
@@ -54,7 +55,9 @@ int cmd_validate(const Invocation& inv) {
   }
   size_t cases = 0;
   for (const auto& s : loaded.suites) cases += s.cases.size();
-  std::cout << loaded.suites.size() << " suite(s), " << cases << " case(s): valid\n";
+  std::cout << loaded.suites.size() << " suite(s), " << cases << " case(s)";
+  if (!loaded.profiles.empty()) std::cout << ", " << loaded.profiles.size() << " load profile(s)";
+  std::cout << ": valid\n";
   return 0;
 }
 
@@ -68,6 +71,7 @@ int cmd_list(const Invocation& inv) {
     return rc;
   }
   auto loaded = runner::load_suites(paths);
+  runner::reject_profiles(loaded);
   for (const auto& d : loaded.errors) std::cerr << d.to_string() << "\n";
   if (!loaded.errors.empty()) return 2;
   for (const auto& s : loaded.suites) {

@@ -106,6 +106,7 @@ int Run::load() {
     paths.push_back(builtin_scenarios_dir());
   }
   Loaded l = load_suites(paths);
+  reject_profiles(l);
   for (const auto& d : l.errors) err_ << d.to_string() << "\n";
   if (!l.errors.empty()) {
     err_ << l.errors.size() << " problem(s) in the scenarios; nothing was run\n";

@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include "load/profile.h"
+
 namespace sockspec::runner {
 
 namespace fs = std::filesystem;
@@ -37,7 +39,20 @@ void collect(const fs::path& p, std::vector<std::string>& files,
   }
   files.push_back(p.string());
 }
+// A load profile says "profile" where a suite says "suite"; anything else is read as a suite.
+bool is_profile(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_object() && j.contains("profile") && !j.contains("suite");
+}
 }  // namespace
+
+void reject_profiles(Loaded& l) {
+  for (const auto& f : l.profiles) {
+    l.errors.push_back(
+        {f, "", "is a load profile: run it with `sockspec load " + f + " --target ...`"});
+  }
+  l.profiles.clear();
+}
 
 Loaded load_suites(const std::vector<std::string>& paths) {
   Loaded out;
@@ -52,6 +67,12 @@ Loaded load_suites(const std::vector<std::string>& paths) {
     }
     std::stringstream text;
     text << in.rdbuf();
+    if (is_profile(text.str())) {
+      auto profile = load::parse_profile(text.str(), f);
+      out.errors.insert(out.errors.end(), profile.errors.begin(), profile.errors.end());
+      if (profile.profile) out.profiles.push_back(f);
+      continue;
+    }
     auto parsed = scenario::parse_suite(text.str(), f);
     out.errors.insert(out.errors.end(), parsed.errors.begin(), parsed.errors.end());
     if (!parsed.suite) continue;

@@ -11,11 +11,17 @@ namespace sockspec::runner {
 struct Loaded {
   std::vector<scenario::Suite> suites;
   std::vector<scenario::Diagnostic> errors;
+  // Files that are load profiles (a "profile" key, no "suite"), checked as such: each is
+  // listed here when valid, its problems are in `errors` when not.
+  std::vector<std::string> profiles;
 };
 
 // Files as given; directories are searched for *.json, skipping their schema/ and load/
 // folders (JSON Schema and load profiles, not suites). Suite names must be unique.
 Loaded load_suites(const std::vector<std::string>& paths);
+
+// For commands that take suites only: one error per load profile in `l`, saying what to run.
+void reject_profiles(Loaded& l);
 
 // Where the built-in suites live: $SOCKSPEC_SCENARIOS, else the source tree's scenarios/.
 std::string builtin_scenarios_dir();

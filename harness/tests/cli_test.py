@@ -133,6 +133,28 @@ class ExitCodes(unittest.TestCase):
                 self.assertIn(bad + ":/cases/0/steps/0/conn: conn 'c' is not open", r.stderr)
                 self.assertIn(bad + ":/cases/0/steps/0/timeout_ms: must be >= 1, got -5", r.stderr)
 
+    def test_validate_checks_load_profiles_as_profiles_and_run_refuses_them(self):
+        profiles = os.path.join(SCENARIOS, "load")
+        r = run("validate", *sorted(os.path.join(profiles, f) for f in os.listdir(profiles)))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"{len(os.listdir(profiles))} load profile(s): valid", r.stdout)
+        with tempfile.TemporaryDirectory() as d:
+            bad = os.path.join(d, "bad.json")
+            with open(bad, "w") as f:
+                json.dump({"format": 1, "profile": "bad", "executor": {"type": "closed", "vus": 1.5, "vsu": 3},
+                           "iteration": [{"op": "send", "conn": "c", "text": "x"}]}, f)
+            r = run("validate", bad)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn(bad + ":/executor/vus: must be a whole number, got 1.5", r.stderr)
+            self.assertIn(bad + ":/executor/vsu: unknown key 'vsu' in executor closed (allowed: type, vus;", r.stderr)
+            self.assertIn(bad + ":/iteration/0/conn: conn 'c' is not open", r.stderr)
+            self.assertNotIn("/suite", r.stderr)
+        for cmd in (["run", os.path.join(profiles, "echo-tcp-rr.json"), "--target", "builtin:echo"],
+                    ["list", os.path.join(profiles, "echo-tcp-rr.json")]):
+            r = run(*cmd)
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertIn("is a load profile: run it with `sockspec load", r.stderr)
+
     def test_an_unreachable_target_exits_3(self):
         import socket
         s = socket.socket()
