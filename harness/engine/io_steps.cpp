@@ -249,7 +249,6 @@ class ExpectMachine : public Machine {
       }
       if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
       if (c_->reset_errno) return reset(c_->reset_errno);
-      if (nothing_pending()) return wait(c_->fd.get(), EPOLLIN | EPOLLRDHUP);
       int err = 0;
       switch (read_some(*c_, scope_.env.loop, result.bytes_received, err)) {
         case Read::data:
@@ -276,7 +275,6 @@ class ExpectMachine : public Machine {
       return judge(op, d);
     }
     for (;;) {
-      if (c_->inbox.empty() && nothing_pending()) return wait(c_->fd.get(), EPOLLIN);
       int r = recv_datagram(*c_, scope_.env.loop, d);
       if (r == 0) return wait(c_->fd.get(), EPOLLIN);
       if (r < 0) return reset(errno);
@@ -306,10 +304,6 @@ class ExpectMachine : public Machine {
     }
     return judge(op, d);
   }
-
-  // Right after its send, a request's reply has almost never arrived yet: when the loop
-  // knows nothing came since the last EAGAIN, wait without the recv() that would say so.
-  bool nothing_pending() const { return scope_.env.loop.known_idle(c_->fd.get(), EPOLLIN); }
 
   void take(UdpSequence& seq) {
     seq.answered.insert(seq.waiting.front());

@@ -18,6 +18,7 @@ constexpr unsigned kRecvBatch = 8;
 // It reads into the stack and appends what came, so an idle conn holds no 64 KiB buffer
 // (15,000 of them would).
 Read read_some(Conn& c, net::EventLoop& loop, uint64_t& received, int& err) {
+  if (loop.known_idle(c.fd.get(), EPOLLIN)) return Read::again;  // nothing came since EAGAIN
   char chunk[kReadChunk];
   ssize_t n = ::recv(c.fd.get(), chunk, sizeof chunk, 0);
   if (n > 0) {
@@ -44,6 +45,7 @@ int recv_datagram(Conn& c, net::EventLoop& loop, Datagram& d) {
     c.inbox.erase(c.inbox.begin());
     return 1;
   }
+  if (loop.known_idle(c.fd.get(), EPOLLIN)) return 0;  // nothing came since the last EAGAIN
   // Full-size buffers on the stack (the pages a reply does not reach are never touched), so
   // a datagram is never cut short unseen, and a conn holds no buffer between reads.
   static_assert(kRecvBatch * kMaxDatagram <= 512 * 1024, "keep the stack frame bounded");

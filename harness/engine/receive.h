@@ -1,6 +1,8 @@
 // Reading a conn's socket: TCP bytes into the conn's buffer, UDP datagrams in batches. Both
-// tell the event loop when a read left the socket empty, so that the next expect can wait
-// for the reply at once instead of first making a recv() that fails with EAGAIN.
+// tell the event loop when a read left the socket empty, and ask it first: when nothing came
+// since the last EAGAIN they return "nothing yet" without a syscall. Right after a send, a
+// request's reply has almost never arrived, so an expect waits at once instead of first making
+// a recv() that fails with EAGAIN.
 #pragma once
 
 #include <cerrno>

@@ -102,8 +102,7 @@ class Worker : public net::Waiter {
         end_(end),
         run_(engine::CaseEnv{o.target, o.seed, p.default_timeout_ms, nullptr, loop_, nullptr,
                              p.udp_sequence, p.source_addresses, &payloads_, true,
-                             scenario::uses_echo(p.setup) || scenario::uses_echo(p.iteration) ||
-                                 scenario::uses_echo(p.teardown)}),
+                             any_list(p, scenario::uses_echo)}),
         progress_done_(done),
         progress_errors_(errs),
         progress_p99_(p99) {

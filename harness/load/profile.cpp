@@ -124,8 +124,7 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
   p.setup = std::move(steps.lists[0]);
   p.iteration = std::move(steps.lists[1]);
   p.teardown = std::move(steps.lists[2]);
-  if (scenario::uses_server(p.setup) || scenario::uses_server(p.iteration) ||
-      scenario::uses_server(p.teardown)) {
+  if (any_list(p, scenario::uses_server)) {
     out.errors.push_back({file, "", "server steps are not allowed in a load profile"});
     return out;
   }

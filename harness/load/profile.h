@@ -37,6 +37,11 @@ struct Profile {
 
 const char* to_string(Profile::Executor e);
 
+// True when `test` holds for the setup, the iteration or the teardown.
+inline bool any_list(const Profile& p, bool (*test)(const scenario::Steps&)) {
+  return test(p.setup) || test(p.iteration) || test(p.teardown);
+}
+
 struct ProfileParse {
   std::optional<Profile> profile;
   std::vector<scenario::Diagnostic> errors;

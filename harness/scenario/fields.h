@@ -33,8 +33,6 @@ class DiagnosticSink {
   void error(const std::string& pointer, std::string message) {
     out_.push_back({file_, pointer, std::move(message)});
   }
-  const std::string& file() const { return file_; }
-  std::vector<Diagnostic>& all() { return out_; }
 
  private:
   std::string file_;

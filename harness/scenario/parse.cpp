@@ -55,7 +55,6 @@ class Parser {
   std::vector<Diagnostic>& errors() { return errors_; }
 
   void error(const std::string& ptr, std::string msg) { sink_.error(ptr, std::move(msg)); }
-  DiagnosticSink& sink() { return sink_; }
 
   std::optional<Suite> suite(const json& root);
   Steps steps_in(const json& j, const std::string& ptr, StepContext& ctx) {
