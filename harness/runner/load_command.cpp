@@ -8,7 +8,6 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "load/driver.h"
 #include "reports/console_writer.h"
@@ -16,6 +15,7 @@
 #include "reports/junit_writer.h"
 #include "reports/thresholds.h"
 #include "runner/report_files.h"
+#include "runner/suites.h"
 #include "runner/target.h"
 
 namespace sockspec::runner {
@@ -30,14 +30,12 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
     err << "load: " << spec.error << "\n";
     return 2;
   }
-  std::ifstream in(o.profile, std::ios::binary);
-  if (!in) {
+  auto text = read_file(o.profile);
+  if (!text) {
     err << "load: " << o.profile << ": cannot be read\n";
     return 2;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  auto parsed = load::parse_profile(text.str(), o.profile);
+  auto parsed = load::parse_profile(*text, o.profile);
   for (const auto& d : parsed.errors) err << d.to_string() << "\n";
   if (!parsed.profile) {
     err << parsed.errors.size() << " problem(s) in the profile; nothing was run\n";

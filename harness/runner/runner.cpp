@@ -10,11 +10,9 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "engine/case_run.h"
@@ -125,14 +123,12 @@ int Run::load() {
     return 2;
   }
   if (!o_.expect_fail.empty()) {
-    std::ifstream in(o_.expect_fail, std::ios::binary);
-    if (!in) {
+    auto text = read_file(o_.expect_fail);
+    if (!text) {
       err_ << "run: --expect-fail " << o_.expect_fail << ": cannot be read\n";
       return 2;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    expect_fail_ = parse_expect_fail(text.str(), o_.expect_fail);
+    expect_fail_ = parse_expect_fail(*text, o_.expect_fail);
     for (const auto& e : expect_fail_.errors) err_ << e << "\n";
     if (!expect_fail_.errors.empty()) return 2;
   }

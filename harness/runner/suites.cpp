@@ -60,20 +60,18 @@ Loaded load_suites(const std::vector<std::string>& paths) {
   for (const auto& p : paths) collect(p, files, out.errors);
   std::map<std::string, std::string> seen;  // suite name -> file
   for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) {
+    auto text = read_file(f);
+    if (!text) {
       out.errors.push_back({f, "", "cannot be read"});
       continue;
     }
-    std::stringstream text;
-    text << in.rdbuf();
-    if (is_profile(text.str())) {
-      auto profile = load::parse_profile(text.str(), f);
+    if (is_profile(*text)) {
+      auto profile = load::parse_profile(*text, f);
       out.errors.insert(out.errors.end(), profile.errors.begin(), profile.errors.end());
       if (profile.profile) out.profiles.push_back(f);
       continue;
     }
-    auto parsed = scenario::parse_suite(text.str(), f);
+    auto parsed = scenario::parse_suite(*text, f);
     out.errors.insert(out.errors.end(), parsed.errors.begin(), parsed.errors.end());
     if (!parsed.suite) continue;
     auto [it, fresh] = seen.emplace(parsed.suite->suite, f);
@@ -85,6 +83,14 @@ Loaded load_suites(const std::vector<std::string>& paths) {
     out.suites.push_back(std::move(*parsed.suite));
   }
   return out;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::stringstream text;
+  text << in.rdbuf();
+  return std::move(text).str();
 }
 
 std::string builtin_scenarios_dir() {

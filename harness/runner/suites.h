@@ -1,6 +1,7 @@
-// Finding and loading suite files.
+// Finding and reading scenario files (suites, and load profiles among them).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ Loaded load_suites(const std::vector<std::string>& paths);
 
 // For commands that take suites only: one error per load profile in `l`, saying what to run.
 void reject_profiles(Loaded& l);
+
+// A whole file's bytes; nullopt when it cannot be read.
+std::optional<std::string> read_file(const std::string& path);
 
 // Where the built-in suites live: $SOCKSPEC_SCENARIOS, else the source tree's scenarios/.
 std::string builtin_scenarios_dir();
