@@ -43,5 +43,8 @@ if [ ! -e "$policy" ]; then
   printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy" && created_policy=1
 fi
 trap '[ $created_policy -eq 1 ] && rm -f "$policy"' EXIT
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# Another install may hold the dpkg lock (a parallel build, unattended upgrades): wait for it
+# rather than fail.
+apt_opts=(-o DPkg::Lock::Timeout=600)
+apt-get "${apt_opts[@]}" update -q
+apt-get "${apt_opts[@]}" install -y -q --no-install-recommends "${missing[@]}"
