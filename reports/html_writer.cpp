@@ -267,6 +267,8 @@ void write_html(const RunReport& r, std::ostream& out) {
       << esc(r.meta.address) << ") · sockspec " << esc(r.meta.version) << " · seed " << r.meta.seed
       << " · started " << esc(r.meta.started_at) << " on " << esc(r.meta.host) << " · "
       << esc(format_ms(r.meta.duration_ms)) << "</div>";
+  if (!r.meta.impairment.empty())
+    out << "<div class=\"meta\">network impairment: " << esc(r.meta.impairment) << "</div>";
   if (!r.suites.empty()) {
     out << "<div class=\"badges\" id=\"summary\">";
     for (auto [v, n] : {std::pair{Verdict::pass, c.pass},

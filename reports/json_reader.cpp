@@ -135,6 +135,7 @@ ReadReport from_json(const json& j) {
     r.meta.duration_ms = val<double>(m, "duration_ms", 0);
     r.meta.host = val<std::string>(m, "host", "");
     r.meta.strict = val<bool>(m, "strict", false);
+    r.meta.impairment = val<std::string>(m, "impairment", "");
     r.exit_code = val<int>(j, "exit_code", 0);
     r.notes = val<std::vector<std::string>>(j, "notes", {});
     for (const auto& s : j.value("suites", json::array())) {
@@ -156,6 +157,7 @@ ReadReport from_json(const json& j) {
         cr.reason = val<std::string>(c, "reason", "");
         cr.duration_ms = val<double>(c, "duration_ms", 0);
         cr.rerun = val<std::string>(c, "rerun", "");
+        cr.impairment = val<std::string>(c, "impairment", "");
         for (const auto& st : c.value("steps", json::array())) {
           StepResult sr2;
           sr2.path = val<std::string>(st, "path", "");

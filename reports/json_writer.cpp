@@ -52,6 +52,7 @@ json case_json(const CaseResult& c) {
             {"steps", steps}};
   if (!c.reason.empty()) j["reason"] = c.reason;
   if (!c.rerun.empty()) j["rerun"] = c.rerun;
+  if (!c.impairment.empty()) j["impairment"] = c.impairment;
   return j;
 }
 
@@ -167,6 +168,7 @@ json to_json(const RunReport& r) {
             {"exit_code", r.exit_code},
             {"notes", r.notes},
             {"suites", suites}};
+  if (!m.impairment.empty()) j["run"]["impairment"] = m.impairment;
   if (r.load) j["load"] = load_json(*r.load);
   if (r.server) {
     j["server"] = {{"command", r.server->command},

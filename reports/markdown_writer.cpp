@@ -63,6 +63,7 @@ void write_markdown(const RunReport& r, std::ostream& out) {
   out << (r.load && r.suites.empty() ? std::string("load run") : render_counts(c));
   out << "\n\nTarget `" << r.meta.target << "`, seed " << r.meta.seed << ", started "
       << r.meta.started_at << ", " << format_ms(r.meta.duration_ms) << ".\n";
+  if (!r.meta.impairment.empty()) out << "\nNetwork impairment: `" << r.meta.impairment << "`.\n";
   if (!r.suites.empty()) {
     out << "\n| suite | pass | warn | fail | error | skip | xfail | xpass "
            "|\n|---|---|---|---|---|---|---|---|\n";

@@ -55,6 +55,9 @@ struct CaseResult {
   double duration_ms = 0;
   std::vector<StepResult> steps;
   std::string rerun;  // a command that runs just this case against the same target
+  // The network conditions the case ran under and what the impairment relay did ("" when the
+  // case went straight to the target).
+  std::string impairment;
 };
 
 struct SuiteResult {
@@ -86,6 +89,7 @@ struct RunMeta {
   double duration_ms = 0;
   std::string host;
   bool strict = false;
+  std::string impairment;  // --impair as given, and for load what the relay did; "" for none
 };
 
 struct Counts {

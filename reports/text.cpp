@@ -27,6 +27,7 @@ std::string render_failure(const CaseResult& c, const std::string& indent) {
     if (st.mismatch) s += render_mismatch(*st.mismatch, indent + "  ");
   }
   if (s.empty() && !c.reason.empty()) s += indent + c.reason + "\n";
+  if (!c.impairment.empty()) s += indent + "network: " + c.impairment + "\n";
   if (!c.rerun.empty()) s += indent + "rerun: " + c.rerun + "\n";
   return s;
 }

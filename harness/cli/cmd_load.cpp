@@ -43,6 +43,7 @@ int cmd_load(const Invocation& inv) {
       "out", po::value(&o.out_dir),
       "write every format into this folder: load-report.json, load-junit.xml, load-summary.md, "
       "load.html");
+  add_impair_options(desc, o.impair, o.impair_level);
   po::options_description hidden;
   hidden.add_options()("profile", po::value(&o.profile));
   po::positional_options_description pos;

@@ -46,6 +46,7 @@ int cmd_run(const Invocation& inv) {
       "junit", po::value(&o.junit), "write JUnit XML here")(
       "out", po::value(&o.out_dir),
       "write every format into this folder: report.json, junit.xml, summary.md, index.html");
+  add_impair_options(desc, o.impair, o.impair_level);
   po::options_description hidden;
   hidden.add_options()("path", po::value(&o.paths)->composing());
   po::positional_options_description pos;

@@ -48,3 +48,19 @@ std::vector<std::string> builtin_service_names() {
 bool color_wanted() { return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") == nullptr; }
 
 }  // namespace sockspec::cli
+
+namespace sockspec::cli {
+
+void add_impair_options(po::options_description& desc, std::string& spec, std::string& level) {
+  desc.add_options()(
+      "impair", po::value(&spec),
+      "put a bad network between the clients and the target, in tc-netem's words: 'delay 50ms "
+      "10ms loss 10% duplicate 2% reorder 5% corrupt 1% truncate 512 rate 1mbit' (UDP), "
+      "'delay 20ms rate 1mbit slice 1 1ms stall reset-after 4096 close-after 2s slow-close 1s' "
+      "(TCP); 'every N' instead of a percentage strikes exactly every Nth; prefix words with "
+      "to-server or to-client (default both ways). See docs/impairments.md")(
+      "impair-level", po::value(&level),
+      "where --impair acts: stream (TCP) or datagram (UDP), chosen from the transport by default");
+}
+
+}  // namespace sockspec::cli

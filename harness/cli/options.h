@@ -20,6 +20,10 @@ std::optional<int> parse_options(
     const boost::program_options::positional_options_description& positional,
     boost::program_options::variables_map& vm, const std::string& more_help = "");
 
+// --impair and --impair-level, worded once for run and load.
+void add_impair_options(boost::program_options::options_description& desc, std::string& spec,
+                        std::string& level);
+
 // What run and load both need to know about this process and terminal.
 std::string self_exe_path();                       // for starting builtin servers
 std::vector<std::string> builtin_service_names();  // for checking builtin:SERVICE

@@ -14,8 +14,9 @@ Client& CaseRun::spawn(const scenario::Steps& steps, scenario::VarValues vars,
 CaseOutcome run_case(const scenario::Case& c, const RunCaseOptions& opts) {
   auto started = net::Clock::now();
   net::EventLoop loop;
-  CaseRun run(
-      CaseEnv{opts.target, opts.seed, opts.default_timeout_ms, opts.server, loop, opts.getenv});
+  CaseEnv env{opts.target, opts.seed, opts.default_timeout_ms, opts.server, loop, opts.getenv};
+  env.impair = opts.impair;
+  CaseRun run(std::move(env));
 
   scenario::VarValues vars;
   vars.target_host = opts.target.host;

@@ -7,6 +7,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "impair/proxy.h"
 #include "net/address.h"
 #include "net/event_loop.h"
 
@@ -51,6 +52,8 @@ struct CaseEnv {
   // TCP sends are kept until the next expect for `echo` matchers (up to kMaxEchoBytes per conn).
   // A load profile with no echo matcher turns it off: a stream would hold 64 MiB per conn.
   bool keep_sent = true;
+  // The case's impairment relay (`impair` steps change it); null when none runs.
+  impair::Proxy* impair = nullptr;
 };
 
 }  // namespace sockspec::engine

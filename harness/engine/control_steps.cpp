@@ -1,4 +1,4 @@
-// sleep, parallel, server.
+// sleep, parallel, server, impair.
 #include <csignal>
 #include <stdexcept>
 
@@ -184,6 +184,20 @@ class ServerMachine : public Machine {
   net::Clock::time_point phase_deadline_;
 };
 
+// New network conditions on the case's impairment relay; they hold from the next packet on.
+class ImpairMachine : public Machine {
+ public:
+  using Machine::Machine;
+  Progress advance(uint32_t) override {
+    const auto& op = std::get<scenario::ImpairOp>(step_.op);
+    if (scope_.env.impair == nullptr)
+      return error(
+          "no impairment relay for this case (the runner starts one for cases with impair steps)");
+    scope_.env.impair->set(op.spec);
+    return pass("network now: " + op.spec.text);
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<Machine> make_control_machine(StepScope& s, const scenario::Step& step,
@@ -195,6 +209,8 @@ std::unique_ptr<Machine> make_control_machine(StepScope& s, const scenario::Step
     return std::make_unique<ParallelMachine>(s, step, d, bound);
   if (std::holds_alternative<ServerOp>(step.op))
     return std::make_unique<ServerMachine>(s, step, d, bound);
+  if (std::holds_alternative<ImpairOp>(step.op))
+    return std::make_unique<ImpairMachine>(s, step, d, bound);
   throw std::logic_error(std::string("no machine for op ") + op_name(step.op));
 }
 

@@ -128,6 +128,13 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
     out.errors.push_back({file, "", "server steps are not allowed in a load profile"});
     return out;
   }
+  if (any_list(p, scenario::uses_impair)) {
+    // One relay serves every virtual user: a step of one user would change the network of all.
+    out.errors.push_back({file, "",
+                          "impair steps are not allowed in a load profile; give the conditions "
+                          "for the whole run with --impair"});
+    return out;
+  }
   out.profile = std::move(p);
   return out;
 }

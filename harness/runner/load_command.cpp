@@ -14,6 +14,7 @@
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
 #include "reports/thresholds.h"
+#include "runner/impairment.h"
 #include "runner/report_files.h"
 #include "runner/suites.h"
 #include "runner/target.h"
@@ -28,6 +29,11 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   TargetSpec spec = check_target_options(o.target, o.server_cmd, o.builtin_services);
   if (!spec.error.empty()) {
     err << "load: " << spec.error << "\n";
+    return 2;
+  }
+  auto impair = check_impair_options(o.impair, o.impair_level);
+  if (!impair.error.empty()) {
+    err << "load: " << impair.error << "\n";
     return 2;
   }
   auto text = read_file(o.profile);
@@ -65,6 +71,15 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   load::LoadOptions lo;
   lo.target = prepared.target;
   lo.seed = o.seed_given ? o.seed : static_cast<uint64_t>(std::time(nullptr));
+  Impaired relay;
+  if (impair.spec) {
+    relay = impair_target(prepared.target, *impair.spec, lo.seed);
+    if (!relay.proxy) {
+      err << "load: " << relay.error << "\n";
+      return 3;
+    }
+    lo.target = relay.target;
+  }
   lo.duration_s = o.duration_s;
   lo.warmup_s = o.warmup_s;
   lo.rate = o.rate;
@@ -109,6 +124,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   report.meta.target = prepared.target.name;
   report.meta.address = prepared.target.addr.to_string();
   report.meta.seed = lo.seed;
+  if (relay.proxy) report.meta.impairment = describe_impairment(*relay.proxy, impair.spec->text);
   report.meta.started_at = started_at;
   report.meta.host = host_name();
   report.meta.duration_ms =

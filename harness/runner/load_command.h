@@ -20,6 +20,7 @@ struct LoadCommandOptions {
   std::vector<std::string> builtin_services;
   bool color = false, progress = false;
   int cancel_fd = -1;
+  std::string impair, impair_level;  // network conditions between clients and target
 };
 
 // Exit codes: 0 thresholds met and schedule kept; 1 a threshold failed or starts were missed;

@@ -20,6 +20,7 @@
 #include "reports/console_writer.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
+#include "runner/impairment.h"
 #include "runner/managed_server.h"
 #include "runner/policy.h"
 #include "runner/report_files.h"
@@ -73,6 +74,7 @@ class Run {
   std::vector<reports::CaseResult> results_;
   std::unique_ptr<ManagedServer> server_;
   engine::Target target_;
+  std::optional<impair::Spec> impair_;  // --impair
   bool ipv4_ = false, ipv6_ = false, interrupted_ = false;
   std::mutex print_mu_;
 };
@@ -84,6 +86,12 @@ int Run::go() {
     err_ << "run: " << spec_.error << "\n";
     return 2;
   }
+  auto impair = check_impair_options(o_.impair, o_.impair_level);
+  if (!impair.error.empty()) {
+    err_ << "run: " << impair.error << "\n";
+    return 2;
+  }
+  impair_ = impair.spec;
   if (int rc = load(); rc != 0) return rc;
   if (int rc = setup_target(); rc != 0) return rc;
   ipv4_ = can_bind("127.0.0.1");
@@ -172,6 +180,7 @@ std::string Run::rerun_command(const Item& it) const {
   if (!o_.server_cmd.empty()) cmd += " --server-cmd " + shell_quote(o_.server_cmd);
   cmd += " --filter " + shell_quote(it.full_id) + " --seed " + std::to_string(seed_);
   if (o_.strict) cmd += " --strict";
+  if (!o_.impair.empty()) cmd += " --impair " + shell_quote(o_.impair);
   return cmd;
 }
 
@@ -197,7 +206,17 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
     if (need == "ipv4" && !ipv4_) return skip("needs IPv4, and 127.0.0.1 is not available here");
   }
   if (cancel_requested(o_.cancel_fd)) return skip("not run: the run was interrupted");
-  engine::RunCaseOptions ro{target_,
+  // Each case impaired gets its own relay, so an impair step changes only its own network.
+  Impaired relay;
+  if (impair_ || scenario::uses_impair(c.steps)) {
+    relay = impair_target(target_, impair_.value_or(impair::Spec{}), seed_);
+    if (!relay.proxy) {
+      r.verdict = reports::Verdict::error;
+      r.reason = relay.error;
+      return r;
+    }
+  }
+  engine::RunCaseOptions ro{relay.proxy ? relay.target : target_,
                             seed_,
                             it.suite->default_timeout_ms,
                             server,
@@ -206,7 +225,9 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
                               const char* v = std::getenv(n.c_str());
                               return v ? std::optional<std::string>(v) : std::nullopt;
                             }};
+  ro.impair = relay.proxy.get();
   engine::CaseOutcome outcome = engine::run_case(c, ro);
+  if (relay.proxy) r.impairment = describe_impairment(*relay.proxy, impair_ ? impair_->text : "");
   auto ef = expect_fail_.reasons.find(it.full_id);
   auto d = decide(
       outcome.verdict, outcome.reason, c.level, o_.strict,
@@ -276,6 +297,7 @@ int Run::finish() {
   report.meta.started_at = started_at_;
   report.meta.host = host_name();
   report.meta.strict = o_.strict;
+  if (impair_) report.meta.impairment = impair_->text;
   if (server_) report.server = server_->output();
   // Results, grouped by suite in the order the suites were given.
   for (const auto& s : suites_) {

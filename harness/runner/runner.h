@@ -26,6 +26,7 @@ struct RunOptions {
   std::vector<std::string> builtin_services;
   bool color = false;
   int cancel_fd = -1;  // readable when the user interrupts the run
+  std::string impair, impair_level;  // network conditions between clients and target
 };
 
 // Exit codes: 0 all good; 1 failures; 2 bad usage or invalid scenarios; 3 target unreachable.

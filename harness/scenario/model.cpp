@@ -34,12 +34,17 @@ const char* op_name(const Op& op) {
           [](const ExpectSilenceOp&) { return "expect_silence"; },
           [](const ShutdownOp&) { return "shutdown"; }, [](const CloseOp&) { return "close"; },
           [](const SleepOp&) { return "sleep"; }, [](const RepeatOp&) { return "repeat"; },
-          [](const ParallelOp&) { return "parallel"; }, [](const ServerOp&) { return "server"; }},
+          [](const ParallelOp&) { return "parallel"; }, [](const ServerOp&) { return "server"; },
+          [](const ImpairOp&) { return "impair"; }},
       op);
 }
 
 bool uses_server(const Steps& steps) {
   return any_step(steps, [](const Step& s) { return std::holds_alternative<ServerOp>(s.op); });
+}
+
+bool uses_impair(const Steps& steps) {
+  return any_step(steps, [](const Step& s) { return std::holds_alternative<ImpairOp>(s.op); });
 }
 
 bool uses_echo(const Steps& steps) {

@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include "impair/spec.h"
+
 namespace sockspec::scenario {
 
 using Bytes = std::string;  // raw octets; std::string because it is what sockets and regex take
@@ -142,9 +144,14 @@ struct ServerOp {
   std::optional<uint64_t> ready_timeout_ms;
 };
 
+// Extension: new network conditions between the case's clients and the target, from now on.
+struct ImpairOp {
+  impair::Spec spec;  // validated at parse time
+};
+
 using Op = std::variant<ConnectOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp, ExpectEofOp,
                         ExpectResetOp, ExpectSilenceOp, ShutdownOp, CloseOp, SleepOp, RepeatOp,
-                        ParallelOp, ServerOp>;
+                        ParallelOp, ServerOp, ImpairOp>;
 
 struct Step {
   Op op;
@@ -191,6 +198,8 @@ bool any_step(const Steps& steps, const Pred& pred) {
 
 // True when the case, or any nested step, uses `server`.
 bool uses_server(const Steps& steps);
+// True when the case, or any nested step, changes the impairment.
+bool uses_impair(const Steps& steps);
 // True when any expect matches with `echo` (which needs what was sent kept until then).
 bool uses_echo(const Steps& steps);
 

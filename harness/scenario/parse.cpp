@@ -678,10 +678,20 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     }
     return o;
   }
+  if (name == "impair") {
+    auto text = f.str("spec", true);
+    if (!text) return std::nullopt;
+    auto parsed = impair::parse_spec(*text);
+    if (!parsed.spec) {
+      error(f.ptr("spec"), parsed.error);
+      return std::nullopt;
+    }
+    return ImpairOp{*parsed.spec};
+  }
   error(f.ptr("op"), "unknown op " + show(name) +
                          " (known: connect, open, listen, accept, send, expect, expect_eof, "
                          "expect_reset, expect_silence, shutdown, close, sleep, repeat, parallel, "
-                         "server)");
+                         "server, impair)");
   f.take_all();  // the unknown op is the only complaint worth reading
   return std::nullopt;
 }
