@@ -38,7 +38,7 @@ struct RunCaseOptions {
   ServerControl* server = nullptr;
   int cancel_fd = -1;
   std::function<std::optional<std::string>(const std::string&)> getenv;
-  impair::Proxy* impair = nullptr;  // the relay `target` leads through, if any
+  impair::Conditions* impair = nullptr;  // the relay `target` leads through, if any
 };
 
 CaseOutcome run_case(const scenario::Case& c, const RunCaseOptions& opts);

@@ -7,7 +7,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "impair/proxy.h"
+#include "impair/conditions.h"
 #include "net/address.h"
 #include "net/event_loop.h"
 
@@ -53,7 +53,7 @@ struct CaseEnv {
   // A load profile with no echo matcher turns it off: a stream would hold 64 MiB per conn.
   bool keep_sent = true;
   // The case's impairment relay (`impair` steps change it); null when none runs.
-  impair::Proxy* impair = nullptr;
+  impair::Conditions* impair = nullptr;
 };
 
 }  // namespace sockspec::engine

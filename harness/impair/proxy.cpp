@@ -3,19 +3,16 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 
-#include <atomic>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
-#include <mutex>
 #include <queue>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "impair/datagram_pipes.h"
 #include "impair/stream_relay.h"
 #include "net/socket.h"
 
@@ -38,87 +35,38 @@ struct Flow {
   net::Fd upstream;
 };
 
-struct Pending {
-  TimePoint when;
-  uint64_t seq;  // equal times leave in the order they were decided
-  bool to_server;
-  Emit emit;
-  bool operator>(const Pending& o) const { return when != o.when ? when > o.when : seq > o.seq; }
-};
-
-std::string counts_text(const char* name, const Counts& c) {
-  std::string s = std::string(name) + ": " + std::to_string(c.arrived) + " arrived, " +
-                  std::to_string(c.sent) + " sent";
-  auto add = [&](const char* what, uint64_t n) {
-    if (n) s += ", " + std::to_string(n) + " " + what;
-  };
-  add("dropped", c.dropped);
-  add("dropped by the full rate-limited queue", c.overflowed);
-  add("duplicated", c.duplicated);
-  add("reordered", c.reordered);
-  add("corrupted", c.corrupted);
-  add("truncated", c.truncated);
-  return s;
-}
-
 }  // namespace
 
-std::string describe(const Stats& s) {
-  std::string out;
-  if (s.to_server.arrived || s.to_client.arrived)
-    out = counts_text("datagrams to server", s.to_server) + "; " +
-          counts_text("datagrams to client", s.to_client);
-  if (s.stream.connections) {
-    if (!out.empty()) out += "; ";
-    out += "stream: " + std::to_string(s.stream.connections) + " connections, " +
-           std::to_string(s.stream.bytes_to_server) + " bytes to server in " +
-           std::to_string(s.stream.writes_to_server) + " writes, " +
-           std::to_string(s.stream.bytes_to_client) + " bytes to client in " +
-           std::to_string(s.stream.writes_to_client) + " writes";
-    if (s.stream.resets) out += ", " + std::to_string(s.stream.resets) + " reset";
-    if (s.stream.closes) out += ", " + std::to_string(s.stream.closes) + " closed";
-    if (s.stream.upstream_failures)
-      out += ", " + std::to_string(s.stream.upstream_failures) + " could not reach the target";
-  }
-  return out.empty() ? "no traffic" : out;
-}
-
 struct Proxy::Impl {
+  Impl(const Options& opts)
+      : o(opts), mailbox(opts.spec), spec(opts.spec), pipes(opts.spec, opts.seed) {}
+
   Options o;
   net::SockAddr address;
-  net::Fd epoll, wake, tcp_listen, udp_listen;
-
-  mutable std::mutex mu;  // guards the four below, shared with the caller's thread
-  std::condition_variable applied_cv;
-  Spec shared_spec;
-  uint64_t wanted = 0, applied = 0;  // generations of shared_spec
-  Stats published;
-
-  std::atomic<bool> stopping{false};
+  net::Fd epoll, tcp_listen, udp_listen;
+  Mailbox mailbox;
   std::thread thread;
 
   // Owned by the relay thread.
   Spec spec;
   Stats stats;
-  Shaper up{{}, 0}, down{{}, 0};
-  uint64_t next_id = 1, seq = 0;
+  DatagramPipes pipes;
+  uint64_t next_id = 1;
   std::unordered_map<std::string, uint64_t> flow_of_client;
   std::unordered_map<uint64_t, Flow> flows;
   std::unordered_map<uint64_t, std::unique_ptr<StreamRelay>> relays;
   std::unordered_map<int, uint32_t> registered;  // fd -> events, for the relays' sockets
-  std::priority_queue<Pending, std::vector<Pending>, std::greater<>> pending;
   std::priority_queue<std::pair<TimePoint, uint64_t>, std::vector<std::pair<TimePoint, uint64_t>>,
                       std::greater<>>
       relay_timers;
-  std::vector<Emit> scratch;
 
   void run();
+  void on_wake(TimePoint now);
   void on_udp_listen(TimePoint now);
   void on_flow(uint64_t id, TimePoint now);
   void on_accept(TimePoint now);
   void pump_relay(uint64_t id, TimePoint now);
-  void queue(bool to_server, TimePoint now);
-  void deliver(TimePoint now);
+  void send_due(bool to_server, const Emit& e);
   void watch(int fd, uint32_t events, uint64_t data);
 };
 
@@ -135,12 +83,6 @@ void Proxy::Impl::watch(int fd, uint32_t events, uint64_t data) {
     epoll_ctl(epoll.get(), EPOLL_CTL_MOD, fd, &ev);
     it->second = events;
   }
-}
-
-void Proxy::Impl::queue(bool to_server, TimePoint now) {
-  (void)now;
-  for (Emit& e : scratch) pending.push({e.when, seq++, to_server, std::move(e)});
-  scratch.clear();
 }
 
 void Proxy::Impl::on_udp_listen(TimePoint now) {
@@ -163,8 +105,7 @@ void Proxy::Impl::on_udp_listen(TimePoint now) {
       flows.emplace(id, Flow{from, std::move(s.fd)});
       f = flow_of_client.emplace(key, id).first;
     }
-    up.admit(std::string(buf, static_cast<size_t>(n)), f->second, now, scratch);
-    queue(true, now);
+    pipes.admit(true, std::string(buf, static_cast<size_t>(n)), f->second, now);
   }
 }
 
@@ -178,8 +119,7 @@ void Proxy::Impl::on_flow(uint64_t id, TimePoint now) {
       if (errno == EAGAIN || errno == EINTR) return;
       continue;  // ECONNREFUSED from an earlier datagram: the target was not listening
     }
-    down.admit(std::string(buf, static_cast<size_t>(n)), id, now, scratch);
-    queue(false, now);
+    pipes.admit(false, std::string(buf, static_cast<size_t>(n)), id, now);
   }
 }
 
@@ -225,31 +165,32 @@ void Proxy::Impl::pump_relay(uint64_t id, TimePoint now) {
   if (when) relay_timers.push({*when, id});
 }
 
-void Proxy::Impl::deliver(TimePoint now) {
-  while (!pending.empty() && pending.top().when <= now) {
-    const Pending& p = pending.top();
-    auto f = flows.find(p.emit.tag);
-    if (f != flows.end()) {
-      if (p.to_server)
-        ::send(f->second.upstream.get(), p.emit.bytes.data(), p.emit.bytes.size(), MSG_DONTWAIT);
-      else
-        ::sendto(udp_listen.get(), p.emit.bytes.data(), p.emit.bytes.size(), MSG_DONTWAIT,
-                 f->second.client.get(), f->second.client.len);
-    }
-    pending.pop();
-  }
+void Proxy::Impl::send_due(bool to_server, const Emit& e) {
+  auto f = flows.find(e.tag);
+  if (f == flows.end()) return;
+  if (to_server)
+    ::send(f->second.upstream.get(), e.bytes.data(), e.bytes.size(), MSG_DONTWAIT);
+  else
+    ::sendto(udp_listen.get(), e.bytes.data(), e.bytes.size(), MSG_DONTWAIT, f->second.client.get(),
+             f->second.client.len);
+}
+
+void Proxy::Impl::on_wake(TimePoint now) {
+  auto next = mailbox.take();
+  if (!next) return;
+  spec = *next;
+  pipes.set(spec);
+  for (auto& [id, relay] : relays) relay_timers.push({now, id});  // they apply now
 }
 
 void Proxy::Impl::run() {
   epoll_event events[64];
-  while (!stopping.load(std::memory_order_relaxed)) {
+  while (!mailbox.stopping()) {
     auto now = Clock::now();
-    // The nearest thing due: a datagram, a relay's timer, a held-back datagram.
+    // The nearest thing due: a datagram, a held-back one, a relay's timer.
     TimePoint due = now + std::chrono::seconds(1);
-    if (!pending.empty()) due = std::min(due, pending.top().when);
+    if (auto d = pipes.next_due()) due = std::min(due, *d);
     if (!relay_timers.empty()) due = std::min(due, relay_timers.top().first);
-    for (Shaper* s : {&up, &down})
-      if (auto h = s->hold_deadline()) due = std::min(due, *h);
     auto wait_ms = std::chrono::ceil<std::chrono::milliseconds>(due - now).count();
     int n = epoll_wait(epoll.get(), events, 64, static_cast<int>(std::max<int64_t>(0, wait_ms)));
     now = Clock::now();
@@ -257,20 +198,9 @@ void Proxy::Impl::run() {
       uint64_t data = events[k].data.u64;
       uint64_t id = data >> 3;
       switch (data & 7) {
-        case kWakeFd: {
-          uint64_t v;
-          [[maybe_unused]] auto r = ::read(wake.get(), &v, sizeof v);
-          std::lock_guard<std::mutex> lock(mu);
-          if (applied != wanted) {
-            spec = shared_spec;
-            applied = wanted;
-            up.set(spec.to_server);
-            down.set(spec.to_client);
-            for (auto& [rid, relay] : relays) relay_timers.push({now, rid});  // they apply now
-            applied_cv.notify_all();
-          }
+        case kWakeFd:
+          on_wake(now);
           break;
-        }
         case kTcpListen:
           on_accept(now);
           break;
@@ -285,32 +215,22 @@ void Proxy::Impl::run() {
           break;
       }
     }
-    for (Shaper* s : {&up, &down}) {
-      s->expire(now, scratch);
-      queue(s == &up, now);
-    }
-    deliver(now);
+    pipes.deliver(now, [this](bool to_server, const Emit& e) { send_due(to_server, e); });
     while (!relay_timers.empty() && relay_timers.top().first <= now) {
       uint64_t id = relay_timers.top().second;
       relay_timers.pop();
       pump_relay(id, now);
     }
-    stats.to_server = up.counts();
-    stats.to_client = down.counts();
-    std::lock_guard<std::mutex> lock(mu);
-    published = stats;
+    stats.to_server = pipes.to_server();
+    stats.to_client = pipes.to_client();
+    mailbox.publish(stats);
   }
 }
 
 std::unique_ptr<Proxy> Proxy::start(const Options& o, std::string& error) {
-  auto impl = std::make_unique<Impl>();
-  impl->o = o;
-  impl->spec = impl->shared_spec = o.spec;
-  impl->up = Shaper(o.spec.to_server, o.seed ^ 0x5EB7E5u);
-  impl->down = Shaper(o.spec.to_client, o.seed ^ 0xC11E47u);
+  auto impl = std::make_unique<Impl>(o);
   impl->epoll = net::Fd(epoll_create1(EPOLL_CLOEXEC));
-  impl->wake = net::Fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-  if (!impl->epoll || !impl->wake) {
+  if (!impl->epoll || !impl->mailbox.ok()) {
     error = std::string("impairment proxy: ") + std::strerror(errno);
     return nullptr;
   }
@@ -343,7 +263,7 @@ std::unique_ptr<Proxy> Proxy::start(const Options& o, std::string& error) {
     error = "impairment proxy: no port free for both TCP and UDP on " + local.host();
     return nullptr;
   }
-  for (auto [fd, kind] : {std::pair{impl->wake.get(), kWakeFd},
+  for (auto [fd, kind] : {std::pair{impl->mailbox.wake_fd(), kWakeFd},
                           {impl->tcp_listen.get(), kTcpListen},
                           {impl->udp_listen.get(), kUdpListen}}) {
     epoll_event ev{};
@@ -359,33 +279,16 @@ std::unique_ptr<Proxy> Proxy::start(const Options& o, std::string& error) {
 Proxy::Proxy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Proxy::~Proxy() {
-  impl_->stopping = true;
-  uint64_t one = 1;
-  [[maybe_unused]] auto r = ::write(impl_->wake.get(), &one, sizeof one);
+  impl_->mailbox.stop();
   impl_->thread.join();
 }
 
 const net::SockAddr& Proxy::address() const { return impl_->address; }
 
-// Returns once the relay thread applies it, so traffic the caller sends next meets the new
+// Returns once the relay thread applied it, so traffic the caller sends next meets the new
 // conditions (an `impair` step followed by a `send`).
-void Proxy::set(const Spec& spec) {
-  std::unique_lock<std::mutex> lock(impl_->mu);
-  impl_->shared_spec = spec;
-  uint64_t gen = ++impl_->wanted;
-  uint64_t one = 1;
-  [[maybe_unused]] auto r = ::write(impl_->wake.get(), &one, sizeof one);
-  impl_->applied_cv.wait_for(lock, std::chrono::seconds(2), [&] { return impl_->applied >= gen; });
-}
-
-Spec Proxy::spec() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->shared_spec;
-}
-
-Stats Proxy::stats() const {
-  std::lock_guard<std::mutex> lock(impl_->mu);
-  return impl_->published;
-}
+void Proxy::set(const Spec& spec) { impl_->mailbox.post(spec); }
+Spec Proxy::spec() const { return impl_->mailbox.spec(); }
+Stats Proxy::stats() const { return impl_->mailbox.stats(); }
 
 }  // namespace sockspec::impair

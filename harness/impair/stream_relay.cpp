@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "impair/proxy.h"
+#include "impair/conditions.h"
 #include "net/socket.h"
 
 namespace sockspec::impair {
