@@ -6,16 +6,10 @@ ImpairOption check_impair_options(const std::string& spec, const std::string& le
   ImpairOption o;
   auto lv = impair::parse_level(level);
   if (!lv) {
-    o.error = "--impair-level must be stream, datagram or auto, got '" + level + "'";
+    o.error = "--impair-level must be stream, datagram, packet or auto, got '" + level + "'";
     return o;
   }
-  if (*lv == impair::Level::packet) {
-    // Said plainly rather than silently run at another level.
-    o.error =
-        "--impair-level packet is not available in this version: impairments apply to TCP "
-        "streams and UDP datagrams through a relay (--impair-level stream|datagram)";
-    return o;
-  }
+  o.level = *lv;
   if (spec.empty()) {
     if (!level.empty()) o.error = "--impair-level needs --impair SPEC";
     return o;
@@ -25,8 +19,60 @@ ImpairOption check_impair_options(const std::string& spec, const std::string& le
     o.error = "--impair: " + parsed.error;
     return o;
   }
+  if (o.level == impair::Level::packet) {
+    for (const auto* d : {&parsed.spec->to_server, &parsed.spec->to_client}) {
+      if (d->slice_bytes || d->stall || d->reset_after_bytes || d->close_after_bytes ||
+          d->reset_after_time || d->close_after_time || d->slow_close.count()) {
+        o.error =
+            "--impair: slice, stall, reset-after, close-after and slow-close act on streams: "
+            "use them with --impair-level stream";
+        return o;
+      }
+    }
+  }
   o.spec = parsed.spec;
   return o;
+}
+
+namespace {
+bool strikes_datagrams(const impair::Direction& d) {
+  return d.loss.active() || d.duplicate.active() || d.reorder.active() || d.corrupt.active() ||
+         d.truncate > 0;
+}
+// "target", "${target.host}:0", "${target.host}:${target.port}"...
+bool names_target(const std::optional<scenario::Template>& t) {
+  return t && (t->text == "target" || t->text.find("${target.") != std::string::npos);
+}
+}  // namespace
+
+std::string unfit_under(const scenario::Case& c, scenario::Transport suite_transport,
+                        const ImpairOption& o) {
+  // A case's impair steps replace the run's conditions on its own relay; at packet level the
+  // link's stay underneath them.
+  if (!o.spec || (scenario::uses_impair(c.steps) && !o.packet())) return "";
+  using namespace scenario;
+  if (o.packet() && any_step(c.steps, [](const Step& s) {
+        if (auto* l = std::get_if<ListenOp>(&s.op)) return names_target(l->bind);
+        if (auto* op = std::get_if<OpenOp>(&s.op)) return names_target(op->bind);
+        if (auto* cn = std::get_if<ConnectOp>(&s.op)) return names_target(cn->bind);
+        return false;
+      })) {
+    return "binds the target's address, which works only on the target's own host; at packet "
+           "level the server has a network namespace of its own";
+  }
+  bool lossy = strikes_datagrams(o.spec->to_server) || strikes_datagrams(o.spec->to_client);
+  // UDP to the target: a connected UDP socket, or a datagram sent to it.
+  if (lossy && any_step(c.steps, [&](const Step& s) {
+        if (auto* send = std::get_if<SendOp>(&s.op)) return names_target(send->to);
+        auto* cn = std::get_if<ConnectOp>(&s.op);
+        return cn && cn->transport.value_or(suite_transport) == Transport::udp &&
+               names_target(cn->to);
+      })) {
+    return "UDP has no retransmission: a case that counts on every datagram cannot hold under "
+           "loss, duplication, reordering, corruption or truncation (--impair " +
+           o.spec->text + ")";
+  }
+  return "";
 }
 
 Impaired impair_target(const engine::Target& target, const impair::Spec& spec, uint64_t seed) {
@@ -39,11 +85,30 @@ Impaired impair_target(const engine::Target& target, const impair::Spec& spec, u
   return out;
 }
 
-std::string describe_impairment(const impair::Proxy& proxy, const std::string& started_as) {
-  std::string now = proxy.spec().text;
+PacketSetup packet_setup(const ImpairOption& o, const TargetSpec& spec,
+                         const std::string& server_cmd, uint64_t seed) {
+  PacketSetup p;
+  if (spec.builtin.empty() && server_cmd.empty()) {
+    p.error =
+        "--impair-level packet runs the server in a network namespace of its own, so it needs a "
+        "server sockspec starts: --target builtin:SERVICE or --server-cmd 'CMD {port}' (which "
+        "must listen on {host} or on every address)";
+    return p;
+  }
+  p.link = impair::PacketLink::create(*o.spec, seed, p.error);
+  if (!p.link) return p;
+  p.spec = spec;
+  p.spec.host = p.link->guest_host();
+  p.netns_fd = p.link->netns_fd();
+  return p;
+}
+
+std::string describe_impairment(const impair::Conditions& c, const std::string& started_as,
+                                const char* what) {
+  std::string now = c.spec().text;
   std::string s = started_as.empty() ? "none" : started_as;
   if (now != started_as && !(now == "none" && started_as.empty())) s += ", then " + now;
-  return s + " (relay: " + impair::describe(proxy.stats()) + ")";
+  return s + " (" + what + ": " + impair::describe(c.stats()) + ")";
 }
 
 }  // namespace sockspec::runner

@@ -63,7 +63,17 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
     setrlimit(RLIMIT_NOFILE, &nofile);
   }
   bool tcp = profile.transport == scenario::Transport::tcp;
-  Prepared prepared = prepare_target(spec, o.target, o.server_cmd, o.self_exe, tcp, !tcp);
+  PacketSetup packet;
+  if (impair.packet()) {
+    packet = packet_setup(impair, spec, o.server_cmd,
+                          o.seed_given ? o.seed : static_cast<uint64_t>(std::time(nullptr)));
+    if (!packet.error.empty()) {
+      err << "load: " << packet.error << "\n";
+      return 2;
+    }
+  }
+  Prepared prepared = prepare_target(packet.link ? packet.spec : spec, o.target, o.server_cmd,
+                                     o.self_exe, tcp, !tcp, packet.netns_fd);
   if (!prepared.error.empty()) {
     err << "load: " << prepared.error << "\n";
     return 3;
@@ -72,7 +82,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   lo.target = prepared.target;
   lo.seed = o.seed_given ? o.seed : static_cast<uint64_t>(std::time(nullptr));
   Impaired relay;
-  if (impair.spec) {
+  if (impair.spec && !impair.packet()) {
     relay = impair_target(prepared.target, *impair.spec, lo.seed);
     if (!relay.proxy) {
       err << "load: " << relay.error << "\n";
@@ -125,6 +135,9 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   report.meta.address = prepared.target.addr.to_string();
   report.meta.seed = lo.seed;
   if (relay.proxy) report.meta.impairment = describe_impairment(*relay.proxy, impair.spec->text);
+  if (packet.link)
+    report.meta.impairment =
+        "packet level: " + describe_impairment(*packet.link, impair.spec->text, "packet link");
   report.meta.started_at = started_at;
   report.meta.host = host_name();
   report.meta.duration_ms =

@@ -68,6 +68,7 @@ std::string ManagedServer::start() {
     setpgid(0, 0);                     // its own group, so a signal reaches its children too
     prctl(PR_SET_PDEATHSIG, SIGTERM);  // and it dies with the harness, even on SIGKILL
     if (getppid() != parent) _exit(127);
+    if (netns_fd_ >= 0 && setns(netns_fd_, CLONE_NEWNET) != 0) _exit(127);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);  // the harness blocks SIGINT/SIGTERM in its threads
@@ -174,7 +175,8 @@ engine::ServerControl::Probe ManagedServer::probe(std::string& why) {
       return Probe::not_yet;
     }
   }
-  if (probe_udp_ && !udp_port_bound(addr_.port())) {
+  // The server's own view of the sockets: it may live in another network namespace.
+  if (probe_udp_ && !udp_port_bound(addr_.port(), "/proc/" + std::to_string(pid_) + "/net")) {
     why = "no UDP socket bound to port " + std::to_string(addr_.port()) + " yet";
     return Probe::not_yet;
   }
@@ -238,11 +240,11 @@ uint16_t pick_free_port(const net::SockAddr& addr) {
   return 0;
 }
 
-bool udp_port_bound(uint16_t port) {
+bool udp_port_bound(uint16_t port, const std::string& proc_net) {
   char want[8];
   std::snprintf(want, sizeof want, ":%04X", port);
-  for (const char* file : {"/proc/net/udp", "/proc/net/udp6"}) {
-    std::ifstream in(file);
+  for (const char* file : {"/udp", "/udp6"}) {
+    std::ifstream in(proc_net + file);
     std::string line;
     std::getline(in, line);  // header
     while (std::getline(in, line)) {

@@ -36,6 +36,8 @@ class ManagedServer : public engine::ServerControl {
   void stop(std::chrono::milliseconds grace);
 
   std::string command_line() const { return command_; }
+  // Start the server in this network namespace (an open ns/net file; packet-level impairment).
+  void set_netns(int fd) { netns_fd_ = fd; }
   reports::ServerOutput output() const;
 
  private:
@@ -47,6 +49,7 @@ class ManagedServer : public engine::ServerControl {
   net::SockAddr addr_;
   bool probe_tcp_, probe_udp_;
   pid_t pid_ = -1;
+  int netns_fd_ = -1;
   int last_status_ = 0;
   std::thread capture_;
   std::atomic<bool> stop_capture_{false};
@@ -59,6 +62,8 @@ class ManagedServer : public engine::ServerControl {
 uint16_t pick_free_port(const net::SockAddr& addr);
 
 // "/proc/net/udp" and "/proc/net/udp6" list a bound UDP socket on `port`.
-bool udp_port_bound(uint16_t port);
+// True when a UDP socket is bound to `port` in the network namespace whose /proc/<pid>/net
+// folder is `proc_net`.
+bool udp_port_bound(uint16_t port, const std::string& proc_net);
 
 }  // namespace sockspec::runner

@@ -72,9 +72,10 @@ class Run {
   ExpectFail expect_fail_;
   std::vector<Item> items_;
   std::vector<reports::CaseResult> results_;
+  std::unique_ptr<impair::PacketLink> link_;  // packet level: outlives the server behind it
   std::unique_ptr<ManagedServer> server_;
   engine::Target target_;
-  std::optional<impair::Spec> impair_;  // --impair
+  ImpairOption impair_;  // --impair, --impair-level
   bool ipv4_ = false, ipv6_ = false, interrupted_ = false;
   std::mutex print_mu_;
 };
@@ -86,12 +87,11 @@ int Run::go() {
     err_ << "run: " << spec_.error << "\n";
     return 2;
   }
-  auto impair = check_impair_options(o_.impair, o_.impair_level);
-  if (!impair.error.empty()) {
-    err_ << "run: " << impair.error << "\n";
+  impair_ = check_impair_options(o_.impair, o_.impair_level);
+  if (!impair_.error.empty()) {
+    err_ << "run: " << impair_.error << "\n";
     return 2;
   }
-  impair_ = impair.spec;
   if (int rc = load(); rc != 0) return rc;
   if (int rc = setup_target(); rc != 0) return rc;
   ipv4_ = can_bind("127.0.0.1");
@@ -164,7 +164,19 @@ int Run::setup_target() {
   // Probe (and require) only the transports of the cases that will run.
   for (const auto& it : items_)
     (it.suite->transport == scenario::Transport::tcp ? tcp : udp) = true;
-  Prepared p = prepare_target(spec_, o_.target, o_.server_cmd, o_.self_exe, tcp, udp);
+  TargetSpec spec = spec_;
+  int netns_fd = -1;
+  if (impair_.packet()) {
+    PacketSetup ps = packet_setup(impair_, spec_, o_.server_cmd, seed_);
+    if (!ps.error.empty()) {
+      err_ << "run: " << ps.error << "\n";
+      return 2;
+    }
+    link_ = std::move(ps.link);
+    spec = ps.spec;
+    netns_fd = ps.netns_fd;
+  }
+  Prepared p = prepare_target(spec, o_.target, o_.server_cmd, o_.self_exe, tcp, udp, netns_fd);
   server_ = std::move(p.server);
   if (!p.error.empty()) {
     err_ << "run: " << p.error << "\n";
@@ -181,6 +193,7 @@ std::string Run::rerun_command(const Item& it) const {
   cmd += " --filter " + shell_quote(it.full_id) + " --seed " + std::to_string(seed_);
   if (o_.strict) cmd += " --strict";
   if (!o_.impair.empty()) cmd += " --impair " + shell_quote(o_.impair);
+  if (!o_.impair_level.empty()) cmd += " --impair-level " + shell_quote(o_.impair_level);
   return cmd;
 }
 
@@ -206,10 +219,14 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
     if (need == "ipv4" && !ipv4_) return skip("needs IPv4, and 127.0.0.1 is not available here");
   }
   if (cancel_requested(o_.cancel_fd)) return skip("not run: the run was interrupted");
+  if (auto why = unfit_under(c, it.suite->transport, impair_); !why.empty()) return skip(why);
   // Each case impaired gets its own relay, so an impair step changes only its own network.
+  // At packet level the run's conditions are on the link already; a relay in front of it
+  // serves the case's impair steps.
   Impaired relay;
-  if (impair_ || scenario::uses_impair(c.steps)) {
-    relay = impair_target(target_, impair_.value_or(impair::Spec{}), seed_);
+  bool relay_spec = impair_.spec && !impair_.packet();
+  if (relay_spec || scenario::uses_impair(c.steps)) {
+    relay = impair_target(target_, relay_spec ? *impair_.spec : impair::Spec{}, seed_);
     if (!relay.proxy) {
       r.verdict = reports::Verdict::error;
       r.reason = relay.error;
@@ -227,7 +244,12 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
                             }};
   ro.impair = relay.proxy.get();
   engine::CaseOutcome outcome = engine::run_case(c, ro);
-  if (relay.proxy) r.impairment = describe_impairment(*relay.proxy, impair_ ? impair_->text : "");
+  if (relay.proxy)
+    r.impairment = describe_impairment(*relay.proxy, relay_spec ? impair_.spec->text : "");
+  if (link_) {
+    std::string on_link = "packet level: " + impair_.spec->text;
+    r.impairment = r.impairment.empty() ? on_link : on_link + "; " + r.impairment;
+  }
   auto ef = expect_fail_.reasons.find(it.full_id);
   auto d = decide(
       outcome.verdict, outcome.reason, c.level, o_.strict,
@@ -297,7 +319,11 @@ int Run::finish() {
   report.meta.started_at = started_at_;
   report.meta.host = host_name();
   report.meta.strict = o_.strict;
-  if (impair_) report.meta.impairment = impair_->text;
+  if (link_)
+    report.meta.impairment =
+        "packet level: " + describe_impairment(*link_, impair_.spec->text, "packet link");
+  else if (impair_.spec)
+    report.meta.impairment = impair_.spec->text;
   if (server_) report.server = server_->output();
   // Results, grouped by suite in the order the suites were given.
   for (const auto& s : suites_) {

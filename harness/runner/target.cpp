@@ -90,7 +90,7 @@ TargetSpec check_target_options(const std::string& target, const std::string& se
 
 Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
                         const std::string& server_cmd, const std::string& self_exe, bool tcp,
-                        bool udp) {
+                        bool udp, int netns_fd) {
   Prepared p;
   if (spec.builtin.empty() && server_cmd.empty()) {
     Reach r = reach_target(target_text, spec.host, spec.port, tcp);
@@ -105,13 +105,20 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
     return p;
   }
   net::SockAddr addr = res.addrs.front();
-  if (spec.port == 0) addr.set_port(pick_free_port(addr));
+  if (spec.port == 0) {
+    // In a namespace of its own every port is free; any number loopback has free will do.
+    net::SockAddr here = addr;
+    if (netns_fd >= 0) here = net::resolve("127.0.0.1", 0, SOCK_STREAM).addrs.front();
+    addr.set_port(pick_free_port(here));
+  }
   std::string cmd = server_cmd;
+  for (size_t at; (at = cmd.find("{host}")) != std::string::npos;) cmd.replace(at, 6, addr.host());
   if (!spec.builtin.empty()) {
     cmd = shell_quote(self_exe) + " serve " + spec.builtin + " --transport both --bind " +
           shell_quote(addr.host()) + " --port {port}";
   }
   p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
+  if (netns_fd >= 0) p.server->set_netns(netns_fd);
   std::string e = p.server->start_and_wait(std::chrono::seconds(10));
   if (!e.empty()) {
     p.error = "the server did not start: " + e + "\n  command: " + p.server->command_line();

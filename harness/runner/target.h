@@ -29,9 +29,11 @@ struct Prepared {
   std::unique_ptr<ManagedServer> server;
   std::string error;
 };
+// With `netns_fd`, a managed server starts in that network namespace (packet-level
+// impairment); `spec.host` is then its address there.
 Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
                         const std::string& server_cmd, const std::string& self_exe, bool tcp,
-                        bool udp);
+                        bool udp, int netns_fd = -1);
 
 struct Reach {
   engine::Target target;

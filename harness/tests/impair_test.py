@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 import unittest
 
 SOCKSPEC = os.environ.get("SOCKSPEC", "sockspec")
@@ -158,11 +159,104 @@ class ImpairOption(unittest.TestCase):
             self.assertEqual(dropped, arrived // 10)
             self.assertEqual(sent, arrived - dropped)
 
-    def test_packet_level_is_refused_until_it_exists(self):
-        r = run("run", EXAMPLE, "--target", "builtin:echo", "--impair", "loss 1%",
+    def test_packet_level_refuses_stream_words_and_a_server_it_does_not_start(self):
+        r = run("run", EXAMPLE, "--target", "builtin:echo", "--impair", "slice 1",
                 "--impair-level", "packet")
         self.assertEqual(r.returncode, 2)
-        self.assertIn("packet", r.stderr)
+        self.assertIn("--impair-level stream", r.stderr)
+        r = run("run", EXAMPLE, "--target", "127.0.0.1:9", "--impair", "loss 1%",
+                "--impair-level", "packet")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("needs a server sockspec starts", r.stderr)
+
+
+def packet_level_unavailable():
+    if os.geteuid() != 0:
+        return "packet level needs root"
+    if not os.path.exists("/dev/net/tun"):
+        return "no /dev/net/tun"
+    return None
+
+
+def sockspec_links():
+    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "sockspec" in line]
+
+
+@unittest.skipIf(packet_level_unavailable(), packet_level_unavailable())
+class PacketLevel(unittest.TestCase):
+    """The server in a namespace of its own, every IP packet through the impaired link."""
+
+    def test_tcp_recovers_through_packet_loss_and_the_link_counts_the_drops(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = suite_file(d, [{"id": "bulk", "title": "t", "timeout_ms": 60000, "steps": [
+                {"op": "connect", "conn": "c", "timeout_ms": 30000},
+                {"op": "send", "conn": "c", "fill": {"bytes": 200000, "pattern": "random"}},
+                {"op": "expect", "conn": "c", "echo": True, "timeout_ms": 30000},
+                {"op": "shutdown", "conn": "c", "how": "write"},
+                {"op": "expect_eof", "conn": "c", "timeout_ms": 30000}]}])
+            r = run("run", path, "--target", "builtin:echo", "--impair", "loss 10% delay 5ms",
+                    "--impair-level", "packet", "--report-json", os.path.join(d, "r.json"))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            meta = load_json(os.path.join(d, "r.json"))["run"]["impairment"]
+            m = re.search(r"packets to server: (\d+) arrived, (\d+) sent, (\d+) dropped", meta)
+            self.assertTrue(m, meta)
+            arrived, sent, dropped = map(int, m.groups())
+            self.assertGreater(arrived, 100)
+            self.assertGreater(dropped, 0)  # ~10% of >100 packets: 0 has odds below 1e-4
+            self.assertEqual(sent, arrived - dropped)
+
+    def test_same_host_and_lossy_udp_cases_are_skipped_with_a_reason(self):
+        tour = os.path.join(SCENARIOS, "examples", "format-tour.json")
+        r = run("run", tour, "--target", "builtin:echo", "--impair", "loss 5%",
+                "--impair-level", "packet", "--filter", "format-tour/local-sockets",
+                "--filter", "format-tour/udp-datagrams")
+        self.assertIn("SKIP  format-tour/local-sockets  (binds the target's address", r.stdout)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+    def test_load_latency_carries_the_link_delay(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.json")
+            r = run("load", os.path.join(SCENARIOS, "load", "echo-tcp-rr.json"), "--target",
+                    "builtin:echo", "--duration", "1", "--warmup", "0", "--connections", "4",
+                    "--impair", "delay 15ms loss 2%", "--impair-level", "packet",
+                    "--report-json", path)
+            self.assertIn(r.returncode, (0, 1), r.stdout + r.stderr)
+            report = load_json(path)
+            self.assertIn("packet level: delay 15ms loss 2% (packet link: packets to server",
+                          report["run"]["impairment"])
+            self.assertGreaterEqual(report["load"]["latency"]["min"], 30e6)
+            self.assertGreater(report["load"]["iterations"], 0)
+
+    def test_a_sigkilled_run_leaves_no_link_namespace_or_server(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = suite_file(d, [{"id": "long", "title": "t", "steps": [
+                {"op": "connect", "conn": "c", "timeout_ms": 10000},
+                {"op": "sleep", "ms": 60000}]}])
+            before = sockspec_links()
+            p = subprocess.Popen([SOCKSPEC, "run", path, "--target", "builtin:echo", "--impair",
+                                  "delay 1ms", "--impair-level", "packet"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                for _ in range(100):  # the link is up once the device shows (10 s at most)
+                    if len(sockspec_links()) > len(before):
+                        break
+                    time.sleep(0.1)
+                self.assertGreater(len(sockspec_links()), len(before))
+                time.sleep(0.5)  # the server is starting inside
+            finally:
+                p.kill()
+                p.communicate(timeout=30)
+            for _ in range(100):
+                servers = subprocess.run(["pgrep", "-f", "serve echo --transport both --bind 198.18"],
+                                         capture_output=True, text=True).stdout.split()
+                if not servers and sockspec_links() == before:
+                    break
+                time.sleep(0.1)
+            self.assertEqual(sockspec_links(), before)
+            self.assertEqual(servers, [])
+            netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+            self.assertNotIn("sockspec", netns)
 
 
 if __name__ == "__main__":
