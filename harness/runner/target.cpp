@@ -105,21 +105,30 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
     return p;
   }
   net::SockAddr addr = res.addrs.front();
-  if (spec.port == 0) {
-    // In a namespace of its own every port is free; any number loopback has free will do.
-    net::SockAddr here = addr;
-    if (netns_fd >= 0) here = net::resolve("127.0.0.1", 0, SOCK_STREAM).addrs.front();
-    addr.set_port(pick_free_port(here));
-  }
   std::string cmd = server_cmd;
   for (size_t at; (at = cmd.find("{host}")) != std::string::npos;) cmd.replace(at, 6, addr.host());
   if (!spec.builtin.empty()) {
     cmd = shell_quote(self_exe) + " serve " + spec.builtin + " --transport both --bind " +
           shell_quote(addr.host()) + " --port {port}";
   }
-  p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
-  if (netns_fd >= 0) p.server->set_netns(netns_fd);
-  std::string e = p.server->start_and_wait(std::chrono::seconds(10));
+  std::string e;
+  // A port we picked was free a moment ago; another program may take it before the server
+  // binds it. Then another port, a few times, rather than a failed run.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (spec.port == 0) {
+      // In a namespace of its own every port is free; any number loopback has free will do.
+      net::SockAddr here = addr;
+      if (netns_fd >= 0) here = net::resolve("127.0.0.1", 0, SOCK_STREAM).addrs.front();
+      addr.set_port(pick_free_port(here));
+    }
+    p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
+    if (netns_fd >= 0) p.server->set_netns(netns_fd);
+    e = p.server->start_and_wait(std::chrono::seconds(10));
+    std::string err_text = p.server->output().stderr_text;
+    bool taken = err_text.find("EADDRINUSE") != std::string::npos ||
+                 err_text.find("Address already in use") != std::string::npos;
+    if (e.empty() || spec.port != 0 || !taken) break;
+  }
   if (!e.empty()) {
     p.error = "the server did not start: " + e + "\n  command: " + p.server->command_line();
     auto output = p.server->output();
