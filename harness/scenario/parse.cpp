@@ -2,7 +2,6 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 
 #include "common/codec.h"
@@ -427,14 +426,19 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   if (f.has("regex")) {
     auto pattern = templ(f, "regex", true, ctx);
     if (!pattern) return std::nullopt;
+    RegexMatch rm{*pattern, nullptr, std::nullopt, count};
     if (!pattern->has_vars()) {
-      try {
-        std::regex re(pattern->text, std::regex::ECMAScript);
-      } catch (const std::regex_error& ex) {
-        error(f.ptr("regex"), std::string("is not a valid ECMAScript regex: ") + ex.what());
+      auto c = match::compile_regex(pattern->text);
+      rm.compiled = c.pattern;
+      if (!c.pattern) {
+        error(f.ptr("regex"),
+              "is not a regex sockspec can run (RE2 syntax, see "
+              "docs/scenario-format.md): " +
+                  c.error);
+      } else if (count && *count > c.pattern->max_input()) {
+        error(f.ptr("bytes"), match::over_budget(*c.pattern, *count));
       }
     }
-    RegexMatch rm{*pattern, std::nullopt, count};
     if (until) {
       if (until->empty()) error(f.ptr("until"), "must not be empty");
       rm.until = *until;
