@@ -94,9 +94,12 @@ def run_suite(test, suite, target):
     with tempfile.TemporaryDirectory() as out:
         p = subprocess.run([SOCKSPEC, "run", suite, "--target", target, "--out", out],
                            capture_output=True, text=True, timeout=120)
-        # A crash is a negative return code (the signal) and no report.
+        # A crash is a negative return code (the signal), or 1 under ASan, and no report.
         test.assertIn(p.returncode, (0, 1), p.stdout + p.stderr)
-        with open(os.path.join(out, "report.json")) as f:
+        test.assertNotIn("Sanitizer", p.stderr)
+        report_path = os.path.join(out, "report.json")
+        test.assertTrue(os.path.exists(report_path), "no report written:\n" + p.stderr[-3000:])
+        with open(report_path) as f:
             report = json.load(f)
     cases = {}
     for s in report["suites"]:
