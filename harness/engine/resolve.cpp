@@ -61,6 +61,7 @@ AddrOr resolve_endpoint(const scenario::Template& t, const scenario::VarValues& 
   auto ep = scenario::parse_endpoint(x.text);
   if (!ep.endpoint) return {{}, ep.error};
   if (ep.endpoint->is_target) return {target.addr, ""};
+  if (ep.endpoint->is_unix()) return {net::unix_address(ep.endpoint->unix_path), ""};
   auto res = net::resolve(ep.endpoint->host, ep.endpoint->port, socktype);
   if (res.addrs.empty()) return {{}, res.error};
   for (const auto& a : res.addrs) {

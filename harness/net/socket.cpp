@@ -35,7 +35,8 @@ SocketResult open_socket(int family, int type, const Options& o) {
   if (o.reuseaddr >= 0) e = setopt(fd, SOL_SOCKET, SO_REUSEADDR, o.reuseaddr, "SO_REUSEADDR");
   if (!e.err && o.reuseport >= 0)
     e = setopt(fd, SOL_SOCKET, SO_REUSEPORT, o.reuseport, "SO_REUSEPORT");
-  if (!e.err && o.nodelay >= 0 && type == SOCK_STREAM) {
+  // AF_UNIX streams have no Nagle delay to turn off: nodelay is already true there.
+  if (!e.err && o.nodelay >= 0 && type == SOCK_STREAM && family != AF_UNIX) {
     e = setopt(fd, IPPROTO_TCP, TCP_NODELAY, o.nodelay, "TCP_NODELAY");
   }
   if (!e.err && o.cork >= 0 && type == SOCK_STREAM)

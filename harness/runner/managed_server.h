@@ -19,8 +19,11 @@ namespace sockspec::runner {
 
 class ManagedServer : public engine::ServerControl {
  public:
-  // `command` is run by /bin/sh with {port} replaced; `addr` is where it must accept.
-  ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp, bool probe_udp);
+  // `command` is run by /bin/sh with {port} (and {path}, for an AF_UNIX `addr`) replaced;
+  // `addr` is where it must accept. `socket_dir`, if set, is a private directory made for the
+  // socket: the destructor removes it, and every start removes a socket file left over.
+  ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp, bool probe_udp,
+                std::string socket_dir = "");
   ~ManagedServer() override;
   ManagedServer(const ManagedServer&) = delete;
   ManagedServer& operator=(const ManagedServer&) = delete;
@@ -45,6 +48,7 @@ class ManagedServer : public engine::ServerControl {
 
   std::string command_;  // with the port filled in
   net::SockAddr addr_;
+  std::string socket_dir_;
   bool probe_tcp_, probe_udp_;
   pid_t pid_ = -1;
   int last_status_ = 0;
@@ -60,5 +64,9 @@ uint16_t pick_free_port(const net::SockAddr& addr);
 
 // "/proc/net/udp" and "/proc/net/udp6" list a bound UDP socket on `port`.
 bool udp_port_bound(uint16_t port);
+
+// "/proc/net/unix" lists a socket of `type` (SOCK_STREAM, SOCK_DGRAM) bound to `path`
+// ("@name" for an abstract name).
+bool unix_socket_bound(const std::string& path, int type);
 
 }  // namespace sockspec::runner

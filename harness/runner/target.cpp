@@ -4,6 +4,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/codec.h"
 
 #include "net/socket.h"
 #include "runner/policy.h"
@@ -18,9 +22,19 @@ TargetSpec parse_target(const std::string& text) {
     if (t.builtin.empty()) t.error = "--target builtin: needs a service name, e.g. builtin:echo";
     return t;
   }
+  if (auto u = scenario::unix_prefix(text)) {
+    t.unix = true;
+    t.unix_dgram = u->dgram;
+    if (u->rest.empty()) return t;  // the managed server's path is made for it
+    auto ep = scenario::parse_endpoint(text);
+    if (!ep.endpoint) t.error = "--target " + text + ": " + ep.error;
+    if (ep.endpoint) t.unix_path = ep.endpoint->unix_path;
+    return t;
+  }
   auto ep = scenario::parse_endpoint(text);
   if (!ep.endpoint || ep.endpoint->is_target) {
-    t.error = "--target must be HOST:PORT, [V6ADDR]:PORT or builtin:SERVICE, got '" + text + "'";
+    t.error = "--target must be HOST:PORT, [V6ADDR]:PORT, unix:PATH, unixgram:PATH or "
+              "builtin:SERVICE, got '" + text + "'";
     return t;
   }
   t.host = ep.endpoint->host;
@@ -74,8 +88,19 @@ TargetSpec check_target_options(const std::string& target, const std::string& se
         "{port}'";
     return spec;
   }
-  if (target.empty()) return spec;
+  bool path_placeholder = server_cmd.find("{path}") != std::string::npos;
+  if (target.empty()) {
+    spec.unix = path_placeholder;
+    return spec;
+  }
   spec = parse_target(target);
+  if (spec.error.empty() && path_placeholder && !spec.unix) {
+    spec.error = "--server-cmd with {path} serves an AF_UNIX socket; the target must be unix: or "
+                 "unixgram: (or left out)";
+  }
+  if (spec.error.empty() && spec.unix && spec.unix_path.empty() && !path_placeholder) {
+    spec.error = "--target " + target + " needs a path (or a --server-cmd with {path})";
+  }
   if (!spec.error.empty() || spec.builtin.empty()) return spec;
   if (std::find(builtin_services.begin(), builtin_services.end(), spec.builtin) ==
       builtin_services.end()) {
@@ -88,9 +113,64 @@ TargetSpec check_target_options(const std::string& target, const std::string& se
   return spec;
 }
 
+namespace {
+
+// "" once the server accepts, else why not, with its command and what it said.
+std::string start_server(ManagedServer& server) {
+  std::string e = server.start_and_wait(std::chrono::seconds(10));
+  if (e.empty()) return e;
+  std::string msg = "the server did not start: " + e + "\n  command: " + server.command_line();
+  auto output = server.output();
+  if (!output.stderr_text.empty()) msg += "\n  its stderr:\n" + output.stderr_text;
+  return msg;
+}
+
+// A target on an AF_UNIX socket: reached, or served by --server-cmd on a fresh path in a
+// private directory (the ManagedServer removes it).
+Prepared prepare_unix(const TargetSpec& spec, const std::string& server_cmd, bool tcp, bool udp) {
+  Prepared p;
+  bool dgram = spec.unix_dgram.value_or(udp && !tcp);
+  p.unix_type = dgram ? SOCK_DGRAM : SOCK_STREAM;
+  std::string path = spec.unix_path, dir;
+  if (path.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/sockspec-XXXXXX";
+    if (!mkdtemp(templ.data())) {
+      p.error = "mkdtemp " + templ + ": " + errno_name(errno);
+      return p;
+    }
+    dir = templ;
+    path = dir + "/server.sock";
+    if (path.size() > 107) {
+      std::filesystem::remove(dir);
+      p.error = "the socket path " + path + " is too long for AF_UNIX (set TMPDIR shorter)";
+      return p;
+    }
+  }
+  std::string kind = dgram ? "unixgram:" : "unix:";
+  p.target.name = kind + path;
+  p.target.host = path;
+  p.target.addr = net::unix_address(path);
+  if (server_cmd.empty()) {
+    net::NetError e;
+    if (dgram && !unix_socket_bound(path, SOCK_DGRAM)) {
+      p.error = "target " + p.target.name + " cannot be reached: no datagram socket is bound there";
+    } else if (!dgram && (e = try_connect(p.target.addr)).err) {
+      p.error = "target " + p.target.name + " cannot be reached: " + e.to_string();
+    }
+    return p;
+  }
+  p.server = std::make_unique<ManagedServer>(server_cmd, p.target.addr, !dgram, dgram, dir);
+  p.error = start_server(*p.server);
+  return p;
+}
+
+}  // namespace
+
 Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
                         const std::string& server_cmd, const std::string& self_exe, bool tcp,
                         bool udp) {
+  if (spec.unix) return prepare_unix(spec, server_cmd, tcp, udp);
   Prepared p;
   if (spec.builtin.empty() && server_cmd.empty()) {
     Reach r = reach_target(target_text, spec.host, spec.port, tcp);
@@ -112,13 +192,8 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
           shell_quote(addr.host()) + " --port {port}";
   }
   p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
-  std::string e = p.server->start_and_wait(std::chrono::seconds(10));
-  if (!e.empty()) {
-    p.error = "the server did not start: " + e + "\n  command: " + p.server->command_line();
-    auto output = p.server->output();
-    if (!output.stderr_text.empty()) p.error += "\n  its stderr:\n" + output.stderr_text;
-    return p;
-  }
+  p.error = start_server(*p.server);
+  if (!p.error.empty()) return p;
   p.target.name = target_text.empty() ? addr.to_string() : target_text;
   p.target.host = host;
   p.target.addr = addr;
