@@ -62,7 +62,8 @@ bool unix_addr(const std::string& path, Addr& out) {
   std::memcpy(un->sun_path, path.data(), path.size());
   bool abstract = path[0] == '@';
   if (abstract) un->sun_path[0] = '\0';  // the name is exactly the bytes after '@'
-  out.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+  out.len =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
   return true;
 }
 

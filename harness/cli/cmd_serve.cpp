@@ -34,7 +34,8 @@ int cmd_serve(const Invocation& inv) {
   po::options_description desc(
       "usage: sockspec serve SERVICE [options]\n\n"
       "Runs a reference server. It prints one line per socket, `listening tcp ADDR:PORT` (or\n"
-      "`listening unix PATH`, `listening unixgram PATH`), then serves until SIGINT or SIGTERM.\n\noptions");
+      "`listening unix PATH`, `listening unixgram PATH`), then serves until SIGINT or "
+      "SIGTERM.\n\noptions");
   desc.add_options()("help,h", "show this help")(
       "transport", po::value(&transport)->default_value("both"), "tcp, udp or both")(
       "bind", po::value(&cfg.bind)->default_value("127.0.0.1"),

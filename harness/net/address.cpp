@@ -4,8 +4,8 @@
 #include <netdb.h>
 #include <sys/un.h>
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace sockspec::net {

@@ -1,6 +1,7 @@
 #include "net/socket.h"
 
 #include <netinet/tcp.h>
+#include <poll.h>
 
 #include <cerrno>
 
@@ -76,6 +77,16 @@ NetError set_abortive_close(int fd) {
     return {"setsockopt SO_LINGER", "", errno};
   }
   return {};
+}
+
+NetError probe_connect(const SockAddr& a, int timeout_ms) {
+  auto s = open_socket(a.family(), SOCK_STREAM, {});
+  if (!s.ok()) return s.error;
+  auto e = start_connect(s.fd.get(), a);
+  if (e.err != EINPROGRESS) return e;
+  pollfd p{s.fd.get(), POLLOUT, 0};
+  if (poll(&p, 1, timeout_ms) != 1) return {"connect", a.to_string(), ETIMEDOUT};
+  return finish_connect(s.fd.get(), a);
 }
 
 }  // namespace sockspec::net

@@ -39,7 +39,10 @@ std::string last_line(const std::string& s) {
 
 ManagedServer::ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp,
                              bool probe_udp, std::string socket_dir)
-    : addr_(addr), socket_dir_(std::move(socket_dir)), probe_tcp_(probe_tcp), probe_udp_(probe_udp) {
+    : addr_(addr),
+      socket_dir_(std::move(socket_dir)),
+      probe_tcp_(probe_tcp),
+      probe_udp_(probe_udp) {
   auto fill = [&](const std::string& key, const std::string& value) {
     for (size_t pos; (pos = command.find(key)) != std::string::npos;)
       command.replace(pos, key.size(), value);

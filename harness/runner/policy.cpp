@@ -114,7 +114,8 @@ std::optional<std::string> unix_step_problem(const Step& s, Transport target) {
   }
   if (auto* x = std::get_if<scenario::SendOp>(&s.op)) {
     if (names_ip_address(x->to)) return ip;
-    if (mentions_target_port(x->payload.text)) return "uses ${target.port}, and an AF_UNIX target has none";
+    if (mentions_target_port(x->payload.text))
+      return "uses ${target.port}, and an AF_UNIX target has none";
   }
   if (auto* e = std::get_if<scenario::ExpectOp>(&s.op)) {
     if (names_ip_address(e->from)) return ip;

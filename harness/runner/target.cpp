@@ -1,14 +1,11 @@
 #include "runner/target.h"
 
-#include <poll.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 
 #include "common/codec.h"
-
 #include "net/socket.h"
 #include "runner/policy.h"
 #include "scenario/endpoint.h"
@@ -33,26 +30,16 @@ TargetSpec parse_target(const std::string& text) {
   }
   auto ep = scenario::parse_endpoint(text);
   if (!ep.endpoint || ep.endpoint->is_target) {
-    t.error = "--target must be HOST:PORT, [V6ADDR]:PORT, unix:PATH, unixgram:PATH or "
-              "builtin:SERVICE, got '" + text + "'";
+    t.error =
+        "--target must be HOST:PORT, [V6ADDR]:PORT, unix:PATH, unixgram:PATH or "
+        "builtin:SERVICE, got '" +
+        text + "'";
     return t;
   }
   t.host = ep.endpoint->host;
   t.port = ep.endpoint->port;
   return t;
 }
-
-namespace {
-net::NetError try_connect(const net::SockAddr& a) {
-  auto s = net::open_socket(a.family(), SOCK_STREAM, {});
-  if (!s.ok()) return s.error;
-  auto e = net::start_connect(s.fd.get(), a);
-  if (e.err != EINPROGRESS) return e;
-  pollfd p{s.fd.get(), POLLOUT, 0};
-  if (poll(&p, 1, 2000) != 1) return {"connect", a.to_string(), ETIMEDOUT};
-  return net::finish_connect(s.fd.get(), a);
-}
-}  // namespace
 
 Reach reach_target(const std::string& name, const std::string& host, uint16_t port,
                    bool probe_tcp) {
@@ -68,7 +55,7 @@ Reach reach_target(const std::string& name, const std::string& host, uint16_t po
   if (!probe_tcp) return r;
   std::string tried;
   for (const auto& a : res.addrs) {
-    auto e = try_connect(a);
+    auto e = net::probe_connect(a, 2000);
     if (e.err == 0) {
       r.target.addr = a;
       return r;
@@ -95,8 +82,9 @@ TargetSpec check_target_options(const std::string& target, const std::string& se
   }
   spec = parse_target(target);
   if (spec.error.empty() && path_placeholder && !spec.unix) {
-    spec.error = "--server-cmd with {path} serves an AF_UNIX socket; the target must be unix: or "
-                 "unixgram: (or left out)";
+    spec.error =
+        "--server-cmd with {path} serves an AF_UNIX socket; the target must be unix: or "
+        "unixgram: (or left out)";
   }
   if (spec.error.empty() && spec.unix && spec.unix_path.empty() && !path_placeholder) {
     spec.error = "--target " + target + " needs a path (or a --server-cmd with {path})";
@@ -155,7 +143,7 @@ Prepared prepare_unix(const TargetSpec& spec, const std::string& server_cmd, boo
     net::NetError e;
     if (dgram && !unix_socket_bound(path, SOCK_DGRAM)) {
       p.error = "target " + p.target.name + " cannot be reached: no datagram socket is bound there";
-    } else if (!dgram && (e = try_connect(p.target.addr)).err) {
+    } else if (!dgram && (e = net::probe_connect(p.target.addr, 2000)).err) {
       p.error = "target " + p.target.name + " cannot be reached: " + e.to_string();
     }
     return p;

@@ -42,8 +42,8 @@ EndpointParse parse_endpoint(std::string_view text) {
   } else {
     size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) {
-      return {std::nullopt,
-              "expected \"target\", host:port, [v6addr]:port or unix:/path, got '" + std::string(text) + "'"};
+      return {std::nullopt, "expected \"target\", host:port, [v6addr]:port or unix:/path, got '" +
+                                std::string(text) + "'"};
     }
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
