@@ -42,6 +42,9 @@ int cmd_record(const Invocation& inv) {
       "carry times, counters or ids)")(
       "timeout-ms", po::value(&o.record.default_timeout_ms)->default_value(2000),
       "the suite's default step timeout (a slower recorded reply gets twice its time)")(
+      "one-case", po::bool_switch(&o.record.one_case),
+      "write every session into one case (conns c1, c2...) in the order things happened: for "
+      "servers whose clients talk to each other, like a chat room")(
       "sessions", po::value(&o.sessions)->default_value(0),
       "stream sockets: stop after this many client sessions have ended (0: until Ctrl-C)");
   po::variables_map vm;

@@ -86,10 +86,9 @@ class StreamProxy {
         on_event(id, true, EPOLLIN);
       }
     }
-    std::vector<scenario::Case> cases;
-    for (size_t id = 0; id < flows_.size(); ++id)
-      cases.push_back(flows_[id]->rec.to_case("session-" + std::to_string(id + 1)));
-    return cases;
+    std::vector<const Session*> sessions;
+    for (const auto& f : flows_) sessions.push_back(&f->rec);
+    return recorded_cases(sessions, o_.record);
   }
 
  private:
@@ -127,7 +126,7 @@ class StreamProxy {
                                             false,
                                             false,
                                             false,
-                                            Session(Transport::tcp, who, Clock::now(), o_.record)});
+                                            Session(Transport::tcp, who, conn_name(flows_.size(), o_.record), Clock::now(), o_.record)});
     size_t id = flows_.size();
     ep_.set(f->client.get(), EPOLLIN, id << 1, true);
     ep_.set(f->server.get(), EPOLLOUT, id << 1 | 1, true);
@@ -266,10 +265,9 @@ class DatagramProxy {
     }
     from_clients();  // what already arrived belongs to the recording
     for (size_t id = 0; id < peers_.size(); ++id) from_server(id);
-    std::vector<scenario::Case> cases;
-    for (size_t id = 0; id < peers_.size(); ++id)
-      cases.push_back(peers_[id]->rec.to_case("session-" + std::to_string(id + 1)));
-    return cases;
+    std::vector<const Session*> sessions;
+    for (const auto& p : peers_) sessions.push_back(&p->rec);
+    return recorded_cases(sessions, o_.record);
   }
 
  private:
@@ -321,7 +319,7 @@ class DatagramProxy {
     ep_.set(sock.fd.get(), EPOLLIN, id, true);
     peers_.push_back(std::unique_ptr<Peer>(
         new Peer{client, std::move(sock.fd),
-                 Session(Transport::udp, client.to_string(), Clock::now(), o_.record)}));
+                 Session(Transport::udp, client.to_string(), conn_name(id, o_.record), Clock::now(), o_.record)}));
     return id;
   }
 

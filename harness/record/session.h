@@ -19,13 +19,23 @@ struct RecordOptions {
   uint64_t max_expect_bytes = 65536;   // a longer reply is checked by its length only
   bool regex_digits = false;           // text replies become regexes, digit runs [0-9]+
   uint64_t default_timeout_ms = 2000;  // the suite's; a slower recorded reply gets its own
+  bool one_case = false;               // every session in one case (see one_case below)
 };
 
-// A stream session (TCP, AF_UNIX stream) or a datagram one (UDP, unixgram: one client address).
+// A step and when the proxy saw what it stands for; pauses are worked out from these times
+// when the steps are written (see to_case, one_case).
+struct TimedStep {
+  Clock::time_point at;
+  scenario::Step step;
+  bool by_client = false;  // a send, shutdown or close: what a pause before it is measured for
+};
+
+// A stream session (TCP, AF_UNIX stream) or a datagram one (UDP, unixgram: one client
+// address), on the conn named `conn`.
 class Session {
  public:
-  Session(scenario::Transport transport, std::string client, Clock::time_point start,
-          const RecordOptions& options);
+  Session(scenario::Transport transport, std::string client, std::string conn,
+          Clock::time_point start, const RecordOptions& options);
 
   void client_sent(std::string_view bytes, Clock::time_point at);  // one read = one send step
   void server_sent(std::string_view bytes, Clock::time_point at);  // stream: joined until the
@@ -36,22 +46,39 @@ class Session {
   void server_reset(Clock::time_point at);
 
   bool ended() const { return ended_; }  // nothing more can happen on this session
-  // The steps so far, closed off (pending reply flushed, the conn closed).
-  scenario::Case to_case(const std::string& id) const;
+  const std::string& client() const { return client_; }
+  // The steps so far, closed off: the pending reply flushed, the conn closed if still open.
+  std::vector<TimedStep> timeline() const;
 
  private:
-  void client_acts(Clock::time_point at);  // flushes the reply, inserts a pause
-  void flush_reply(scenario::Steps& steps) const;
-  void push(scenario::Op op) { steps_.push_back(scenario::Step{std::move(op), {}, {}, {}}); }
+  void client_acts(scenario::Op op, Clock::time_point at);  // flushes the reply first
+  void flush_reply(std::vector<TimedStep>& out) const;
+  void push(scenario::Op op, Clock::time_point at, bool by_client) {
+    steps_.push_back({at, scenario::Step{std::move(op), {}, {}, {}}, by_client});
+  }
 
   scenario::Transport transport_;
-  std::string client_;
+  std::string client_, conn_;
   RecordOptions opt_;
-  scenario::Steps steps_;
+  std::vector<TimedStep> steps_;
   std::string reply_;  // stream: server bytes not yet written as an expect
-  Clock::time_point last_event_, last_client_, reply_done_;
+  Clock::time_point last_client_, reply_done_;
   bool client_eof_ = false, server_eof_ = false, ended_ = false;
 };
+
+// One case per session, the usual shape.
+scenario::Case to_case(const Session& s, const std::string& id, const RecordOptions& options);
+// Every session as one case (conns c1, c2...), steps in the order the proxy saw them: for
+// servers whose clients talk to each other, like a chat room, where a case per client could
+// not be replayed on its own.
+scenario::Case one_case(const std::vector<const Session*>& sessions, const std::string& id,
+                        const RecordOptions& options);
+
+// The conn of the `index`th session (from 0): "c", or c1, c2... when they share one case.
+std::string conn_name(size_t index, const RecordOptions& options);
+// The cases of a recording: to_case for each session, or one_case for them all.
+std::vector<scenario::Case> recorded_cases(const std::vector<const Session*>& sessions,
+                                           const RecordOptions& options);
 
 // Bytes as a payload: text when they are printable UTF-8 (tab, CR, LF allowed) with no "${",
 // hex otherwise.
@@ -59,7 +86,7 @@ scenario::Payload payload_of(std::string_view bytes);
 
 // The expect steps that check `bytes`: exact, length-only over the limit, or regexes.
 scenario::Steps expects_for(std::string_view bytes, scenario::Transport transport,
-                            const RecordOptions& options);
+                            const RecordOptions& options, const std::string& conn);
 
 }  // namespace sockspec::record
 
