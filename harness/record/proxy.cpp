@@ -116,17 +116,19 @@ class StreamProxy {
       return;
     }
     std::string who = peer.family() == AF_UNIX ? "an AF_UNIX client" : peer.to_string();
-    auto f = std::unique_ptr<Flow>(new Flow{std::move(client),
-                                            std::move(sock.fd),
-                                            e.err == 0,
-                                            {},
-                                            {},
-                                            false,
-                                            false,
-                                            false,
-                                            false,
-                                            false,
-                                            Session(Transport::tcp, who, conn_name(flows_.size(), o_.record), Clock::now(), o_.record)});
+    auto f = std::unique_ptr<Flow>(
+        new Flow{std::move(client),
+                 std::move(sock.fd),
+                 e.err == 0,
+                 {},
+                 {},
+                 false,
+                 false,
+                 false,
+                 false,
+                 false,
+                 Session(Transport::tcp, who, conn_name(flows_.size(), o_.record), Clock::now(),
+                         o_.record)});
     size_t id = flows_.size();
     ep_.set(f->client.get(), EPOLLIN, id << 1, true);
     ep_.set(f->server.get(), EPOLLOUT, id << 1 | 1, true);
@@ -319,7 +321,8 @@ class DatagramProxy {
     ep_.set(sock.fd.get(), EPOLLIN, id, true);
     peers_.push_back(std::unique_ptr<Peer>(
         new Peer{client, std::move(sock.fd),
-                 Session(Transport::udp, client.to_string(), conn_name(id, o_.record), Clock::now(), o_.record)}));
+                 Session(Transport::udp, client.to_string(), conn_name(id, o_.record), Clock::now(),
+                         o_.record)}));
     return id;
   }
 

@@ -82,8 +82,8 @@ scenario::Payload payload_of(std::string_view bytes) {
   return p;
 }
 
-scenario::Steps expects_for(std::string_view bytes, Transport transport,
-                            const RecordOptions& opt, const std::string& conn) {
+scenario::Steps expects_for(std::string_view bytes, Transport transport, const RecordOptions& opt,
+                            const std::string& conn) {
   scenario::Steps out;
   if (bytes.size() > opt.max_expect_bytes) {
     out.push_back(expect_step(conn, {scenario::LengthMatch{bytes.size(), bytes.size()}}));
@@ -113,8 +113,8 @@ scenario::Steps expects_for(std::string_view bytes, Transport transport,
   return out;
 }
 
-Session::Session(Transport transport, std::string client, std::string conn,
-                 Clock::time_point start, const RecordOptions& options)
+Session::Session(Transport transport, std::string client, std::string conn, Clock::time_point start,
+                 const RecordOptions& options)
     : transport_(transport),
       client_(std::move(client)),
       conn_(std::move(conn)),
@@ -201,7 +201,9 @@ std::vector<TimedStep> Session::timeline() const {
   std::vector<TimedStep> out = steps_;
   if (!ended_) {
     flush_reply(out);
-    out.push_back({reply_done_, scenario::Step{scenario::CloseOp{conn_, false}, {}, {}, {}}, false});
+    // When recording stopped, which is after everything any session did.
+    out.push_back({Clock::time_point::max(),
+                   scenario::Step{scenario::CloseOp{conn_, false}, {}, {}, {}}, false});
   }
   return out;
 }
@@ -213,9 +215,9 @@ scenario::Steps with_pauses(const std::vector<TimedStep>& timeline, const Record
   scenario::Steps out;
   for (size_t i = 0; i < timeline.size(); ++i) {
     if (i > 0 && timeline[i].by_client) {
-      auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(timeline[i].at -
-                                                                       timeline[i - 1].at)
-                     .count();
+      auto gap =
+          std::chrono::duration_cast<std::chrono::milliseconds>(timeline[i].at - timeline[i - 1].at)
+              .count();
       if (gap > 0 && static_cast<uint64_t>(gap) > opt.pause_ms)
         out.push_back(scenario::Step{scenario::SleepOp{static_cast<uint64_t>(gap)}, {}, {}, {}});
     }
