@@ -54,15 +54,30 @@ class Epoll {
   net::Fd fd_;
 };
 
-// The proxy for stream sockets: each accepted client gets its own upstream connection.
-class StreamProxy {
+// What both proxies hold: the options, the listening socket, the upstream and one epoll loop
+// that already watches the listener and the stop signal.
+class ProxyBase {
  public:
-  StreamProxy(const ProxyOptions& o, net::Fd listener, net::SockAddr upstream, std::ostream& err)
-      : o_(o), listener_(std::move(listener)), upstream_(upstream), err_(err) {}
-
-  std::vector<scenario::Case> run() {
+  ProxyBase(const ProxyOptions& o, net::Fd listener, net::SockAddr upstream, std::ostream& err)
+      : o_(o), listener_(std::move(listener)), upstream_(upstream), err_(err) {
     ep_.set(listener_.get(), EPOLLIN, kListenTag, true);
     if (o_.cancel_fd >= 0) ep_.set(o_.cancel_fd, EPOLLIN, kCancelTag, true);
+  }
+
+ protected:
+  const ProxyOptions& o_;
+  net::Fd listener_;
+  net::SockAddr upstream_;
+  std::ostream& err_;
+  Epoll ep_;
+};
+
+// The proxy for stream sockets: each accepted client gets its own upstream connection.
+class StreamProxy : ProxyBase {
+ public:
+  using ProxyBase::ProxyBase;
+
+  std::vector<scenario::Case> run() {
     epoll_event evs[64];
     while (!(o_.sessions && ended_ >= o_.sessions)) {
       int n = ep_.wait(evs, 64);
@@ -236,25 +251,17 @@ class StreamProxy {
     if (!f.server_gone) ep_.set(f.server.get(), s, id << 1 | 1, false);
   }
 
-  const ProxyOptions& o_;
-  net::Fd listener_;
-  net::SockAddr upstream_;
-  std::ostream& err_;
-  Epoll ep_;
   std::vector<std::unique_ptr<Flow>> flows_;
   uint64_t ended_ = 0;
 };
 
 // The proxy for datagram sockets: each client address gets its own upstream socket, so the
 // server's replies can be told apart and sent back to the right client.
-class DatagramProxy {
+class DatagramProxy : ProxyBase {
  public:
-  DatagramProxy(const ProxyOptions& o, net::Fd listener, net::SockAddr upstream, std::ostream& err)
-      : o_(o), listener_(std::move(listener)), upstream_(upstream), err_(err) {}
+  using ProxyBase::ProxyBase;
 
   std::vector<scenario::Case> run() {
-    ep_.set(listener_.get(), EPOLLIN, kListenTag, true);
-    if (o_.cancel_fd >= 0) ep_.set(o_.cancel_fd, EPOLLIN, kCancelTag, true);
     epoll_event evs[64];
     for (bool cancel = false; !cancel;) {
       int n = ep_.wait(evs, 64);
@@ -338,11 +345,6 @@ class DatagramProxy {
     }
   }
 
-  const ProxyOptions& o_;
-  net::Fd listener_;
-  net::SockAddr upstream_;
-  std::ostream& err_;
-  Epoll ep_;
   std::vector<std::unique_ptr<Peer>> peers_;
   std::map<std::string, size_t> by_client_;
 };
