@@ -126,6 +126,33 @@ class UnixTargets(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             self.assertNotIn("SKIP", r.stdout)
 
+    def test_reset_and_eof_between_two_unix_sockets_of_a_case(self):
+        # A socket closed with unread data resets its peer on AF_UNIX; one closed after
+        # reading gives a plain EOF. The case's own listener has an abstract name.
+        name = f"unix:@sockspec-reset-{os.getpid()}"
+        steps = [
+            {"op": "listen", "conn": "l", "bind": name},
+            {"op": "connect", "conn": "a", "to": name},
+            {"op": "accept", "conn": "l", "as": "sa"},
+            {"op": "send", "conn": "a", "text": "never read"},
+            {"op": "close", "conn": "sa"},
+            {"op": "expect_reset", "conn": "a"},
+            {"op": "connect", "conn": "b", "to": name},
+            {"op": "accept", "conn": "l", "as": "sb"},
+            {"op": "send", "conn": "b", "text": "read"},
+            {"op": "expect", "conn": "sb", "text": "read"},
+            {"op": "close", "conn": "sb"},
+            {"op": "expect_eof", "conn": "b"},
+        ]
+        doc = {"format": 1, "suite": "unix-reset", "cases": [{"id": "reset-then-eof", "steps": steps}]}
+        with tempfile.TemporaryDirectory() as d, Background("serve", "echo", "--unix", d + "/t.sock") as srv:
+            path = os.path.join(d, "s.json")
+            with open(path, "w") as f:
+                json.dump(doc, f)
+            r = run("run", path, "--target", "unix:" + srv.where)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("PASS  unix-reset/reset-then-eof", r.stdout)
+
     def test_serve_removes_its_socket_file_and_refuses_an_existing_path(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "s.sock")
