@@ -102,7 +102,9 @@ class StreamProxy : ProxyBase {
       }
     }
     std::vector<const Session*> sessions;
-    for (const auto& f : flows_) sessions.push_back(&f->rec);
+    for (const auto& f : flows_) {
+      if (f->connected) sessions.push_back(&f->rec);  // one never relayed is not a session
+    }
     return recorded_cases(sessions, o_.record);
   }
 
@@ -155,7 +157,7 @@ class StreamProxy : ProxyBase {
     f.done = true;
     f.client.reset();
     f.server.reset();
-    ++ended_;
+    if (f.connected) ++ended_;
   }
 
   // RST towards `fd`'s peer where the family has one (SO_LINGER 0), then the flow is over.
