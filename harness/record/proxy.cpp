@@ -110,6 +110,8 @@ class StreamProxy : ProxyBase {
 
  private:
   struct Flow {
+    Flow(net::Fd c, net::Fd s, bool connected_now, Session r)
+        : client(std::move(c)), server(std::move(s)), connected(connected_now), rec(std::move(r)) {}
     net::Fd client, server;
     bool connected = false;
     std::string to_server, to_client;
@@ -133,19 +135,9 @@ class StreamProxy : ProxyBase {
       return;
     }
     std::string who = peer.family() == AF_UNIX ? "an AF_UNIX client" : peer.to_string();
-    auto f = std::unique_ptr<Flow>(
-        new Flow{std::move(client),
-                 std::move(sock.fd),
-                 e.err == 0,
-                 {},
-                 {},
-                 false,
-                 false,
-                 false,
-                 false,
-                 false,
-                 Session(Transport::tcp, who, conn_name(flows_.size(), o_.record), Clock::now(),
-                         o_.record)});
+    auto f = std::make_unique<Flow>(
+        std::move(client), std::move(sock.fd), e.err == 0,
+        Session(Transport::tcp, who, conn_name(flows_.size(), o_.record), Clock::now(), o_.record));
     size_t id = flows_.size();
     ep_.set(f->client.get(), EPOLLIN, id << 1, true);
     ep_.set(f->server.get(), EPOLLOUT, id << 1 | 1, true);
@@ -174,7 +166,7 @@ class StreamProxy : ProxyBase {
       net::NetError e = net::finish_connect(f.server.get(), upstream_);
       if (e.err == EINPROGRESS || e.err == EALREADY) return;
       if (e.err != 0) {
-        err_ << "record: session " << id + 1 << " not relayed: " << e.to_string() << "\n";
+        err_ << "record: " << f.rec.client() << " not relayed: " << e.to_string() << "\n";
         abort_to(f, f.client);
         return;
       }
@@ -328,10 +320,10 @@ class DatagramProxy : ProxyBase {
     }
     size_t id = peers_.size();
     ep_.set(sock.fd.get(), EPOLLIN, id, true);
-    peers_.push_back(std::unique_ptr<Peer>(
-        new Peer{client, std::move(sock.fd),
-                 Session(Transport::udp, client.to_string(), conn_name(id, o_.record), Clock::now(),
-                         o_.record)}));
+    peers_.push_back(
+        std::make_unique<Peer>(Peer{client, std::move(sock.fd),
+                                    Session(Transport::udp, client.to_string(),
+                                            conn_name(id, o_.record), Clock::now(), o_.record)}));
     return id;
   }
 
