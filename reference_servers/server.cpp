@@ -1,6 +1,7 @@
 #include "reference_servers/server.h"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <memory>
@@ -50,20 +51,13 @@ Addr local_of(int fd) {
   return a;
 }
 
-}  // namespace
-
-int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& err) {
-  Config cfg = cfg_in;
-  // One thread sees every chat client; an iterative server is one thread by definition.
-  if (cfg.service == Service::chat || cfg.fault == Fault::iterative) cfg.threads = 1;
-  if (cfg.threads == 0) cfg.threads = 1;
-
+// TCP and UDP on one address and port (with port 0, one number free for both).
+int bind_ip(const Config& cfg, Fd& tcp, Fd& udp, Fd& wrong_port, std::ostream& err) {
   Addr addr;
   if (!parse_addr(cfg.bind, cfg.port, addr)) {
     err << "serve: --bind needs a numeric IPv4 or IPv6 address, got '" << cfg.bind << "'\n";
     return 2;
   }
-  Fd tcp, udp;
   // With both transports and port 0, find one port number free for both (a few tries).
   for (int attempt = 0; attempt < 20; ++attempt) {
     Addr a = addr;
@@ -91,15 +85,58 @@ int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& er
     err << "serve: found no port free for both TCP and UDP\n";
     return 1;
   }
-  Fd wrong_port;
   if (cfg.fault == Fault::reply_wrong_port && udp) {
     Addr w = addr;
     reinterpret_cast<sockaddr_in*>(&w.ss)->sin_port = 0;  // same offset for IPv6
     wrong_port = bind_socket(w, SOCK_DGRAM, cfg).fd;
   }
-  if (tcp) out << "listening tcp " << local_of(tcp.get()).str() << "\n";
-  if (udp) out << "listening udp " << local_of(udp.get()).str() << "\n";
+  return 0;
+}
+
+// One AF_UNIX socket: a stream for tcp, a datagram socket for udp. An existing path is
+// EADDRINUSE, as the kernel says: a server must not steal another's socket.
+int bind_unix(const Config& cfg, Fd& tcp, Fd& udp, std::ostream& err) {
+  Addr addr;
+  if (!unix_addr(cfg.unix_path, addr)) {
+    err << "serve: --unix needs a path of 1 to 107 bytes, got '" << cfg.unix_path << "'\n";
+    return 2;
+  }
+  Bound b = bind_socket(addr, cfg.tcp ? SOCK_STREAM : SOCK_DGRAM, cfg);
+  if (!b.fd) {
+    err << "serve: " << b.error << "\n";
+    return 1;
+  }
+  (cfg.tcp ? tcp : udp) = std::move(b.fd);
+  return 0;
+}
+
+// Removes the server's socket file when serve() returns (abstract names leave none).
+struct RemoveOnExit {
+  std::string path;
+  ~RemoveOnExit() {
+    if (!path.empty() && path[0] != '@') ::unlink(path.c_str());
+  }
+};
+
+}  // namespace
+
+int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& err) {
+  Config cfg = cfg_in;
+  // One thread sees every chat client; an iterative server is one thread by definition.
+  if (cfg.service == Service::chat || cfg.fault == Fault::iterative) cfg.threads = 1;
+  if (cfg.threads == 0) cfg.threads = 1;
+
+  Fd tcp, udp, wrong_port;
+  if (!cfg.unix_path.empty()) {
+    if (int rc = bind_unix(cfg, tcp, udp, err); rc != 0) return rc;
+    out << "listening " << (tcp ? "unix " : "unixgram ") << cfg.unix_path << "\n";
+  } else {
+    if (int rc = bind_ip(cfg, tcp, udp, wrong_port, err); rc != 0) return rc;
+    if (tcp) out << "listening tcp " << local_of(tcp.get()).str() << "\n";
+    if (udp) out << "listening udp " << local_of(udp.get()).str() << "\n";
+  }
   out.flush();
+  RemoveOnExit socket_file{cfg.unix_path};
 
   // UDP gets a blocking thread of its own where nothing needs the event loop's timers or a
   // shared room (chat, the slow fault): two syscalls a request instead of three.

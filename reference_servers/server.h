@@ -15,6 +15,9 @@ struct Config {
   bool udp = true;
   std::string bind = "127.0.0.1";
   uint16_t port = 0;  // 0: ephemeral; with both transports, TCP and UDP share the number
+  // Serve on this AF_UNIX path ("@name": abstract) instead: a stream socket for tcp, a
+  // datagram socket for udp (one of them). The file is removed when the server stops.
+  std::string unix_path;
   unsigned threads = 1;
   Fault fault = Fault::none;
   unsigned idle_timeout_s = 0;   // 0: never
@@ -24,7 +27,8 @@ struct Config {
   bool sockperf_compat = false;  // echo only: see SockperfFramer
 };
 
-// Prints "listening tcp ADDR:PORT" / "listening udp ADDR:PORT" to `out` (flushed) once bound,
+// Prints "listening tcp ADDR:PORT" / "listening udp ADDR:PORT" (or "listening unix PATH" /
+// "listening unixgram PATH") to `out` (flushed) once bound,
 // then serves until `stop_fd` becomes readable. Returns a process exit code; reasons go to `err`.
 int serve(const Config& config, int stop_fd, std::ostream& out, std::ostream& err);
 

@@ -1,17 +1,28 @@
 #include "reference_servers/sock.h"
 
 #include <arpa/inet.h>
+#include <sys/un.h>
 
+#include <cstddef>
 #include <cstring>
 
 namespace sockspec::refserver {
 
 uint16_t Addr::port() const {
+  if (ss.ss_family == AF_UNIX) return 0;
   if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
   return ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
 }
 
 std::string Addr::str() const {
+  if (ss.ss_family == AF_UNIX) {
+    constexpr size_t kOffset = offsetof(sockaddr_un, sun_path);
+    const char* p = reinterpret_cast<const sockaddr_un*>(&ss)->sun_path;
+    if (len <= kOffset) return "(unnamed)";
+    size_t n = len - kOffset;
+    if (p[0] == '\0') return "@" + std::string(p + 1, n - 1);
+    return std::string(p, strnlen(p, n));
+  }
   char buf[INET6_ADDRSTRLEN] = {};
   if (ss.ss_family == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
@@ -41,6 +52,19 @@ bool parse_addr(const std::string& host_in, uint16_t port, Addr& out) {
     return true;
   }
   return false;
+}
+
+bool unix_addr(const std::string& path, Addr& out) {
+  out = Addr{};
+  auto* un = reinterpret_cast<sockaddr_un*>(&out.ss);
+  if (path.empty() || path.size() >= sizeof un->sun_path) return false;
+  un->sun_family = AF_UNIX;
+  std::memcpy(un->sun_path, path.data(), path.size());
+  bool abstract = path[0] == '@';
+  if (abstract) un->sun_path[0] = '\0';  // the name is exactly the bytes after '@'
+  out.len =
+      static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + (abstract ? 0 : 1));
+  return true;
 }
 
 std::string sys_error(const std::string& op, const std::string& where, int err) {

@@ -41,12 +41,17 @@ class Fd {
 struct Addr {
   sockaddr_storage ss{};
   socklen_t len = 0;
-  uint16_t port() const;
-  std::string str() const;  // 127.0.0.1:7 or [::1]:7
+  uint16_t port() const;    // 0 for AF_UNIX
+  std::string str() const;  // 127.0.0.1:7, [::1]:7, /path or @abstract
+  // An AF_UNIX datagram sender that bound no name: it cannot be answered.
+  bool unnamed_unix() const { return ss.ss_family == AF_UNIX && len <= sizeof(sa_family_t); }
 };
 
 // A numeric IPv4 or IPv6 address (brackets allowed) with a port; false if not numeric.
 bool parse_addr(const std::string& host, uint16_t port, Addr& out);
+
+// An AF_UNIX path, or "@name" for the abstract namespace; false if it does not fit.
+bool unix_addr(const std::string& path, Addr& out);
 
 // Error text naming the call, the address and the errno name: "bind 127.0.0.1:7: EADDRINUSE".
 std::string sys_error(const std::string& op, const std::string& where, int err);

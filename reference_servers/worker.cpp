@@ -445,7 +445,9 @@ void Worker::handle_udp(int n) {
       src.len = msgs[static_cast<size_t>(i)].msg_hdr.msg_namelen;
       std::string_view data(bufs[static_cast<size_t>(i)].data(),
                             msgs[static_cast<size_t>(i)].msg_len);
-      if (!udp_reply_allowed(src.port())) continue;
+      // An AF_UNIX sender has no port to check, but one that bound no name cannot be answered.
+      if (src.ss.ss_family == AF_UNIX ? src.unnamed_unix() : !udp_reply_allowed(src.port()))
+        continue;
       std::string out;
       switch (cfg_.service) {
         case Service::echo:

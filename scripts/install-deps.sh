@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(g++ make cmake ninja-build pkg-config
-            libboost-program-options-dev nlohmann-json3-dev
+            libboost-program-options-dev nlohmann-json3-dev libre2-dev
             libgtest-dev libgmock-dev libbenchmark-dev)
 # What the tests drive: the CLI tests, the JSON Schema check, and the third-party servers
 # the suites are proven against (inetd in a network namespace: iproute2), and Chromium to

@@ -22,11 +22,13 @@ int cmd_load(const Invocation& inv) {
       "Runs a load profile: virtual users repeat the profile's iteration steps, every reply still\n"
       "checked, and the run reports latency percentiles, errors by kind and each threshold.\n"
       "\noptions");
-  desc.add_options()("help,h", "show this help")("target,t", po::value(&o.target),
-                                                 "HOST:PORT, [V6ADDR]:PORT, or builtin:SERVICE")(
+  desc.add_options()("help,h", "show this help")(
+      "target,t", po::value(&o.target),
+      "HOST:PORT, [V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE")(
       "server-cmd", po::value(&o.server_cmd),
-      "start this command as the server ({port} is replaced)")(
-      "duration", po::value(&o.duration_s), "seconds measured (default: the profile's duration_s)")(
+      "start this command as the server ({port} is replaced, or {path} by a fresh AF_UNIX "
+      "socket path)")("duration", po::value(&o.duration_s),
+                      "seconds measured (default: the profile's duration_s)")(
       "warmup", po::value(&o.warmup_s),
       "seconds run before measuring (default: the profile's warmup_s)")(
       "rate", po::value(&o.rate),

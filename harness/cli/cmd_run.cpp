@@ -25,9 +25,11 @@ int cmd_run(const Invocation& inv) {
       "\noptions");
   desc.add_options()("help,h", "show this help")(
       "target,t", po::value(&o.target),
-      "HOST:PORT, [V6ADDR]:PORT, or builtin:SERVICE (a reference server the run starts)")(
+      "HOST:PORT, [V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE "
+      "(a reference server the run starts)")(
       "server-cmd", po::value(&o.server_cmd),
-      "start this command as the server ({port} is replaced; a free port is chosen when no "
+      "start this command as the server ({port} is replaced, or {path} by a fresh AF_UNIX socket "
+      "path in a private temporary directory; a free port is chosen when no "
       "--target "
       "gives one), stop it at the end; enables `server` steps")(
       "filter,f", po::value(&o.filters)->composing(),

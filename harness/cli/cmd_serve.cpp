@@ -33,14 +33,19 @@ int cmd_serve(const Invocation& inv) {
   cfg.threads = std::max(1u, std::thread::hardware_concurrency());
   po::options_description desc(
       "usage: sockspec serve SERVICE [options]\n\n"
-      "Runs a reference server. It prints one line per socket, `listening tcp ADDR:PORT`, then\n"
-      "serves until SIGINT or SIGTERM.\n\noptions");
+      "Runs a reference server. It prints one line per socket, `listening tcp ADDR:PORT` (or\n"
+      "`listening unix PATH`, `listening unixgram PATH`), then serves until SIGINT or "
+      "SIGTERM.\n\noptions");
   desc.add_options()("help,h", "show this help")(
       "transport", po::value(&transport)->default_value("both"), "tcp, udp or both")(
       "bind", po::value(&cfg.bind)->default_value("127.0.0.1"),
       "numeric address to listen on (::1 for IPv6)")(
       "port", po::value(&port)->default_value(0),
       "port; 0 takes an ephemeral one (TCP and UDP share it)")(
+      "unix", po::value(&cfg.unix_path),
+      "serve on this AF_UNIX path instead (@NAME: abstract namespace): a stream socket with "
+      "--transport tcp (the default here), a datagram socket with --transport udp; the file is "
+      "removed on exit, and an existing path is refused (EADDRINUSE)")(
       "fault", po::value(&fault)->default_value("none"),
       "run a deliberately broken variant (see below)")(
       "threads", po::value(&cfg.threads),
@@ -88,6 +93,19 @@ int cmd_serve(const Invocation& inv) {
   cfg.service = *svc;
   cfg.fault = *f;
   cfg.port = static_cast<uint16_t>(port);
+  if (!cfg.unix_path.empty()) {
+    if (vm["transport"].defaulted()) transport = "tcp";
+    if (transport == "both") {
+      std::cerr << "sockspec serve: --unix serves one socket: --transport tcp (stream) or udp "
+                   "(datagram)\n";
+      return 2;
+    }
+    if (!vm["bind"].defaulted() || port != 0 || cfg.fault == refserver::Fault::reply_wrong_port) {
+      std::cerr << "sockspec serve: --unix takes no --bind, --port or reply-wrong-port fault (they "
+                   "are IP)\n";
+      return 2;
+    }
+  }
   cfg.tcp = transport != "udp";
   cfg.udp = transport != "tcp";
   StopSignals stop;

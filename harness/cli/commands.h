@@ -20,5 +20,6 @@ int cmd_serve(const Invocation& inv);
 int cmd_load(const Invocation& inv);
 int cmd_report(const Invocation& inv);
 int cmd_merge(const Invocation& inv);
+int cmd_record(const Invocation& inv);
 
 }  // namespace sockspec::cli

@@ -17,6 +17,7 @@ commands:
   list      show the cases of scenario files with their level and spec reference
   serve     run a built-in reference server (correct, or with a deliberate fault)
   load      run a load profile: many virtual users, every reply checked, percentiles, thresholds
+  record    a proxy that writes real client sessions with a server as a suite
   report    render a saved JSON report as HTML, Markdown or JUnit
   merge     merge reports of one run split across processes or hosts
 
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
     if (cmd == "list") return cmd_list(inv);
     if (cmd == "serve") return cmd_serve(inv);
     if (cmd == "load") return cmd_load(inv);
+    if (cmd == "record") return cmd_record(inv);
     if (cmd == "report") return cmd_report(inv);
     if (cmd == "merge") return cmd_merge(inv);
   } catch (const std::exception& e) {

@@ -46,13 +46,12 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
     return {match::Length{l->min, l->max}, ""};
   }
   const auto& r = std::get<scenario::RegexMatch>(m.kind);
+  if (r.compiled) return {match::Regex{r.compiled, r.until, r.bytes}, ""};
   auto x = scenario::expand(r.pattern.text, vars);
   if (!x.error.empty()) return {std::nullopt, x.error};
-  try {
-    return {match::Regex{x.text, std::regex(x.text, std::regex::ECMAScript), r.until, r.bytes}, ""};
-  } catch (const std::regex_error& ex) {
-    return {std::nullopt, "regex /" + x.text + "/: " + ex.what()};
-  }
+  auto c = match::compile_regex(x.text);
+  if (!c.pattern) return {std::nullopt, "regex /" + x.text + "/: " + c.error};
+  return {match::Regex{c.pattern, r.until, r.bytes}, ""};
 }
 
 AddrOr resolve_endpoint(const scenario::Template& t, const scenario::VarValues& vars,
@@ -62,6 +61,7 @@ AddrOr resolve_endpoint(const scenario::Template& t, const scenario::VarValues& 
   auto ep = scenario::parse_endpoint(x.text);
   if (!ep.endpoint) return {{}, ep.error};
   if (ep.endpoint->is_target) return {target.addr, ""};
+  if (ep.endpoint->is_unix()) return {net::unix_address(ep.endpoint->unix_path), ""};
   auto res = net::resolve(ep.endpoint->host, ep.endpoint->port, socktype);
   if (res.addrs.empty()) return {{}, res.error};
   for (const auto& a : res.addrs) {

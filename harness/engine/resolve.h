@@ -30,8 +30,8 @@ struct AddrOr {
   net::SockAddr addr;
   std::string error;
 };
-// "target", host:port or [v6]:port; a name resolves to an address of the target's family
-// where it has one.
+// "target", host:port, [v6]:port or unix:PATH; a name resolves to an address of the target's
+// family where it has one.
 AddrOr resolve_endpoint(const scenario::Template& t, const scenario::VarValues& vars,
                         const Target& target, int socktype);
 

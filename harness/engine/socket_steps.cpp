@@ -89,6 +89,9 @@ class ConnectMachine : public ErrnoAsserting {
       auto b = resolve_endpoint(*op_.bind, scope_.vars, scope_.env.target, socktype(t));
       if (!b.error.empty()) return error("bind: " + b.error);
       if (auto e = net::bind_to(fd_.get(), b.addr); e.err) return failed(e);
+    } else if (peer_.family() == AF_UNIX && t == Transport::udp) {
+      // An unbound AF_UNIX datagram socket cannot be answered: take an abstract name.
+      if (auto e = net::bind_to(fd_.get(), net::any_address(AF_UNIX)); e.err) return failed(e);
     } else if (scope_.env.source_addresses > 0 && peer_.family() == AF_INET &&
                peer_.is_loopback()) {
       auto n = scope_.vars.client.value_or(0) % scope_.env.source_addresses;

@@ -1,6 +1,7 @@
 #include "match/matcher.h"
 
 #include <algorithm>
+#include <span>
 
 #include "common/codec.h"
 
@@ -43,9 +44,26 @@ Outcome matched(size_t n) {
 }
 
 Outcome regex_check(const Regex& r, std::string_view segment, size_t consumed) {
-  if (std::regex_match(segment.begin(), segment.end(), r.re)) return matched(consumed);
-  return mismatch("segment " + preview(segment) + " (" + std::to_string(segment.size()) +
-                  " bytes) does not match /" + r.pattern + "/");
+  constexpr size_t kInline = 8;  // groups kept on the stack; more is rare
+  std::optional<std::string_view> inline_groups[kInline];
+  std::vector<std::optional<std::string_view>> many;
+  std::span<std::optional<std::string_view>> groups(inline_groups, std::min(r.groups, kInline));
+  if (r.groups > kInline) {
+    many.resize(r.groups);
+    groups = many;
+  }
+  RegexResult res = full_match(*r.re, segment, groups);
+  if (res.kind == RegexResult::Kind::over_budget) return mismatch(res.why);
+  if (res.kind == RegexResult::Kind::no_match) {
+    return mismatch("segment " + preview(segment) + " (" + std::to_string(segment.size()) +
+                    " bytes) does not match /" + r.re->source() + "/");
+  }
+  Outcome o = matched(consumed);
+  o.groups.reserve(groups.size());
+  for (const auto& g : groups) {
+    o.groups.push_back(g ? std::optional<std::string>(*g) : std::nullopt);
+  }
+  return o;
 }
 
 Outcome stream_exact(const Exact& e, std::string_view buf, bool eof) {
@@ -80,6 +98,8 @@ Outcome match_stream(const Resolved& m, std::string_view buf, bool eof) {
   }
   const auto& r = std::get<Regex>(m);
   if (r.count) {
+    // Fail now rather than wait for bytes the regex could not look at.
+    if (*r.count > r.re->max_input()) return mismatch(over_budget(*r.re, *r.count));
     if (buf.size() >= *r.count) return regex_check(r, buf.substr(0, *r.count), *r.count);
     if (eof) {
       return mismatch("connection closed after " + std::to_string(buf.size()) + " of " +
@@ -93,6 +113,11 @@ Outcome match_stream(const Resolved& m, std::string_view buf, bool eof) {
   if (eof) {
     return mismatch("connection closed before the delimiter " + preview(delim) + "; got " +
                     preview(buf));
+  }
+  // Stop waiting once the delimiter, wherever it comes, would end a segment too long to match.
+  if (buf.size() >= r.re->max_input() + delim.size() && r.re->max_input() < kMaxRegexSegment) {
+    return mismatch("no delimiter " + preview(delim) + " in the first " +
+                    std::to_string(buf.size()) + " bytes; " + over_budget(*r.re, buf.size()));
   }
   if (buf.size() > kMaxRegexSegment) {
     return mismatch("no delimiter " + preview(delim) + " in the first " +
@@ -132,7 +157,7 @@ std::string describe(const Resolved& m) {
                             : std::to_string(l->min) + ".." + std::to_string(l->max) + " bytes";
   }
   const auto& r = std::get<Regex>(m);
-  std::string s = "/" + r.pattern + "/";
+  std::string s = "/" + r.re->source() + "/";
   if (r.until) s += " until " + preview(*r.until);
   if (r.count) s += " over " + std::to_string(*r.count) + " bytes";
   return s;

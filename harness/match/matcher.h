@@ -7,11 +7,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
+
+#include "match/regex.h"
 
 namespace sockspec::match {
 
@@ -19,10 +22,10 @@ struct Exact {
   std::string bytes;
 };
 struct Regex {
-  std::string pattern;
-  std::regex re;
-  std::optional<std::string> until;  // stream: the segment ends before this delimiter
-  std::optional<uint64_t> count;     // stream: the segment is this many bytes
+  std::shared_ptr<const Pattern> re;  // never null
+  std::optional<std::string> until;   // stream: the segment ends before this delimiter
+  std::optional<uint64_t> count;      // stream: the segment is this many bytes
+  size_t groups = 0;  // on a match, Outcome::groups holds groups 0..groups-1 (for capture)
 };
 struct Length {
   uint64_t min = 0, max = 0;
@@ -30,7 +33,8 @@ struct Length {
 // A matcher with its variables and echo bytes already resolved.
 using Resolved = std::variant<Exact, Regex, Length>;
 
-// Longest stream segment a regex waits for before it gives up on finding the delimiter.
+// Longest stream segment a regex waits for before it gives up on finding the delimiter
+// (less when the pattern's work budget allows less: Pattern::max_input).
 inline constexpr size_t kMaxRegexSegment = 1 << 20;
 
 struct Outcome {
@@ -41,6 +45,9 @@ struct Outcome {
   // Mismatch of exact bytes: what was expected, what came, and the first differing offset.
   std::optional<size_t> diff_offset;
   std::string expected, actual;
+  // Matched regex with Regex::groups > 0: each group's bytes, nullopt where the group took no
+  // part in the match. Empty (no allocation) otherwise.
+  std::vector<std::optional<std::string>> groups;
 };
 
 // `buffered` is every unread byte of the stream; `eof` says no more will come.

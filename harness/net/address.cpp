@@ -2,7 +2,10 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
+#include <sys/un.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 namespace sockspec::net {
@@ -26,19 +29,37 @@ std::string SockAddr::host() const {
   } else if (family() == AF_INET6) {
     inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr, buf,
               sizeof buf);
+  } else if (family() == AF_UNIX) {
+    return unix_path();
   } else {
     return "?";
   }
   return buf;
 }
 
+std::string SockAddr::unix_path() const {
+  if (family() != AF_UNIX) return "";
+  constexpr size_t kOffset = offsetof(sockaddr_un, sun_path);
+  if (len <= kOffset) return "";
+  const char* p = reinterpret_cast<const sockaddr_un*>(&storage)->sun_path;
+  size_t n = std::min<size_t>(len - kOffset, sizeof(sockaddr_un::sun_path));
+  if (p[0] == '\0') return "@" + std::string(p + 1, n - 1);  // abstract: every byte counts
+  return std::string(p, strnlen(p, n));
+}
+
 std::string SockAddr::to_string() const {
+  if (family() == AF_UNIX) {
+    std::string p = unix_path();
+    return p.empty() ? "unix:(unnamed)" : "unix:" + p;
+  }
   if (family() == AF_INET6) return "[" + host() + "]:" + std::to_string(port());
   return host() + ":" + std::to_string(port());
 }
 
 bool SockAddr::operator==(const SockAddr& o) const {
   if (family() != o.family() || port() != o.port()) return false;
+  // The kernel reports a path's length with or without its NUL; compare the names.
+  if (family() == AF_UNIX) return unix_path() == o.unix_path();
   if (family() == AF_INET) {
     return reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr.s_addr ==
            reinterpret_cast<const sockaddr_in*>(&o.storage)->sin_addr.s_addr;
@@ -88,7 +109,10 @@ Resolved resolve(const std::string& host, uint16_t port, int socktype) {
 
 SockAddr any_address(int family) {
   SockAddr a;
-  if (family == AF_INET6) {
+  if (family == AF_UNIX) {
+    a.storage.ss_family = AF_UNIX;
+    a.len = sizeof(sa_family_t);  // only the family: bind() picks an abstract name
+  } else if (family == AF_INET6) {
     auto* s6 = reinterpret_cast<sockaddr_in6*>(&a.storage);
     s6->sin6_family = AF_INET6;
     s6->sin6_addr = in6addr_any;
@@ -98,6 +122,21 @@ SockAddr any_address(int family) {
     s4->sin_family = AF_INET;
     s4->sin_addr.s_addr = htonl(INADDR_ANY);
     a.len = sizeof(sockaddr_in);
+  }
+  return a;
+}
+
+SockAddr unix_address(const std::string& path) {
+  SockAddr a;
+  auto* un = reinterpret_cast<sockaddr_un*>(&a.storage);
+  un->sun_family = AF_UNIX;
+  size_t n = std::min(path.size(), sizeof un->sun_path - 1);
+  std::memcpy(un->sun_path, path.data(), n);
+  if (n > 0 && path[0] == '@') {
+    un->sun_path[0] = '\0';  // abstract: the name is exactly these bytes, no terminator
+    a.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n);
+  } else {
+    a.len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + n + 1);
   }
   return a;
 }

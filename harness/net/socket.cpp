@@ -1,6 +1,7 @@
 #include "net/socket.h"
 
 #include <netinet/tcp.h>
+#include <poll.h>
 
 #include <cerrno>
 
@@ -35,7 +36,8 @@ SocketResult open_socket(int family, int type, const Options& o) {
   if (o.reuseaddr >= 0) e = setopt(fd, SOL_SOCKET, SO_REUSEADDR, o.reuseaddr, "SO_REUSEADDR");
   if (!e.err && o.reuseport >= 0)
     e = setopt(fd, SOL_SOCKET, SO_REUSEPORT, o.reuseport, "SO_REUSEPORT");
-  if (!e.err && o.nodelay >= 0 && type == SOCK_STREAM) {
+  // AF_UNIX streams have no Nagle delay to turn off: nodelay is already true there.
+  if (!e.err && o.nodelay >= 0 && type == SOCK_STREAM && family != AF_UNIX) {
     e = setopt(fd, IPPROTO_TCP, TCP_NODELAY, o.nodelay, "TCP_NODELAY");
   }
   if (!e.err && o.cork >= 0 && type == SOCK_STREAM)
@@ -75,6 +77,16 @@ NetError set_abortive_close(int fd) {
     return {"setsockopt SO_LINGER", "", errno};
   }
   return {};
+}
+
+NetError probe_connect(const SockAddr& a, int timeout_ms) {
+  auto s = open_socket(a.family(), SOCK_STREAM, {});
+  if (!s.ok()) return s.error;
+  auto e = start_connect(s.fd.get(), a);
+  if (e.err != EINPROGRESS) return e;
+  pollfd p{s.fd.get(), POLLOUT, 0};
+  if (poll(&p, 1, timeout_ms) != 1) return {"connect", a.to_string(), ETIMEDOUT};
+  return finish_connect(s.fd.get(), a);
 }
 
 }  // namespace sockspec::net

@@ -36,5 +36,7 @@ NetError bind_to(int fd, const SockAddr& addr);
 NetError start_connect(int fd, const SockAddr& addr);
 NetError finish_connect(int fd, const SockAddr& addr);  // reads SO_ERROR
 NetError set_abortive_close(int fd);                    // SO_LINGER {1, 0}: close sends RST
+// A stream connection opened and closed again, waiting at most `timeout_ms`: is anyone there?
+NetError probe_connect(const SockAddr& addr, int timeout_ms);
 
 }  // namespace sockspec::net

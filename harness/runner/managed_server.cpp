@@ -10,11 +10,13 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "common/codec.h"
 #include "net/socket.h"
+#include "runner/policy.h"
 
 namespace sockspec::runner {
 
@@ -36,18 +38,32 @@ std::string last_line(const std::string& s) {
 }  // namespace
 
 ManagedServer::ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp,
-                             bool probe_udp)
-    : addr_(addr), probe_tcp_(probe_tcp), probe_udp_(probe_udp) {
-  std::string port = std::to_string(addr.port());
-  for (size_t pos; (pos = command.find("{port}")) != std::string::npos;)
-    command.replace(pos, 6, port);
+                             bool probe_udp, std::string socket_dir)
+    : addr_(addr),
+      socket_dir_(std::move(socket_dir)),
+      probe_tcp_(probe_tcp),
+      probe_udp_(probe_udp) {
+  auto fill = [&](const std::string& key, const std::string& value) {
+    for (size_t pos; (pos = command.find(key)) != std::string::npos;)
+      command.replace(pos, key.size(), value);
+  };
+  fill("{port}", std::to_string(addr.port()));
+  if (addr.family() == AF_UNIX) fill("{path}", shell_quote(addr.unix_path()));
   command_ = std::move(command);
 }
 
-ManagedServer::~ManagedServer() { stop(std::chrono::milliseconds(2000)); }
+ManagedServer::~ManagedServer() {
+  stop(std::chrono::milliseconds(2000));
+  if (!socket_dir_.empty()) {
+    std::error_code ec;  // best effort: the directory is ours, whatever the server left in it
+    std::filesystem::remove_all(socket_dir_, ec);
+  }
+}
 
 std::string ManagedServer::start() {
   if (running()) return "";
+  // A server killed before it could remove its socket file would find the path taken.
+  if (!socket_dir_.empty()) ::unlink(addr_.unix_path().c_str());
   join_capture();
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0) return "pipe: " + errno_name(errno);
@@ -175,8 +191,14 @@ engine::ServerControl::Probe ManagedServer::probe(std::string& why) {
       return Probe::not_yet;
     }
   }
-  // The server's own view of the sockets: it may live in another network namespace.
-  if (probe_udp_ && !udp_port_bound(addr_.port(), "/proc/" + std::to_string(pid_) + "/net")) {
+  if (probe_udp_ && addr_.family() == AF_UNIX) {
+    if (!unix_socket_bound(addr_.unix_path(), SOCK_DGRAM)) {
+      why = "no datagram socket bound to " + addr_.to_string() + " yet";
+      return Probe::not_yet;
+    }
+  } else if (probe_udp_ &&
+             // The server's own view of the sockets: it may live in another network namespace.
+             !udp_port_bound(addr_.port(), "/proc/" + std::to_string(pid_) + "/net")) {
     why = "no UDP socket bound to port " + std::to_string(addr_.port()) + " yet";
     return Probe::not_yet;
   }
@@ -253,6 +275,21 @@ bool udp_port_bound(uint16_t port, const std::string& proc_net) {
       fields >> slot >> local;
       if (local.size() >= 5 && local.compare(local.size() - 5, 5, want) == 0) return true;
     }
+  }
+  return false;
+}
+
+bool unix_socket_bound(const std::string& path, int type) {
+  // Columns: Num RefCount Protocol Flags Type St Inode Path; abstract names start with '@'.
+  std::ifstream in("/proc/net/unix");
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string num, refs, proto, flags, type_hex, state, inode, name;
+    fields >> num >> refs >> proto >> flags >> type_hex >> state >> inode;
+    std::getline(fields >> std::ws, name);  // the rest of the line: a path may hold spaces
+    if (name == path && std::strtol(type_hex.c_str(), nullptr, 16) == type) return true;
   }
   return false;
 }

@@ -19,8 +19,11 @@ namespace sockspec::runner {
 
 class ManagedServer : public engine::ServerControl {
  public:
-  // `command` is run by /bin/sh with {port} replaced; `addr` is where it must accept.
-  ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp, bool probe_udp);
+  // `command` is run by /bin/sh with {port} (and {path}, for an AF_UNIX `addr`) replaced;
+  // `addr` is where it must accept. `socket_dir`, if set, is a private directory made for the
+  // socket: the destructor removes it, and every start removes a socket file left over.
+  ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp, bool probe_udp,
+                std::string socket_dir = "");
   ~ManagedServer() override;
   ManagedServer(const ManagedServer&) = delete;
   ManagedServer& operator=(const ManagedServer&) = delete;
@@ -47,6 +50,7 @@ class ManagedServer : public engine::ServerControl {
 
   std::string command_;  // with the port filled in
   net::SockAddr addr_;
+  std::string socket_dir_;
   bool probe_tcp_, probe_udp_;
   pid_t pid_ = -1;
   int netns_fd_ = -1;
@@ -65,5 +69,9 @@ uint16_t pick_free_port(const net::SockAddr& addr);
 // True when a UDP socket is bound to `port` in the network namespace whose /proc/<pid>/net
 // folder is `proc_net`.
 bool udp_port_bound(uint16_t port, const std::string& proc_net);
+
+// "/proc/net/unix" lists a socket of `type` (SOCK_STREAM, SOCK_DGRAM) bound to `path`
+// ("@name" for an abstract name).
+bool unix_socket_bound(const std::string& path, int type);
 
 }  // namespace sockspec::runner

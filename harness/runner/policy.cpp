@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "scenario/endpoint.h"
+
 namespace sockspec::runner {
 
 ExpectFail parse_expect_fail(const std::string& text, const std::string& file) {
@@ -68,6 +70,76 @@ bool selected(const Selection& s, const std::string& full_id,
         return std::find(tags.begin(), tags.end(), t) != tags.end();
       });
   return by_filter && by_tag;
+}
+
+namespace {
+using scenario::Step;
+using scenario::Template;
+using scenario::Transport;
+
+// An address a step names that is neither the target nor an AF_UNIX name.
+bool names_ip_address(const std::optional<Template>& t) {
+  return t && t->text != "target" && !scenario::unix_prefix(t->text);
+}
+
+bool mentions_target_port(const Template& t) {
+  return t.text.find("${target.port}") != std::string::npos;
+}
+
+std::optional<std::string> unix_step_problem(const Step& s, Transport target) {
+  const char* kinds[] = {"stream (TCP-like)", "datagram (UDP-like)"};
+  auto other_kind = [&](Transport t) -> std::optional<std::string> {
+    if (t == target) return std::nullopt;
+    return std::string("uses a ") + kinds[t == Transport::udp] + " socket, and the target is a " +
+           kinds[target == Transport::udp] + " AF_UNIX socket";
+  };
+  auto tcp_options = [](const scenario::SocketOptions& o) -> std::optional<std::string> {
+    if (o.cork || o.nodelay) return "sets TCP options, which AF_UNIX sockets do not have";
+    return std::nullopt;
+  };
+  const std::string ip = "names an IP address (HOST:PORT), and the target is an AF_UNIX socket";
+  if (auto* c = std::get_if<scenario::ConnectOp>(&s.op)) {
+    if (auto k = other_kind(c->transport.value_or(Transport::tcp))) return k;
+    if (names_ip_address(c->to) || names_ip_address(c->bind)) return ip;
+    return tcp_options(c->options);
+  }
+  if (auto* o = std::get_if<scenario::OpenOp>(&s.op)) {
+    if (auto k = other_kind(Transport::udp)) return k;
+    if (names_ip_address(o->bind)) return ip;
+  }
+  if (auto* l = std::get_if<scenario::ListenOp>(&s.op)) {
+    if (auto k = other_kind(l->transport.value_or(Transport::tcp))) return k;
+    if (names_ip_address(l->bind)) return ip;
+    return tcp_options(l->options);
+  }
+  if (auto* x = std::get_if<scenario::SendOp>(&s.op)) {
+    if (names_ip_address(x->to)) return ip;
+    if (mentions_target_port(x->payload.text))
+      return "uses ${target.port}, and an AF_UNIX target has none";
+  }
+  if (auto* e = std::get_if<scenario::ExpectOp>(&s.op)) {
+    if (names_ip_address(e->from)) return ip;
+    auto* r = std::get_if<scenario::RegexMatch>(&e->matcher.kind);
+    auto* p = std::get_if<scenario::Payload>(&e->matcher.kind);
+    if ((r && mentions_target_port(r->pattern)) || (p && mentions_target_port(p->text)))
+      return "uses ${target.port}, and an AF_UNIX target has none";
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<std::string> unix_skip_reason(const scenario::Case& c, bool target_dgram) {
+  for (const auto& need : c.requires_) {
+    if (need == "ipv4" || need == "ipv6" || need == "inet")
+      return "requires " + need + ", and the target is an AF_UNIX socket";
+  }
+  Transport target = target_dgram ? Transport::udp : Transport::tcp;
+  std::optional<std::string> why;
+  scenario::any_step(c.steps, [&](const Step& s) {
+    why = unix_step_problem(s, target);
+    return why.has_value();
+  });
+  return why;
 }
 
 std::string shell_quote(const std::string& s) {

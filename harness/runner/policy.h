@@ -34,6 +34,11 @@ struct Selection {
 };
 bool selected(const Selection& s, const std::string& full_id, const std::vector<std::string>& tags);
 
+// Why a case cannot run against an AF_UNIX target whose socket is a datagram socket
+// (`target_dgram`) or a stream, or nullopt when it can: a socket of the other kind, TCP
+// options, IP addresses, ${target.port}, or an ipv4/ipv6/inet requirement.
+std::optional<std::string> unix_skip_reason(const scenario::Case& c, bool target_dgram);
+
 // A shell word: 'it''s' quoting, left bare when it needs none.
 std::string shell_quote(const std::string& s);
 

@@ -76,6 +76,7 @@ class Run {
   std::unique_ptr<ManagedServer> server_;
   engine::Target target_;
   ImpairOption impair_;  // --impair, --impair-level
+  int unix_type_ = 0;  // SOCK_STREAM or SOCK_DGRAM for an AF_UNIX target
   bool ipv4_ = false, ipv6_ = false, interrupted_ = false;
   std::mutex print_mu_;
 };
@@ -183,6 +184,7 @@ int Run::setup_target() {
     return 3;
   }
   target_ = p.target;
+  unix_type_ = p.unix_type;
   return 0;
 }
 
@@ -217,6 +219,9 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
     }
     if (need == "ipv6" && !ipv6_) return skip("needs IPv6, and ::1 is not available here");
     if (need == "ipv4" && !ipv4_) return skip("needs IPv4, and 127.0.0.1 is not available here");
+  }
+  if (unix_type_ != 0) {
+    if (auto why = unix_skip_reason(c, unix_type_ == SOCK_DGRAM)) return skip(*why);
   }
   if (cancel_requested(o_.cancel_fd)) return skip("not run: the run was interrupted");
   if (auto why = unfit_under(c, it.suite->transport, impair_); !why.empty()) return skip(why);

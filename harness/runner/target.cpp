@@ -1,10 +1,11 @@
 #include "runner/target.h"
 
-#include <poll.h>
-
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <filesystem>
 
+#include "common/codec.h"
 #include "net/socket.h"
 #include "runner/policy.h"
 #include "scenario/endpoint.h"
@@ -18,27 +19,27 @@ TargetSpec parse_target(const std::string& text) {
     if (t.builtin.empty()) t.error = "--target builtin: needs a service name, e.g. builtin:echo";
     return t;
   }
+  if (auto u = scenario::unix_prefix(text)) {
+    t.unix = true;
+    t.unix_dgram = u->dgram;
+    if (u->rest.empty()) return t;  // the managed server's path is made for it
+    auto ep = scenario::parse_endpoint(text);
+    if (!ep.endpoint) t.error = "--target " + text + ": " + ep.error;
+    if (ep.endpoint) t.unix_path = ep.endpoint->unix_path;
+    return t;
+  }
   auto ep = scenario::parse_endpoint(text);
   if (!ep.endpoint || ep.endpoint->is_target) {
-    t.error = "--target must be HOST:PORT, [V6ADDR]:PORT or builtin:SERVICE, got '" + text + "'";
+    t.error =
+        "--target must be HOST:PORT, [V6ADDR]:PORT, unix:PATH, unixgram:PATH or "
+        "builtin:SERVICE, got '" +
+        text + "'";
     return t;
   }
   t.host = ep.endpoint->host;
   t.port = ep.endpoint->port;
   return t;
 }
-
-namespace {
-net::NetError try_connect(const net::SockAddr& a) {
-  auto s = net::open_socket(a.family(), SOCK_STREAM, {});
-  if (!s.ok()) return s.error;
-  auto e = net::start_connect(s.fd.get(), a);
-  if (e.err != EINPROGRESS) return e;
-  pollfd p{s.fd.get(), POLLOUT, 0};
-  if (poll(&p, 1, 2000) != 1) return {"connect", a.to_string(), ETIMEDOUT};
-  return net::finish_connect(s.fd.get(), a);
-}
-}  // namespace
 
 Reach reach_target(const std::string& name, const std::string& host, uint16_t port,
                    bool probe_tcp) {
@@ -54,7 +55,7 @@ Reach reach_target(const std::string& name, const std::string& host, uint16_t po
   if (!probe_tcp) return r;
   std::string tried;
   for (const auto& a : res.addrs) {
-    auto e = try_connect(a);
+    auto e = net::probe_connect(a, 2000);
     if (e.err == 0) {
       r.target.addr = a;
       return r;
@@ -74,8 +75,20 @@ TargetSpec check_target_options(const std::string& target, const std::string& se
         "{port}'";
     return spec;
   }
-  if (target.empty()) return spec;
+  bool path_placeholder = server_cmd.find("{path}") != std::string::npos;
+  if (target.empty()) {
+    spec.unix = path_placeholder;
+    return spec;
+  }
   spec = parse_target(target);
+  if (spec.error.empty() && path_placeholder && !spec.unix) {
+    spec.error =
+        "--server-cmd with {path} serves an AF_UNIX socket; the target must be unix: or "
+        "unixgram: (or left out)";
+  }
+  if (spec.error.empty() && spec.unix && spec.unix_path.empty() && !path_placeholder) {
+    spec.error = "--target " + target + " needs a path (or a --server-cmd with {path})";
+  }
   if (!spec.error.empty() || spec.builtin.empty()) return spec;
   if (std::find(builtin_services.begin(), builtin_services.end(), spec.builtin) ==
       builtin_services.end()) {
@@ -88,9 +101,64 @@ TargetSpec check_target_options(const std::string& target, const std::string& se
   return spec;
 }
 
+namespace {
+
+// "" once the server accepts, else why not, with its command and what it said.
+std::string start_server(ManagedServer& server) {
+  std::string e = server.start_and_wait(std::chrono::seconds(10));
+  if (e.empty()) return e;
+  std::string msg = "the server did not start: " + e + "\n  command: " + server.command_line();
+  auto output = server.output();
+  if (!output.stderr_text.empty()) msg += "\n  its stderr:\n" + output.stderr_text;
+  return msg;
+}
+
+// A target on an AF_UNIX socket: reached, or served by --server-cmd on a fresh path in a
+// private directory (the ManagedServer removes it).
+Prepared prepare_unix(const TargetSpec& spec, const std::string& server_cmd, bool tcp, bool udp) {
+  Prepared p;
+  bool dgram = spec.unix_dgram.value_or(udp && !tcp);
+  p.unix_type = dgram ? SOCK_DGRAM : SOCK_STREAM;
+  std::string path = spec.unix_path, dir;
+  if (path.empty()) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/sockspec-XXXXXX";
+    if (!mkdtemp(templ.data())) {
+      p.error = "mkdtemp " + templ + ": " + errno_name(errno);
+      return p;
+    }
+    dir = templ;
+    path = dir + "/server.sock";
+    if (path.size() > 107) {
+      std::filesystem::remove(dir);
+      p.error = "the socket path " + path + " is too long for AF_UNIX (set TMPDIR shorter)";
+      return p;
+    }
+  }
+  std::string kind = dgram ? "unixgram:" : "unix:";
+  p.target.name = kind + path;
+  p.target.host = path;
+  p.target.addr = net::unix_address(path);
+  if (server_cmd.empty()) {
+    net::NetError e;
+    if (dgram && !unix_socket_bound(path, SOCK_DGRAM)) {
+      p.error = "target " + p.target.name + " cannot be reached: no datagram socket is bound there";
+    } else if (!dgram && (e = net::probe_connect(p.target.addr, 2000)).err) {
+      p.error = "target " + p.target.name + " cannot be reached: " + e.to_string();
+    }
+    return p;
+  }
+  p.server = std::make_unique<ManagedServer>(server_cmd, p.target.addr, !dgram, dgram, dir);
+  p.error = start_server(*p.server);
+  return p;
+}
+
+}  // namespace
+
 Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
                         const std::string& server_cmd, const std::string& self_exe, bool tcp,
                         bool udp, int netns_fd) {
+  if (spec.unix) return prepare_unix(spec, server_cmd, tcp, udp);
   Prepared p;
   if (spec.builtin.empty() && server_cmd.empty()) {
     Reach r = reach_target(target_text, spec.host, spec.port, tcp);
@@ -111,7 +179,6 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
     cmd = shell_quote(self_exe) + " serve " + spec.builtin + " --transport both --bind " +
           shell_quote(addr.host()) + " --port {port}";
   }
-  std::string e;
   // A port we picked was free a moment ago; another program may take it before the server
   // binds it. Then another port, a few times, rather than a failed run.
   for (int attempt = 0; attempt < 4; ++attempt) {
@@ -123,18 +190,13 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
     }
     p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
     if (netns_fd >= 0) p.server->set_netns(netns_fd);
-    e = p.server->start_and_wait(std::chrono::seconds(10));
+    p.error = start_server(*p.server);
     std::string err_text = p.server->output().stderr_text;
     bool taken = err_text.find("EADDRINUSE") != std::string::npos ||
                  err_text.find("Address already in use") != std::string::npos;
-    if (e.empty() || spec.port != 0 || !taken) break;
+    if (p.error.empty() || spec.port != 0 || !taken) break;
   }
-  if (!e.empty()) {
-    p.error = "the server did not start: " + e + "\n  command: " + p.server->command_line();
-    auto output = p.server->output();
-    if (!output.stderr_text.empty()) p.error += "\n  its stderr:\n" + output.stderr_text;
-    return p;
-  }
+  if (!p.error.empty()) return p;
   p.target.name = target_text.empty() ? addr.to_string() : target_text;
   p.target.host = host;
   p.target.addr = addr;

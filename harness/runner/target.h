@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@ struct TargetSpec {
   std::string builtin;  // service name for builtin:SERVICE
   std::string host;     // host part of host:port ("" for builtin)
   uint16_t port = 0;
+  // AF_UNIX: unix:PATH, unixgram:PATH, or a --server-cmd with {path} (a fresh path).
+  bool unix = false;
+  std::optional<bool> unix_dgram;  // unset: the transport of what runs decides
+  std::string unix_path;           // "" with {path}: the harness makes one
   std::string error;
 };
 TargetSpec parse_target(const std::string& text);
@@ -27,6 +32,7 @@ TargetSpec check_target_options(const std::string& target, const std::string& se
 struct Prepared {
   engine::Target target;
   std::unique_ptr<ManagedServer> server;
+  int unix_type = 0;  // an AF_UNIX target's socket type (SOCK_STREAM, SOCK_DGRAM); 0 for IP
   std::string error;
 };
 // With `netns_fd`, a managed server starts in that network namespace (packet-level

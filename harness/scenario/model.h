@@ -3,16 +3,18 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "impair/spec.h"
+#include "match/regex.h"
 
 namespace sockspec::scenario {
 
-using Bytes = std::string;  // raw octets; std::string because it is what sockets and regex take
+using Bytes = std::string;  // raw octets; std::string because it is what sockets take
 
 enum class Transport { tcp, udp };
 enum class Level { must, should, may };
@@ -49,6 +51,8 @@ struct EchoMatch {
 };
 struct RegexMatch {
   Template pattern;
+  // Compiled once at parse time when the pattern has no variables (else at each resolve).
+  std::shared_ptr<const match::Pattern> compiled;
   std::optional<Bytes> until;     // TCP: the segment ends at this delimiter (consumed, not matched)
   std::optional<uint64_t> bytes;  // TCP: the segment is this many bytes
 };

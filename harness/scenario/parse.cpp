@@ -2,7 +2,6 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 
 #include "common/codec.h"
@@ -175,10 +174,11 @@ Case Parser::parse_case(const json& j, const std::string& ptr, const Suite& s,
   string_list("requires", c.requires_);
   for (size_t i = 0; i < c.requires_.size(); ++i) {
     const auto& r = c.requires_[i];
-    if (r != "managed-server" && r != "exclusive-server" && r != "ipv6" && r != "ipv4") {
+    if (r != "managed-server" && r != "exclusive-server" && r != "ipv6" && r != "ipv4" &&
+        r != "inet") {
       error(f.ptr("requires") + "/" + std::to_string(i),
             "unknown capability " + show(r) +
-                " (known: managed-server, exclusive-server, ipv4, ipv6)");
+                " (known: managed-server, exclusive-server, ipv4, ipv6, inet)");
     }
   }
   c.timeout_ms = f.uint("timeout_ms", false, 1, kMaxTimeoutMs);
@@ -427,14 +427,19 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   if (f.has("regex")) {
     auto pattern = templ(f, "regex", true, ctx);
     if (!pattern) return std::nullopt;
+    RegexMatch rm{*pattern, nullptr, std::nullopt, count};
     if (!pattern->has_vars()) {
-      try {
-        std::regex re(pattern->text, std::regex::ECMAScript);
-      } catch (const std::regex_error& ex) {
-        error(f.ptr("regex"), std::string("is not a valid ECMAScript regex: ") + ex.what());
+      auto c = match::compile_regex(pattern->text);
+      rm.compiled = c.pattern;
+      if (!c.pattern) {
+        error(f.ptr("regex"),
+              "is not a regex sockspec can run (RE2 syntax, see "
+              "docs/scenario-format.md): " +
+                  c.error);
+      } else if (count && *count > c.pattern->max_input()) {
+        error(f.ptr("bytes"), match::over_budget(*c.pattern, *count));
       }
     }
-    RegexMatch rm{*pattern, std::nullopt, count};
     if (until) {
       if (until->empty()) error(f.ptr("until"), "must not be empty");
       rm.until = *until;

@@ -129,7 +129,9 @@ TEST(Parse, MatcherRulesDependOnTransport) {
     {"op": "expect", "conn": "c", "length": {"min": 5, "max": 2}},
     {"op": "expect", "conn": "c", "text": "a", "echo": true}])"));
   EXPECT_TRUE(has_error(tcp, "/steps/1/regex: on TCP needs \"until\""));
-  EXPECT_TRUE(has_error(tcp, "/steps/2/regex: is not a valid ECMAScript regex"));
+  EXPECT_TRUE(has_error(tcp,
+                        "/steps/2/regex: is not a regex sockspec can run (RE2 syntax, see "
+                        "docs/scenario-format.md): missing ): ("));
   EXPECT_TRUE(has_error(tcp, "/steps/3/echo: must be true or \"ascii-upper\""));
   EXPECT_TRUE(has_error(tcp, "/steps/4/length: min (5) exceeds max (2)"));
   EXPECT_TRUE(has_error(tcp, "/steps/5: has more than one matcher"));
