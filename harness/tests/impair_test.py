@@ -230,32 +230,35 @@ class PacketLevel(unittest.TestCase):
             self.assertGreater(report["load"]["iterations"], 0)
 
     def test_a_sigkilled_run_leaves_no_link_namespace_or_server(self):
+        def servers():
+            out = subprocess.run(["pgrep", "-f", "serve echo --transport both --bind 198.18"],
+                                 capture_output=True, text=True).stdout
+            return set(out.split())
+
         with tempfile.TemporaryDirectory() as d:
             path = suite_file(d, [{"id": "long", "title": "t", "steps": [
                 {"op": "connect", "conn": "c", "timeout_ms": 10000},
                 {"op": "sleep", "ms": 60000}]}])
-            before = sockspec_links()
+            links_before, servers_before = sockspec_links(), servers()
             p = subprocess.Popen([SOCKSPEC, "run", path, "--target", "builtin:echo", "--impair",
                                   "delay 1ms", "--impair-level", "packet"],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             try:
-                for _ in range(100):  # the link is up once the device shows (10 s at most)
-                    if len(sockspec_links()) > len(before):
+                for _ in range(100):  # the server is up once it shows (10 s at most)
+                    if servers() - servers_before:
                         break
                     time.sleep(0.1)
-                self.assertGreater(len(sockspec_links()), len(before))
-                time.sleep(0.5)  # the server is starting inside
+                self.assertGreater(len(sockspec_links()), len(links_before))
+                self.assertTrue(servers() - servers_before, "the server never started")
             finally:
                 p.kill()
                 p.communicate(timeout=30)
             for _ in range(100):
-                servers = subprocess.run(["pgrep", "-f", "serve echo --transport both --bind 198.18"],
-                                         capture_output=True, text=True).stdout.split()
-                if not servers and sockspec_links() == before:
+                if not servers() - servers_before and sockspec_links() == links_before:
                     break
                 time.sleep(0.1)
-            self.assertEqual(sockspec_links(), before)
-            self.assertEqual(servers, [])
+            self.assertEqual(sockspec_links(), links_before)
+            self.assertEqual(servers() - servers_before, set())
             netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
             self.assertNotIn("sockspec", netns)
 
