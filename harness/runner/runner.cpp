@@ -102,7 +102,7 @@ int Run::load() {
               "suites by itself)\n";
       return 2;
     }
-    paths.push_back(builtin_scenarios_dir());
+    paths.push_back(builtin_scenarios_dir(o_.self_exe));
   }
   Loaded l = load_suites(paths);
   reject_profiles(l);
