@@ -81,8 +81,9 @@ def roff(text):
 
 
 def man_page(version, top, commands, services, faults):
-    date = datetime.datetime.fromtimestamp(
-        int(os.environ.get("SOURCE_DATE_EPOCH", "0")) or 0, datetime.timezone.utc)
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")  # reproducible builds set it
+    date = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch
+            else datetime.datetime.now(datetime.timezone.utc))
     out = [f'.TH SOCKSPEC 1 "{date:%Y-%m-%d}" "sockspec {version}" "User Commands"',
            ".SH NAME", "sockspec \\- check TCP and UDP servers against JSON scenarios",
            ".SH SYNOPSIS"]
