@@ -42,6 +42,8 @@ int cmd_load(const Invocation& inv) {
       "html", po::value(&o.html), "write the HTML report (one self-contained file) here")(
       "markdown", po::value(&o.markdown), "write a Markdown summary (for CI job summaries) here")(
       "junit", po::value(&o.junit), "write JUnit XML here (one testcase per threshold)")(
+      "github-annotations", po::bool_switch(&o.github_annotations),
+      "also print each failed threshold as a GitHub Actions annotation (::error title=...::...)")(
       "out", po::value(&o.out_dir),
       "write every format into this folder: load-report.json, load-junit.xml, load-summary.md, "
       "load.html");

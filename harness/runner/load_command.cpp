@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "load/driver.h"
+#include "reports/annotations_writer.h"
 #include "reports/console_writer.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
@@ -127,6 +128,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   ReportPaths paths{o.report_json, o.junit, o.html, o.markdown};
   paths.defaults_in(o.out_dir, "load-", "load.html");
+  if (o.github_annotations) reports::write_github_annotations(report, out);
   if (!write_report_files(report, paths, out, err)) return 2;
   return report.exit_code;
 }

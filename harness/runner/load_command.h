@@ -19,6 +19,7 @@ struct LoadCommandOptions {
   std::string command_line, self_exe;
   std::vector<std::string> builtin_services;
   bool color = false, progress = false;
+  bool github_annotations = false;  // also print failed thresholds as GitHub annotations
   int cancel_fd = -1;
 };
 

@@ -25,7 +25,8 @@ struct RunOptions {
   std::string invoked_as;  // argv[0], for rerun commands a user can paste
   std::vector<std::string> builtin_services;
   bool color = false;
-  int cancel_fd = -1;  // readable when the user interrupts the run
+  bool github_annotations = false;  // also print failures as GitHub Actions annotations
+  int cancel_fd = -1;               // readable when the user interrupts the run
 };
 
 // Exit codes: 0 all good; 1 failures; 2 bad usage or invalid scenarios; 3 target unreachable.
