@@ -11,11 +11,11 @@ build_pkgs=(g++ make cmake ninja-build pkg-config python3
 # What the tests drive: the CLI tests, the JSON Schema check, and the third-party servers
 # the suites are proven against (inetd in a network namespace: iproute2), and Chromium to
 # load the HTML reports in a real browser.
-# The package checks (dpkg-dev for the .deb's dependencies, lintian), the JUnit consumers
-# (python3-junitparser, and npm for a JavaScript one installed into the test's own folder),
-# the CI recipes (python3-yaml reads them from docs/ci.md),
-# and bash-completion, which the installed completion plugs into.
-package_pkgs=(dpkg-dev lintian)
+# Also the package checks (dpkg-dev for the .deb's dependencies, lintian, man-db to render
+# the man page), the JUnit consumers (python3-junitparser; npm installs a JavaScript one into
+# the test's own folder), the CI recipes (python3-yaml reads them from docs/ci.md), and
+# bash-completion, which the installed completion plugs into.
+package_pkgs=(dpkg-dev lintian man-db)
 test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd chromium
            "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion)
 
