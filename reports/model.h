@@ -119,6 +119,16 @@ struct ErrorSample {
   std::optional<Mismatch> mismatch;
 };
 
+// Which run a load report belongs to and which part of it it is. A plain run is shard 0 of 1.
+struct ShardInfo {
+  std::string run_id;
+  unsigned index = 0, count = 1;
+  std::vector<unsigned> merged;  // a merged report: the shards it holds
+  bool partial = false;          // merged with --allow-partial while shards were missing
+  std::string start_at;          // --start-at, RFC 3339 in UTC (empty: started at once)
+  double late_start_s = 0;       // how much later than start_at it began (merged: the latest)
+};
+
 struct LoadResult {
   std::string profile, file, executor, transport;
   double duration_s = 0, warmup_s = 0;
@@ -142,7 +152,9 @@ struct LoadResult {
   Histogram service;                           // from the actual first send
   Histogram connect{Histogram::kPreciseBits};  // connect steps inside iterations
   std::vector<Interval> series;
+  double series_origin_unix_ms = 0;  // wall clock of the series' second 0 (0: unknown)
   std::vector<ThresholdResult> thresholds;
+  ShardInfo shard;
 };
 
 struct RunReport {
