@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,41 @@ enum class Verdict { pass, fail, error, skip, warn, xfail, xpass };
 const char* to_string(Verdict v);
 // Whether this verdict makes the run exit 1.
 bool is_failing(Verdict v);
+
+// std::optional's interface with the value on the heap: step results are held by every idle
+// virtual user, and a mismatch, rare, would cost each of them 170 bytes inline.
+template <typename T>
+class HeapOptional {
+ public:
+  HeapOptional() = default;
+  HeapOptional(std::nullopt_t) {}
+  HeapOptional(T v) : p_(std::make_unique<T>(std::move(v))) {}
+  HeapOptional(const HeapOptional& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  HeapOptional(HeapOptional&&) noexcept = default;
+  HeapOptional& operator=(const HeapOptional& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  HeapOptional& operator=(HeapOptional&&) noexcept = default;
+  HeapOptional& operator=(std::nullopt_t) {
+    p_.reset();
+    return *this;
+  }
+  HeapOptional& operator=(T v) {
+    p_ = std::make_unique<T>(std::move(v));
+    return *this;
+  }
+  explicit operator bool() const { return p_ != nullptr; }
+  bool has_value() const { return p_ != nullptr; }
+  T& operator*() { return *p_; }
+  const T& operator*() const { return *p_; }
+  T* operator->() { return p_.get(); }
+  const T* operator->() const { return p_.get(); }
+  void reset() { p_.reset(); }
+
+ private:
+  std::unique_ptr<T> p_;
+};
 
 // Expected vs actual bytes around the first differing offset.
 struct Mismatch {
@@ -41,7 +77,7 @@ struct StepResult {
   uint64_t bytes_received = 0;
   std::string message;     // what happened, one line
   std::string errno_name;  // where a syscall failed
-  std::optional<Mismatch> mismatch;
+  HeapOptional<Mismatch> mismatch;
 };
 
 struct CaseResult {
@@ -116,7 +152,7 @@ struct ErrorSample {
   std::string kind;  // timeout, mismatch, reset, refused, connect, other
   std::string step;  // op and path within the iteration
   std::string message;
-  std::optional<Mismatch> mismatch;
+  HeapOptional<Mismatch> mismatch;
 };
 
 // Which run a load report belongs to and which part of it it is. A plain run is shard 0 of 1.
