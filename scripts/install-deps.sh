@@ -14,10 +14,12 @@ build_pkgs=(g++ make cmake ninja-build pkg-config python3
 # Also the package checks (dpkg-dev for the .deb's dependencies, lintian, man-db to render
 # the man page), the JUnit consumers (python3-junitparser; npm installs a JavaScript one into
 # the test's own folder), the CI recipes (python3-yaml reads them from docs/ci.md), and
-# bash-completion, which the installed completion plugs into.
+# bash-completion, which the installed completion plugs into. Slurm and munge for the
+# sharded-run test on a single-node cluster the test starts itself (deploy/slurm/).
 package_pkgs=(dpkg-dev lintian man-db)
 test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd chromium
-           "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion)
+           "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion
+           slurm-wlm munge)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
