@@ -5,7 +5,7 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]   release build, installed like any tool
 #   make package   release build, then build/sockspec_VERSION_ARCH.deb (apt-get install ./build/*.deb)
 .PHONY: all deps-build deps-test deps-bench deps-package build build-test test demo bench compat \
-        install package clean
+        install package scale-100k shard-compare clean
 
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
@@ -60,6 +60,13 @@ install: build
 package: deps-package build
 	cpack --config $(RELEASE_DIR)/CPackConfig.cmake -B build
 	@ls build/*.deb
+
+# Measures, never asserts (docs/scale-out.md): 100,000 connections held by six local shards
+# against eight echo servers sharing one port; one process vs four shards, side by side.
+scale-100k: build
+	@scripts/scale-100k.sh $(RELEASE_DIR)/harness/sockspec
+shard-compare: build
+	@scripts/shard-compare.sh $(RELEASE_DIR)/harness/sockspec
 
 clean:
 	rm -rf build
