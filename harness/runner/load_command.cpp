@@ -116,9 +116,11 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
                         false,
                         plan.start_at ? load::format_utc(*plan.start_at) : "",
                         late_s};
-  if (late_s > 0)
-    report.notes.push_back(who + " started late: " + std::to_string(late_s) +
-                           " s after --start-at");
+  if (late_s > 0) {
+    char late[32];
+    std::snprintf(late, sizeof late, "%.3f", late_s);
+    report.notes.push_back(who + " started " + late + " s after --start-at");
+  }
   add_resource_hints(*report.load, report.notes);
   {  // the generator's own peak memory, for the report
     std::ifstream status("/proc/self/status");

@@ -1,10 +1,10 @@
 // Sharding's pure parts: the exact split of users and rates, the shard from options and the
 // environment, and --start-at times.
+#include "load/shard.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
-
-#include "load/shard.h"
 
 namespace sockspec::load {
 namespace {
@@ -31,8 +31,7 @@ TEST(Shard, RatesSplitExactlyToTheMicrohertz) {
   for (double rate : {0.001, 1.0, 3.0, 333.333, 1000.0, 12345.678901, 10'000'000.0}) {
     for (unsigned n = 1; n <= 64; ++n) {
       uint64_t units = 0;
-      for (unsigned i = 0; i < n; ++i)
-        units += rate_units(rate_share(rate, Shard{i, n}));
+      for (unsigned i = 0; i < n; ++i) units += rate_units(rate_share(rate, Shard{i, n}));
       EXPECT_EQ(units, rate_units(rate)) << rate << " over " << n;
     }
   }
@@ -149,8 +148,8 @@ TEST(Shard, StartTimesAreRfc3339OrEpochSeconds) {
   EXPECT_EQ(parse_start_at("2026-11-24T19:00:00.25Z"), 1795546800.25);
   EXPECT_EQ(parse_start_at("1795546800"), 1795546800.0);
   EXPECT_EQ(parse_start_at("1795546800.5"), 1795546800.5);
-  for (const char* bad : {"", "tomorrow", "2026-11-24", "2026-11-24T19:00:00", "2026-13-01T00:00:00Z",
-                          "2026-11-24T19:00:00+1", "1.2.3"})
+  for (const char* bad : {"", "tomorrow", "2026-11-24", "2026-11-24T19:00:00",
+                          "2026-13-01T00:00:00Z", "2026-11-24T19:00:00+1", "1.2.3"})
     EXPECT_FALSE(parse_start_at(bad)) << bad;
   EXPECT_EQ(format_utc(1795546800.0), "2026-11-24T19:00:00Z");
   EXPECT_EQ(format_utc(1795546800.25), "2026-11-24T19:00:00.250Z");

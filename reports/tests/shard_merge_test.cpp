@@ -66,8 +66,7 @@ TEST(ShardMerge, MissingShardsAreNamedAndOnlyAllowedAsAPartialMerge) {
   std::vector<RunReport> parts{shard("r", 0, 4, 10), shard("r", 2, 4, 10)};
   auto refused = merge_reports(parts);
   EXPECT_FALSE(refused.report);
-  EXPECT_NE(refused.error.find("missing shard(s) 1, 3 of 4"), std::string::npos)
-      << refused.error;
+  EXPECT_NE(refused.error.find("missing shard(s) 1, 3 of 4"), std::string::npos) << refused.error;
   auto partial = merge_reports(parts, {true, {}});
   ASSERT_TRUE(partial.report) << partial.error;
   EXPECT_TRUE(partial.report->load->shard.partial);
