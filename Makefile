@@ -2,12 +2,17 @@
 #   make demo   release build; built-in suites + a short load test against the reference servers
 #   make test   sanitized (ASan+UBSan) build; every unit and integration test
 #   make bench  release build; benchmarks (they print figures, they do not pass or fail)
-.PHONY: all deps-build deps-test deps-bench build build-test test demo bench compat clean
+#   make install [PREFIX=/usr/local] [DESTDIR=]   release build, installed like any tool
+#   make package   release build, then build/sockspec_VERSION_ARCH.deb (apt-get install ./build/*.deb)
+.PHONY: all deps-build deps-test deps-bench deps-package build build-test test demo bench compat \
+        install package scale-100k shard-compare clean
 
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
 TEST_DIR := build/test
 OUT ?= out
+PREFIX ?= /usr/local
+DESTDIR ?=
 
 all: build
 
@@ -17,6 +22,8 @@ deps-test:
 	@scripts/install-deps.sh test
 deps-bench:
 	@scripts/install-deps.sh bench
+deps-package:
+	@scripts/install-deps.sh package
 
 build: deps-build
 	cmake -S . -B $(RELEASE_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -45,6 +52,21 @@ compat: build-test
 	rm -rf $(TEST_DIR)/conformance
 	ctest --test-dir $(TEST_DIR) -R suites_conformance --output-on-failure
 	scripts/compat-table.py $(TEST_DIR)/conformance > docs/compatibility.md
+
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(RELEASE_DIR) --prefix "$(PREFIX)"
+
+# The .deb lands in build/ (its dependencies come from dpkg-shlibdeps, in dpkg-dev).
+package: deps-package build
+	cpack --config $(RELEASE_DIR)/CPackConfig.cmake -B build
+	@ls build/*.deb
+
+# Measures, never asserts (docs/scale-out.md): 100,000 connections held by six local shards
+# against eight echo servers sharing one port; one process vs four shards, side by side.
+scale-100k: build
+	@scripts/scale-100k.sh $(RELEASE_DIR)/harness/sockspec
+shard-compare: build
+	@scripts/shard-compare.sh $(RELEASE_DIR)/harness/sockspec
 
 clean:
 	rm -rf build

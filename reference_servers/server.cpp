@@ -32,6 +32,9 @@ Bound bind_socket(const Addr& addr, int type, const Config& cfg) {
   if (cfg.fault != Fault::no_reuseaddr) {
     setsockopt(b.fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   }
+  // SO_REUSEPORT lets several server processes listen on one port; the kernel spreads the
+  // connections over them (past one process's descriptor limit).
+  if (cfg.reuseport) setsockopt(b.fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (::bind(b.fd.get(), reinterpret_cast<const sockaddr*>(&addr.ss), addr.len) != 0) {
     b.error = sys_error("bind", addr.str(), errno);
     b.fd.reset();

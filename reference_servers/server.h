@@ -25,6 +25,7 @@ struct Config {
   unsigned chat_ttl_s = 60;
   unsigned delay_ms = 1500;      // for the slow fault
   bool sockperf_compat = false;  // echo only: see SockperfFramer
+  bool reuseport = false;        // SO_REUSEPORT: several servers share one port (scale-out)
 };
 
 // Prints "listening tcp ADDR:PORT" / "listening udp ADDR:PORT" (or "listening unix PATH" /

@@ -12,7 +12,7 @@ namespace sockspec::reports {
 // index is (b + 1) * 2^(B-1) + sub - 2^(B-1) = (b << (B-1)) + sub.
 Histogram::Histogram(int sub_bucket_bits)
     : bits_(sub_bucket_bits),
-      counts_(static_cast<size_t>(kMaxBits - sub_bucket_bits + 2) << (sub_bucket_bits - 1), 0) {}
+      counts_(static_cast<size_t>(kMaxBits - sub_bucket_bits + 2) << (sub_bucket_bits - 1)) {}
 
 size_t Histogram::index_of(uint64_t v) const {
   const int half_bits = bits_ - 1;
@@ -54,7 +54,9 @@ void Histogram::record(uint64_t v, uint64_t n) {
 
 void Histogram::merge(const Histogram& o) {
   if (o.bits_ == bits_) {
-    for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += o.counts_[i];
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      if (o.counts_[i]) counts_[i] += o.counts_[i];  // writes only where values are: see above
+    }
   } else {  // another precision: re-file its buckets at ours
     for (const auto& [v, n] : o.buckets()) counts_[index_of(v)] += n;
   }

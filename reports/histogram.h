@@ -6,10 +6,39 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <utility>
 #include <vector>
 
 namespace sockspec::reports {
+
+// Zeroed memory from calloc, with value-initialisation left to it: the untouched pages of a
+// large, mostly empty histogram are then never mapped, so each costs memory only where values
+// fall (a load run holds several per thread).
+template <typename T>
+struct ZeroedAllocator {
+  using value_type = T;
+  ZeroedAllocator() = default;
+  template <typename U>
+  ZeroedAllocator(const ZeroedAllocator<U>&) {}
+  T* allocate(std::size_t n) {
+    void* p = std::calloc(n, sizeof(T));
+    if (!p) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t) { std::free(p); }
+  template <typename U>
+  void construct(U*) noexcept {}  // already zero
+  template <typename U, typename... A>
+  void construct(U* p, A&&... a) {
+    ::new (static_cast<void*>(p)) U(std::forward<A>(a)...);
+  }
+  template <typename U>
+  bool operator==(const ZeroedAllocator<U>&) const {
+    return true;
+  }
+};
 
 class Histogram {
  public:
@@ -51,7 +80,7 @@ class Histogram {
 
  private:
   int bits_;
-  std::vector<uint64_t> counts_;
+  std::vector<uint64_t, ZeroedAllocator<uint64_t>> counts_;
   uint64_t total_ = 0, min_ = UINT64_MAX, max_ = 0, sum_ = 0, clamped_ = 0;
 };
 

@@ -99,6 +99,17 @@ LoadResult load_of(const json& l) {
     }
     r.series.push_back(std::move(iv));
   }
+  r.series_origin_unix_ms = val<double>(l, "series_origin_unix_ms", 0);
+  if (l.contains("shard")) {
+    const json& s = l["shard"];
+    r.shard.run_id = val<std::string>(s, "run_id", "");
+    r.shard.index = val<unsigned>(s, "index", 0);
+    r.shard.count = val<unsigned>(s, "count", 1);
+    r.shard.merged = val<std::vector<unsigned>>(s, "merged", {});
+    r.shard.partial = val<bool>(s, "partial", false);
+    r.shard.start_at = val<std::string>(s, "start_at", "");
+    r.shard.late_start_s = val<double>(s, "late_start_s", 0);
+  }
   for (const auto& t : l.value("thresholds", json::array())) {
     ThresholdResult tr;
     tr.expression = val<std::string>(t, "expression", "");

@@ -131,6 +131,15 @@ json load_json(const LoadResult& l) {
           {"service", histogram_json(l.service)},
           {"connect", histogram_json(l.connect)},
           {"series", series},
+          {"series_origin_unix_ms", l.series_origin_unix_ms},
+          {"shard",
+           {{"run_id", l.shard.run_id},
+            {"index", l.shard.index},
+            {"count", l.shard.count},
+            {"merged", l.shard.merged},
+            {"partial", l.shard.partial},
+            {"start_at", l.shard.start_at},
+            {"late_start_s", l.shard.late_start_s}}},
           {"thresholds", thresholds}};
 }
 

@@ -55,6 +55,37 @@ void write_load(const LoadResult& l, std::ostream& out) {
   }
 }
 
+// One entry per case whose verdict `wanted` picks, under `title` (nothing when none).
+template <typename Pred>
+void write_cases(const RunReport& r, std::ostream& out, const char* title, Pred wanted) {
+  bool header = false;
+  for (const auto& s : r.suites) {
+    for (const auto& cs : s.cases) {
+      if (!wanted(cs.verdict)) continue;
+      if (!header) {
+        out << "\n### " << title << "\n\n";
+        header = true;
+      }
+      out << "- **" << to_string(cs.verdict) << " " << s.name << "/" << cs.id << "**";
+      if (!cs.spec_ref.empty()) out << " (" << cs.spec_ref << ")";
+      out << "\n\n  ```\n";
+      std::string details = render_failure(cs, "  ");
+      // Why it was skipped or is expected to fail comes first, when the steps do not say it.
+      if (!cs.reason.empty() && details.find(cs.reason) == std::string::npos) {
+        details = "  " + cs.reason + "\n" + details;
+      }
+      // The first lines are enough for a summary; the HTML and JSON reports have it all.
+      int lines = 0;
+      for (size_t pos = 0; pos < details.size() && lines < 8; ++lines) {
+        size_t nl = details.find('\n', pos);
+        out << details.substr(pos, nl - pos) << "\n";
+        pos = nl == std::string::npos ? details.size() : nl + 1;
+      }
+      out << "  ```\n";
+    }
+  }
+}
+
 }  // namespace
 
 void write_markdown(const RunReport& r, std::ostream& out) {
@@ -72,28 +103,12 @@ void write_markdown(const RunReport& r, std::ostream& out) {
       out << "| " << cell(s.name) << " | " << k.pass << " | " << k.warn << " | " << k.fail << " | "
           << k.error << " | " << k.skip << " | " << k.xfail << " | " << k.xpass << " |\n";
     }
-    bool header = false;
-    for (const auto& s : r.suites) {
-      for (const auto& cs : s.cases) {
-        if (!is_failing(cs.verdict)) continue;
-        if (!header) {
-          out << "\n### Failures\n\n";
-          header = true;
-        }
-        out << "- **" << to_string(cs.verdict) << " " << s.name << "/" << cs.id << "**";
-        if (!cs.spec_ref.empty()) out << " (" << cs.spec_ref << ")";
-        out << "\n\n  ```\n";
-        std::string details = render_failure(cs, "  ");
-        // The first lines are enough for a summary; the HTML and JSON reports have it all.
-        int lines = 0;
-        for (size_t pos = 0; pos < details.size() && lines < 8; ++lines) {
-          size_t nl = details.find('\n', pos);
-          out << details.substr(pos, nl - pos) << "\n";
-          pos = nl == std::string::npos ? details.size() : nl + 1;
-        }
-        out << "  ```\n";
-      }
-    }
+    write_cases(r, out, "Failures", is_failing);
+    // A green run can still hide something: every warning, skip and xfail is named with its
+    // reason, so "1 warnings" in the title always has a case to read.
+    write_cases(r, out, "Passed with warnings, skipped, expected to fail", [](Verdict v) {
+      return v == Verdict::warn || v == Verdict::skip || v == Verdict::xfail;
+    });
   }
   if (r.load) write_load(*r.load, out);
   for (const auto& n : r.notes) out << "\n> " << n << "\n";

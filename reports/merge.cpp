@@ -1,10 +1,100 @@
 #include "reports/merge.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
 
 #include "reports/thresholds.h"
 
 namespace sockspec::reports {
+
+namespace {
+
+// Adds one part's per-second series: by wall-clock second when both know when their second 0
+// was (shards), else index by index (threads of one run).
+void merge_series(LoadResult& into, const LoadResult& l) {
+  long shift = 0;  // l's second i is into's second i + shift
+  if (l.series_origin_unix_ms > 0 && into.series_origin_unix_ms > 0) {
+    shift = std::lround((l.series_origin_unix_ms - into.series_origin_unix_ms) / 1000.0);
+  } else if (into.series_origin_unix_ms <= 0 && into.series.empty()) {
+    into.series_origin_unix_ms = l.series_origin_unix_ms;
+  }
+  if (shift < 0) {  // l began earlier: into's seconds move later
+    into.series.insert(into.series.begin(), static_cast<size_t>(-shift), Interval{});
+    into.series_origin_unix_ms -= static_cast<double>(-shift) * 1000.0;
+    shift = 0;
+  }
+  size_t need = l.series.size() + static_cast<size_t>(shift);
+  if (into.series.size() < need) into.series.resize(need);
+  for (size_t i = 0; i < into.series.size(); ++i) into.series[i].start_s = static_cast<double>(i);
+  for (size_t i = 0; i < l.series.size(); ++i) {
+    Interval& s = into.series[i + static_cast<size_t>(shift)];
+    s.iterations += l.series[i].iterations;
+    s.errors += l.series[i].errors;
+    s.latency.merge(l.series[i].latency);
+  }
+  for (auto& s : into.series) {
+    s.p50_ns = s.latency.percentile(50);
+    s.p99_ns = s.latency.percentile(99);
+  }
+}
+
+std::string shard_name(unsigned i, unsigned n) {
+  return "shard " + std::to_string(i) + "/" + std::to_string(n);
+}
+
+// The shards of one run: same run id and count, each once, none missing (unless allowed).
+// Returns an error, or fills `merged` with the shards present and notes what is partial.
+std::string check_shards(const std::vector<RunReport>& parts, const MergeOptions& o,
+                         ShardInfo& merged, std::vector<std::string>& notes) {
+  auto name = [&](size_t i) {
+    return i < o.names.size() ? o.names[i] : "part " + std::to_string(i + 1);
+  };
+  const ShardInfo& first = parts.front().load->shard;
+  std::map<unsigned, size_t> seen;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const ShardInfo& s = parts[i].load->shard;
+    if (s.run_id != first.run_id)
+      return "the reports are of different runs: " + name(0) + " is run \"" + first.run_id +
+             "\", " + name(i) + " is run \"" + s.run_id + "\"";
+    if (s.count != first.count)
+      return name(0) + " is " + shard_name(first.index, first.count) + " but " + name(i) + " is " +
+             shard_name(s.index, s.count) + ": the run was split two ways";
+    if (auto it = seen.find(s.index); it != seen.end())
+      return shard_name(s.index, s.count) + " is given twice: " + name(it->second) + " and " +
+             name(i);
+    seen[s.index] = i;
+  }
+  std::string missing;
+  for (unsigned k = 0; k < first.count; ++k) {
+    if (seen.count(k)) {
+      merged.merged.push_back(k);
+    } else {
+      missing += (missing.empty() ? "" : ", ") + std::to_string(k);
+    }
+  }
+  if (!missing.empty()) {
+    std::string what = "run \"" + first.run_id + "\" is missing shard(s) " + missing + " of " +
+                       std::to_string(first.count);
+    if (!o.allow_partial) return what + " (merge them all, or pass --allow-partial)";
+    merged.partial = true;
+    notes.push_back("partial: " + what);
+  }
+  for (const auto& [k, i] : seen) {
+    double late = parts[i].load->shard.late_start_s;
+    if (late > 0) {
+      char secs[32];
+      std::snprintf(secs, sizeof secs, "%.3f", late);
+      notes.push_back(shard_name(k, first.count) + " (" + name(i) + ") started " + secs +
+                      " s after --start-at " + first.start_at + ": its seconds are late");
+    }
+    merged.late_start_s = std::max(merged.late_start_s, late);
+  }
+  return "";
+}
+
+}  // namespace
 
 void merge_load(LoadResult& into, const LoadResult& l) {
   into.iterations += l.iterations;
@@ -34,23 +124,26 @@ void merge_load(LoadResult& into, const LoadResult& l) {
   into.latency.merge(l.latency);
   into.service.merge(l.service);
   into.connect.merge(l.connect);
-  if (into.series.size() < l.series.size()) into.series.resize(l.series.size());
-  for (size_t i = 0; i < l.series.size(); ++i) {
-    Interval& s = into.series[i];
-    s.start_s = l.series[i].start_s;
-    s.iterations += l.series[i].iterations;
-    s.errors += l.series[i].errors;
-    s.latency.merge(l.series[i].latency);
-    s.p50_ns = s.latency.percentile(50);
-    s.p99_ns = s.latency.percentile(99);
-  }
+  merge_series(into, l);
 }
 
-Merged merge_reports(const std::vector<RunReport>& parts) {
+Merged merge_reports(const std::vector<RunReport>& parts, const MergeOptions& options) {
   Merged out;
   if (parts.empty()) {
     out.error = "nothing to merge";
     return out;
+  }
+  bool sharded = std::any_of(parts.begin(), parts.end(),
+                             [](const RunReport& p) { return p.load && p.load->shard.count > 1; });
+  std::vector<std::string> shard_notes;
+  ShardInfo shard_info;
+  if (sharded) {
+    if (!std::all_of(parts.begin(), parts.end(), [](const RunReport& p) { return p.load; })) {
+      out.error = "cannot merge a shard of a load run with a report that is not a load run";
+      return out;
+    }
+    out.error = check_shards(parts, options, shard_info, shard_notes);
+    if (!out.error.empty()) return out;
   }
   RunReport m = parts.front();
   for (size_t i = 1; i < parts.size(); ++i) {
@@ -64,7 +157,7 @@ Merged merge_reports(const std::vector<RunReport>& parts) {
           "the reports are of different profiles: " + m.load->profile + " and " + p.load->profile;
       return out;
     }
-    if (p.meta.seed != m.meta.seed) m.notes.push_back("the parts used different seeds");
+    if (!sharded && p.meta.seed != m.meta.seed) m.notes.push_back("the parts used different seeds");
     m.meta.started_at = std::min(m.meta.started_at, p.meta.started_at);
     m.meta.duration_ms = std::max(m.meta.duration_ms, p.meta.duration_ms);
     if (p.meta.host != m.meta.host && m.meta.host.find(p.meta.host) == std::string::npos) {
@@ -97,6 +190,15 @@ Merged merge_reports(const std::vector<RunReport>& parts) {
       }
     }
     for (const auto& n : p.notes) m.notes.push_back(n);
+  }
+  if (sharded) {
+    const ShardInfo& f = parts.front().load->shard;
+    shard_info.run_id = f.run_id;
+    shard_info.count = f.count;
+    shard_info.index = 0;
+    shard_info.start_at = f.start_at;
+    m.load->shard = shard_info;
+    m.notes.insert(m.notes.end(), shard_notes.begin(), shard_notes.end());
   }
   bool ok = m.counts().failing() == 0;
   if (m.load) {

@@ -17,6 +17,12 @@ struct Merged {
   std::optional<RunReport> report;
   std::string error;
 };
-Merged merge_reports(const std::vector<RunReport>& parts);
+struct MergeOptions {
+  bool allow_partial = false;      // merge what is there when shards are missing; marked partial
+  std::vector<std::string> names;  // each part's file, for errors (default: part 1, part 2, ...)
+};
+// Load reports of a sharded run (shard count > 1) are checked first: one run id, one count,
+// each shard once and none missing; every problem names the shards and files.
+Merged merge_reports(const std::vector<RunReport>& parts, const MergeOptions& options = {});
 
 }  // namespace sockspec::reports

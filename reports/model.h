@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,41 @@ enum class Verdict { pass, fail, error, skip, warn, xfail, xpass };
 const char* to_string(Verdict v);
 // Whether this verdict makes the run exit 1.
 bool is_failing(Verdict v);
+
+// std::optional's interface with the value on the heap: step results are held by every idle
+// virtual user, and a mismatch, rare, would cost each of them 170 bytes inline.
+template <typename T>
+class HeapOptional {
+ public:
+  HeapOptional() = default;
+  HeapOptional(std::nullopt_t) {}
+  HeapOptional(T v) : p_(std::make_unique<T>(std::move(v))) {}
+  HeapOptional(const HeapOptional& o) : p_(o.p_ ? std::make_unique<T>(*o.p_) : nullptr) {}
+  HeapOptional(HeapOptional&&) noexcept = default;
+  HeapOptional& operator=(const HeapOptional& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<T>(*o.p_) : nullptr;
+    return *this;
+  }
+  HeapOptional& operator=(HeapOptional&&) noexcept = default;
+  HeapOptional& operator=(std::nullopt_t) {
+    p_.reset();
+    return *this;
+  }
+  HeapOptional& operator=(T v) {
+    p_ = std::make_unique<T>(std::move(v));
+    return *this;
+  }
+  explicit operator bool() const { return p_ != nullptr; }
+  bool has_value() const { return p_ != nullptr; }
+  T& operator*() { return *p_; }
+  const T& operator*() const { return *p_; }
+  T* operator->() { return p_.get(); }
+  const T* operator->() const { return p_.get(); }
+  void reset() { p_.reset(); }
+
+ private:
+  std::unique_ptr<T> p_;
+};
 
 // Expected vs actual bytes around the first differing offset.
 struct Mismatch {
@@ -41,7 +77,7 @@ struct StepResult {
   uint64_t bytes_received = 0;
   std::string message;     // what happened, one line
   std::string errno_name;  // where a syscall failed
-  std::optional<Mismatch> mismatch;
+  HeapOptional<Mismatch> mismatch;
 };
 
 struct CaseResult {
@@ -120,7 +156,17 @@ struct ErrorSample {
   std::string kind;  // timeout, mismatch, reset, refused, connect, other
   std::string step;  // op and path within the iteration
   std::string message;
-  std::optional<Mismatch> mismatch;
+  HeapOptional<Mismatch> mismatch;
+};
+
+// Which run a load report belongs to and which part of it it is. A plain run is shard 0 of 1.
+struct ShardInfo {
+  std::string run_id;
+  unsigned index = 0, count = 1;
+  std::vector<unsigned> merged;  // a merged report: the shards it holds
+  bool partial = false;          // merged with --allow-partial while shards were missing
+  std::string start_at;          // --start-at, RFC 3339 in UTC (empty: started at once)
+  double late_start_s = 0;       // how much later than start_at it began (merged: the latest)
 };
 
 struct LoadResult {
@@ -146,7 +192,9 @@ struct LoadResult {
   Histogram service;                           // from the actual first send
   Histogram connect{Histogram::kPreciseBits};  // connect steps inside iterations
   std::vector<Interval> series;
+  double series_origin_unix_ms = 0;  // wall clock of the series' second 0 (0: unknown)
   std::vector<ThresholdResult> thresholds;
+  ShardInfo shard;
 };
 
 struct RunReport {

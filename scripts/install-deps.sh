@@ -4,23 +4,35 @@
 # so nothing half-builds on a machine that lacks a dependency.
 set -euo pipefail
 
-build_pkgs=(g++ make cmake ninja-build pkg-config
+# python3 writes the man page and bash completion from --help at build time.
+build_pkgs=(g++ make cmake ninja-build pkg-config python3
             libboost-program-options-dev nlohmann-json3-dev libre2-dev
             libgtest-dev libgmock-dev libbenchmark-dev)
 # What the tests drive: the CLI tests, the JSON Schema check, and the third-party servers
 # the suites are proven against (inetd in a network namespace: iproute2), and Chromium to
 # load the HTML reports in a real browser.
-test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd chromium)
+# Also the package checks (dpkg-dev for the .deb's dependencies, lintian, man-db to render
+# the man page), the JUnit consumers (python3-junitparser; npm installs a JavaScript one into
+# the test's own folder), the CI recipes (python3-yaml reads them from docs/ci.md), and
+# bash-completion, which the installed completion plugs into. Slurm and munge for the
+# sharded-run test on a single-node cluster the test starts itself (deploy/slurm/).
+package_pkgs=(dpkg-dev lintian man-db)
+test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd chromium
+           "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion
+           slurm-wlm munge)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
   test)  wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   bench) wanted=("${build_pkgs[@]}" sockperf) ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  package) wanted=("${build_pkgs[@]}" "${package_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|package]" >&2; exit 2 ;;
 esac
 
 missing=()
 for p in "${wanted[@]}"; do
+  # npm may come with another nodejs build (NodeSource's provides it): the command is enough.
+  if [ "$p" = npm ] && command -v npm >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
     missing+=("$p")
   fi

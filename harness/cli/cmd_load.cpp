@@ -37,11 +37,24 @@ int cmd_load(const Invocation& inv) {
       "virtual users / connections (overrides the profile)")(
       "threads", po::value(&o.threads),
       "generator threads, each with its own event loop (default: cores)")(
-      "seed", po::value(&o.seed), "seed for random payloads")(
+      "seed", po::value(&o.seed),
+      "seed for random payloads (a shard uses seed + its index; default: --start-at, else the "
+      "clock)")("shard", po::value(&o.shard),
+                "run shard I of N (e.g. 2/4): its share of the users, connections and rate; "
+                "default: from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID/_COUNT")(
+      "shards", po::value(&o.shards),
+      "the shard count when the index comes from JOB_COMPLETION_INDEX (a Kubernetes Indexed "
+      "Job; else SOCKSPEC_SHARDS)")("start-at", po::value(&o.start_at),
+                                    "wait until this time to start (RFC 3339 or epoch seconds), "
+                                    "so every shard's seconds line up")(
+      "run-id", po::value(&o.run_id),
+      "the run this shard belongs to (default: PROFILE@START-AT, or the Slurm array job)")(
       "report-json", po::value(&o.report_json), "write the JSON report here")(
       "html", po::value(&o.html), "write the HTML report (one self-contained file) here")(
       "markdown", po::value(&o.markdown), "write a Markdown summary (for CI job summaries) here")(
       "junit", po::value(&o.junit), "write JUnit XML here (one testcase per threshold)")(
+      "github-annotations", po::bool_switch(&o.github_annotations),
+      "also print each failed threshold as a GitHub Actions annotation (::error title=...::...)")(
       "out", po::value(&o.out_dir),
       "write every format into this folder: load-report.json, load-junit.xml, load-summary.md, "
       "load.html");

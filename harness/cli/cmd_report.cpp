@@ -70,25 +70,29 @@ int cmd_report(const Invocation& inv) {
 int cmd_merge(const Invocation& inv) {
   std::vector<std::string> inputs;
   runner::ReportPaths paths;
+  reports::MergeOptions merge_options;
   po::options_description desc(
       "usage: sockspec merge A.json B.json... -o MERGED.json [--html F] [--markdown F] [--junit "
       "F]\n\n"
       "Merges reports of one run split across processes or hosts: counts add up, latency\n"
       "histograms merge exactly, thresholds are evaluated again on the merged data. Exits as\n"
-      "the merged run would.\n\noptions");
+      "the merged run would. Shards of a sharded load run (--shard) must all be there, once\n"
+      "each, of one run: else the merge names what is wrong and exits 2.\n\noptions");
   desc.add_options()("help,h", "show this help")("output,o", po::value(&paths.json),
                                                  "write the merged JSON here")(
       "html", po::value(&paths.html), "write HTML here")("markdown", po::value(&paths.markdown),
                                                          "write Markdown here")(
-      "junit", po::value(&paths.junit), "write JUnit XML here");
+      "junit", po::value(&paths.junit), "write JUnit XML here")(
+      "allow-partial", po::bool_switch(&merge_options.allow_partial),
+      "merge the shards that are there when some are missing; the report is marked partial");
   po::options_description hidden;
   hidden.add_options()("input", po::value(&inputs)->composing());
   po::positional_options_description pos;
   pos.add("input", -1);
   po::variables_map vm;
   if (auto rc = parse_options(inv, "merge", desc, hidden, pos, vm)) return *rc;
-  if (inputs.size() < 2 || paths.json.empty()) {
-    std::cerr << "sockspec merge: give two or more reports and -o MERGED.json\n";
+  if (inputs.empty() || paths.json.empty()) {
+    std::cerr << "sockspec merge: give the reports to merge and -o MERGED.json\n";
     return 2;
   }
   std::vector<reports::RunReport> parts;
@@ -97,7 +101,8 @@ int cmd_merge(const Invocation& inv) {
     if (!r) return 2;
     parts.push_back(std::move(*r));
   }
-  auto merged = reports::merge_reports(parts);
+  merge_options.names = inputs;
+  auto merged = reports::merge_reports(parts, merge_options);
   if (!merged.report) {
     std::cerr << "sockspec merge: " << merged.error << "\n";
     return 2;

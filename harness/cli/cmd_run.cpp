@@ -46,6 +46,9 @@ int cmd_run(const Invocation& inv) {
       "html", po::value(&o.html), "write the HTML report (one self-contained file) here")(
       "markdown", po::value(&o.markdown), "write a Markdown summary (for CI job summaries) here")(
       "junit", po::value(&o.junit), "write JUnit XML here")(
+      "github-annotations", po::bool_switch(&o.github_annotations),
+      "also print each failure and warning as a GitHub Actions annotation (::error "
+      "title=...::...)")(
       "out", po::value(&o.out_dir),
       "write every format into this folder: report.json, junit.xml, summary.md, index.html");
   add_impair_options(desc, o.impair, o.impair_level);

@@ -57,6 +57,9 @@ int cmd_serve(const Invocation& inv) {
       "chat-ttl", po::value(&cfg.chat_ttl_s)->default_value(60),
       "UDP chat: relay to peers heard from within this many seconds")(
       "delay-ms", po::value(&cfg.delay_ms)->default_value(1500), "reply delay of the slow fault")(
+      "reuseport", po::bool_switch(&cfg.reuseport),
+      "set SO_REUSEPORT, so several `sockspec serve` processes share one --port and the kernel "
+      "spreads connections over them")(
       "sockperf-compat", po::bool_switch(&cfg.sockperf_compat),
       "echo only, for benchmarks: clear the client flag in sockperf's message header so "
       "`sockperf ping-pong` accepts our replies (no longer a pure RFC 862 echo)");

@@ -45,7 +45,8 @@ void Client::run_steps(const scenario::Steps& steps, std::function<void()> on_fi
   frames_.push_back(std::move(bottom));
   machine_.reset();
   step_ = nullptr;
-  results_.clear();
+  // Released, not just cleared: an idle virtual user (thousands of them) keeps no results.
+  results_ = {};
   on_finish_ = std::move(on_finish);
   bytes_sent_ = bytes_received_ = 0;
   finished_ = failed_ = wake_pending_ = false;
@@ -127,7 +128,7 @@ bool Client::begin_next_step() {
         f.pc = 0;
         continue;
       }
-      reports::StepResult r = std::move(f.container);
+      reports::StepResult r = std::move(*f.container);
       r.verdict = reports::Verdict::pass;
       r.elapsed_ms = ms_since(f.started);
       r.message = std::to_string(f.times) + " iterations";
@@ -146,10 +147,11 @@ bool Client::begin_next_step() {
       inner.path = f.path + std::to_string(f.pc) + ".";
       inner.deadline = deadline;
       inner.deadline_what = what;
-      inner.container.path = f.path + std::to_string(f.pc);
-      inner.container.op = "repeat";
-      inner.container.label = s.label;
-      inner.container.pointer = s.pointer;
+      inner.container = std::make_unique<reports::StepResult>();
+      inner.container->path = f.path + std::to_string(f.pc);
+      inner.container->op = "repeat";
+      inner.container->label = s.label;
+      inner.container->pointer = s.pointer;
       inner.started = net::Clock::now();
       frames_.push_back(std::move(inner));
       continue;
@@ -204,8 +206,8 @@ void Client::complete(reports::StepResult r, std::vector<reports::StepResult> ex
   bytes_sent_ += r.bytes_sent;
   bytes_received_ += r.bytes_received;
   for (size_t i = 1; i < frames_.size(); ++i) {
-    frames_[i].container.bytes_sent += r.bytes_sent;
-    frames_[i].container.bytes_received += r.bytes_received;
+    frames_[i].container->bytes_sent += r.bytes_sent;
+    frames_[i].container->bytes_received += r.bytes_received;
   }
   bool ok = r.verdict == reports::Verdict::pass;
   if (ok) {
@@ -218,7 +220,7 @@ void Client::complete(reports::StepResult r, std::vector<reports::StepResult> ex
   // A failure ends the client. Report the outermost repeat it happened in, then the step.
   if (frames_.size() > 1) {
     Frame& top = frames_[1];
-    reports::StepResult c = std::move(top.container);
+    reports::StepResult c = std::move(*top.container);
     c.verdict = r.verdict;
     c.elapsed_ms = ms_since(top.started);
     c.message = "iteration " + std::to_string(top.iter) + " of " + std::to_string(top.times) +

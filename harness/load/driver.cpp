@@ -90,8 +90,8 @@ class VirtualUser : public net::Waiter {
 
 class Worker : public net::Waiter {
  public:
-  Worker(const Profile& p, const LoadOptions& o, const RateCurve& curve, unsigned vus,
-         double rate_share, TimePoint t0, TimePoint measure_from, TimePoint end,
+  Worker(const Profile& p, const LoadOptions& o, const RateCurve& curve, uint64_t first_user,
+         unsigned vus, double rate_share, TimePoint t0, TimePoint measure_from, TimePoint end,
          std::atomic<uint64_t>& done, std::atomic<uint64_t>& errs, std::atomic<uint64_t>& p99)
       : p_(p),
         o_(o),
@@ -111,7 +111,7 @@ class Worker : public net::Waiter {
       vars.target_host = o.target.host;
       vars.target_port = o.target.addr.port();
       vars.seed = o.seed;
-      vars.client = i;
+      vars.client = first_user + i;  // unique across threads and shards
       engine::Client& c = run_.spawn(p_.setup, vars, "", net::Deadline::max(), "", nullptr);
       vus_.push_back(std::make_unique<VirtualUser>(*this, c));
     }
@@ -419,11 +419,18 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
                                      std::chrono::duration<double>(duration));
   std::vector<std::atomic<uint64_t>> done(threads), errs(threads), p99(threads);
   std::vector<std::unique_ptr<Worker>> workers;
+  uint64_t first_user = o.first_user;
   for (unsigned i = 0; i < threads; ++i) {
     unsigned vus = conns / threads + (i < conns % threads ? 1 : 0);
-    workers.push_back(std::make_unique<Worker>(p, o, curve, vus, 1.0 / threads, t0, measure_from,
-                                               end, done[i], errs[i], p99[i]));
+    workers.push_back(std::make_unique<Worker>(p, o, curve, first_user, vus, 1.0 / threads, t0,
+                                               measure_from, end, done[i], errs[i], p99[i]));
+    first_user += vus;
   }
+  // The wall clock of the series' second 0: shards' series are merged by it.
+  double origin_unix_ms =
+      std::chrono::duration<double, std::milli>(
+          std::chrono::system_clock::now().time_since_epoch() + (measure_from - Clock::now()))
+          .count();
   std::vector<std::thread> pool;
   for (auto& w : workers) {
     pool.emplace_back([&w] {
@@ -459,6 +466,7 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
 
   reports::LoadResult r;
   for (auto& w : workers) reports::merge_load(r, w->part());
+  r.series_origin_unix_ms = origin_unix_ms;
   r.profile = p.name;
   r.file = p.file;
   r.executor = to_string(p.executor);

@@ -18,6 +18,7 @@ struct LoadOptions {
   double duration_s = 0, warmup_s = -1, rate = 0;
   unsigned connections = 0, threads = 0;
   int cancel_fd = -1;
+  uint64_t first_user = 0;  // users are numbered (${client}) from here: a shard's slice start
 };
 
 // What the progress line shows, read while the run goes on.

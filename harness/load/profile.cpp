@@ -36,6 +36,7 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
   if (!r.ok()) return out;
   if (const json* f = r.take("format"); !f || *f != 1) r.error("format", "must be 1");
   p.name = r.str("profile", true).value_or("");
+  r.str("$schema", false);  // where an editor finds the JSON Schema; top level only
   p.title = r.str("title", false).value_or("");
   p.service = r.str("service", false).value_or("");
   std::string t = r.str("transport", false).value_or("");

@@ -1,7 +1,6 @@
 #include "runner/load_command.h"
 
 #include <poll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -10,18 +9,18 @@
 #include <fstream>
 
 #include "load/driver.h"
+#include "reports/annotations_writer.h"
 #include "reports/console_writer.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
 #include "reports/thresholds.h"
 #include "runner/impairment.h"
+#include "runner/load_scale.h"
 #include "runner/report_files.h"
 #include "runner/suites.h"
 #include "runner/target.h"
 
 namespace sockspec::runner {
-
-namespace {}  // namespace
 
 int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostream& err) {
   auto started = std::chrono::steady_clock::now();
@@ -47,20 +46,30 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
     err << parsed.errors.size() << " problem(s) in the profile; nothing was run\n";
     return 2;
   }
-  const load::Profile& profile = *parsed.profile;
+  // A shard is an ordinary run of a slice of the profile; an unsharded run is shard 0 of 1.
+  ShardPlan plan =
+      plan_shard(o.shard, o.shards, o.start_at, o.run_id, parsed.profile->name, started_at, o.env);
+  if (!plan.error.empty()) {
+    err << "load: " << plan.error << "\n";
+    return 2;
+  }
+  auto slice = load::slice_profile(*parsed.profile, plan.shard, o.connections, o.rate);
+  if (!slice.profile) {
+    err << "load: " << slice.error << "\n";
+    return 2;
+  }
+  const load::Profile& profile = *slice.profile;
+  std::string who = plan.shard.sharded() ? "shard " + std::to_string(plan.shard.index) + "/" +
+                                               std::to_string(plan.shard.count)
+                                         : "the run";
   // Every connection is a descriptor: raise the soft limit to the hard one when they need it,
   // before a managed server starts, so it inherits the limit too.
-  uint64_t conns = o.connections ? o.connections : profile.connections;
-  rlimit nofile{};
-  getrlimit(RLIMIT_NOFILE, &nofile);
-  if (conns + 256 > nofile.rlim_cur) {
-    if (conns + 256 > nofile.rlim_max) {
-      err << "load: " << conns << " connections need about " << conns + 256
-          << " descriptors; the hard limit (RLIMIT_NOFILE) is " << nofile.rlim_max << "\n";
-      return 2;
-    }
-    nofile.rlim_cur = nofile.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &nofile);
+  std::string limit = ensure_descriptors(profile.connections);
+  if (limit.empty() && profile.transport == scenario::Transport::tcp)
+    limit = check_ephemeral_ports(profile.connections, profile.source_addresses);
+  if (!limit.empty()) {
+    err << "load: " << limit << "\n";
+    return 2;
   }
   bool tcp = profile.transport == scenario::Transport::tcp;
   PacketSetup packet;
@@ -80,7 +89,10 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   load::LoadOptions lo;
   lo.target = prepared.target;
-  lo.seed = o.seed_given ? o.seed : static_cast<uint64_t>(std::time(nullptr));
+  uint64_t run_seed = o.seed_given    ? o.seed
+                      : plan.start_at ? static_cast<uint64_t>(*plan.start_at)
+                                      : static_cast<uint64_t>(std::time(nullptr));
+  lo.seed = load::shard_seed(run_seed, plan.shard);
   Impaired relay;
   if (impair.spec && !impair.packet()) {
     relay = impair_target(prepared.target, *impair.spec, lo.seed);
@@ -92,10 +104,19 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   lo.duration_s = o.duration_s;
   lo.warmup_s = o.warmup_s;
-  lo.rate = o.rate;
-  lo.connections = o.connections;
   lo.threads = o.threads;
   lo.cancel_fd = o.cancel_fd;
+  lo.first_user = slice.first_user;
+  double late_s = 0;
+  if (plan.start_at) {
+    auto late = wait_for_start(*plan.start_at, o.cancel_fd, err, who);
+    if (!late) {
+      if (prepared.server) prepared.server->stop(std::chrono::seconds(3));
+      err << "load: interrupted while waiting for --start-at\n";
+      return 1;
+    }
+    late_s = *late;
+  }
   uint64_t last = 0;
   auto progress = [&](const load::Progress& p) {
     if (!o.progress) return;
@@ -113,6 +134,19 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   report.kind = "load";
   report.load = load::run_load(profile, lo, progress);
   if (o.progress) err << "\r" << std::string(90, ' ') << "\r";
+  report.load->shard = {plan.run_id,
+                        plan.shard.index,
+                        plan.shard.count,
+                        {},
+                        false,
+                        plan.start_at ? load::format_utc(*plan.start_at) : "",
+                        late_s};
+  if (late_s > 0) {
+    char late[32];
+    std::snprintf(late, sizeof late, "%.3f", late_s);
+    report.notes.push_back(who + " started " + late + " s after --start-at");
+  }
+  add_resource_hints(*report.load, report.notes);
   {  // the generator's own peak memory, for the report
     std::ifstream status("/proc/self/status");
     std::string key;
@@ -144,6 +178,13 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   bool thresholds_ok = true;
   for (const auto& t : report.load->thresholds) thresholds_ok = thresholds_ok && t.passed;
+  // A shard's thresholds speak of the whole run: they are judged on the merged report, and a
+  // shard's own exit code does not count them (else a rate threshold fails every shard).
+  if (plan.shard.sharded()) {
+    thresholds_ok = true;
+    report.notes.push_back(
+        "thresholds above are this shard's alone; the run's verdict is `sockspec merge`'s");
+  }
   if (interrupted) report.notes.push_back("the run was interrupted");
   report.exit_code = (thresholds_ok && report.load->rate_kept && !interrupted) ? 0 : 1;
 
@@ -156,6 +197,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   ReportPaths paths{o.report_json, o.junit, o.html, o.markdown};
   paths.defaults_in(o.out_dir, "load-", "load.html");
+  if (o.github_annotations) reports::write_github_annotations(report, out);
   if (!write_report_files(report, paths, out, err)) return 2;
   return report.exit_code;
 }

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -19,8 +21,14 @@ struct LoadCommandOptions {
   std::string command_line, self_exe;
   std::vector<std::string> builtin_services;
   bool color = false, progress = false;
+  bool github_annotations = false;  // also print failed thresholds as GitHub annotations
   int cancel_fd = -1;
   std::string impair, impair_level;  // network conditions between clients and target
+  // Sharding (docs/scale-out.md): --shard I/N, or --shards N with JOB_COMPLETION_INDEX, or
+  // Slurm's array variables; read through `env` (getenv by default).
+  std::string shard, start_at, run_id;
+  unsigned shards = 0;
+  std::function<const char*(const char*)> env = [](const char* name) { return std::getenv(name); };
 };
 
 // Exit codes: 0 thresholds met and schedule kept; 1 a threshold failed or starts were missed;

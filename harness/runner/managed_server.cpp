@@ -7,11 +7,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "common/codec.h"
@@ -248,16 +250,50 @@ reports::ServerOutput ManagedServer::output() const {
   return {command_, out_, err_, truncated_};
 }
 
+namespace {
+
+// Whether `port` can be bound on `addr` for TCP and UDP right now (no SO_REUSEADDR, so a port
+// with connections lingering in TIME_WAIT counts as taken: a plain server could not bind it).
+bool bindable(net::SockAddr a, uint16_t port) {
+  a.set_port(port);
+  auto tcp = net::open_socket(a.family(), SOCK_STREAM, {});
+  if (!tcp.ok() || net::bind_to(tcp.fd.get(), a).err) return false;
+  auto udp = net::open_socket(a.family(), SOCK_DGRAM, {});
+  return udp.ok() && net::bind_to(udp.fd.get(), a).err == 0;
+}
+
+// The first port the kernel hands to outgoing connections (net.ipv4.ip_local_port_range).
+uint16_t first_ephemeral_port() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned low = 32768;
+  in >> low;
+  return static_cast<uint16_t>(std::min(low, 65535u));
+}
+
+}  // namespace
+
 uint16_t pick_free_port(const net::SockAddr& addr) {
+  // The port is free now, but the server binds it only once it has started, which can take a
+  // while on a busy machine. A port from the ephemeral range may meanwhile become the local
+  // port of some outgoing connection, and the server fails with EADDRINUSE; so look below that
+  // range first, where connect() never picks ports.
+  const uint16_t ephemeral = first_ephemeral_port();
+  if (ephemeral > 11000) {
+    std::mt19937 pick(std::random_device{}());
+    std::uniform_int_distribution<unsigned> below(10000, ephemeral - 1u);
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      auto port = static_cast<uint16_t>(below(pick));
+      if (bindable(addr, port)) return port;
+    }
+  }
   for (int attempt = 0; attempt < 50; ++attempt) {
     net::SockAddr a = addr;
     a.set_port(0);
     auto tcp = net::open_socket(a.family(), SOCK_STREAM, {});
     if (!tcp.ok() || net::bind_to(tcp.fd.get(), a).err) continue;
     uint16_t port = net::local_address(tcp.fd.get()).port();
-    a.set_port(port);
-    auto udp = net::open_socket(a.family(), SOCK_DGRAM, {});
-    if (udp.ok() && net::bind_to(udp.fd.get(), a).err == 0) return port;
+    tcp = {};
+    if (bindable(addr, port)) return port;
   }
   return 0;
 }

@@ -17,6 +17,7 @@
 
 #include "engine/case_run.h"
 #include "net/socket.h"
+#include "reports/annotations_writer.h"
 #include "reports/console_writer.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
@@ -110,7 +111,7 @@ int Run::load() {
               "suites by itself)\n";
       return 2;
     }
-    paths.push_back(builtin_scenarios_dir());
+    paths.push_back(builtin_scenarios_dir(o_.self_exe));
   }
   Loaded l = load_suites(paths);
   reject_profiles(l);
@@ -355,6 +356,7 @@ int Run::finish() {
   ReportPaths paths{o_.report_json, o_.junit, o_.html, o_.markdown};
   paths.defaults_in(o_.out_dir, "", "index.html");
   reports::write_summary(report, reports::ConsoleStyle{o_.color}, out_);
+  if (o_.github_annotations) reports::write_github_annotations(report, out_);
   if (!write_report_files(report, paths, out_, err_)) return 2;
   return report.exit_code;
 }

@@ -93,8 +93,17 @@ std::optional<std::string> read_file(const std::string& path) {
   return std::move(text).str();
 }
 
-std::string builtin_scenarios_dir() {
+std::string builtin_scenarios_dir(const std::string& self_exe) {
   if (const char* env = std::getenv("SOCKSPEC_SCENARIOS")) return env;
+  // An installed sockspec (PREFIX/bin) finds PREFIX/share/sockspec by the same relative path
+  // wherever PREFIX is (DESTDIR, /usr, /opt/x); a build-tree binary has none there.
+  if (!self_exe.empty()) {
+    auto installed = std::filesystem::path(self_exe).parent_path() / SOCKSPEC_DATA_FROM_BIN;
+    std::error_code ec;
+    if (std::filesystem::is_directory(installed / "suites", ec)) {
+      return installed.lexically_normal().string();
+    }
+  }
   return SOCKSPEC_SCENARIOS_DIR;
 }
 

@@ -27,7 +27,9 @@ void reject_profiles(Loaded& l);
 // A whole file's bytes; nullopt when it cannot be read.
 std::optional<std::string> read_file(const std::string& path);
 
-// Where the built-in suites live: $SOCKSPEC_SCENARIOS, else the source tree's scenarios/.
-std::string builtin_scenarios_dir();
+// Where the built-in suites live: $SOCKSPEC_SCENARIOS, else PREFIX/share/sockspec when
+// `self_exe` (this binary's path) is an installed PREFIX/bin/sockspec, else the source tree's
+// scenarios/.
+std::string builtin_scenarios_dir(const std::string& self_exe);
 
 }  // namespace sockspec::runner

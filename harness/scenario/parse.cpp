@@ -101,6 +101,7 @@ std::optional<Suite> Parser::suite(const json& root) {
     }
     s.suite = *v;
   }
+  f.str("$schema", false);  // where an editor finds the JSON Schema; top level only
   s.title = f.str("title", false).value_or("");
   s.spec = f.str("spec", false).value_or("");
   if (auto v = f.str("service", false)) {

@@ -266,12 +266,15 @@ class LoadRuns(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(peers, {"127.0.0.1", "127.0.0.2", "127.0.0.3"})
 
-    def test_fifteen_thousand_idle_connections_are_held_open(self):
-        r = subprocess.run([SOCKSPEC, "load", os.path.join(SCENARIOS, "load", "idle-15k.json"), "--target", "builtin:echo",
-                            "--warmup", "1"], capture_output=True, text=True, timeout=300)
+    def test_nineteen_thousand_idle_connections_are_held_open_by_one_process(self):
+        r = subprocess.run([SOCKSPEC, "load", os.path.join(SCENARIOS, "load", "idle-19k.json"), "--target", "builtin:echo",
+                            # 19,000 connects on a busy machine can take seconds (accept backlog):
+                            # the warm-up gives them time, so every connection is checked after.
+                            "--warmup", "5", "--duration", "3"], capture_output=True, text=True, timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("PASS errors == 0", r.stdout)
-        self.assertIn("for 15000 connections", r.stdout)
+        self.assertIn("PASS iterations >= 19000", r.stdout)
+        self.assertIn("for 19000 connections", r.stdout)
 
     def test_a_ramping_rate_follows_its_stages(self):
         p = profile(transport="udp", defaults={"timeout_ms": 500}, duration_s=2,

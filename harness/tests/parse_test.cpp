@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "load/profile.h"
+
 namespace sockspec::scenario {
 namespace {
 
@@ -85,6 +87,39 @@ TEST(Parse, KeysStartingWithXAreFree) {
   auto errs = errors_of(R"({"format": 1, "suite": "s", "x-owner": "me", "cases": [
     {"id": "c", "x-note": 1, "steps": [{"op": "sleep", "ms": 1, "x-why": "pace"}]}]})");
   EXPECT_TRUE(errs.empty()) << errs.front();
+}
+
+// Editors find a file's JSON Schema through "$schema"; it belongs to the document, so a
+// "$schema" anywhere below the top is still a typo-class unknown key.
+TEST(Parse, SchemaKeyIsAllowedAtTheTopOfASuiteOnly) {
+  EXPECT_TRUE(errors_of(R"({"$schema": "../schema/scenario-v1.schema.json", "format": 1,
+    "suite": "s", "cases": [{"id": "c", "steps": [{"op": "sleep", "ms": 1}]}]})")
+                  .empty());
+  EXPECT_TRUE(has_error(
+      errors_of(suite_with_steps(R"([{"op": "sleep", "ms": 1}])", R"("$schema": "x.json", )")),
+      "t.json:/cases/0/$schema: unknown key '$schema' in a case"));
+  EXPECT_TRUE(
+      has_error(errors_of(suite_with_steps(R"([{"op": "sleep", "ms": 1, "$schema": "x.json"}])")),
+                "t.json:/cases/0/steps/0/$schema: unknown key '$schema'"));
+  EXPECT_TRUE(has_error(errors_of(R"({"$schema": 7, "format": 1, "suite": "s", "cases": [
+    {"id": "c", "steps": [{"op": "sleep", "ms": 1}]}]})"),
+                        "t.json:/$schema: "));
+}
+
+TEST(Parse, SchemaKeyIsAllowedAtTheTopOfALoadProfileOnly) {
+  const std::string steps = R"("iteration": [{"op": "sleep", "ms": 1}])";
+  auto top = load::parse_profile(R"({"$schema": "../schema/load-profile-v1.schema.json",
+    "format": 1, "profile": "p", "executor": {"type": "closed", "vus": 1}, )" +
+                                     steps + "}",
+                                 "p.json");
+  EXPECT_TRUE(top.errors.empty()) << top.errors.front().to_string();
+  auto nested = load::parse_profile(R"({"format": 1, "profile": "p",
+    "executor": {"type": "closed", "vus": 1, "$schema": "x.json"}, )" +
+                                        steps + "}",
+                                    "p.json");
+  std::vector<std::string> errs;
+  for (const auto& d : nested.errors) errs.push_back(d.to_string());
+  EXPECT_TRUE(has_error(errs, "p.json:/executor/$schema: unknown key '$schema'"));
 }
 
 TEST(Parse, UnknownOpListsTheKnownOnes) {

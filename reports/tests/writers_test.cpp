@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "reports/annotations_writer.h"
 #include "reports/console_writer.h"
 #include "reports/html_writer.h"
 #include "reports/json_reader.h"
@@ -185,6 +186,46 @@ TEST(MarkdownWriter, ConformanceAndLoadSummariesMatchGoldenFiles) {
   write_markdown(sample_load_report(), load);
   check_golden("summary.md", conformance.str());
   check_golden("load-summary.md", load.str());
+}
+
+TEST(MarkdownWriter, NamesEveryCaseThatDidNotPlainlyPassWithItsReason) {
+  std::ostringstream md;
+  write_markdown(sample_report(), md);
+  const std::string text = md.str();
+  const auto section = text.find("### Passed with warnings, skipped, expected to fail");
+  ASSERT_NE(section, std::string::npos);
+  for (const char* want : {"**skip echo-tcp/restart**", "**warn echo-tcp/idle**",
+                           "**xfail echo-tcp/crlf**", "known bug #12"}) {
+    EXPECT_NE(text.find(want, section), std::string::npos) << want;
+  }
+  EXPECT_EQ(text.find("echo-tcp/short", section), std::string::npos) << "a plain pass is listed";
+}
+
+TEST(GithubAnnotations, FailuresAreErrorsAndWarningsAreWarningsWithEscapedText) {
+  std::ostringstream out;
+  write_github_annotations(sample_report(), out);
+  std::istringstream lines(out.str());
+  std::vector<std::string> got;
+  for (std::string l; std::getline(lines, l);) got.push_back(l);
+  ASSERT_EQ(got.size(), 4u) << out.str();  // fail, error, warn, xpass; not pass/skip/xfail
+  EXPECT_EQ(got[0].rfind("::error file=scenarios/echo-tcp.json,title=fail echo-tcp/upper", 0), 0u)
+      << got[0];
+  EXPECT_NE(got[0].find("::step 2 expect (reply): bytes differ at offset 1%0A"), std::string::npos);
+  EXPECT_EQ(got[0].find('\n'), std::string::npos);
+  int warnings = 0;
+  for (const auto& l : got) warnings += l.rfind("::warning ", 0) == 0;
+  EXPECT_EQ(warnings, 1);
+  EXPECT_EQ(annotation_escape("a:b,c%\r\n", true), "a%3Ab%2Cc%25%0D%0A");
+  EXPECT_EQ(annotation_escape("a:b,c", false), "a:b,c");
+
+  std::ostringstream load;
+  const RunReport load_report = sample_load_report();
+  write_github_annotations(load_report, load);
+  for (const auto& t : load_report.load->thresholds) {
+    EXPECT_EQ(load.str().find(annotation_escape(t.expression, true)) != std::string::npos,
+              !t.passed)
+        << t.expression;
+  }
 }
 
 TEST(HtmlWriter, ConformanceAndLoadPagesMatchGoldenFiles) {

@@ -67,6 +67,33 @@ class Schema(unittest.TestCase):
             jsonschema.validate({"format": 2, "suite": "s", "cases": []}, SCHEMA)
         jsonschema.validate({"format": 1, "suite": "s", "x-any": 1, "cases": [{"id": "a", "steps": [dict(good_step, **{"x-note": 2})]}]}, SCHEMA)
 
+    def test_every_shipped_file_names_its_schema_for_editors(self):
+        for f, schema in [(f, "scenario-v1") for f in suite_files()] + [
+                (f, "load-profile-v1") for f in sorted((ROOT / "load").glob("*.json"))]:
+            with self.subTest(file=str(f)):
+                doc = json.loads(f.read_text())
+                self.assertEqual(next(iter(doc)), "$schema", "the first key, where editors look")
+                target = (f.parent / doc["$schema"]).resolve()
+                self.assertEqual(target, (ROOT / "schema" / f"{schema}.schema.json").resolve())
+
+    def test_schema_key_is_allowed_at_the_top_only(self):
+        step = {"op": "sleep", "ms": 1}
+        jsonschema.validate({"$schema": "s.json", "format": 1, "suite": "s",
+                             "cases": [{"id": "a", "steps": [step]}]}, SCHEMA)
+        for nested in ({"$schema": "s.json", "id": "a", "steps": [step]},
+                       {"id": "a", "steps": [dict(step, **{"$schema": "s.json"})]}):
+            with self.assertRaises(jsonschema.ValidationError):
+                jsonschema.validate({"format": 1, "suite": "s", "cases": [nested]}, SCHEMA)
+        with self.assertRaises(jsonschema.ValidationError):
+            jsonschema.validate({"$schema": 3, "format": 1, "suite": "s",
+                                 "cases": [{"id": "a", "steps": [step]}]}, SCHEMA)
+        profile = {"$schema": "p.json", "format": 1, "profile": "p",
+                   "executor": {"type": "closed", "vus": 1}, "iteration": [step]}
+        jsonschema.validate(profile, PROFILE_SCHEMA)
+        profile["executor"]["$schema"] = "p.json"
+        with self.assertRaises(jsonschema.ValidationError):
+            jsonschema.validate(profile, PROFILE_SCHEMA)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
