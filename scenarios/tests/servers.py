@@ -22,23 +22,27 @@ import threading
 import time
 
 
-def echo_until_eof(conn):
+def serve_until_eof(conn, reply):
     with conn:
         while True:
             data = conn.recv(65536)
             if not data:
                 return  # the client's FIN: everything read was answered; close
-            conn.sendall(data)
+            conn.sendall(reply(data))
 
 
-def threaded_echo_backlog_2(port):
+def thread_per_client(port, backlog, reply):
     s = socket.socket()
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind(("127.0.0.1", port))
-    s.listen(2)
+    s.listen(backlog)
     while True:
         c, _ = s.accept()
-        threading.Thread(target=echo_until_eof, args=(c,), daemon=True).start()
+        threading.Thread(target=serve_until_eof, args=(c, reply), daemon=True).start()
+
+
+def threaded_echo_backlog_2(port):
+    thread_per_client(port, 2, lambda data: data)
 
 
 class EchoHandler(socketserver.BaseRequestHandler):
@@ -74,21 +78,7 @@ def time_udp_drops_queued(port):
 
 
 def echo_tcp_doubles(port):
-    def serve(c):
-        with c:
-            while True:
-                data = c.recv(65536)
-                if not data:
-                    return
-                c.sendall(bytes(b for x in data for b in (x, x)))
-
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("127.0.0.1", port))
-    s.listen(128)
-    while True:
-        c, _ = s.accept()
-        threading.Thread(target=serve, args=(c,), daemon=True).start()
+    thread_per_client(port, 128, lambda data: bytes(b for x in data for b in (x, x)))
 
 
 def chargen_udp_1024(port):
