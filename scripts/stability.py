@@ -42,13 +42,20 @@ def main():
     out = a.out or tempfile.mkdtemp(prefix="sockspec-stability-")
 
     seen = collections.defaultdict(lambda: collections.defaultdict(list))  # case -> verdict -> runs
-    total = 0
+    total = restarts = 0
     for svc in services:
         for j in jobs:
             for n in range(a.runs):
                 report = os.path.join(out, f"{svc}-j{j}-run{n}.json")
-                r = subprocess.run([a.sockspec, "run", "--target", f"builtin:{svc}", "-j", str(j),
-                                    "--report-json", report], capture_output=True, text=True, timeout=600)
+                # Exit 3 (the server did not start: e.g. its ephemeral port was taken by another
+                # program between the probe and the bind) says nothing of a verdict: try again,
+                # at most three times.
+                for _ in range(3):
+                    r = subprocess.run([a.sockspec, "run", "--target", f"builtin:{svc}", "-j", str(j),
+                                        "--report-json", report], capture_output=True, text=True, timeout=600)
+                    if r.returncode != 3:
+                        break
+                    restarts += 1
                 if r.returncode not in (0, 1) or not os.path.exists(report):
                     print(f"stability: builtin:{svc} -j{j} run {n} could not run (exit {r.returncode}):\n"
                           f"{r.stdout}{r.stderr}", file=sys.stderr)
@@ -58,7 +65,8 @@ def main():
                 total += 1
     changed = {c: vs for c, vs in seen.items() if len(vs) > 1}
     print(f"{total} runs ({a.runs} per service and job count; --jobs {','.join(map(str, jobs))}; "
-          f"services {','.join(services)}), {len(seen)} cases, {len(changed)} with a changing verdict")
+          f"services {','.join(services)}), {len(seen)} cases, {len(changed)} with a changing verdict"
+          + (f"; {restarts} run(s) repeated because the server did not start" if restarts else ""))
     for case, vs in sorted(changed.items()):
         detail = "; ".join(f"{v} in {len(runs)} ({', '.join(runs[:6])}{'...' if len(runs) > 6 else ''})"
                            for v, runs in sorted(vs.items()))
