@@ -67,14 +67,14 @@ def time_udp_drops_queued(port):
     while True:
         _, peer = s.recvfrom(65536)
         time.sleep(0.02)  # the work of answering (a fork, a lookup): requests queue meanwhile
-        s.sendto(struct.pack("!I", int(time.time()) + 2208988800), peer)
         s.setblocking(False)
         try:
             while True:
-                s.recvfrom(65536)  # the fault: queued requests are read and never answered
+                s.recvfrom(65536)  # the fault: requests that queued meanwhile are never answered
         except BlockingIOError:
             pass
         s.setblocking(True)
+        s.sendto(struct.pack("!I", int(time.time()) + 2208988800), peer)
 
 
 def echo_tcp_doubles(port):
