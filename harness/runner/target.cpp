@@ -173,25 +173,15 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
     return p;
   }
   net::SockAddr addr = res.addrs.front();
+  if (spec.port == 0) addr.set_port(pick_free_port(addr));
   std::string cmd = server_cmd;
   if (!spec.builtin.empty()) {
     cmd = shell_quote(self_exe) + " serve " + spec.builtin + " --transport both --bind " +
           shell_quote(addr.host()) + " --port {port}";
   }
-  // A port we picked was free when we looked, but an outgoing connection anywhere on the host
-  // may take it as its ephemeral port before the server binds it. When the server says exactly
-  // that, pick another (three tries); any other failure is the server's own.
-  for (int attempt = 0;; ++attempt) {
-    if (spec.port == 0) addr.set_port(pick_free_port(addr));
-    p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
-    p.error = start_server(*p.server);
-    if (p.error.empty()) break;
-    std::string said = p.server->output().stderr_text;
-    bool taken =
-        said.find("EADDRINUSE") != std::string::npos || said.find("in use") != std::string::npos;
-    if (spec.port == 0 && taken && attempt < 2) continue;
-    return p;
-  }
+  p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
+  p.error = start_server(*p.server);
+  if (!p.error.empty()) return p;
   p.target.name = target_text.empty() ? addr.to_string() : target_text;
   p.target.host = host;
   p.target.addr = addr;
