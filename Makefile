@@ -5,7 +5,7 @@
 #   make install [PREFIX=/usr/local] [DESTDIR=]   release build, installed like any tool
 #   make package   release build, then build/sockspec_VERSION_ARCH.deb (apt-get install ./build/*.deb)
 .PHONY: all deps-build deps-test deps-bench deps-package build build-test test demo bench compat \
-        install package scale-100k shard-compare clean
+        stability install package scale-100k shard-compare clean
 
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
@@ -67,6 +67,15 @@ scale-100k: build
 	@scripts/scale-100k.sh $(RELEASE_DIR)/harness/sockspec
 shard-compare: build
 	@scripts/shard-compare.sh $(RELEASE_DIR)/harness/sockspec
+
+# Verdict stability, the long form (make test runs a 2-run variant): every suite against every
+# reference server RUNS times at --jobs 1 and at --jobs = cores, listing any case whose verdict
+# changed; then the hand-written servers of scenarios/tests/servers.py, 5 runs each.
+RUNS ?= 10
+stability: build-test
+	scripts/stability.py $(TEST_DIR)/harness/sockspec --runs $(RUNS) --jobs 1,$(JOBS) --out $(TEST_DIR)/stability
+	cd scenarios/tests && SOCKSPEC=$(CURDIR)/$(TEST_DIR)/harness/sockspec SOCKSPEC_SCENARIOS_SRC=$(CURDIR)/scenarios \
+	  SOCKSPEC_CONFORMANCE_RUNS=5 /usr/bin/python3 conformance_test.py HandWrittenServers
 
 clean:
 	rm -rf build

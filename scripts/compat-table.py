@@ -10,7 +10,51 @@ import json
 import pathlib
 import sys
 
+# The RFC text each suite's rule comes from, quoted so a deviation can be read against it.
+RFC_TEXT = {
+    "RFC 862, TCP": "Once a connection is established any data received is sent back. This continues "
+                    "until the calling user terminates the connection.",
+    "RFC 862, UDP": "When a datagram is received, the data from it is sent back in an answering datagram.",
+    "RFC 863, TCP": "Once a connection is established any data received is thrown away. No response is "
+                    "sent. This continues until the calling user terminates the connection.",
+    "RFC 863, UDP": "When a datagram is received, it is thrown away. No response is sent.",
+    "RFC 864, TCP": "Once a connection is established a stream of data is sent out the connection (and "
+                    "any data received is thrown away). This continues until the calling user terminates "
+                    "the connection.",
+    "RFC 864, UDP": "When a datagram is received, an answering datagram is sent containing a random number "
+                    "(between 0 and 512) of characters (the data in the received datagram is ignored).",
+    "RFC 867, TCP": "Once a connection is established the current date and time is sent out the connection "
+                    "as a ascii character string (and any data received is thrown away). The service "
+                    "closes the connection after sending the quote.",
+    "RFC 867, UDP": "When a datagram is received, an answering datagram is sent containing the current date "
+                    "and time as a ASCII character string (the data in the received datagram is ignored).",
+    "RFC 867, TCP, example": "There is no specific syntax for the daytime. It is recommended that it be "
+                             "limited to the ASCII printing characters, space, carriage return, and line "
+                             "feed. The daytime should be just one line.",
+    "RFC 868, TCP": "S: Send the time as a 32 bit binary number. U: Receive the time. U: Close the "
+                    "connection. S: Close the connection.",
+    "RFC 868, UDP": "U: Send an empty datagram to port 37. S: Receive the empty datagram. S: Send a "
+                    "datagram containing the time as a 32 bit binary number.",
+}
+
+
+def rfc_text(spec_ref):
+    if not spec_ref:
+        return ""
+    rfc = spec_ref.split(",")[0].strip()
+    section = "UDP" if "UDP" in spec_ref else "TCP"
+    if rfc == "RFC 867" and "example" in spec_ref:
+        return RFC_TEXT["RFC 867, TCP, example"]
+    return RFC_TEXT.get(f"{rfc}, {section}", "")
+
+
+def third_party(server):
+    return not server.startswith(("sockspec-", "handwritten-"))
+
+
 root = pathlib.Path(sys.argv[1])
+# third-party server -> {case: (level, verdict, what was seen, spec_ref)}
+deviations = collections.defaultdict(dict)
 # server -> suite -> Counter of verdicts; fault -> failing MUST cases
 table = collections.defaultdict(lambda: collections.defaultdict(collections.Counter))
 catches = collections.defaultdict(list)
@@ -21,8 +65,17 @@ for path in sorted(root.rglob("report.json")):
     for suite in report["suites"]:
         for case in suite["cases"]:
             table[row][suite["name"]][case["verdict"]] += 1
+            if third_party(server) and case["verdict"] in ("fail", "xfail", "warn", "error"):
+                seen = next((st["message"] for st in reversed(case.get("steps", []))
+                             if st["verdict"] != "pass" and st["message"]), case["reason"])
+                capacity = "capacity" in case.get("tags", [])
+                deviations[server][f'{suite["name"]}/{case["id"]}'] = (
+                    case["level"], case["verdict"], case["reason"], seen,
+                    "" if capacity else case["spec_ref"])
             if "-fault-" in server and case["verdict"] == "fail" and case["level"] == "must":
                 catches[server.split("-fault-")[1]].append(f'{suite["name"]}/{case["id"]}')
+            elif "-fault-" in server and case["verdict"] == "warn":  # a fault no RFC forbids (slow)
+                catches[server.split("-fault-")[1]].append(f'{suite["name"]}/{case["id"]} (SHOULD, warns)')
 
 suites = sorted({s for row in table.values() for s in row})
 print("# Compatibility\n")
@@ -31,7 +84,7 @@ print("do not edit by hand. A cell is `pass / warn / fail`; `xfail` counts known
 print("in `scenarios/expected/` (with their reasons). Empty: the suite does not apply.\n")
 print("| server | " + " | ".join(suites) + " |")
 print("|---|" + "---|" * len(suites))
-for row in sorted(r for r in table if "-fault-" not in r):
+for row in sorted(r for r in table if "-fault-" not in r and not r.startswith("handwritten-")):
     cells = []
     for s in suites:
         c = table[row].get(s)
@@ -44,8 +97,27 @@ for row in sorted(r for r in table if "-fault-" not in r):
         cells.append(cell)
     print(f"| {row} | " + " | ".join(cells) + " |")
 
-print("\n## Faulty reference servers and the MUST cases that catch them\n")
-print("| fault | failing MUST cases |")
+print("\n## Faulty reference servers and the cases that catch them\n")
+print("| fault | failing MUST cases (SHOULD cases that warn, for a fault no RFC forbids) |")
 print("|---|---|")
 for fault in sorted(catches):
     print(f"| `{fault}` | " + ", ".join(f"`{c}`" for c in sorted(catches[fault])) + " |")
+
+print("\n## What the third-party servers do that the RFCs do not\n")
+print("Every case a third-party server did not pass, as run in its default configuration")
+print("(the commands are in `scenarios/expected/`): level, verdict, what was seen, and the RFC")
+print("text the case checks. `warn` on a `capacity` case names a limit the server chose, not an RFC")
+print("violation; see docs/suites.md.\n")
+for server in sorted(deviations):
+    print(f"### {server}\n")
+    print("| case | level | verdict | seen | RFC text |")
+    print("|---|---|---|---|---|")
+    for case, (level, verdict, reason, seen, spec) in sorted(deviations[server].items()):
+        why = reason if verdict == "xfail" or reason.startswith("policy:") else seen
+        why = why.replace("|", "\\|").replace("\n", " ")
+        if len(why) > 220:
+            why = why[:217] + "..."
+        text = rfc_text(spec)
+        quoted = f'"{text}" ({spec})' if text else spec or "none: a capacity probe (RFC 862-868 set no capacity)"
+        print(f"| `{case}` | {level} | {verdict} | {why} | {quoted} |")
+    print()

@@ -9,7 +9,8 @@ build_pkgs=(g++ make cmake ninja-build pkg-config python3
             libboost-program-options-dev nlohmann-json3-dev libre2-dev
             libgtest-dev libgmock-dev libbenchmark-dev)
 # What the tests drive: the CLI tests, the JSON Schema check, and the third-party servers
-# the suites are proven against (inetd in a network namespace: iproute2), and Chromium to
+# the suites are proven against (inetd in a network namespace: iproute2; tcpserver from
+# ucspi-tcp; systemd-socket-activate from systemd), and Chromium to
 # load the HTML reports in a real browser.
 # Also the package checks (dpkg-dev for the .deb's dependencies, lintian, man-db to render
 # the man page), the JUnit consumers (python3-junitparser; npm installs a JavaScript one into
@@ -17,7 +18,7 @@ build_pkgs=(g++ make cmake ninja-build pkg-config python3
 # bash-completion, which the installed completion plugs into. Slurm and munge for the
 # sharded-run test on a single-node cluster the test starts itself (deploy/slurm/).
 package_pkgs=(dpkg-dev lintian man-db)
-test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd chromium
+test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd ucspi-tcp systemd chromium
            "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion
            slurm-wlm munge)
 

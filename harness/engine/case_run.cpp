@@ -52,7 +52,10 @@ CaseOutcome run_case(const scenario::Case& c, const RunCaseOptions& opts) {
     }
     for (const auto& s : out.steps) {
       if (s.verdict == out.verdict && out.verdict != reports::Verdict::pass) {
-        out.reason = "step " + s.path + " " + s.op + ": " + s.message;
+        // A label says which rule the step checks ("RFC 864: 0 to 512 characters"): the reason
+        // then reads in the spec's terms, not only in bytes.
+        out.reason = "step " + s.path + " " + s.op + (s.label.empty() ? "" : " (" + s.label + ")") +
+                     ": " + s.message;
         break;
       }
     }

@@ -224,7 +224,8 @@ void Client::complete(reports::StepResult r, std::vector<reports::StepResult> ex
     c.verdict = r.verdict;
     c.elapsed_ms = ms_since(top.started);
     c.message = "iteration " + std::to_string(top.iter) + " of " + std::to_string(top.times) +
-                ": step " + r.path + " " + r.op + " failed";
+                ": step " + r.path + " " + r.op + (r.label.empty() ? "" : " (" + r.label + ")") +
+                ": " + r.message;
     results_.push_back(std::move(c));
     std::string where;
     for (size_t i = 1; i < frames_.size(); ++i) {

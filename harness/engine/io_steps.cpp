@@ -90,8 +90,10 @@ class SendMachine : public Machine {
     bool connected = c_->kind == Conn::Kind::udp_connected;
     UdpSequence* seq = c_->sequence.get();
     // Many identical datagrams: UDP GSO hands the kernel up to 64 per sendmsg (it splits them),
-    // else one sendmmsg per batch; either way not a syscall each.
-    while (!seq && !c_->no_gso && op.repeat - copy_ > 1 && bytes_.size() > 0 &&
+    // else one sendmmsg per batch; either way not a syscall each. AF_UNIX ignores UDP_SEGMENT
+    // without an error and would send them all as one datagram: batch there instead.
+    bool gso = dest_.family() == AF_INET || dest_.family() == AF_INET6;
+    while (!seq && gso && !c_->no_gso && op.repeat - copy_ > 1 && bytes_.size() > 0 &&
            bytes_.size() <= 1400) {
       size_t n = static_cast<size_t>(std::min<uint64_t>(64, op.repeat - copy_));
       if (gso_buffer_.size() != n * bytes_.size()) {

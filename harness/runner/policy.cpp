@@ -57,6 +57,28 @@ Decided decide(reports::Verdict raw, const std::string& raw_reason, scenario::Le
   return {v, raw_reason};
 }
 
+std::optional<std::string> policy_seen(const std::vector<std::string>& tags,
+                                       const std::vector<reports::StepResult>& steps) {
+  if (std::find(tags.begin(), tags.end(), "capacity") == tags.end()) return std::nullopt;
+  // The step that failed first with an errno: a parallel step reports its failing client's
+  // steps after its own summary, so look at every step rather than at the summary alone.
+  for (const auto& s : steps) {
+    if (s.verdict != reports::Verdict::fail || s.errno_name.empty()) continue;
+    const std::string& e = s.errno_name;
+    if (e == "ECONNREFUSED") return "connections refused (" + e + ")";
+    if (e == "ECONNRESET" || e == "EPIPE") return "connections reset (" + e + ")";
+    if (e == "ETIMEDOUT" && s.op == "connect")
+      return "connects not accepted in time (SYNs dropped: the listen queue was full)";
+    // A connection that never saw a byte: what a full listen queue does to the handshake's
+    // last ACK (the client believes it is connected; the server never accepted it).
+    if (e == "ETIMEDOUT" && s.op == "expect" && s.bytes_received == 0)
+      return "connections never served (no byte within the bound: a full listen queue drops "
+             "the handshake's last ACK)";
+    return std::nullopt;  // the first failure is something else: judged as it is
+  }
+  return std::nullopt;
+}
+
 bool selected(const Selection& s, const std::string& full_id,
               const std::vector<std::string>& tags) {
   bool by_filter =

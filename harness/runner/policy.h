@@ -28,6 +28,14 @@ struct Decided {
 Decided decide(reports::Verdict raw, const std::string& raw_reason, scenario::Level level,
                bool strict, const std::optional<std::string>& expected_failure);
 
+// A case tagged "capacity" probes a server's limits (a burst of connects, many clients). When
+// it fails because connections were refused, reset or never accepted, what it saw is a policy
+// the server's configuration chose (a connection-rate limit, a small listen backlog), not a
+// protocol violation: this returns the words that name it, and the case becomes a warning.
+// Wrong bytes are never policy. nullopt when the case is not such a case.
+std::optional<std::string> policy_seen(const std::vector<std::string>& tags,
+                                       const std::vector<reports::StepResult>& steps);
+
 struct Selection {
   std::vector<std::string> filters;  // globs over "suite/id"; any may match
   std::vector<std::string> tags;     // a case with any of them

@@ -66,5 +66,46 @@ TEST(ShellQuote, LeavesPlainWordsAndQuotesTheRest) {
   EXPECT_EQ(shell_quote(""), "''");
 }
 
+reports::StepResult failed_step(std::string op, std::string errno_name) {
+  reports::StepResult s;
+  s.op = std::move(op);
+  s.verdict = Verdict::fail;
+  s.errno_name = std::move(errno_name);
+  return s;
+}
+
+TEST(CapacityPolicy, RefusalsAndResetsInACapacityCaseNameThePolicy) {
+  reports::StepResult summary;  // a parallel step's own line: no errno
+  summary.op = "parallel";
+  summary.verdict = Verdict::fail;
+  std::vector<std::string> tags{"concurrency", "capacity"};
+  auto refused = policy_seen(tags, {summary, failed_step("connect", "ECONNREFUSED")});
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_NE(refused->find("refused"), std::string::npos);
+  auto reset = policy_seen(tags, {failed_step("expect", "ECONNRESET")});
+  ASSERT_TRUE(reset.has_value());
+  EXPECT_NE(reset->find("reset"), std::string::npos);
+  auto dropped = policy_seen(tags, {failed_step("connect", "ETIMEDOUT")});
+  ASSERT_TRUE(dropped.has_value());
+  EXPECT_NE(dropped->find("listen queue"), std::string::npos);
+  auto never = policy_seen(tags, {failed_step("expect", "ETIMEDOUT")});
+  ASSERT_TRUE(never.has_value());
+  EXPECT_NE(never->find("never served"), std::string::npos);
+}
+
+TEST(CapacityPolicy, WrongBytesOrOtherCasesAreNeverPolicy) {
+  std::vector<std::string> tags{"capacity"};
+  reports::StepResult mismatch;  // wrong bytes: no errno
+  mismatch.op = "expect";
+  mismatch.verdict = Verdict::fail;
+  EXPECT_FALSE(policy_seen(tags, {mismatch}).has_value());
+  // A reply cut short is not a refusal: some bytes came.
+  auto cut = failed_step("expect", "ETIMEDOUT");
+  cut.bytes_received = 3;
+  EXPECT_FALSE(policy_seen(tags, {cut}).has_value());
+  // The same refusal in a case that does not probe capacity is a plain failure.
+  EXPECT_FALSE(policy_seen({"concurrency"}, {failed_step("connect", "ECONNREFUSED")}).has_value());
+}
+
 }  // namespace
 }  // namespace sockspec::runner
