@@ -27,17 +27,18 @@ int cmd_load(const Invocation& inv) {
       "HOST:PORT, [V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE")(
       "server-cmd", po::value(&o.server_cmd),
       "start this command as the server ({port} is replaced, or {path} by a fresh AF_UNIX "
-      "socket path)")("duration", po::value(&o.duration_s),
-                      "seconds measured (default: the profile's duration_s)")(
-      "warmup", po::value(&o.warmup_s),
-      "seconds run before measuring (default: the profile's warmup_s)")(
-      "rate", po::value(&o.rate),
-      "iterations per second for open-loop executors (overrides the profile)")(
-      "connections", po::value(&o.connections),
-      "virtual users / connections (overrides the profile)")(
-      "threads", po::value(&o.threads),
-      "generator threads, each with its own event loop (default: cores)")(
-      "seed", po::value(&o.seed), "seed for random payloads")(
+      "socket path)")(
+      "duration", number_option(&o.duration_s, "--duration", 0.1, 86400),
+      "seconds measured, 0.1 to 86400 (default: the profile's duration_s)")(
+      "warmup", number_option(&o.warmup_s, "--warmup", 0, 3600),
+      "seconds run before measuring, 0 to 3600 (default: the profile's warmup_s)")(
+      "rate", number_option(&o.rate, "--rate", 0.001, 10'000'000),
+      "iterations per second for open-loop executors, 0.001 to 10000000 (overrides the profile)")(
+      "connections", count_option(&o.connections, "--connections", 1, 100'000),
+      "virtual users / connections, 1 to 100000 (overrides the profile)")(
+      "threads", count_option(&o.threads, "--threads", 1, 256),
+      "generator threads, each with its own event loop, 1 to 256 (default: cores)")(
+      "seed", count_option(&o.seed, "--seed", 0, UINT64_MAX), "seed for random payloads")(
       "report-json", po::value(&o.report_json), "write the JSON report here")(
       "html", po::value(&o.html), "write the HTML report (one self-contained file) here")(
       "markdown", po::value(&o.markdown), "write a Markdown summary (for CI job summaries) here")(

@@ -31,9 +31,10 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
     err << "load: " << spec.error << "\n";
     return 2;
   }
-  auto text = read_file(o.profile);
+  std::string why;
+  auto text = read_file(o.profile, &why);
   if (!text) {
-    err << "load: " << o.profile << ": cannot be read\n";
+    err << "load: " << o.profile << ": " << why << "\n";
     return 2;
   }
   auto parsed = load::parse_profile(*text, o.profile);

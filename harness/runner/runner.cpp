@@ -125,9 +125,10 @@ int Run::load() {
     return 2;
   }
   if (!o_.expect_fail.empty()) {
-    auto text = read_file(o_.expect_fail);
+    std::string why;
+    auto text = read_file(o_.expect_fail, &why);
     if (!text) {
-      err_ << "run: --expect-fail " << o_.expect_fail << ": cannot be read\n";
+      err_ << "run: --expect-fail " << o_.expect_fail << ": " << why << "\n";
       return 2;
     }
     expect_fail_ = parse_expect_fail(*text, o_.expect_fail);
