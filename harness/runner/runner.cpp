@@ -76,6 +76,7 @@ class Run {
   engine::Target target_;
   int unix_type_ = 0;  // SOCK_STREAM or SOCK_DGRAM for an AF_UNIX target
   bool ipv4_ = false, ipv6_ = false, interrupted_ = false;
+  std::string unreachable_;  // why the target was never reached (exit 3), for the reports
   std::mutex print_mu_;
 };
 
@@ -87,7 +88,7 @@ int Run::go() {
     return 2;
   }
   if (int rc = load(); rc != 0) return rc;
-  if (int rc = setup_target(); rc != 0) return rc;
+  if (setup_target() != 0) return finish();  // exit 3, with the reports asked for
   ipv4_ = can_bind("127.0.0.1");
   ipv6_ = can_bind("::1");
   run_cases();
@@ -163,6 +164,7 @@ int Run::setup_target() {
   server_ = std::move(p.server);
   if (!p.error.empty()) {
     err_ << "run: " << p.error << "\n";
+    unreachable_ = p.reason.empty() ? p.error : p.reason;
     return 3;
   }
   target_ = p.target;
@@ -284,6 +286,13 @@ int Run::finish() {
   report.meta.host = host_name();
   report.meta.strict = o_.strict;
   if (server_) report.server = server_->output();
+  ReportPaths paths{o_.report_json, o_.junit, o_.html, o_.markdown};
+  paths.defaults_in(o_.out_dir, "", "index.html");
+  if (!unreachable_.empty()) {
+    report.meta.duration_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    return write_unreachable_report(std::move(report), unreachable_, paths, out_, err_);
+  }
   // Results, grouped by suite in the order the suites were given.
   for (const auto& s : suites_) {
     reports::SuiteResult sr{
@@ -306,8 +315,6 @@ int Run::finish() {
   report.meta.duration_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
 
-  ReportPaths paths{o_.report_json, o_.junit, o_.html, o_.markdown};
-  paths.defaults_in(o_.out_dir, "", "index.html");
   reports::write_summary(report, reports::ConsoleStyle{o_.color}, out_);
   if (o_.github_annotations) reports::write_github_annotations(report, out_);
   if (!write_report_files(report, paths, out_, err_)) return 2;
