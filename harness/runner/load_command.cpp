@@ -122,7 +122,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   bool interrupted = cancel_requested(o.cancel_fd);
   if (prepared.server) {
-    prepared.server->stop(std::chrono::seconds(3));
+    prepared.server->stop(interrupted ? kInterruptedGrace : kStopGrace);
     report.server = prepared.server->output();
   }
   meta(report, prepared.target);

@@ -59,6 +59,11 @@ class ManagedServer : public engine::ServerControl {
   bool truncated_ = false;
 };
 
+// How long a stopped server may take to exit on SIGTERM before SIGKILL: at the end of a run,
+// and when the user interrupted it (and waits for the report).
+inline constexpr std::chrono::milliseconds kStopGrace{3000};
+inline constexpr std::chrono::milliseconds kInterruptedGrace{300};
+
 // Picks a port that is free for both TCP and UDP on `addr`'s address right now.
 uint16_t pick_free_port(const net::SockAddr& addr);
 

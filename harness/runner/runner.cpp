@@ -275,7 +275,8 @@ void Run::run_cases() {
 }
 
 int Run::finish() {
-  if (server_) server_->stop(std::chrono::seconds(3));
+  // Interrupted, the user is waiting: a server that ignores SIGTERM gets SIGKILL sooner.
+  if (server_) server_->stop(interrupted_ ? kInterruptedGrace : kStopGrace);
   reports::RunReport report;
   report.meta.version = SOCKSPEC_VERSION;
   report.meta.command_line = o_.command_line;

@@ -329,6 +329,26 @@ class ReportsOnEveryExitPath(unittest.TestCase):
                 self.assertIn('<error message="the server did not start', junit)
 
 
+class SignalsEndARun(unittest.TestCase):
+    def test_sigterm_mid_case_writes_a_partial_report_and_kills_a_server_that_ignores_it(self):
+        s = Sockspec(self)
+        with tempfile.TemporaryDirectory() as d:
+            suite = write(d, "long.json", LONG_SUITE)
+            out = os.path.join(d, "out")
+            p = s.start("run", suite, "--server-cmd", f"{sys.executable} {HOSTILE} hang {{port}}",
+                        "--out", out)
+            until = time.monotonic() + 30
+            while len(marked_pids(s.marker)) < 3 and time.monotonic() < until:
+                time.sleep(0.05)  # sockspec, the supervisor and the server
+            time.sleep(0.5)  # into the case's sleep step; nothing below depends on it
+            p.send_signal(signal.SIGTERM)
+            p.communicate(timeout=30)
+            self.assertEqual(p.returncode, 1)
+            report = load_json(os.path.join(out, "report.json"))
+            self.assertIn("the run was interrupted; cases not run are skipped", report["notes"])
+            self.assertEqual(wait_until_gone(s.marker), [])
+
+
 class HostileServers(unittest.TestCase):
     """run and load against each hostile server end by their deadlines, with a report, and leave
     no process behind."""

@@ -2,7 +2,7 @@
 """A deliberately hostile server for the robustness tests: `hostile_server.py MODE PORT`.
 
 It listens on 127.0.0.1:PORT over TCP and UDP and misbehaves as MODE says:
-  hang      accepts and reads nothing, answers nothing
+  hang      accepts and reads nothing, answers nothing, and ignores SIGTERM
   flood     sends as fast as the client takes (TCP), 64 datagrams per datagram (UDP)
   reset     resets every connection as soon as it is accepted; answers no datagram
   garbage   answers everything with random bytes
@@ -15,6 +15,7 @@ Only loopback; it runs until killed (every test stops it), and stops by itself a
 """
 import os
 import selectors
+import signal
 import socket
 import sys
 import time
@@ -123,6 +124,8 @@ def on_datagram(udp):
 
 
 def main():
+    if MODE == "hang":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     udp = listen()
     while time.monotonic() < DEADLINE:
         for key, events in sel.select(timeout=0.05):
