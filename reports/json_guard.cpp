@@ -17,23 +17,10 @@ struct Frame {
   bool want_key = true;  // objects: the next string is a key
 };
 
-std::string escape(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string pointer_of(const std::vector<Frame>& stack) {
   std::string p;
-  for (const auto& f : stack) p += "/" + (f.array ? std::to_string(f.index) : escape(f.key));
+  for (const auto& f : stack)
+    p += "/" + (f.array ? std::to_string(f.index) : json_pointer_escape(f.key));
   return p;
 }
 
@@ -54,6 +41,20 @@ size_t read_string(std::string_view text, size_t i, std::string* out) {
 }
 
 }  // namespace
+
+std::string json_pointer_escape(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
 
 std::optional<JsonProblem> check_json_limits(std::string_view text, size_t max_depth,
                                              size_t max_bytes) {

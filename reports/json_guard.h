@@ -22,6 +22,9 @@ struct JsonProblem {
   std::string message;
 };
 
+// A key escaped for a JSON pointer (RFC 6901: ~ as ~0, / as ~1).
+std::string json_pointer_escape(std::string_view key);
+
 // The first problem found, or nullopt. Syntax errors are left to the real parser (it reports
 // them with a position); only what would crash or escape it is reported here.
 std::optional<JsonProblem> check_json_limits(std::string_view text,

@@ -15,10 +15,12 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "common/codec.h"
 #include "net/socket.h"
 #include "runner/policy.h"
+#include "runner/supervisor.h"
 
 namespace sockspec::runner {
 
@@ -38,55 +40,6 @@ std::string last_line(const std::string& s) {
   return nl == std::string::npos ? t : t.substr(nl + 1);
 }
 
-// The first process of a managed server's group, forked from sockspec (so async-signal-safe
-// calls only). It runs the command through /bin/sh as its child and waits; it ends the way the
-// command ended, so the harness sees the server's own status. A parent-death signal fires when
-// the *thread* that forked exits, so it is only a wake-up: parent death is read from getppid(),
-// checked at every wake-up and at least every 100 ms. Then the group gets SIGKILL, and with it
-// everything the server started that stayed in its group.
-int supervise(pid_t parent, const char* script) {
-  sigset_t wanted;
-  sigemptyset(&wanted);
-  sigaddset(&wanted, SIGCHLD);
-  sigaddset(&wanted, SIGTERM);
-  sigaddset(&wanted, SIGINT);
-  sigaddset(&wanted, SIGHUP);
-  sigprocmask(SIG_SETMASK, &wanted, nullptr);
-  prctl(PR_SET_PDEATHSIG, SIGHUP);
-  if (getppid() != parent) return 127;
-  pid_t child = fork();
-  if (child < 0) return 127;
-  if (child == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    ::signal(SIGPIPE, SIG_DFL);
-    sigprocmask(SIG_SETMASK, &none, nullptr);  // the harness blocks SIGINT/SIGTERM
-    execl("/bin/sh", "sh", "-c", script, static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  const timespec tick{0, 100'000'000};
-  for (;;) {
-    siginfo_t info;
-    int sig = sigtimedwait(&wanted, &info, &tick);
-    if (getppid() != parent) {
-      ::kill(0, SIGKILL);  // the whole group, this process included
-      _exit(137);
-    }
-    if (sig != SIGCHLD) continue;  // a group SIGTERM already reached the server itself
-    int status = 0;
-    pid_t done = waitpid(child, &status, WNOHANG);
-    if (done != child) continue;
-    if (WIFEXITED(status)) return WEXITSTATUS(status);
-    int how = WTERMSIG(status);
-    ::signal(how, SIG_DFL);
-    sigset_t only;
-    sigemptyset(&only);
-    sigaddset(&only, how);
-    sigprocmask(SIG_UNBLOCK, &only, nullptr);
-    ::kill(getpid(), how);  // end by the same signal, so the status reads the same
-    _exit(128 + how);
-  }
-}
 }  // namespace
 
 ManagedServer::ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp,
@@ -125,15 +78,24 @@ std::string ManagedServer::start() {
     return "pipe: " + errno_name(errno);
   }
   net::Fd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]);
-  // Run as written (compound commands included) under a supervisor that leads the process
-  // group: it outlives the shell's own exec tricks, and when sockspec dies (even by SIGKILL)
-  // it kills the whole group, the server's children included.
-  const std::string& script = command_;
+  // Exec'd directly when it needs no shell (dash forks even a lone command, and the server
+  // would be a grandchild); else run as written by /bin/sh. Either way below a supervisor
+  // that leads the process group (runner/supervisor.h). The argv is built before fork: the
+  // child may not allocate.
+  std::vector<std::string> words;
+  if (auto plain = plain_command_words(command_)) {
+    words = std::move(*plain);
+  } else {
+    words = {"/bin/sh", "-c", command_};
+  }
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return "fork: " + errno_name(errno);
   if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec (supervise() keeps to them too).
+    // Only async-signal-safe calls from here on.
     setpgid(0, 0);  // its own group, so a signal reaches its children too
     dup2(out_w.get(), STDOUT_FILENO);
     dup2(err_w.get(), STDERR_FILENO);
@@ -141,7 +103,7 @@ std::string ManagedServer::start() {
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
     // It does not exec: without this it would keep every socket of the harness open.
     close_range(3, ~0U, 0);
-    _exit(supervise(parent, script.c_str()));
+    supervise(parent, argv.data());
   }
   setpgid(pid, pid);  // also from the parent, so no signal can race the child's own call
   pid_ = pid;

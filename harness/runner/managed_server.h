@@ -19,7 +19,8 @@ namespace sockspec::runner {
 
 class ManagedServer : public engine::ServerControl {
  public:
-  // `command` is run by /bin/sh with {port} (and {path}, for an AF_UNIX `addr`) replaced;
+  // `command` has {port} (and {path}, for an AF_UNIX `addr`) replaced and is exec'd directly
+  // when it needs no shell, else run by /bin/sh, below a supervisor (runner/supervisor.h);
   // `addr` is where it must accept. `socket_dir`, if set, is a private directory made for the
   // socket: the destructor removes it, and every start removes a socket file left over.
   ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp, bool probe_udp,

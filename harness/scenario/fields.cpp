@@ -8,19 +8,7 @@ using json = nlohmann::json;
 
 std::string Diagnostic::to_string() const { return file + ":" + pointer + ": " + message; }
 
-std::string pointer_escape(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string pointer_escape(std::string_view key) { return reports::json_pointer_escape(key); }
 
 std::optional<json> parse_json_text(std::string_view text, const std::string& file,
                                     std::vector<Diagnostic>& out) {

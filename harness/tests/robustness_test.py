@@ -17,6 +17,8 @@ import time
 import unittest
 import uuid
 
+from cli_test import load_json, read_text  # the same small helpers
+
 SOCKSPEC = os.environ.get("SOCKSPEC", "sockspec")
 SCENARIOS = os.environ.get("SOCKSPEC_SCENARIOS_SRC", "scenarios")
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -71,16 +73,6 @@ def wait_until_gone(marker, limit_s=10):
         time.sleep(0.05)
 
 
-def load_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def read_text(path):
-    with open(path) as f:
-        return f.read()
-
-
 def write(dirname, name, doc):
     path = os.path.join(dirname, name)
     with open(path, "w") as f:
@@ -113,6 +105,15 @@ class Sockspec:
 
 LONG_SUITE = {"format": 1, "suite": "long", "cases": [{"id": "waits", "timeout_ms": 600000, "steps": [
     {"op": "connect", "conn": "c"}, {"op": "sleep", "ms": 300000}]}]}
+
+
+def wait_for_server(marker, limit_s=30):
+    """Waits until sockspec, the supervisor and the server (3 processes) carry `marker`."""
+    until = time.monotonic() + limit_s
+    while len(marked_pids(marker)) < 3:
+        if time.monotonic() > until:
+            raise AssertionError(f"the managed server did not start in {limit_s} s")
+        time.sleep(0.05)
 
 
 def wait_for_file_lines(path, n, limit_s=30):
@@ -152,10 +153,7 @@ class NothingOutlivesSockspec(unittest.TestCase):
         with tempfile.TemporaryDirectory() as d:
             suite = write(d, "long.json", LONG_SUITE)
             p = s.start("run", suite, "--target", "builtin:echo")
-            until = time.monotonic() + 30
-            while len(marked_pids(s.marker)) < 3 and time.monotonic() < until:
-                time.sleep(0.05)  # sockspec, the supervisor and the server
-            self.assertGreaterEqual(len(marked_pids(s.marker)), 3)
+            wait_for_server(s.marker)
             p.send_signal(signal.SIGKILL)
             p.wait(timeout=10)
             self.assertEqual(wait_until_gone(s.marker), [])
@@ -348,9 +346,7 @@ class SignalsEndARun(unittest.TestCase):
             out = os.path.join(d, "out")
             p = s.start("run", suite, "--server-cmd", f"{sys.executable} {HOSTILE} hang {{port}}",
                         "--out", out)
-            until = time.monotonic() + 30
-            while len(marked_pids(s.marker)) < 3 and time.monotonic() < until:
-                time.sleep(0.05)  # sockspec, the supervisor and the server
+            wait_for_server(s.marker)
             time.sleep(0.5)  # into the case's sleep step; nothing below depends on it
             p.send_signal(signal.SIGTERM)
             p.communicate(timeout=30)
