@@ -48,9 +48,12 @@ mkdir -p "$dir/artifacts"
 status=0
 for t in "${targets[@]}"; do
   bin=$(find "$dir" -type f -name "$t" -perm -u+x | head -1)
-  limit=(-max_total_time="$seconds")
-  [ -n "${RUNS:-}" ] && limit=(-runs="$RUNS")
-  echo "fuzz: $t for ${RUNS:+$RUNS runs}${RUNS:-${seconds}s}"
+  if [ -n "${RUNS:-}" ]; then
+    limit=(-runs="$RUNS") what="$RUNS runs"
+  else
+    limit=(-max_total_time="$seconds") what="$seconds s"
+  fi
+  echo "fuzz: $t for $what"
   # -rss_limit_mb and -timeout make a memory blow-up or a hang a failure too.
   if ! "$bin" "$dir/corpus/$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$dir/artifacts/$t-" \
