@@ -385,6 +385,7 @@ class HostileServers(unittest.TestCase):
         self.assertIn(r.returncode, (0, 1, 3), f"{mode}: {r.stdout}{r.stderr}")
         report = load_json(os.path.join(out, report_name))
         self.assertEqual(report["exit_code"], r.returncode)
+        self.assertNotEqual(r.returncode, 3, f"{mode}: the server did not start: {report['notes']}")
         return report
 
     def test_run_against_each_hostile_server_ends_with_a_report(self):
