@@ -24,17 +24,6 @@ SCENARIOS = os.environ.get("SOCKSPEC_SCENARIOS_SRC", "scenarios")
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOSTILE = os.path.join(HERE, "hostile", "hostile_server.py")
 MARKER_KEY = "SOCKSPEC_ROBUSTNESS_MARKER"
-MATCHER_H = os.path.join(os.path.dirname(os.path.abspath(SCENARIOS)), "harness", "match", "matcher.h")
-
-
-def uses_std_regex():
-    if not os.path.exists(MATCHER_H):
-        return False
-    with open(MATCHER_H) as f:
-        return "std::regex re;" in f.read()
-
-
-STD_REGEX_ENGINE = uses_std_regex()
 
 
 def marked_env(marker):
@@ -412,11 +401,6 @@ class HostileServers(unittest.TestCase):
                     if mode in ("hang", "reset", "garbage", "die", "flood"):
                         self.assertTrue(load["iterations"] == 0 or load["errors"] > 0, (mode, load))
 
-    # The regex engine is replaced on another branch (issue 12, bounded-time regex engine);
-    # until it lands, std::regex overflows the stack on these replies and sockspec dies with
-    # SIGSEGV. The skip is loud and lifts itself once matcher.h no longer uses std::regex.
-    @unittest.skipIf(STD_REGEX_ENGINE, "waits for the bounded-time regex engine: harness/match still "
-                     "uses std::regex, which overflows the stack on a 30,000-byte line")
     def test_a_huge_line_or_datagram_does_not_crash_the_built_in_suites(self):
         # daytime-tcp, daytime-udp and chargen-tcp match replies with regexes: a 30,000-byte
         # line or a 65,507-byte datagram must be a failed case, not a crashed sockspec.
