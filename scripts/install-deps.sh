@@ -11,19 +11,15 @@ build_pkgs=(g++ make cmake ninja-build pkg-config python3
 # What the tests drive: the CLI tests, the JSON Schema check, and the third-party servers
 # the suites are proven against (inetd in a network namespace: iproute2), and Chromium to
 # load the HTML reports in a real browser.
-<<<<<<< HEAD
 # Also the package checks (dpkg-dev for the .deb's dependencies, lintian, man-db to render
 # the man page), the JUnit consumers (python3-junitparser; npm installs a JavaScript one into
 # the test's own folder), the CI recipes (python3-yaml reads them from docs/ci.md), and
-# bash-completion, which the installed completion plugs into.
+# bash-completion, which the installed completion plugs into. clang and its runtime
+# (libFuzzer) build the fuzz targets that `make test` runs briefly.
 package_pkgs=(dpkg-dev lintian man-db)
 test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd chromium
-           "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion)
-=======
-# clang and its runtime (libFuzzer) build the fuzz targets that `make test` runs briefly.
-test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd chromium
+           "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion
            clang libclang-rt-14-dev)
->>>>>>> 98b5603 (Fuzzing (libFuzzer targets for suite/profile parsers, matchers, report reader, thresholds; make fuzz, a short run in make test), ThreadSanitizer check of runner and load driver (make tsan, from make test), docs/robustness.md)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
