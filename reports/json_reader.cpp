@@ -1,5 +1,7 @@
 #include "reports/json_reader.h"
 
+#include "reports/json_guard.h"
+
 namespace sockspec::reports {
 
 using json = nlohmann::json;
@@ -197,6 +199,23 @@ ReadReport from_json(const json& j) {
     out.error = std::string("not a sockspec report: ") + e.what();
   }
   return out;
+}
+
+ReadReport read_report_text(std::string_view text) {
+  ReadReport out;
+  if (auto problem = check_json_limits(text)) {
+    out.error = "invalid JSON at " + (problem->pointer.empty() ? "/" : problem->pointer) + ": " +
+                problem->message;
+    return out;
+  }
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    out.error = std::string("invalid JSON: ") + e.what();
+    return out;
+  }
+  return from_json(j);
 }
 
 }  // namespace sockspec::reports

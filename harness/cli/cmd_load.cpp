@@ -27,24 +27,25 @@ int cmd_load(const Invocation& inv) {
       "HOST:PORT, [V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE")(
       "server-cmd", po::value(&o.server_cmd),
       "start this command as the server ({port} is replaced, or {path} by a fresh AF_UNIX "
-      "socket path)")("duration", po::value(&o.duration_s),
-                      "seconds measured (default: the profile's duration_s)")(
-      "warmup", po::value(&o.warmup_s),
-      "seconds run before measuring (default: the profile's warmup_s)")(
-      "rate", po::value(&o.rate),
-      "iterations per second for open-loop executors (overrides the profile)")(
-      "connections", po::value(&o.connections),
-      "virtual users / connections (overrides the profile)")(
-      "threads", po::value(&o.threads),
-      "generator threads, each with its own event loop (default: cores)")(
-      "seed", po::value(&o.seed),
+      "socket path)")(
+      "duration", number_option(&o.duration_s, "--duration", 0.1, 86400),
+      "seconds measured, 0.1 to 86400 (default: the profile's duration_s)")(
+      "warmup", number_option(&o.warmup_s, "--warmup", 0, 3600),
+      "seconds run before measuring, 0 to 3600 (default: the profile's warmup_s)")(
+      "rate", number_option(&o.rate, "--rate", 0.001, 10'000'000),
+      "iterations per second for open-loop executors, 0.001 to 10000000 (overrides the profile)")(
+      "connections", count_option(&o.connections, "--connections", 1, 100'000),
+      "virtual users / connections, 1 to 100000 (overrides the profile)")(
+      "threads", count_option(&o.threads, "--threads", 1, 256),
+      "generator threads, each with its own event loop, 1 to 256 (default: cores)")(
+      "seed", count_option(&o.seed, "--seed", 0, UINT64_MAX),
       "seed for random payloads (a shard uses seed + its index; default: --start-at, else the "
       "clock)")("shard", po::value(&o.shard),
                 "run shard I of N (e.g. 2/4): its share of the users, connections and rate; "
                 "default: from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID/_COUNT")(
-      "shards", po::value(&o.shards),
+      "shards", count_option(&o.shards, "--shards", 1, 100'000),
       "the shard count when the index comes from JOB_COMPLETION_INDEX (a Kubernetes Indexed "
-      "Job; else SOCKSPEC_SHARDS)")("start-at", po::value(&o.start_at),
+      "Job; else SOCKSPEC_SHARDS), 1 to 100000")("start-at", po::value(&o.start_at),
                                     "wait until this time to start (RFC 3339 or epoch seconds), "
                                     "so every shard's seconds line up")(
       "run-id", po::value(&o.run_id),

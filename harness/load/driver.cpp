@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <deque>
 #include <memory>
 #include <thread>
 #include <unordered_map>
@@ -136,7 +135,13 @@ class Worker : public net::Waiter {
     }
     loop_.disarm(dog);
     loop_.disarm(*this);
-    part_.missed_starts += backlog_.size();
+    stopped_ = Clock::now();
+    // What never started is missed; warm-up starts were never scheduled in the measured
+    // window, so they are not missed either.
+    TimePoint t = oldest_;
+    for (uint64_t i = 0; i < pending_; ++i, t = after(t)) {
+      if (t >= measure_from_) ++part_.missed_starts;
+    }
   }
 
   // The scheduler (open loop): files every start that is due, then hands them to idle users.
@@ -144,11 +149,8 @@ class Worker : public net::Waiter {
     TimePoint now = Clock::now();
     while (next_start_ <= now && next_start_ < end_) {
       if (next_start_ >= measure_from_) ++part_.scheduled;
-      backlog_.push_back(next_start_);
-      double t = std::chrono::duration<double>(next_start_ - t0_).count();
-      double r = std::max(curve_.at(t) * share_, 1e-3);
-      next_start_ +=
-          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / r));
+      if (pending_++ == 0) oldest_ = next_start_;
+      next_start_ = after(next_start_);
     }
     dispatch();
     if (next_start_ < end_) {
@@ -162,23 +164,32 @@ class Worker : public net::Waiter {
 
   void dispatch() {
     for (auto& v : vus_) {
-      if (backlog_.empty()) return;
-      if (v->idle()) {
-        TimePoint intended = backlog_.front();
-        backlog_.pop_front();
-        v->start_iteration(intended);
-      }
+      if (pending_ == 0) return;
+      if (v->idle()) v->start_iteration(pop_oldest());
     }
+  }
+
+  // The start the schedule has after one at `t`.
+  TimePoint after(TimePoint t) const {
+    double since = std::chrono::duration<double>(t - t0_).count();
+    double r = std::max(curve_.at(since) * share_, 1e-3);
+    return t + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / r));
+  }
+
+  TimePoint pop_oldest() {
+    TimePoint t = oldest_;
+    --pending_;
+    oldest_ = after(oldest_);
+    return t;
   }
 
   // Called by a user that is ready for work: the oldest waiting start, if any. Starts due
   // inside the window may still begin up to one step timeout after its end (late, and their
   // latency says so); what is left after that is missed.
   bool take_start(TimePoint& intended) {
-    if (backlog_.empty() || Clock::now() >= end_ + std::chrono::milliseconds(p_.default_timeout_ms))
+    if (pending_ == 0 || Clock::now() >= end_ + std::chrono::milliseconds(p_.default_timeout_ms))
       return false;
-    intended = backlog_.front();
-    backlog_.pop_front();
+    intended = pop_oldest();
     return true;
   }
 
@@ -258,6 +269,7 @@ class Worker : public net::Waiter {
   // When this thread's last counted iteration ended (the start of the window if none did).
   TimePoint last_counted() const { return std::max(last_counted_, measure_from_); }
   bool ended() const { return Clock::now() >= end_; }
+  TimePoint stopped() const { return stopped_; }
   const Profile& profile() const { return p_; }
   net::EventLoop& loop() { return loop_; }
 
@@ -298,7 +310,11 @@ class Worker : public net::Waiter {
   std::unordered_map<const void*, std::string> payloads_;  // built once per step (see CaseEnv)
   engine::CaseRun run_;
   std::vector<std::unique_ptr<VirtualUser>> vus_;
-  std::deque<TimePoint> backlog_;
+  // Starts due but not begun: a run of the schedule from oldest_, so memory does not grow
+  // with rate × duration however far the users fall behind.
+  TimePoint oldest_{};
+  uint64_t pending_ = 0;
+  TimePoint stopped_{};
   reports::LoadResult part_;
   std::atomic<uint64_t>& progress_done_;
   std::atomic<uint64_t>& progress_errors_;
@@ -483,13 +499,19 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
   // An iteration-limited run may end long before its duration: its rate is over the time
   // it actually took.
   double elapsed = duration;
-  if (p.iterations_per_vu > 0) {
+  pollfd cancel{o.cancel_fd, POLLIN, 0};
+  if (o.cancel_fd >= 0 && poll(&cancel, 1, 0) == 1) {  // interrupted: over the time it ran
+    TimePoint stop = end;
+    for (auto& w : workers) stop = std::min(stop, w->stopped());
+    elapsed = std::clamp(std::chrono::duration<double>(stop - measure_from).count(), 0.0, duration);
+    r.duration_s = elapsed;
+  } else if (p.iterations_per_vu > 0) {
     TimePoint last = measure_from;
     for (auto& w : workers) last = std::max(last, w->last_counted());
     elapsed =
         std::clamp(std::chrono::duration<double>(last - measure_from).count(), 1e-9, duration);
   }
-  r.achieved_rate = static_cast<double>(r.iterations) / elapsed;
+  r.achieved_rate = elapsed > 0 ? static_cast<double>(r.iterations) / elapsed : 0;
   r.rate_kept = p.executor == Profile::Executor::closed || r.missed_starts == 0;
   for (const auto& t : p.thresholds) r.thresholds.push_back(reports::evaluate(t, r));
   return r;

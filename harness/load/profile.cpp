@@ -22,13 +22,9 @@ const char* to_string(Profile::Executor e) {
 
 ProfileParse parse_profile(std::string_view text, const std::string& file) {
   ProfileParse out;
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    out.errors.push_back({file, "", std::string("invalid JSON: ") + e.what()});
-    return out;
-  }
+  auto doc = scenario::parse_json_text(text, file, out.errors);
+  if (!doc) return out;
+  const json& root = *doc;
   Profile p;
   p.file = file;
   scenario::DiagnosticSink sink(file, out.errors);

@@ -29,9 +29,10 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
     err << "load: " << spec.error << "\n";
     return 2;
   }
-  auto text = read_file(o.profile);
+  std::string why;
+  auto text = read_file(o.profile, &why);
   if (!text) {
-    err << "load: " << o.profile << ": cannot be read\n";
+    err << "load: " << o.profile << ": " << why << "\n";
     return 2;
   }
   auto parsed = load::parse_profile(*text, o.profile);
@@ -67,9 +68,28 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   bool tcp = profile.transport == scenario::Transport::tcp;
   Prepared prepared = prepare_target(spec, o.target, o.server_cmd, o.self_exe, tcp, !tcp);
+  ReportPaths paths{o.report_json, o.junit, o.html, o.markdown};
+  paths.defaults_in(o.out_dir, "load-", "load.html");
+  auto meta = [&](reports::RunReport& r, const engine::Target& target) {
+    r.meta.version = SOCKSPEC_VERSION;
+    r.meta.command_line = o.command_line;
+    r.meta.target = target.name.empty() ? o.target : target.name;
+    r.meta.address = target.addr.to_string();
+    r.meta.started_at = started_at;
+    r.meta.host = host_name();
+    r.meta.duration_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+  };
   if (!prepared.error.empty()) {
     err << "load: " << prepared.error << "\n";
-    return 3;
+    reports::RunReport failed;
+    failed.kind = "load";
+    if (prepared.server) failed.server = prepared.server->output();
+    meta(failed, prepared.target);
+    return write_unreachable_report(std::move(failed),
+                                    prepared.reason.empty() ? prepared.error : prepared.reason,
+                                    paths, out, err);
   }
   load::LoadOptions lo;
   lo.target = prepared.target;
@@ -135,18 +155,11 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   bool interrupted = cancel_requested(o.cancel_fd);
   if (prepared.server) {
-    prepared.server->stop(std::chrono::seconds(3));
+    prepared.server->stop(interrupted ? kInterruptedGrace : kStopGrace);
     report.server = prepared.server->output();
   }
-  report.meta.version = SOCKSPEC_VERSION;
-  report.meta.command_line = o.command_line;
-  report.meta.target = prepared.target.name;
-  report.meta.address = prepared.target.addr.to_string();
+  meta(report, prepared.target);
   report.meta.seed = lo.seed;
-  report.meta.started_at = started_at;
-  report.meta.host = host_name();
-  report.meta.duration_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   bool thresholds_ok = true;
   for (const auto& t : report.load->thresholds) thresholds_ok = thresholds_ok && t.passed;
   // A shard's thresholds speak of the whole run: they are judged on the merged report, and a
@@ -166,8 +179,6 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
         << " scheduled iterations never started; the run is not valid as a measurement at that "
            "rate\n";
   }
-  ReportPaths paths{o.report_json, o.junit, o.html, o.markdown};
-  paths.defaults_in(o.out_dir, "load-", "load.html");
   if (o.github_annotations) reports::write_github_annotations(report, out);
   if (!write_report_files(report, paths, out, err)) return 2;
   return report.exit_code;

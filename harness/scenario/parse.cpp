@@ -19,6 +19,9 @@ namespace {
 constexpr uint64_t kMaxTimeoutMs = 3'600'000;  // an hour: anything longer is a typo
 constexpr uint64_t kMaxRepeat = 10'000'000;
 constexpr uint64_t kMaxClients = 10'000;
+// Nested repeats and parallels multiply: the bounds hold for the product, not for each level
+// (10,000 clients in each of 10,000 parallel clients would be 10^8 connections).
+constexpr uint64_t kMaxRuns = kMaxRepeat;       // times one step may run in a case
 constexpr uint64_t kMaxFillBytes = 1ull << 30;  // 1 GiB
 
 bool matches_charset(std::string_view s, bool allow_upper) {
@@ -44,6 +47,8 @@ struct StepContext {
   Transport default_transport;
   bool in_repeat = false;
   bool in_parallel = false;
+  uint64_t clients = 1;  // product of the enclosing parallels' clients: alive at once
+  uint64_t runs = 1;     // product of the enclosing repeats and parallels
 };
 
 class Parser;
@@ -77,6 +82,15 @@ class Parser {
   std::optional<Matcher> matcher(Fields& f, StepContext& ctx, const ConnInfo* conn);
   std::optional<Fill> fill(const json& j, const std::string& ptr);
   const ConnInfo* use_conn(Fields& f, const StepContext& ctx, const std::string& name);
+  // False (and reported at `ptr`) when `outer` × `count` exceeds `max`.
+  bool within_product(const std::string& ptr, const char* what, uint64_t outer, uint64_t count,
+                      uint64_t max) {
+    if (count <= max / outer) return true;
+    error(ptr, std::to_string(count) + " × " + std::to_string(outer) + " from the enclosing " +
+                   "repeat/parallel steps exceeds the limit of " + std::to_string(max) + " " +
+                   what);
+    return false;
+  }
 
   std::string file_;
   std::vector<Diagnostic> errors_;
@@ -651,10 +665,15 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     const json* st = f.take("steps");
     if (!st) error(f.ptr("steps"), "is required");
     if (!times || !st) return std::nullopt;
+    if (!within_product(f.ptr("times"), "runs of each inner step", ctx.runs, *times, kMaxRuns))
+      return std::nullopt;
     bool outer = ctx.in_repeat;
+    uint64_t outer_runs = ctx.runs;
     ctx.in_repeat = true;
+    ctx.runs *= *times;
     RepeatOp o{*times, steps(*st, f.ptr("steps"), ctx)};
     ctx.in_repeat = outer;
+    ctx.runs = outer_runs;
     return o;
   }
   if (name == "parallel") {
@@ -662,7 +681,11 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     const json* st = f.take("steps");
     if (!st) error(f.ptr("steps"), "is required");
     if (!clients || !st) return std::nullopt;
-    StepContext inner{{}, ctx.default_transport, ctx.in_repeat, true};
+    if (!within_product(f.ptr("clients"), "clients at once", ctx.clients, *clients, kMaxClients) ||
+        !within_product(f.ptr("clients"), "runs of each inner step", ctx.runs, *clients, kMaxRuns))
+      return std::nullopt;
+    StepContext inner{{},   ctx.default_transport,  ctx.in_repeat,
+                      true, ctx.clients * *clients, ctx.runs * *clients};
     return ParallelOp{*clients, steps(*st, f.ptr("steps"), inner)};
   }
   if (name == "server") {
@@ -696,30 +719,10 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
 
 ParseResult parse_suite(std::string_view json_text, const std::string& file) {
   ParseResult result;
-  json root;
-  try {
-    root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    // Translate the byte offset into line:column, which is what an editor shows.
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < json_text.size(); ++i) {
-      if (json_text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    std::string what = e.what();
-    auto pos = what.find("syntax error");
-    result.errors.push_back({file, "",
-                             "invalid JSON at line " + std::to_string(line) + ", column " +
-                                 std::to_string(col) + ": " +
-                                 (pos == std::string::npos ? what : what.substr(pos))});
-    return result;
-  }
+  auto root = parse_json_text(json_text, file, result.errors);
+  if (!root) return result;
   Parser p(file);
-  auto suite = p.suite(root);
+  auto suite = p.suite(*root);
   result.errors = std::move(p.errors());
   if (result.errors.empty()) result.suite = std::move(suite);
   return result;
