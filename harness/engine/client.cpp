@@ -220,6 +220,9 @@ void Client::complete(reports::StepResult r, std::vector<reports::StepResult> ex
     }
     return;
   }
+  // A parallel copy or a virtual user (they have a ${client}) says what it had captured: the
+  // case's report shows only the main script's captures.
+  if (base_vars_.client && !captures_.empty()) r.message += "; captured " + captures_.describe();
   // A failure ends the client. Report the outermost repeat it happened in, then the step.
   if (frames_.size() > 1) {
     Frame& top = frames_[1];

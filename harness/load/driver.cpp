@@ -246,12 +246,9 @@ class Worker : public net::Waiter {
     ++part_.errors_by_kind[kind];
     for (const auto& r : c.results()) {
       if (r.verdict == reports::Verdict::pass) continue;
-      if (part_.first_errors.size() < kKeptErrors) {
-        // What this virtual user had captured: the values a failing step may have used.
-        std::string captured = c.captures().empty() ? "" : "; captured " + c.captures().describe();
+      if (part_.first_errors.size() < kKeptErrors)
         part_.first_errors.push_back(
-            {kind, r.op + " (step " + r.path + ")", r.message + captured, r.mismatch});
-      }
+            {kind, r.op + " (step " + r.path + ")", r.message, r.mismatch});
       break;
     }
     return kind;
