@@ -6,6 +6,7 @@
 #include "run_case.h"
 #include "scenario/parse.h"
 #include "scenario/template.h"
+#include "scenario/write.h"
 #include "test_servers.h"
 
 namespace sockspec {
@@ -50,6 +51,16 @@ TEST(CaptureValidation, ACapturedNameIsUsableInEveryLaterStep) {
   EXPECT_EQ(m.capture[2].name, "token");
   EXPECT_EQ(m.capture[2].group, 1u);
   EXPECT_EQ(m.groups_needed(), 3u);
+}
+
+TEST(CaptureValidation, AWrittenSuiteKeepsItsCaptures) {
+  auto r = scenario::parse_suite(R"J({"format": 1, "suite": "s", "cases": [{"id": "c", "steps": [
+    {"op": "connect", "conn": "c"},
+    {"op": "expect", "conn": "c", "regex": "OK (.*)", "until": "\n", "capture": {"all": 0, "v": 1}}]}]})J",
+                                 "t.json");
+  ASSERT_TRUE(r.suite);
+  auto steps = scenario::write_steps(r.suite->cases[0].steps);
+  EXPECT_EQ(steps[1]["capture"].dump(), R"J({"all":0,"v":1})J");
 }
 
 TEST(CaptureValidation, BadCapturesAreReportedAtTheirPointers) {
