@@ -54,6 +54,13 @@ class RunTheExample(unittest.TestCase):
             junit = ET.parse(os.path.join(out, "junit.xml")).getroot()
             failure = junit.find("./testsuite/testcase/failure")
             self.assertIn(f'token="{token}"', failure.text)
+            # The saved report reads back with its captures (sockspec report, merge).
+            md = os.path.join(out, "again.md")
+            again = subprocess.run([SOCKSPEC, "report", os.path.join(out, "report.json"), "--markdown", md],
+                                   capture_output=True, text=True, timeout=60)
+            self.assertEqual(again.returncode, 1, again.stderr)
+            with open(md) as f:
+                self.assertIn(f'token="{token}"', f.read())
 
     def test_a_parallel_copy_that_fails_names_its_own_captures(self):
         r = subprocess.run([SOCKSPEC, "run", EXAMPLE, "--server-cmd", server_cmd("forgetful"),
