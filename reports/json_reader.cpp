@@ -169,6 +169,11 @@ ReadReport from_json(const json& j) {
         cr.reason = val<std::string>(c, "reason", "");
         cr.duration_ms = val<double>(c, "duration_ms", 0);
         cr.rerun = val<std::string>(c, "rerun", "");
+        if (auto caps = c.find("captures"); caps != c.end() && caps->is_object()) {
+          for (const auto& [name, value] : caps->items()) {
+            if (value.is_string()) cr.captures.emplace_back(name, value.get<std::string>());
+          }
+        }
         for (const auto& st : c.value("steps", json::array())) {
           StepResult sr2;
           sr2.path = val<std::string>(st, "path", "");

@@ -52,6 +52,11 @@ json case_json(const CaseResult& c) {
             {"steps", steps}};
   if (!c.reason.empty()) j["reason"] = c.reason;
   if (!c.rerun.empty()) j["rerun"] = c.rerun;
+  if (!c.captures.empty()) {
+    json caps = json::object();
+    for (const auto& [name, value] : c.captures) caps[name] = value;
+    j["captures"] = caps;
+  }
   return j;
 }
 

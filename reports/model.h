@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reports/histogram.h"
@@ -91,6 +92,9 @@ struct CaseResult {
   double duration_ms = 0;
   std::vector<StepResult> steps;
   std::string rerun;  // a command that runs just this case against the same target
+  // Values the case bound with `capture`, in binding order: name, value as printable text
+  // (bytes escaped, long values cut short).
+  std::vector<std::pair<std::string, std::string>> captures;
 };
 
 struct SuiteResult {

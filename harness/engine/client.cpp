@@ -25,6 +25,8 @@ Client::Client(CaseRun& run, const scenario::Steps& steps, scenario::VarValues v
                std::string path_prefix, net::Deadline deadline, std::string deadline_what,
                std::function<void()> on_finish)
     : run_(run), base_vars_(std::move(vars)), on_finish_(std::move(on_finish)) {
+  if (base_vars_.captures) captures_ = *base_vars_.captures;  // a parallel copy: its parent's
+  base_vars_.captures = nullptr;
   Frame bottom;
   bottom.steps = &steps;
   bottom.path = std::move(path_prefix);
@@ -93,6 +95,7 @@ scenario::VarValues Client::step_vars() const {
       break;
     }
   }
+  if (!captures_.empty()) v.captures = &captures_;
   v.conn_local_port = [this](const std::string& name) -> std::optional<uint16_t> {
     auto c = conns_.find(name);
     if (c == conns_.end() || !c->second.fd) return std::nullopt;
@@ -217,6 +220,9 @@ void Client::complete(reports::StepResult r, std::vector<reports::StepResult> ex
     }
     return;
   }
+  // A parallel copy or a virtual user (they have a ${client}) says what it had captured: the
+  // case's report shows only the main script's captures.
+  if (base_vars_.client && !captures_.empty()) r.message += "; captured " + captures_.describe();
   // A failure ends the client. Report the outermost repeat it happened in, then the step.
   if (frames_.size() > 1) {
     Frame& top = frames_[1];

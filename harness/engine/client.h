@@ -48,6 +48,10 @@ class Client : public net::Waiter {
   uint64_t bytes_sent() const { return bytes_sent_; }
   uint64_t bytes_received() const { return bytes_received_; }
   CaseRun& run() { return run_; }
+  // What `capture` bound so far: a parallel copy starts with its parent's, a virtual user keeps
+  // its own across setup, iterations and teardown.
+  scenario::Captures& captures() { return captures_; }
+  const scenario::Captures& captures() const { return captures_; }
 
  private:
   struct Frame {
@@ -72,6 +76,7 @@ class Client : public net::Waiter {
 
   CaseRun& run_;
   scenario::VarValues base_vars_;
+  scenario::Captures captures_;
   Conns conns_;
   std::vector<Frame> frames_;
   std::unique_ptr<Machine> machine_;

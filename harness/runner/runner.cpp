@@ -234,6 +234,7 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
   r.reason = d.reason;
   r.duration_ms = outcome.duration_ms;
   r.steps = std::move(outcome.steps);
+  r.captures = std::move(outcome.captures);
   return r;
 }
 
