@@ -33,7 +33,10 @@ class EchoServer:
         self.proc.stdout.close()
 
 
-def profile(executor, thresholds=("p99 < 100ms", "error_rate < 1%"), timeout_ms=1000):
+# p90, not p99: a step at a low rate has few iterations, and on a shared machine one stall of the
+# server's thread would decide its p99 alone. Past the capacity the queue grows through the whole
+# step, so p90 breaks there all the same.
+def profile(executor, thresholds=("p90 < 100ms", "error_rate < 1%"), timeout_ms=1000):
     return {"format": 1, "profile": "capacity", "transport": "tcp", "defaults": {"timeout_ms": timeout_ms},
             "executor": executor, "duration_s": 1, "warmup_s": 0.3,
             "setup": [{"op": "connect", "conn": "c", "options": {"nodelay": True}}],
@@ -64,7 +67,7 @@ class FindMax(unittest.TestCase):
         for capacity in (200, 400, 800):
             with self.subTest(capacity=capacity):
                 with EchoServer(capacity) as srv:
-                    r, rep, d = find_max(profile(OPEN), "--target", srv.target, "--min", str(capacity // 4),
+                    r, rep, d = find_max(profile(OPEN), "--target", srv.target, "--min", str(capacity // 2),
                                          "--precision", "10%", "--budget", "120")
                 out = r.stdout + r.stderr
                 self.assertEqual(r.returncode, 0, out)
@@ -80,8 +83,8 @@ class FindMax(unittest.TestCase):
                 # Geometric growth from --min (a noisy run there is repeated), then every value near
                 # the boundary at least twice.
                 knobs = [run["knob"] for run in f["runs"]]
-                self.assertEqual(knobs[0], capacity / 4)
-                self.assertEqual(sorted(set(k for k in knobs if k <= capacity / 2)), [capacity / 4, capacity / 2])
+                self.assertEqual(knobs[0], capacity / 2)
+                self.assertEqual(set(k for k in knobs if k <= capacity / 2), {capacity / 2})
                 self.assertGreaterEqual(knobs.count(f["found"]), 2)
                 self.assertGreaterEqual(knobs.count(f["first_fail"]), 2)
                 # The report's load section is a passing run at the found rate.
