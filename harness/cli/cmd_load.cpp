@@ -93,10 +93,10 @@ int cmd_load(const Invocation& inv) {
       "threshold", po::value(&o.thresholds)->composing(),
       "a pass/fail condition such as 'p99 < 1ms' (repeatable); replaces the profile's thresholds");
   std::string precision = "5%";
-  po::options_description search("capacity search (--find-max)");
-  search.add_options()("find-max", po::bool_switch(&o.find_max.enabled),
-                       "find the highest rate (open loop) or number of users (closed loop) at "
-                       "which every threshold holds and the schedule is kept")(
+  // The capacity search (docs/load.md); in the same list, which the man page and completion read.
+  desc.add_options()("find-max", po::bool_switch(&o.find_max.enabled),
+                     "find the highest rate (open loop) or number of users (closed loop) at "
+                     "which every threshold holds and the schedule is kept")(
       "min", po::value(&o.find_max.min), "first value tried (default: 100/s, or 1 user)")(
       "max", po::value(&o.find_max.max),
       "highest value tried (default: 10,000,000/s, or 4096 users)")(
@@ -108,7 +108,6 @@ int cmd_load(const Invocation& inv) {
       "budget", po::value(&o.find_max.budget_s), "seconds the whole search may take (default 600)")(
       "repeats", po::value(&o.find_max.repeats),
       "most runs of one step near the boundary (default 3: until two agree)");
-  desc.add(search);
   po::options_description hidden;
   hidden.add_options()("profile", po::value(&o.profile));
   po::positional_options_description pos;
