@@ -58,6 +58,10 @@ const std::vector<std::pair<Fault, Named>>& faults() {
         "never closes after the client's FIN: the client waits for EOF forever"}},
       {Fault::chat_echo_sender,
        {"chat-echo-sender", "chat relays a message back to its sender too"}},
+      {Fault::busy,
+       {"busy",
+        "serves one request (TCP read or UDP datagram) at a time, each taking --busy-us "
+        "(default 1000): capacity is 1,000,000 / busy-us requests per second"}},
   };
   return kAll;
 }

@@ -68,6 +68,7 @@ class Worker {
   void on_fin(Conn& c);
   void reply(Conn& c, std::string_view bytes, bool upper = false);
   bool apply_reply_fault(Conn& c, std::string& bytes);
+  Clock::time_point reply_time(Clock::time_point now);
   void flush(Conn& c);
   void after_flush(Conn& c);
   void update(Conn& c);
@@ -101,6 +102,7 @@ class Worker {
   } udp_;
   uint64_t rng_ = 0x9E3779B97F4A7C15ull;
   Clock::time_point last_sweep_, last_emfile_report_;
+  Clock::time_point busy_until_{};  // busy fault: when the requests taken so far are done
   std::vector<char> rx_;
   uint32_t rdhup_;  // EPOLLRDHUP for the drop-after-fin fault, which acts on the FIN alone
 };

@@ -124,6 +124,50 @@ LoadResult load_of(const json& l) {
   return r;
 }
 
+std::optional<double> opt(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  return it->get<double>();
+}
+
+FindMaxResult find_max_of(const json& j) {
+  FindMaxResult f;
+  f.mode = val<std::string>(j, "mode", "rate");
+  f.outcome = val<std::string>(j, "outcome", "");
+  f.message = val<std::string>(j, "message", "");
+  f.found = opt(j, "found");
+  f.rate = opt(j, "rate");
+  f.first_fail = opt(j, "first_fail");
+  f.min = val<double>(j, "min", 0);
+  f.max = val<double>(j, "max", 0);
+  f.precision = val<double>(j, "precision", 0);
+  f.repeats = val<unsigned>(j, "repeats", 0);
+  f.step_duration_s = val<double>(j, "step_duration_s", 0);
+  f.warmup_s = val<double>(j, "warmup_s", 0);
+  f.budget_s = val<double>(j, "budget_s", 0);
+  f.elapsed_s = val<double>(j, "elapsed_s", 0);
+  f.thresholds = val<std::vector<std::string>>(j, "thresholds", {});
+  f.latency_metric = val<std::string>(j, "latency_metric", "");
+  f.latency_limit_ns = val<double>(j, "latency_limit_ns", 0);
+  for (const auto& r : j.value("runs", json::array())) {
+    FindMaxRun run;
+    run.knob = val<double>(r, "knob", 0);
+    run.passed = val<bool>(r, "passed", false);
+    run.achieved_rate = val<double>(r, "achieved_rate", 0);
+    run.p50_ns = val<uint64_t>(r, "p50_ns", 0);
+    run.p90_ns = val<uint64_t>(r, "p90_ns", 0);
+    run.p99_ns = val<uint64_t>(r, "p99_ns", 0);
+    run.service_p99_ns = val<uint64_t>(r, "service_p99_ns", 0);
+    run.errors = val<uint64_t>(r, "errors", 0);
+    run.missed_starts = val<uint64_t>(r, "missed_starts", 0);
+    run.generator_cpu = val<double>(r, "generator_cpu", 0);
+    run.generator_limited = val<bool>(r, "generator_limited", false);
+    run.why = val<std::string>(r, "why", "");
+    f.runs.push_back(run);
+  }
+  return f;
+}
+
 }  // namespace
 
 ReadReport from_json(const json& j) {
@@ -199,6 +243,7 @@ ReadReport from_json(const json& j) {
                               val<std::string>(s, "stderr", ""), val<bool>(s, "truncated", false)};
     }
     if (j.contains("load")) r.load = load_of(j["load"]);
+    if (j.contains("find_max")) r.find_max = find_max_of(j["find_max"]);
     out.report = std::move(r);
   } catch (const std::exception& e) {
     out.error = std::string("not a sockspec report: ") + e.what();

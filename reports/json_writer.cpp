@@ -147,6 +147,44 @@ json load_json(const LoadResult& l) {
           {"thresholds", thresholds}};
 }
 
+json opt(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+json find_max_json(const FindMaxResult& f) {
+  json runs = json::array();
+  for (const auto& r : f.runs) {
+    runs.push_back({{"knob", r.knob},
+                    {"passed", r.passed},
+                    {"achieved_rate", r.achieved_rate},
+                    {"p50_ns", r.p50_ns},
+                    {"p90_ns", r.p90_ns},
+                    {"p99_ns", r.p99_ns},
+                    {"service_p99_ns", r.service_p99_ns},
+                    {"errors", r.errors},
+                    {"missed_starts", r.missed_starts},
+                    {"generator_cpu", r.generator_cpu},
+                    {"generator_limited", r.generator_limited},
+                    {"why", r.why}});
+  }
+  return {{"mode", f.mode},
+          {"outcome", f.outcome},
+          {"message", f.message},
+          {"found", opt(f.found)},
+          {"rate", opt(f.rate)},
+          {"first_fail", opt(f.first_fail)},
+          {"min", f.min},
+          {"max", f.max},
+          {"precision", f.precision},
+          {"repeats", f.repeats},
+          {"step_duration_s", f.step_duration_s},
+          {"warmup_s", f.warmup_s},
+          {"budget_s", f.budget_s},
+          {"elapsed_s", f.elapsed_s},
+          {"thresholds", f.thresholds},
+          {"latency_metric", f.latency_metric},
+          {"latency_limit_ns", f.latency_limit_ns},
+          {"runs", runs}};
+}
+
 }  // namespace
 
 json to_json(const RunReport& r) {
@@ -182,6 +220,7 @@ json to_json(const RunReport& r) {
             {"notes", r.notes},
             {"suites", suites}};
   if (r.load) j["load"] = load_json(*r.load);
+  if (r.find_max) j["find_max"] = find_max_json(*r.find_max);
   if (r.server) {
     j["server"] = {{"command", r.server->command},
                    {"stdout", r.server->stdout_text},

@@ -1,5 +1,6 @@
 #include "reports/markdown_writer.h"
 
+#include "reports/find_max.h"
 #include "reports/text.h"
 #include "reports/thresholds.h"
 
@@ -86,6 +87,27 @@ void write_cases(const RunReport& r, std::ostream& out, const char* title, Pred 
   }
 }
 
+void write_find_max(const FindMaxResult& f, std::ostream& out) {
+  out << "\n### Capacity search: " << f.outcome << "\n\n" << f.message << "\n\n";
+  out << "Goal: ";
+  for (size_t i = 0; i < f.thresholds.size(); ++i)
+    out << (i ? ", " : "") << "`" << f.thresholds[i] << "`";
+  out << (f.mode == "rate" ? " and every scheduled start kept" : "") << ". " << f.runs.size()
+      << " runs of " << f.step_duration_s << " s (after " << f.warmup_s << " s warm-up each) in "
+      << format_ms(f.elapsed_s * 1000) << ".\n\n";
+  out << "| " << (f.mode == "rate" ? "rate asked" : "users")
+      << " | runs | verdict | achieved | p50 | p90 | p99 (spread) | service p99 | generator CPU "
+         "| why |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& s : find_max_steps(f)) {
+    out << "| " << format_knob(f, s.knob) << " | " << s.passes << "/" << s.runs << " passed | "
+        << (s.passed ? "pass" : "**fail**") << " | " << format_metric("rate", s.rate) << " | "
+        << format_metric("p50", s.p50) << " | " << format_metric("p90", s.p90) << " | "
+        << format_spread(s.p99_lo, s.p99_hi) << " | " << format_metric("p99", s.service_p99)
+        << " | " << static_cast<int>(s.generator_cpu * 100 + 0.5) << "% | " << cell(s.why)
+        << " |\n";
+  }
+}
+
 }  // namespace
 
 void write_markdown(const RunReport& r, std::ostream& out) {
@@ -109,6 +131,7 @@ void write_markdown(const RunReport& r, std::ostream& out) {
       return v == Verdict::warn || v == Verdict::skip || v == Verdict::xfail;
     });
   }
+  if (r.find_max) write_find_max(*r.find_max, out);
   if (r.load) write_load(*r.load, out);
   for (const auto& n : r.notes) out << "\n> " << n << "\n";
 }

@@ -7,11 +7,43 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/signals.h"
+#include "load/search.h"
 #include "runner/load_command.h"
 
 namespace sockspec::cli {
 
 namespace po = boost::program_options;
+
+namespace {
+
+// The search's options make sense only with --find-max, and only in range.
+std::optional<int> check_find_max(const po::variables_map& vm, const std::string& precision,
+                                  runner::LoadCommandOptions& o) {
+  std::string bad;
+  auto& f = o.find_max;
+  if (!f.enabled) {
+    for (const char* name : {"min", "max", "precision", "step-duration", "budget", "repeats"}) {
+      if (vm.count(name) && !vm[name].defaulted())
+        bad = std::string("--") + name + " needs --find-max";
+    }
+  } else if (auto p = load::parse_precision(precision)) {
+    f.precision = *p;
+    if (vm.count("rate")) bad = "--find-max chooses the rate itself; drop --rate";
+    if (vm.count("min") && !(f.min > 0)) bad = "--min must be > 0";
+    if (vm.count("max") && !(f.max > 0)) bad = "--max must be > 0";
+    if (f.min > 0 && f.max > 0 && f.max < f.min) bad = "--max must be >= --min";
+    if (vm.count("step-duration") && !(f.step_duration_s > 0)) bad = "--step-duration must be > 0";
+    if (!(f.budget_s > 0)) bad = "--budget must be > 0";
+    if (f.repeats < 1 || f.repeats > 20) bad = "--repeats must be 1..20";
+  } else {
+    bad = "--precision must be a fraction in (0, 1) such as 5% or 0.05, got '" + precision + "'";
+  }
+  if (bad.empty()) return std::nullopt;
+  std::cerr << "sockspec load: " << bad << "\n(see sockspec load --help)\n";
+  return 2;
+}
+
+}  // namespace
 
 int cmd_load(const Invocation& inv) {
   runner::LoadCommandOptions o;
@@ -58,7 +90,25 @@ int cmd_load(const Invocation& inv) {
       "also print each failed threshold as a GitHub Actions annotation (::error title=...::...)")(
       "out", po::value(&o.out_dir),
       "write every format into this folder: load-report.json, load-junit.xml, load-summary.md, "
-      "load.html");
+      "load.html")(
+      "threshold", po::value(&o.thresholds)->composing(),
+      "a pass/fail condition such as 'p99 < 1ms' (repeatable); replaces the profile's thresholds");
+  std::string precision = "5%";
+  // The capacity search (docs/load.md); in the same list, which the man page and completion read.
+  desc.add_options()("find-max", po::bool_switch(&o.find_max.enabled),
+                     "find the highest rate (open loop) or number of users (closed loop) at "
+                     "which every threshold holds and the schedule is kept")(
+      "min", po::value(&o.find_max.min), "first value tried (default: 100/s, or 1 user)")(
+      "max", po::value(&o.find_max.max),
+      "highest value tried (default: 10,000,000/s, or 4096 users)")(
+      "precision", po::value(&precision),
+      "stop when the passing and failing values are this close "
+      "(default 5%)")(
+      "step-duration", po::value(&o.find_max.step_duration_s),
+      "seconds measured per step, each after its own warm-up (default: --duration)")(
+      "budget", po::value(&o.find_max.budget_s), "seconds the whole search may take (default 600)")(
+      "repeats", po::value(&o.find_max.repeats),
+      "most runs of one step near the boundary (default 3: until two agree)");
   po::options_description hidden;
   hidden.add_options()("profile", po::value(&o.profile));
   po::positional_options_description pos;
@@ -69,6 +119,7 @@ int cmd_load(const Invocation& inv) {
     std::cerr << "sockspec load: name a profile (see scenarios/load/)\n";
     return 2;
   }
+  if (auto rc = check_find_max(vm, precision, o)) return *rc;
   o.seed_given = vm.count("seed") > 0;
   o.command_line = inv.command_line;
   o.self_exe = self_exe_path();

@@ -61,7 +61,8 @@ int cmd_serve(const Invocation& inv) {
       "reply delay of the slow fault, 0 to 3600000 (default 1500)")(
       "reuseport", po::bool_switch(&cfg.reuseport),
       "set SO_REUSEPORT, so several `sockspec serve` processes share one --port and the kernel "
-      "spreads connections over them")(
+      "spreads connections over them")("busy-us", po::value(&cfg.busy_us)->default_value(1000),
+                                       "microseconds the busy fault spends on each request")(
       "sockperf-compat", po::bool_switch(&cfg.sockperf_compat),
       "echo only, for benchmarks: clear the client flag in sockperf's message header so "
       "`sockperf ping-pong` accepts our replies (no longer a pure RFC 862 echo)");

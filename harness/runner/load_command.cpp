@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -53,13 +54,33 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
     err << "load: " << slice.error << "\n";
     return 2;
   }
-  const load::Profile& profile = *slice.profile;
+  load::Profile& profile = *slice.profile;
+  if (!o.thresholds.empty()) {  // --threshold replaces the profile's goal
+    profile.thresholds.clear();
+    for (const auto& expr : o.thresholds) {
+      auto t = reports::parse_threshold(expr);
+      if (!t.threshold) {
+        err << "load: --threshold '" << expr << "': " << t.error << "\n";
+        return 2;
+      }
+      profile.thresholds.push_back(*t.threshold);
+    }
+  }
+  if (o.find_max.enabled && plan.shard.sharded()) {
+    err << "load: --find-max runs one search from one process; it does not combine with shards\n";
+    return 2;
+  }
   std::string who = plan.shard.sharded() ? "shard " + std::to_string(plan.shard.index) + "/" +
                                                std::to_string(plan.shard.count)
                                          : "the run";
   // Every connection is a descriptor: raise the soft limit to the hard one when they need it,
   // before a managed server starts, so it inherits the limit too.
-  std::string limit = ensure_descriptors(profile.connections);
+  // A closed-loop capacity search may go up to --max users (4096 by default).
+  bool search_users = o.find_max.enabled && profile.executor == load::Profile::Executor::closed;
+  unsigned most_users = search_users
+                            ? static_cast<unsigned>(o.find_max.max > 0 ? o.find_max.max : 4096)
+                            : profile.connections;
+  std::string limit = ensure_descriptors(std::max(profile.connections, most_users));
   if (limit.empty() && profile.transport == scenario::Transport::tcp)
     limit = check_ephemeral_ports(profile.connections, profile.source_addresses);
   if (!limit.empty()) {
@@ -127,7 +148,13 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   };
   reports::RunReport report;
   report.kind = "load";
-  report.load = load::run_load(profile, lo, progress);
+  if (o.find_max.enabled) {
+    FindMaxRun search = find_max(profile, lo, o.find_max, out);
+    report.find_max = std::move(search.result);
+    report.load = std::move(search.answer);
+  } else {
+    report.load = load::run_load(profile, lo, progress);
+  }
   if (o.progress) err << "\r" << std::string(90, ' ') << "\r";
   report.load->shard = {plan.run_id,
                         plan.shard.index,
@@ -171,10 +198,16 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   if (interrupted) report.notes.push_back("the run was interrupted");
   report.exit_code = (thresholds_ok && report.load->rate_kept && !interrupted) ? 0 : 1;
+  if (report.find_max) report.exit_code = report.find_max->found && !interrupted ? 0 : 1;
 
+  if (report.find_max) {
+    out << "\n"
+        << report.find_max->message << "\n"
+        << (report.find_max->found ? "the run at that value:\n" : "the last run:\n");
+  }
   reports::write_load_summary(*report.load, reports::ConsoleStyle{o.color}, out);
   for (const auto& n : report.notes) out << "note: " << n << "\n";
-  if (!report.load->rate_kept) {
+  if (!report.load->rate_kept && !report.find_max) {
     out << "the generator did not keep the asked rate: " << report.load->missed_starts
         << " scheduled iterations never started; the run is not valid as a measurement at that "
            "rate\n";
