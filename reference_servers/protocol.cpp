@@ -58,6 +58,11 @@ const std::vector<std::pair<Fault, Named>>& faults() {
         "never closes after the client's FIN: the client waits for EOF forever"}},
       {Fault::chat_echo_sender,
        {"chat-echo-sender", "chat relays a message back to its sender too"}},
+      {Fault::udp_schedule,
+       {"udp-schedule",
+        "UDP, per client: drops every --drop-every'th reply, sends every --duplicate-every'th "
+        "twice, holds every --hold-every'th back until after the next; prints its counts on "
+        "exit"}},
   };
   return kAll;
 }

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/signals.h"
+#include "load/profile.h"
 #include "runner/load_command.h"
 
 namespace sockspec::cli {
@@ -35,6 +36,9 @@ int cmd_load(const Invocation& inv) {
       "iterations per second for open-loop executors (overrides the profile)")(
       "connections", po::value(&o.connections),
       "virtual users / connections (overrides the profile)")(
+      "in-flight", po::value(&o.in_flight),
+      "iterations outstanding at once on each connection (overrides the profile's in_flight; "
+      "above 1 the iteration must be one send and one expect)")(
       "threads", po::value(&o.threads),
       "generator threads, each with its own event loop (default: cores)")(
       "seed", po::value(&o.seed),
@@ -66,6 +70,11 @@ int cmd_load(const Invocation& inv) {
   if (auto rc = parse_options(inv, "load", desc, hidden, pos, vm)) return *rc;
   if (o.profile.empty()) {
     std::cerr << "sockspec load: name a profile (see scenarios/load/)\n";
+    return 2;
+  }
+  if (vm.count("in-flight") && (o.in_flight < 1 || o.in_flight > load::kMaxInFlight)) {
+    std::cerr << "sockspec load: --in-flight must be 1.." << load::kMaxInFlight << ", got "
+              << o.in_flight << "\n";
     return 2;
   }
   o.seed_given = vm.count("seed") > 0;

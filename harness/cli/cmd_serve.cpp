@@ -60,6 +60,12 @@ int cmd_serve(const Invocation& inv) {
       "reuseport", po::bool_switch(&cfg.reuseport),
       "set SO_REUSEPORT, so several `sockspec serve` processes share one --port and the kernel "
       "spreads connections over them")(
+      "drop-every", po::value(&cfg.drop_every)->default_value(0),
+      "udp-schedule fault: drop every Nth reply to each client (0: none)")(
+      "duplicate-every", po::value(&cfg.duplicate_every)->default_value(0),
+      "udp-schedule fault: send every Mth reply twice (0: none)")(
+      "hold-every", po::value(&cfg.hold_every)->default_value(0),
+      "udp-schedule fault: hold every Kth reply back until after the next one (0: none)")(
       "sockperf-compat", po::bool_switch(&cfg.sockperf_compat),
       "echo only, for benchmarks: clear the client flag in sockperf's message header so "
       "`sockperf ping-pong` accepts our replies (no longer a pure RFC 862 echo)");

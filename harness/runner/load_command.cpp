@@ -56,6 +56,10 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   std::string who = plan.shard.sharded() ? "shard " + std::to_string(plan.shard.index) + "/" +
                                                std::to_string(plan.shard.count)
                                          : "the run";
+  if (std::string why = load::in_flight_problem(profile, o.in_flight); !why.empty()) {
+    err << "load: --in-flight " << o.in_flight << ": " << why << "\n";
+    return 2;
+  }
   // Every connection is a descriptor: raise the soft limit to the hard one when they need it,
   // before a managed server starts, so it inherits the limit too.
   std::string limit = ensure_descriptors(profile.connections);
@@ -80,6 +84,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   lo.duration_s = o.duration_s;
   lo.warmup_s = o.warmup_s;
   lo.threads = o.threads;
+  lo.in_flight = o.in_flight;
   lo.cancel_fd = o.cancel_fd;
   lo.first_user = slice.first_user;
   double late_s = 0;
