@@ -60,6 +60,7 @@ demo: build
 bench: deps-bench build
 	$(RELEASE_DIR)/harness/hot_paths_bench
 	@scripts/bench-load.sh $(RELEASE_DIR)/harness/sockspec
+	@scripts/bench-window.sh $(RELEASE_DIR)/harness/sockspec
 	@scripts/bench-echo.sh $(RELEASE_DIR)/harness/sockspec
 
 # Runs the suites against every reference, faulty and third-party server and regenerates

@@ -62,6 +62,11 @@ const std::vector<std::pair<Fault, Named>>& faults() {
        {"busy",
         "serves one request (TCP read or UDP datagram) at a time, each taking --busy-us "
         "(default 1000): capacity is 1,000,000 / busy-us requests per second"}},
+      {Fault::udp_schedule,
+       {"udp-schedule",
+        "UDP, per client: drops every --drop-every'th reply, sends every --duplicate-every'th "
+        "twice, holds every --hold-every'th back until after the next; prints its counts on "
+        "exit"}},
   };
   return kAll;
 }

@@ -26,6 +26,7 @@ enum class Fault {
   no_close_on_fin,
   chat_echo_sender,
   busy,
+  udp_schedule,
 };
 
 struct Named {

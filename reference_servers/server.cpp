@@ -166,6 +166,10 @@ int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& er
   workers[0]->run();
   shared.stopping = true;  // also when worker 0 stopped for another reason
   for (auto& t : threads) t.join();
+  for (const Worker* w : {udp_worker.get(), workers[0].get()}) {
+    if (w && w->schedule()) w->schedule()->print(out);
+  }
+  out.flush();
   return 0;
 }
 

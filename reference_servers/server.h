@@ -27,6 +27,8 @@ struct Config {
   unsigned busy_us = 1000;       // for the busy fault
   bool sockperf_compat = false;  // echo only: see SockperfFramer
   bool reuseport = false;        // SO_REUSEPORT: several servers share one port (scale-out)
+  // The udp-schedule fault (see UdpSchedule); 0 turns a rule off.
+  unsigned drop_every = 0, duplicate_every = 0, hold_every = 0;
 };
 
 // Prints "listening tcp ADDR:PORT" / "listening udp ADDR:PORT" (or "listening unix PATH" /

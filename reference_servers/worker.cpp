@@ -42,6 +42,9 @@ Worker::Worker(const Config& cfg, int listen_fd, int udp_fd, int wrong_port_fd, 
       rdhup_(cfg.fault == Fault::drop_after_fin ? static_cast<uint32_t>(EPOLLRDHUP) : 0u) {
   epoll_add(epoll_.get(), stop_fd_, EPOLLIN, kStopTag);
   if (udp_fd_ >= 0) epoll_add(epoll_.get(), udp_fd_, EPOLLIN, kUdpTag);
+  if (udp_fd_ >= 0 && cfg.fault == Fault::udp_schedule) {
+    schedule_ = std::make_unique<UdpSchedule>(cfg.drop_every, cfg.duplicate_every, cfg.hold_every);
+  }
   watch_listener(listen_fd_ >= 0);
   rng_ ^= static_cast<uint64_t>(std::time(nullptr));
 }
@@ -509,6 +512,11 @@ void Worker::handle_udp(int n) {
         auto at = reply_time(now);
         udp_delayed_.push_back({at, src, std::move(out)});
         timers_.push({at, -1});
+        continue;
+      }
+      if (schedule_) {
+        std::string peer(reinterpret_cast<const char*>(&src.ss), src.len);
+        for (const auto& d : schedule_->on_request(peer, std::move(out))) send_datagram(src, d);
         continue;
       }
       send_datagram(src, out);

@@ -162,16 +162,28 @@ std::string series_charts(const LoadResult& l) {
   for (size_t s = 0; s < l.series.size(); s += std::max<size_t>(1, l.series.size() / 10)) {
     ticks.emplace_back(static_cast<double>(s), std::to_string(s) + "s");
   }
-  return chart("Rate and errors per second", {rate, errors}, "seconds", "count", false, ticks,
-               "rate-chart") +
-         chart("Latency per second", {p50, p99}, "seconds", "latency", false, ticks,
-               "latency-chart");
+  std::string charts =
+      chart("Rate and errors per second", {rate, errors}, "seconds", "count", false, ticks,
+            "rate-chart") +
+      chart("Latency per second", {p50, p99}, "seconds", "latency", false, ticks, "latency-chart");
+  if (!l.udp_sent) return charts;
+  Series lost{"lost", "#dc2626", {}}, late{"late", "#ea580c", {}};
+  Series dup{"duplicates", "#9333ea", {}}, reord{"reordered", "#2563eb", {}};
+  for (const auto& i : l.series) {
+    lost.points.emplace_back(i.start_s, static_cast<double>(i.udp_lost));
+    late.points.emplace_back(i.start_s, static_cast<double>(i.udp_late));
+    dup.points.emplace_back(i.start_s, static_cast<double>(i.udp_duplicates));
+    reord.points.emplace_back(i.start_s, static_cast<double>(i.udp_reordered));
+  }
+  return charts + chart("UDP datagrams per second", {lost, late, dup, reord}, "seconds", "count",
+                        false, ticks, "udp-chart");
 }
 
 void write_load(const LoadResult& l, std::ostream& out) {
   out << "<section id=\"load\"><h2>Load: " << esc(l.profile) << " <span class=\"spec\">("
       << esc(l.executor) << ", " << esc(l.transport) << ", " << l.connections << " connections, "
-      << l.threads << " threads, " << num(l.duration_s) << " s measured after " << num(l.warmup_s)
+      << (l.in_flight > 1 ? std::to_string(l.in_flight) + " in flight each, " : "") << l.threads
+      << " threads, " << num(l.duration_s) << " s measured after " << num(l.warmup_s)
       << " s warm-up)</span></h2>";
   out << "<table><tr><th>iterations</th><th>rate</th><th>errors</th><th>p50</th><th>p90</"
          "th><th>p99</th><th>p99.9</th>"

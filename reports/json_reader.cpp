@@ -55,6 +55,7 @@ LoadResult load_of(const json& l) {
   r.warmup_s = val<double>(l, "warmup_s", 0);
   r.threads = val<unsigned>(l, "threads", 0);
   r.connections = val<unsigned>(l, "connections", 0);
+  r.in_flight = val<unsigned>(l, "in_flight", 1);
   r.target_rate = val<double>(l, "target_rate", 0);
   r.achieved_rate = val<double>(l, "achieved_rate", 0);
   r.iterations = val<uint64_t>(l, "iterations", 0);
@@ -95,6 +96,12 @@ LoadResult load_of(const json& l) {
     iv.errors = val<uint64_t>(i, "errors", 0);
     iv.p50_ns = val<uint64_t>(i, "p50_ns", 0);
     iv.p99_ns = val<uint64_t>(i, "p99_ns", 0);
+    if (i.contains("udp")) {
+      iv.udp_lost = val<uint64_t>(i["udp"], "lost", 0);
+      iv.udp_late = val<uint64_t>(i["udp"], "late", 0);
+      iv.udp_duplicates = val<uint64_t>(i["udp"], "duplicates", 0);
+      iv.udp_reordered = val<uint64_t>(i["udp"], "reordered", 0);
+    }
     if (i.contains("buckets")) {
       iv.latency = histogram_of(
           json{{"buckets", i["buckets"]}, {"sub_bucket_bits", Histogram::kCoarseBits}});

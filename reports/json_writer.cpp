@@ -85,6 +85,11 @@ json load_json(const LoadResult& l) {
                       {"errors", i.errors},
                       {"p50_ns", i.p50_ns},
                       {"p99_ns", i.p99_ns},
+                      {"udp",
+                       {{"lost", i.udp_lost},
+                        {"late", i.udp_late},
+                        {"duplicates", i.udp_duplicates},
+                        {"reordered", i.udp_reordered}}},
                       {"buckets", buckets}});
   }
   json thresholds = json::array();
@@ -110,6 +115,7 @@ json load_json(const LoadResult& l) {
           {"warmup_s", l.warmup_s},
           {"threads", l.threads},
           {"connections", l.connections},
+          {"in_flight", l.in_flight},
           {"target_rate", l.target_rate},
           {"achieved_rate", l.achieved_rate},
           {"iterations", l.iterations},

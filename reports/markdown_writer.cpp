@@ -25,6 +25,29 @@ std::string cell(const std::string& s) {
 
 std::string lat(uint64_t ns) { return format_metric("p50", static_cast<double>(ns)); }
 
+// Second by second, folded away (a CI summary stays short); UDP columns when tags were on.
+void write_series(const LoadResult& l, std::ostream& out) {
+  constexpr size_t kMaxRows = 120;
+  if (l.series.empty()) return;
+  bool udp = l.udp_sent > 0;
+  out << "\n<details><summary>Per second</summary>\n\n| s | iterations | errors | p50 | p99 |"
+      << (udp ? " lost | late | duplicates | reordered |" : "") << "\n|---|---|---|---|---|"
+      << (udp ? "---|---|---|---|" : "") << "\n";
+  size_t step = (l.series.size() + kMaxRows - 1) / kMaxRows;  // every step-th second if long
+  for (size_t n = 0; n < l.series.size(); n += step) {
+    const Interval& i = l.series[n];
+    out << "| " << n << " | " << i.iterations << " | " << i.errors << " | " << lat(i.p50_ns)
+        << " | " << lat(i.p99_ns) << " |";
+    if (udp) {
+      out << " " << i.udp_lost << " | " << i.udp_late << " | " << i.udp_duplicates << " | "
+          << i.udp_reordered << " |";
+    }
+    out << "\n";
+  }
+  if (step > 1) out << "\nEvery " << step << "th second shown.\n";
+  out << "\n</details>\n";
+}
+
 void write_load(const LoadResult& l, std::ostream& out) {
   out << "\n### Load: " << l.profile << " (" << l.executor << ", " << l.transport << ")\n\n";
   out << "| iterations | rate | errors | p50 | p90 | p99 | p99.9 | max "
@@ -42,6 +65,7 @@ void write_load(const LoadResult& l, std::ostream& out) {
     out << "\nUDP: " << l.udp_sent << " sent, " << l.udp_lost << " lost, " << l.udp_late
         << " late, " << l.udp_duplicates << " duplicated, " << l.udp_reordered << " reordered.\n";
   }
+  write_series(l, out);
   if (!l.errors_by_kind.empty()) {
     out << "\nErrors by kind:";
     for (const auto& [k, n] : l.errors_by_kind) out << " " << k << " " << n << ";";

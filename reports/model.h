@@ -148,6 +148,8 @@ struct Interval {
   double start_s = 0;  // seconds since the measured part began
   uint64_t iterations = 0, errors = 0;
   uint64_t p50_ns = 0, p99_ns = 0;
+  // UDP with tags: what was seen in this second (a loss is seen when its timeout passes).
+  uint64_t udp_lost = 0, udp_late = 0, udp_duplicates = 0, udp_reordered = 0;
   Histogram latency{Histogram::kCoarseBits};  // this second's latencies, so merges stay exact
 };
 
@@ -173,6 +175,7 @@ struct LoadResult {
   std::string profile, file, executor, transport;
   double duration_s = 0, warmup_s = 0;
   unsigned threads = 0, connections = 0;
+  unsigned in_flight = 1;   // iterations outstanding at once per connection
   double target_rate = 0;   // iterations per second asked for (0: closed loop)
   uint64_t iterations = 0;  // completed without error in the measured window
   uint64_t errors = 0;

@@ -8,6 +8,7 @@
 #include "cli/options.h"
 #include "cli/signals.h"
 #include "load/search.h"
+#include "load/profile.h"
 #include "runner/load_command.h"
 
 namespace sockspec::cli {
@@ -68,6 +69,9 @@ int cmd_load(const Invocation& inv) {
       "iterations per second for open-loop executors, 0.001 to 10000000 (overrides the profile)")(
       "connections", count_option(&o.connections, "--connections", 1, 100'000),
       "virtual users / connections, 1 to 100000 (overrides the profile)")(
+      "in-flight", count_option(&o.in_flight, "--in-flight", 1, load::kMaxInFlight),
+      "iterations outstanding at once on each connection (overrides the profile's in_flight; "
+      "above 1 the iteration must be one send and one expect)")(
       "threads", count_option(&o.threads, "--threads", 1, 256),
       "generator threads, each with its own event loop, 1 to 256 (default: cores)")(
       "seed", count_option(&o.seed, "--seed", 0, UINT64_MAX),
@@ -120,6 +124,11 @@ int cmd_load(const Invocation& inv) {
     return 2;
   }
   if (auto rc = check_find_max(vm, precision, o)) return *rc;
+  if (vm.count("in-flight") && (o.in_flight < 1 || o.in_flight > load::kMaxInFlight)) {
+    std::cerr << "sockspec load: --in-flight must be 1.." << load::kMaxInFlight << ", got "
+              << o.in_flight << "\n";
+    return 2;
+  }
   o.seed_given = vm.count("seed") > 0;
   o.command_line = inv.command_line;
   o.self_exe = self_exe_path();

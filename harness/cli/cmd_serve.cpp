@@ -63,6 +63,12 @@ int cmd_serve(const Invocation& inv) {
       "set SO_REUSEPORT, so several `sockspec serve` processes share one --port and the kernel "
       "spreads connections over them")("busy-us", po::value(&cfg.busy_us)->default_value(1000),
                                        "microseconds the busy fault spends on each request")(
+      "drop-every", count_option(&cfg.drop_every, "--drop-every", 0, 1'000'000'000),
+      "udp-schedule fault: drop every Nth reply to each client (0: none)")(
+      "duplicate-every", count_option(&cfg.duplicate_every, "--duplicate-every", 0, 1'000'000'000),
+      "udp-schedule fault: send every Mth reply twice (0: none)")(
+      "hold-every", count_option(&cfg.hold_every, "--hold-every", 0, 1'000'000'000),
+      "udp-schedule fault: hold every Kth reply back until after the next one (0: none)")(
       "sockperf-compat", po::bool_switch(&cfg.sockperf_compat),
       "echo only, for benchmarks: clear the client flag in sockperf's message header so "
       "`sockperf ping-pong` accepts our replies (no longer a pure RFC 862 echo)");

@@ -37,7 +37,9 @@ Client::Client(CaseRun& run, const scenario::Steps& steps, scenario::VarValues v
 
 void Client::start() { pump(kStart); }
 
-void Client::run_steps(const scenario::Steps& steps, std::function<void()> on_finish) {
+void Client::run_steps(const scenario::Steps& steps, std::function<void()> on_finish,
+                       std::optional<uint64_t> i) {
+  list_i_ = i;
   run_.env().loop.disarm(*this);
   Frame bottom;
   bottom.steps = &steps;
@@ -89,6 +91,7 @@ void Client::abort(const std::string& why) {
 
 scenario::VarValues Client::step_vars() const {
   scenario::VarValues v = base_vars_;
+  if (list_i_) v.i = list_i_;
   for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
     if (it + 1 != frames_.rend()) {  // every frame but the bottom one is a repeat
       v.i = it->iter;

@@ -73,6 +73,10 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   std::string who = plan.shard.sharded() ? "shard " + std::to_string(plan.shard.index) + "/" +
                                                std::to_string(plan.shard.count)
                                          : "the run";
+  if (std::string problem = load::in_flight_problem(profile, o.in_flight); !problem.empty()) {
+    err << "load: --in-flight " << o.in_flight << ": " << problem << "\n";
+    return 2;
+  }
   // Every connection is a descriptor: raise the soft limit to the hard one when they need it,
   // before a managed server starts, so it inherits the limit too.
   // A closed-loop capacity search may go up to --max users (4096 by default).
@@ -121,6 +125,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   lo.duration_s = o.duration_s;
   lo.warmup_s = o.warmup_s;
   lo.threads = o.threads;
+  lo.in_flight = o.in_flight;
   lo.cancel_fd = o.cancel_fd;
   lo.first_user = slice.first_user;
   double late_s = 0;

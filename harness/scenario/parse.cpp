@@ -777,12 +777,14 @@ ParseResult parse_suite(std::string_view json_text, const std::string& file) {
 }
 
 StepListsParse parse_step_lists(const std::vector<std::pair<const json*, std::string>>& lists,
-                                const std::string& file, Transport transport) {
+                                const std::string& file, Transport transport,
+                                std::optional<size_t> numbered) {
   Parser p(file);
   // In a load profile each virtual user is a client: ${client} is its index.
   StepContext ctx{{}, transport, false, true};
   StepListsParse out;
   for (const auto& [j, ptr] : lists) {
+    ctx.in_repeat = numbered && *numbered == out.lists.size();
     out.lists.push_back(j ? p.steps_in(*j, ptr, ctx) : Steps{});
   }
   out.errors = std::move(p.errors());
