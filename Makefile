@@ -4,8 +4,10 @@
 #   make bench  release build; benchmarks (they print figures, they do not pass or fail)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   release build, installed like any tool
 #   make package   release build, then build/sockspec_VERSION_ARCH.deb (apt-get install ./build/*.deb)
+#   make fuzz   libFuzzer targets (clang), each run for FUZZ_SECONDS
+#   make tsan   ThreadSanitizer build; the parallel runner and the load driver under it
 .PHONY: all deps-build deps-test deps-bench deps-package build build-test test demo bench compat \
-        stability install package scale-100k shard-compare clean
+        stability install package scale-100k shard-compare clean fuzz fuzz-smoke tsan
 
 JOBS ?= $(shell nproc)
 RELEASE_DIR := build/release
@@ -13,6 +15,8 @@ TEST_DIR := build/test
 OUT ?= out
 PREFIX ?= /usr/local
 DESTDIR ?=
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 3
 
 all: build
 
@@ -35,6 +39,18 @@ build-test: deps-test
 
 test: build-test
 	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS) --timeout 600
+	$(MAKE) tsan fuzz-smoke
+
+# Each fuzz target for FUZZ_SECONDS on a corpus seeded from scenarios/ (kept in build/fuzz).
+fuzz: deps-test
+	JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_SECONDS)
+
+# The short bounded fuzz run of CI: a few seconds per target.
+fuzz-smoke: deps-test
+	JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS)
+
+tsan: deps-test
+	JOBS=$(JOBS) scripts/tsan.sh
 
 demo: build
 	@scripts/demo.sh $(RELEASE_DIR)/harness/sockspec $(OUT)
@@ -44,6 +60,7 @@ demo: build
 bench: deps-bench build
 	$(RELEASE_DIR)/harness/hot_paths_bench
 	@scripts/bench-load.sh $(RELEASE_DIR)/harness/sockspec
+	@scripts/bench-window.sh $(RELEASE_DIR)/harness/sockspec
 	@scripts/bench-echo.sh $(RELEASE_DIR)/harness/sockspec
 
 # Runs the suites against every reference, faulty and third-party server and regenerates

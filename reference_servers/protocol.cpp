@@ -58,6 +58,15 @@ const std::vector<std::pair<Fault, Named>>& faults() {
         "never closes after the client's FIN: the client waits for EOF forever"}},
       {Fault::chat_echo_sender,
        {"chat-echo-sender", "chat relays a message back to its sender too"}},
+      {Fault::busy,
+       {"busy",
+        "serves one request (TCP read or UDP datagram) at a time, each taking --busy-us "
+        "(default 1000): capacity is 1,000,000 / busy-us requests per second"}},
+      {Fault::udp_schedule,
+       {"udp-schedule",
+        "UDP, per client: drops every --drop-every'th reply, sends every --duplicate-every'th "
+        "twice, holds every --hold-every'th back until after the next; prints its counts on "
+        "exit"}},
   };
   return kAll;
 }

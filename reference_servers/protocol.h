@@ -25,6 +25,8 @@ enum class Fault {
   reset_midstream,
   no_close_on_fin,
   chat_echo_sender,
+  busy,
+  udp_schedule,
 };
 
 struct Named {

@@ -125,8 +125,10 @@ struct RemoveOnExit {
 
 int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& err) {
   Config cfg = cfg_in;
-  // One thread sees every chat client; an iterative server is one thread by definition.
-  if (cfg.service == Service::chat || cfg.fault == Fault::iterative) cfg.threads = 1;
+  // One thread sees every chat client; an iterative server is one thread by definition; a
+  // busy one serves one request at a time, so its capacity is known (1 / busy time).
+  if (cfg.service == Service::chat || cfg.fault == Fault::iterative || cfg.fault == Fault::busy)
+    cfg.threads = 1;
   if (cfg.threads == 0) cfg.threads = 1;
 
   Fd tcp, udp, wrong_port;
@@ -142,8 +144,9 @@ int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& er
   RemoveOnExit socket_file{cfg.unix_path};
 
   // UDP gets a blocking thread of its own where nothing needs the event loop's timers or a
-  // shared room (chat, the slow fault): two syscalls a request instead of three.
-  bool udp_thread = udp && cfg.service != Service::chat && cfg.fault != Fault::slow;
+  // shared room or queue (chat, the slow and busy faults): two syscalls a request instead of three.
+  bool udp_thread =
+      udp && cfg.service != Service::chat && cfg.fault != Fault::slow && cfg.fault != Fault::busy;
   Shared shared;
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < cfg.threads; ++i) {
@@ -163,6 +166,10 @@ int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& er
   workers[0]->run();
   shared.stopping = true;  // also when worker 0 stopped for another reason
   for (auto& t : threads) t.join();
+  for (const Worker* w : {udp_worker.get(), workers[0].get()}) {
+    if (w && w->schedule()) w->schedule()->print(out);
+  }
+  out.flush();
   return 0;
 }
 

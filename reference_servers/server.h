@@ -24,8 +24,11 @@ struct Config {
   unsigned max_connections = 0;  // 0: unlimited
   unsigned chat_ttl_s = 60;
   unsigned delay_ms = 1500;      // for the slow fault
+  unsigned busy_us = 1000;       // for the busy fault
   bool sockperf_compat = false;  // echo only: see SockperfFramer
   bool reuseport = false;        // SO_REUSEPORT: several servers share one port (scale-out)
+  // The udp-schedule fault (see UdpSchedule); 0 turns a rule off.
+  unsigned drop_every = 0, duplicate_every = 0, hold_every = 0;
 };
 
 // Prints "listening tcp ADDR:PORT" / "listening udp ADDR:PORT" (or "listening unix PATH" /

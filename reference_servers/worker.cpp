@@ -42,6 +42,9 @@ Worker::Worker(const Config& cfg, int listen_fd, int udp_fd, int wrong_port_fd, 
       rdhup_(cfg.fault == Fault::drop_after_fin ? static_cast<uint32_t>(EPOLLRDHUP) : 0u) {
   epoll_add(epoll_.get(), stop_fd_, EPOLLIN, kStopTag);
   if (udp_fd_ >= 0) epoll_add(epoll_.get(), udp_fd_, EPOLLIN, kUdpTag);
+  if (udp_fd_ >= 0 && cfg.fault == Fault::udp_schedule) {
+    schedule_ = std::make_unique<UdpSchedule>(cfg.drop_every, cfg.duplicate_every, cfg.hold_every);
+  }
   watch_listener(listen_fd_ >= 0);
   rng_ ^= static_cast<uint64_t>(std::time(nullptr));
 }
@@ -254,7 +257,7 @@ void Worker::on_fin(Conn& c) {
 // sends what the socket takes.
 void Worker::reply(Conn& c, std::string_view bytes, bool upper) {
   std::string rewritten;
-  if (cfg_.fault == Fault::crlf || cfg_.fault == Fault::slow ||
+  if (cfg_.fault == Fault::crlf || cfg_.fault == Fault::slow || cfg_.fault == Fault::busy ||
       cfg_.fault == Fault::reset_midstream) {
     rewritten = upper ? ascii_upper(bytes) : std::string(bytes);
     if (!apply_reply_fault(c, rewritten)) return;
@@ -279,8 +282,8 @@ void Worker::reply(Conn& c, std::string_view bytes, bool upper) {
 // The faults that change a reply: false when the reply is held back (slow) for later.
 bool Worker::apply_reply_fault(Conn& c, std::string& bytes) {
   if (cfg_.fault == Fault::crlf) bytes = lf_to_crlf(bytes);
-  if (cfg_.fault == Fault::slow) {
-    auto at = Clock::now() + std::chrono::milliseconds(cfg_.delay_ms);
+  if (cfg_.fault == Fault::slow || cfg_.fault == Fault::busy) {
+    auto at = reply_time(Clock::now());
     c.delayed.emplace_back(at, std::move(bytes));
     timers_.push({at, c.fd.get()});
     return false;
@@ -294,6 +297,22 @@ bool Worker::apply_reply_fault(Conn& c, std::string& bytes) {
     }
   }
   return true;
+}
+
+// When a held-back reply leaves. slow: a fixed delay after the request. busy: requests are
+// served one after another, each taking busy-us after the previous one, as one thread busy
+// that long per request would serve them: capacity 1 / busy-us. The time is kept on a timer
+// instead of burning CPU, so a shared machine leaving the server little CPU does not lower it.
+// A server that was not scheduled for a while reads late what came in meanwhile; counting its
+// queue from the read would lose that time, so up to kBusyCredit of idle time before the read
+// counts as already spent (its queue then drains faster, never more than kBusyCredit / busy-us
+// requests beyond the rate). Every reply still takes at least busy-us.
+Clock::time_point Worker::reply_time(Clock::time_point now) {
+  if (cfg_.fault == Fault::slow) return now + std::chrono::milliseconds(cfg_.delay_ms);
+  constexpr auto kBusyCredit = std::chrono::milliseconds(50);
+  auto busy = std::chrono::microseconds(cfg_.busy_us);
+  busy_until_ = std::max(busy_until_, now - kBusyCredit) + busy;
+  return std::max(busy_until_, now + busy);
 }
 
 void Worker::flush(Conn& c) {
@@ -489,10 +508,15 @@ void Worker::handle_udp(int n) {
         }
       }
       if (cfg_.fault == Fault::crlf) out = lf_to_crlf(out);
-      if (cfg_.fault == Fault::slow) {
-        auto at = now + std::chrono::milliseconds(cfg_.delay_ms);
+      if (cfg_.fault == Fault::slow || cfg_.fault == Fault::busy) {
+        auto at = reply_time(now);
         udp_delayed_.push_back({at, src, std::move(out)});
         timers_.push({at, -1});
+        continue;
+      }
+      if (schedule_) {
+        std::string peer(reinterpret_cast<const char*>(&src.ss), src.len);
+        for (const auto& d : schedule_->on_request(peer, std::move(out))) send_datagram(src, d);
         continue;
       }
       send_datagram(src, out);

@@ -18,6 +18,7 @@
 #include "reference_servers/protocol.h"
 #include "reference_servers/server.h"
 #include "reference_servers/sock.h"
+#include "reference_servers/udp_schedule.h"
 
 namespace sockspec::refserver {
 
@@ -35,6 +36,7 @@ class Worker {
          Shared& shared, std::ostream& err);
   void run();
   void run_udp_blocking();  // a dedicated UDP thread (no epoll): see server.cpp
+  const UdpSchedule* schedule() const { return schedule_.get(); }  // udp-schedule fault
 
  private:
   struct Conn {
@@ -68,6 +70,7 @@ class Worker {
   void on_fin(Conn& c);
   void reply(Conn& c, std::string_view bytes, bool upper = false);
   bool apply_reply_fault(Conn& c, std::string& bytes);
+  Clock::time_point reply_time(Clock::time_point now);
   void flush(Conn& c);
   void after_flush(Conn& c);
   void update(Conn& c);
@@ -100,7 +103,9 @@ class Worker {
     std::vector<mmsghdr> msgs;
   } udp_;
   uint64_t rng_ = 0x9E3779B97F4A7C15ull;
+  std::unique_ptr<UdpSchedule> schedule_;  // the udp-schedule fault, on the UDP worker
   Clock::time_point last_sweep_, last_emfile_report_;
+  Clock::time_point busy_until_{};  // busy fault: when the requests taken so far are done
   std::vector<char> rx_;
   uint32_t rdhup_;  // EPOLLRDHUP for the drop-after-fin fault, which acts on the FIN alone
 };

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "reports/find_max.h"
 #include "reports/text.h"
 #include "reports/thresholds.h"
 
@@ -62,6 +63,8 @@ document.addEventListener('DOMContentLoaded',function(){
 struct Series {
   std::string name, color;
   std::vector<std::pair<double, double>> points;
+  bool dashed = false;  // a reference line (a threshold), not a measurement
+  bool dots = false;    // mark each point (few, far apart: one per search step)
 };
 
 std::string chart(const std::string& title, const std::vector<Series>& series,
@@ -107,9 +110,15 @@ std::string chart(const std::string& title, const std::vector<Series>& series,
     << esc(x_label) << (log_x ? " (log scale)" : "") << "</text>";
   double lx = ml + 8;
   for (const auto& ser : series) {
-    s << "<polyline fill=\"none\" stroke=\"" << ser.color << "\" stroke-width=\"2\" points=\"";
+    s << "<polyline fill=\"none\" stroke=\"" << ser.color << "\" stroke-width=\"2\""
+      << (ser.dashed ? " stroke-dasharray=\"6 4\"" : "") << " points=\"";
     for (auto [x, y] : ser.points) s << num(px(x), 1) << "," << num(py(y), 1) << " ";
     s << "\"/>";
+    for (auto [x, y] : ser.points) {
+      if (ser.dots)
+        s << "<circle cx=\"" << num(px(x), 1) << "\" cy=\"" << num(py(y), 1) << "\" r=\"3\" fill=\""
+          << ser.color << "\"/>";
+    }
     s << "<rect x=\"" << lx << "\" y=\"" << mt + 2 << "\" width=\"10\" height=\"3\" fill=\""
       << ser.color << "\"/><text x=\"" << lx + 14 << "\" y=\"" << mt + 7 << "\">" << esc(ser.name)
       << "</text>";
@@ -153,16 +162,28 @@ std::string series_charts(const LoadResult& l) {
   for (size_t s = 0; s < l.series.size(); s += std::max<size_t>(1, l.series.size() / 10)) {
     ticks.emplace_back(static_cast<double>(s), std::to_string(s) + "s");
   }
-  return chart("Rate and errors per second", {rate, errors}, "seconds", "count", false, ticks,
-               "rate-chart") +
-         chart("Latency per second", {p50, p99}, "seconds", "latency", false, ticks,
-               "latency-chart");
+  std::string charts =
+      chart("Rate and errors per second", {rate, errors}, "seconds", "count", false, ticks,
+            "rate-chart") +
+      chart("Latency per second", {p50, p99}, "seconds", "latency", false, ticks, "latency-chart");
+  if (!l.udp_sent) return charts;
+  Series lost{"lost", "#dc2626", {}}, late{"late", "#ea580c", {}};
+  Series dup{"duplicates", "#9333ea", {}}, reord{"reordered", "#2563eb", {}};
+  for (const auto& i : l.series) {
+    lost.points.emplace_back(i.start_s, static_cast<double>(i.udp_lost));
+    late.points.emplace_back(i.start_s, static_cast<double>(i.udp_late));
+    dup.points.emplace_back(i.start_s, static_cast<double>(i.udp_duplicates));
+    reord.points.emplace_back(i.start_s, static_cast<double>(i.udp_reordered));
+  }
+  return charts + chart("UDP datagrams per second", {lost, late, dup, reord}, "seconds", "count",
+                        false, ticks, "udp-chart");
 }
 
 void write_load(const LoadResult& l, std::ostream& out) {
   out << "<section id=\"load\"><h2>Load: " << esc(l.profile) << " <span class=\"spec\">("
       << esc(l.executor) << ", " << esc(l.transport) << ", " << l.connections << " connections, "
-      << l.threads << " threads, " << num(l.duration_s) << " s measured after " << num(l.warmup_s)
+      << (l.in_flight > 1 ? std::to_string(l.in_flight) + " in flight each, " : "") << l.threads
+      << " threads, " << num(l.duration_s) << " s measured after " << num(l.warmup_s)
       << " s warm-up)</span></h2>";
   out << "<table><tr><th>iterations</th><th>rate</th><th>errors</th><th>p50</th><th>p90</"
          "th><th>p99</th><th>p99.9</th>"
@@ -213,6 +234,77 @@ void write_load(const LoadResult& l, std::ostream& out) {
     }
   }
   out << "</section>";
+}
+
+// Latency against the value tried, one point per search step (the mean of its runs), with
+// the goal's limit as a dashed line. Rates spread geometrically, so x is on a log scale.
+std::string find_max_chart(const FindMaxResult& f, const std::vector<FindMaxStep>& steps) {
+  Series p50{"p50", "#16a34a", {}, false, true}, p90{"p90", "#2563eb", {}, false, true},
+      p99{"p99", "#9333ea", {}, false, true};
+  double lo = 1e300, hi = 0;
+  // Failing steps can be far past the limit; drawn to scale they would flatten everything near
+  // the limit, which is what the chart is for. Latencies above 4x the limit are drawn at 4x.
+  double top = f.latency_limit_ns > 0 ? 4 * f.latency_limit_ns : 1e300;
+  bool clipped = false;
+  for (const auto& s : steps) {
+    double x = std::log10(std::max(s.knob, 1e-9));
+    clipped = clipped || s.p99 > top;
+    p50.points.emplace_back(x, std::min(s.p50, top));
+    p90.points.emplace_back(x, std::min(s.p90, top));
+    p99.points.emplace_back(x, std::min(s.p99, top));
+    lo = std::min(lo, s.knob);
+    hi = std::max(hi, s.knob);
+  }
+  std::vector<Series> series = {p50, p90, p99};
+  if (f.latency_limit_ns > 0 && !steps.empty()) {
+    Series limit{f.latency_metric + " limit", "#dc2626", {}, true, false};
+    double x0 = p99.points.front().first, x1 = p99.points.back().first;
+    if (x1 <= x0) x1 = x0 + 0.3;  // one step: the line still shows where the limit is
+    limit.points = {{x0, f.latency_limit_ns}, {x1, f.latency_limit_ns}};
+    series.push_back(limit);
+  }
+  std::vector<std::pair<double, std::string>> ticks;
+  for (double decade = std::pow(10.0, std::floor(std::log10(std::max(lo, 1e-9))));
+       decade <= hi && ticks.size() < 40; decade *= 10) {
+    for (double m : {1.0, 2.0, 5.0}) {
+      double v = decade * m;
+      if (v >= lo / 1.01 && v <= hi * 1.01) {
+        std::string label = f.mode == "vus" ? num(v, 0) : format_metric("rate", v);
+        ticks.emplace_back(std::log10(v), label);
+      }
+    }
+  }
+  return chart("Latency by " + std::string(f.mode == "vus" ? "virtual users" : "rate asked") +
+                   (clipped ? " (cut at 4x the limit)" : ""),
+               series, f.mode == "vus" ? "virtual users" : "iterations per second asked", "latency",
+               true, ticks, "find-max-chart");
+}
+
+void write_find_max(const FindMaxResult& f, std::ostream& out) {
+  auto steps = find_max_steps(f);
+  out << "<section id=\"find-max\"><h2>Capacity search: " << esc(f.outcome) << "</h2><p><strong>"
+      << esc(f.message) << "</strong></p><p class=\"spec\">Goal:";
+  for (size_t i = 0; i < f.thresholds.size(); ++i)
+    out << (i ? ", " : " ") << "<code>" << esc(f.thresholds[i]) << "</code>";
+  out << (f.mode == "rate" ? " and every scheduled start kept" : "") << ". " << f.runs.size()
+      << " runs of " << num(f.step_duration_s) << " s after " << num(f.warmup_s)
+      << " s warm-up each, " << esc(format_ms(f.elapsed_s * 1000)) << " in all (budget "
+      << num(f.budget_s, 0) << " s); a step near the boundary runs up to " << f.repeats
+      << " times, its p99 spread shows how much the runs differed.</p>";
+  out << "<div class=\"charts\">" << find_max_chart(f, steps) << "</div>";
+  out << "<table id=\"find-max-steps\"><tr><th>" << (f.mode == "vus" ? "users" : "rate asked")
+      << "</th><th>verdict</th><th>runs</th><th>achieved</th><th>p50</th><th>p90</th><th>p99 "
+         "(spread)</th><th>service p99</th><th>generator CPU</th><th>why</th></tr>";
+  for (const auto& s : steps) {
+    out << "<tr><td>" << esc(format_knob(f, s.knob)) << "</td><td class=\"verdict\"><span class=\""
+        << (s.passed ? "v-pass\">pass" : "v-fail\">fail") << "</span></td><td>" << s.passes << "/"
+        << s.runs << " passed</td><td>" << format_metric("rate", s.rate) << "</td><td>"
+        << lat(s.p50) << "</td><td>" << lat(s.p90) << "</td><td>"
+        << esc(format_spread(s.p99_lo, s.p99_hi)) << "</td><td>" << lat(s.service_p99)
+        << "</td><td>" << num(s.generator_cpu * 100, 0) << "%</td><td>" << esc(s.why)
+        << "</td></tr>";
+  }
+  out << "</table></section>";
 }
 
 void write_cases(const RunReport& r, std::ostream& out) {
@@ -285,6 +377,7 @@ void write_html(const RunReport& r, std::ostream& out) {
   }
   out << "<div class=\"meta\">" << esc(r.meta.command_line) << "</div></header>\n<main>";
   for (const auto& n : r.notes) out << "<section><strong>Note:</strong> " << esc(n) << "</section>";
+  if (r.find_max) write_find_max(*r.find_max, out);
   if (r.load) write_load(*r.load, out);
   if (!r.suites.empty()) write_cases(r, out);
   if (r.server) {

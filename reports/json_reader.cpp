@@ -1,5 +1,7 @@
 #include "reports/json_reader.h"
 
+#include "reports/json_guard.h"
+
 namespace sockspec::reports {
 
 using json = nlohmann::json;
@@ -53,6 +55,7 @@ LoadResult load_of(const json& l) {
   r.warmup_s = val<double>(l, "warmup_s", 0);
   r.threads = val<unsigned>(l, "threads", 0);
   r.connections = val<unsigned>(l, "connections", 0);
+  r.in_flight = val<unsigned>(l, "in_flight", 1);
   r.target_rate = val<double>(l, "target_rate", 0);
   r.achieved_rate = val<double>(l, "achieved_rate", 0);
   r.iterations = val<uint64_t>(l, "iterations", 0);
@@ -93,6 +96,12 @@ LoadResult load_of(const json& l) {
     iv.errors = val<uint64_t>(i, "errors", 0);
     iv.p50_ns = val<uint64_t>(i, "p50_ns", 0);
     iv.p99_ns = val<uint64_t>(i, "p99_ns", 0);
+    if (i.contains("udp")) {
+      iv.udp_lost = val<uint64_t>(i["udp"], "lost", 0);
+      iv.udp_late = val<uint64_t>(i["udp"], "late", 0);
+      iv.udp_duplicates = val<uint64_t>(i["udp"], "duplicates", 0);
+      iv.udp_reordered = val<uint64_t>(i["udp"], "reordered", 0);
+    }
     if (i.contains("buckets")) {
       iv.latency = histogram_of(
           json{{"buckets", i["buckets"]}, {"sub_bucket_bits", Histogram::kCoarseBits}});
@@ -120,6 +129,50 @@ LoadResult load_of(const json& l) {
     r.thresholds.push_back(tr);
   }
   return r;
+}
+
+std::optional<double> opt(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return std::nullopt;
+  return it->get<double>();
+}
+
+FindMaxResult find_max_of(const json& j) {
+  FindMaxResult f;
+  f.mode = val<std::string>(j, "mode", "rate");
+  f.outcome = val<std::string>(j, "outcome", "");
+  f.message = val<std::string>(j, "message", "");
+  f.found = opt(j, "found");
+  f.rate = opt(j, "rate");
+  f.first_fail = opt(j, "first_fail");
+  f.min = val<double>(j, "min", 0);
+  f.max = val<double>(j, "max", 0);
+  f.precision = val<double>(j, "precision", 0);
+  f.repeats = val<unsigned>(j, "repeats", 0);
+  f.step_duration_s = val<double>(j, "step_duration_s", 0);
+  f.warmup_s = val<double>(j, "warmup_s", 0);
+  f.budget_s = val<double>(j, "budget_s", 0);
+  f.elapsed_s = val<double>(j, "elapsed_s", 0);
+  f.thresholds = val<std::vector<std::string>>(j, "thresholds", {});
+  f.latency_metric = val<std::string>(j, "latency_metric", "");
+  f.latency_limit_ns = val<double>(j, "latency_limit_ns", 0);
+  for (const auto& r : j.value("runs", json::array())) {
+    FindMaxRun run;
+    run.knob = val<double>(r, "knob", 0);
+    run.passed = val<bool>(r, "passed", false);
+    run.achieved_rate = val<double>(r, "achieved_rate", 0);
+    run.p50_ns = val<uint64_t>(r, "p50_ns", 0);
+    run.p90_ns = val<uint64_t>(r, "p90_ns", 0);
+    run.p99_ns = val<uint64_t>(r, "p99_ns", 0);
+    run.service_p99_ns = val<uint64_t>(r, "service_p99_ns", 0);
+    run.errors = val<uint64_t>(r, "errors", 0);
+    run.missed_starts = val<uint64_t>(r, "missed_starts", 0);
+    run.generator_cpu = val<double>(r, "generator_cpu", 0);
+    run.generator_limited = val<bool>(r, "generator_limited", false);
+    run.why = val<std::string>(r, "why", "");
+    f.runs.push_back(run);
+  }
+  return f;
 }
 
 }  // namespace
@@ -169,6 +222,11 @@ ReadReport from_json(const json& j) {
         cr.duration_ms = val<double>(c, "duration_ms", 0);
         cr.rerun = val<std::string>(c, "rerun", "");
         cr.impairment = val<std::string>(c, "impairment", "");
+        if (auto caps = c.find("captures"); caps != c.end() && caps->is_object()) {
+          for (const auto& [name, value] : caps->items()) {
+            if (value.is_string()) cr.captures.emplace_back(name, value.get<std::string>());
+          }
+        }
         for (const auto& st : c.value("steps", json::array())) {
           StepResult sr2;
           sr2.path = val<std::string>(st, "path", "");
@@ -194,11 +252,29 @@ ReadReport from_json(const json& j) {
                               val<std::string>(s, "stderr", ""), val<bool>(s, "truncated", false)};
     }
     if (j.contains("load")) r.load = load_of(j["load"]);
+    if (j.contains("find_max")) r.find_max = find_max_of(j["find_max"]);
     out.report = std::move(r);
   } catch (const std::exception& e) {
     out.error = std::string("not a sockspec report: ") + e.what();
   }
   return out;
+}
+
+ReadReport read_report_text(std::string_view text) {
+  ReadReport out;
+  if (auto problem = check_json_limits(text)) {
+    out.error = "invalid JSON at " + (problem->pointer.empty() ? "/" : problem->pointer) + ": " +
+                problem->message;
+    return out;
+  }
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    out.error = std::string("invalid JSON: ") + e.what();
+    return out;
+  }
+  return from_json(j);
 }
 
 }  // namespace sockspec::reports

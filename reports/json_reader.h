@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "reports/model.h"
 
@@ -13,5 +14,7 @@ struct ReadReport {
   std::string error;
 };
 ReadReport from_json(const nlohmann::json& j);
+// A report's text: checked for depth and size first (json_guard.h), parsed, then read.
+ReadReport read_report_text(std::string_view text);
 
 }  // namespace sockspec::reports

@@ -53,6 +53,11 @@ json case_json(const CaseResult& c) {
   if (!c.reason.empty()) j["reason"] = c.reason;
   if (!c.rerun.empty()) j["rerun"] = c.rerun;
   if (!c.impairment.empty()) j["impairment"] = c.impairment;
+  if (!c.captures.empty()) {
+    json caps = json::object();
+    for (const auto& [name, value] : c.captures) caps[name] = value;
+    j["captures"] = caps;
+  }
   return j;
 }
 
@@ -81,6 +86,11 @@ json load_json(const LoadResult& l) {
                       {"errors", i.errors},
                       {"p50_ns", i.p50_ns},
                       {"p99_ns", i.p99_ns},
+                      {"udp",
+                       {{"lost", i.udp_lost},
+                        {"late", i.udp_late},
+                        {"duplicates", i.udp_duplicates},
+                        {"reordered", i.udp_reordered}}},
                       {"buckets", buckets}});
   }
   json thresholds = json::array();
@@ -106,6 +116,7 @@ json load_json(const LoadResult& l) {
           {"warmup_s", l.warmup_s},
           {"threads", l.threads},
           {"connections", l.connections},
+          {"in_flight", l.in_flight},
           {"target_rate", l.target_rate},
           {"achieved_rate", l.achieved_rate},
           {"iterations", l.iterations},
@@ -141,6 +152,44 @@ json load_json(const LoadResult& l) {
             {"start_at", l.shard.start_at},
             {"late_start_s", l.shard.late_start_s}}},
           {"thresholds", thresholds}};
+}
+
+json opt(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+json find_max_json(const FindMaxResult& f) {
+  json runs = json::array();
+  for (const auto& r : f.runs) {
+    runs.push_back({{"knob", r.knob},
+                    {"passed", r.passed},
+                    {"achieved_rate", r.achieved_rate},
+                    {"p50_ns", r.p50_ns},
+                    {"p90_ns", r.p90_ns},
+                    {"p99_ns", r.p99_ns},
+                    {"service_p99_ns", r.service_p99_ns},
+                    {"errors", r.errors},
+                    {"missed_starts", r.missed_starts},
+                    {"generator_cpu", r.generator_cpu},
+                    {"generator_limited", r.generator_limited},
+                    {"why", r.why}});
+  }
+  return {{"mode", f.mode},
+          {"outcome", f.outcome},
+          {"message", f.message},
+          {"found", opt(f.found)},
+          {"rate", opt(f.rate)},
+          {"first_fail", opt(f.first_fail)},
+          {"min", f.min},
+          {"max", f.max},
+          {"precision", f.precision},
+          {"repeats", f.repeats},
+          {"step_duration_s", f.step_duration_s},
+          {"warmup_s", f.warmup_s},
+          {"budget_s", f.budget_s},
+          {"elapsed_s", f.elapsed_s},
+          {"thresholds", f.thresholds},
+          {"latency_metric", f.latency_metric},
+          {"latency_limit_ns", f.latency_limit_ns},
+          {"runs", runs}};
 }
 
 }  // namespace
@@ -179,6 +228,7 @@ json to_json(const RunReport& r) {
             {"suites", suites}};
   if (!m.impairment.empty()) j["run"]["impairment"] = m.impairment;
   if (r.load) j["load"] = load_json(*r.load);
+  if (r.find_max) j["find_max"] = find_max_json(*r.find_max);
   if (r.server) {
     j["server"] = {{"command", r.server->command},
                    {"stdout", r.server->stdout_text},

@@ -71,8 +71,9 @@ void write_case(const SuiteResult& s, const CaseResult& c, std::ostream& out) {
 void write_junit(const RunReport& r, std::ostream& out) {
   Counts all = r.counts();
   out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  out << "<testsuites name=\"sockspec\" tests=\"" << all.total() << "\" failures=\""
-      << all.fail + all.xpass << "\" errors=\"" << all.error << "\" skipped=\""
+  bool unreachable = r.exit_code == 3 && r.suites.empty() && !r.load;
+  out << "<testsuites name=\"sockspec\" tests=\"" << all.total() + unreachable << "\" failures=\""
+      << all.fail + all.xpass << "\" errors=\"" << all.error + unreachable << "\" skipped=\""
       << all.skip + all.xfail << "\" time=\"" << seconds(r.meta.duration_ms) << "\">\n";
   if (r.load) {
     const LoadResult& l = *r.load;
@@ -104,6 +105,23 @@ void write_junit(const RunReport& r, std::ostream& out) {
       }
     }
     out << "  </testsuite>\n";
+  }
+  if (unreachable) {
+    // The target was never reached: one errored testcase, so CI shows why and what the
+    // server said.
+    std::string why;
+    for (const auto& n : r.notes) why += (why.empty() ? "" : "; ") + n;
+    out << "  <testsuite name=\"sockspec\" tests=\"1\" failures=\"0\" errors=\"1\" "
+           "skipped=\"0\" time=\""
+        << seconds(r.meta.duration_ms) << "\" timestamp=\"" << markup_escape(r.meta.started_at)
+        << "\" hostname=\"" << markup_escape(r.meta.host) << "\">\n"
+        << "    <testcase name=\"target reachable\" classname=\"sockspec\" time=\"0\">\n"
+        << "      <error message=\"" << markup_escape(why) << "\" type=\"unreachable\"/>\n";
+    if (r.server) {
+      out << "      <system-out>" << markup_escape(r.server->stdout_text) << "</system-out>\n"
+          << "      <system-err>" << markup_escape(r.server->stderr_text) << "</system-err>\n";
+    }
+    out << "    </testcase>\n  </testsuite>\n";
   }
   for (const auto& s : r.suites) {
     Counts c = counts_of(s);

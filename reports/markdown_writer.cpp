@@ -1,5 +1,6 @@
 #include "reports/markdown_writer.h"
 
+#include "reports/find_max.h"
 #include "reports/text.h"
 #include "reports/thresholds.h"
 
@@ -24,6 +25,29 @@ std::string cell(const std::string& s) {
 
 std::string lat(uint64_t ns) { return format_metric("p50", static_cast<double>(ns)); }
 
+// Second by second, folded away (a CI summary stays short); UDP columns when tags were on.
+void write_series(const LoadResult& l, std::ostream& out) {
+  constexpr size_t kMaxRows = 120;
+  if (l.series.empty()) return;
+  bool udp = l.udp_sent > 0;
+  out << "\n<details><summary>Per second</summary>\n\n| s | iterations | errors | p50 | p99 |"
+      << (udp ? " lost | late | duplicates | reordered |" : "") << "\n|---|---|---|---|---|"
+      << (udp ? "---|---|---|---|" : "") << "\n";
+  size_t step = (l.series.size() + kMaxRows - 1) / kMaxRows;  // every step-th second if long
+  for (size_t n = 0; n < l.series.size(); n += step) {
+    const Interval& i = l.series[n];
+    out << "| " << n << " | " << i.iterations << " | " << i.errors << " | " << lat(i.p50_ns)
+        << " | " << lat(i.p99_ns) << " |";
+    if (udp) {
+      out << " " << i.udp_lost << " | " << i.udp_late << " | " << i.udp_duplicates << " | "
+          << i.udp_reordered << " |";
+    }
+    out << "\n";
+  }
+  if (step > 1) out << "\nEvery " << step << "th second shown.\n";
+  out << "\n</details>\n";
+}
+
 void write_load(const LoadResult& l, std::ostream& out) {
   out << "\n### Load: " << l.profile << " (" << l.executor << ", " << l.transport << ")\n\n";
   out << "| iterations | rate | errors | p50 | p90 | p99 | p99.9 | max "
@@ -41,6 +65,7 @@ void write_load(const LoadResult& l, std::ostream& out) {
     out << "\nUDP: " << l.udp_sent << " sent, " << l.udp_lost << " lost, " << l.udp_late
         << " late, " << l.udp_duplicates << " duplicated, " << l.udp_reordered << " reordered.\n";
   }
+  write_series(l, out);
   if (!l.errors_by_kind.empty()) {
     out << "\nErrors by kind:";
     for (const auto& [k, n] : l.errors_by_kind) out << " " << k << " " << n << ";";
@@ -86,6 +111,27 @@ void write_cases(const RunReport& r, std::ostream& out, const char* title, Pred 
   }
 }
 
+void write_find_max(const FindMaxResult& f, std::ostream& out) {
+  out << "\n### Capacity search: " << f.outcome << "\n\n" << f.message << "\n\n";
+  out << "Goal: ";
+  for (size_t i = 0; i < f.thresholds.size(); ++i)
+    out << (i ? ", " : "") << "`" << f.thresholds[i] << "`";
+  out << (f.mode == "rate" ? " and every scheduled start kept" : "") << ". " << f.runs.size()
+      << " runs of " << f.step_duration_s << " s (after " << f.warmup_s << " s warm-up each) in "
+      << format_ms(f.elapsed_s * 1000) << ".\n\n";
+  out << "| " << (f.mode == "rate" ? "rate asked" : "users")
+      << " | runs | verdict | achieved | p50 | p90 | p99 (spread) | service p99 | generator CPU "
+         "| why |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& s : find_max_steps(f)) {
+    out << "| " << format_knob(f, s.knob) << " | " << s.passes << "/" << s.runs << " passed | "
+        << (s.passed ? "pass" : "**fail**") << " | " << format_metric("rate", s.rate) << " | "
+        << format_metric("p50", s.p50) << " | " << format_metric("p90", s.p90) << " | "
+        << format_spread(s.p99_lo, s.p99_hi) << " | " << format_metric("p99", s.service_p99)
+        << " | " << static_cast<int>(s.generator_cpu * 100 + 0.5) << "% | " << cell(s.why)
+        << " |\n";
+  }
+}
+
 }  // namespace
 
 void write_markdown(const RunReport& r, std::ostream& out) {
@@ -110,6 +156,7 @@ void write_markdown(const RunReport& r, std::ostream& out) {
       return v == Verdict::warn || v == Verdict::skip || v == Verdict::xfail;
     });
   }
+  if (r.find_max) write_find_max(*r.find_max, out);
   if (r.load) write_load(*r.load, out);
   for (const auto& n : r.notes) out << "\n> " << n << "\n";
 }

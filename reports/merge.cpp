@@ -30,6 +30,10 @@ void merge_series(LoadResult& into, const LoadResult& l) {
   for (size_t i = 0; i < into.series.size(); ++i) into.series[i].start_s = static_cast<double>(i);
   for (size_t i = 0; i < l.series.size(); ++i) {
     Interval& s = into.series[i + static_cast<size_t>(shift)];
+    s.udp_lost += l.series[i].udp_lost;
+    s.udp_late += l.series[i].udp_late;
+    s.udp_duplicates += l.series[i].udp_duplicates;
+    s.udp_reordered += l.series[i].udp_reordered;
     s.iterations += l.series[i].iterations;
     s.errors += l.series[i].errors;
     s.latency.merge(l.series[i].latency);
@@ -108,6 +112,7 @@ void merge_load(LoadResult& into, const LoadResult& l) {
   into.target_rate += l.target_rate;
   into.threads += l.threads;
   into.connections += l.connections;
+  into.in_flight = std::max(into.in_flight, l.in_flight);
   into.duration_s = std::max(into.duration_s, l.duration_s);
   into.scheduled += l.scheduled;
   into.missed_starts += l.missed_starts;

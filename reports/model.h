@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "reports/histogram.h"
@@ -94,6 +95,9 @@ struct CaseResult {
   // The network conditions the case ran under and what the impairment relay did ("" when the
   // case went straight to the target).
   std::string impairment;
+  // Values the case bound with `capture`, in binding order: name, value as printable text
+  // (bytes escaped, long values cut short).
+  std::vector<std::pair<std::string, std::string>> captures;
 };
 
 struct SuiteResult {
@@ -148,6 +152,8 @@ struct Interval {
   double start_s = 0;  // seconds since the measured part began
   uint64_t iterations = 0, errors = 0;
   uint64_t p50_ns = 0, p99_ns = 0;
+  // UDP with tags: what was seen in this second (a loss is seen when its timeout passes).
+  uint64_t udp_lost = 0, udp_late = 0, udp_duplicates = 0, udp_reordered = 0;
   Histogram latency{Histogram::kCoarseBits};  // this second's latencies, so merges stay exact
 };
 
@@ -173,6 +179,7 @@ struct LoadResult {
   std::string profile, file, executor, transport;
   double duration_s = 0, warmup_s = 0;
   unsigned threads = 0, connections = 0;
+  unsigned in_flight = 1;   // iterations outstanding at once per connection
   double target_rate = 0;   // iterations per second asked for (0: closed loop)
   uint64_t iterations = 0;  // completed without error in the measured window
   uint64_t errors = 0;
@@ -197,6 +204,36 @@ struct LoadResult {
   ShardInfo shard;
 };
 
+// One load run of a capacity search (`sockspec load --find-max`).
+struct FindMaxRun {
+  double knob = 0;  // the rate asked (open loop, iterations/s) or the virtual users (closed)
+  bool passed = false;
+  double achieved_rate = 0;  // iterations per second completed
+  uint64_t p50_ns = 0, p90_ns = 0, p99_ns = 0;
+  uint64_t service_p99_ns = 0;  // from the actual first send: the server's share
+  uint64_t errors = 0, missed_starts = 0;
+  double generator_cpu = 0;  // the generator's CPU time over its threads' wall time, 0..1
+  bool generator_limited = false;
+  std::string why;  // what failed: thresholds, the schedule
+};
+
+struct FindMaxResult {
+  std::string mode = "rate";  // "rate" (open loop) or "vus" (closed loop)
+  // found, min-failed, max-passed, plateau, generator-limit, budget
+  std::string outcome;
+  std::string message;               // the answer in one sentence
+  std::optional<double> found;       // the last passing knob
+  std::optional<double> rate;        // iterations per second at the found knob
+  std::optional<double> first_fail;  // the lowest failing knob
+  double min = 0, max = 0, precision = 0;
+  double step_duration_s = 0, warmup_s = 0, budget_s = 0, elapsed_s = 0;
+  unsigned repeats = 0;
+  std::vector<std::string> thresholds;  // the goal, as written
+  std::string latency_metric;           // the first latency threshold's metric (p99), if any
+  double latency_limit_ns = 0;          // and its limit: the chart's threshold line
+  std::vector<FindMaxRun> runs;         // in the order they ran
+};
+
 struct RunReport {
   int schema_version = kSchemaVersion;
   std::string kind = "conformance";
@@ -205,6 +242,8 @@ struct RunReport {
   std::optional<ServerOutput> server;
   std::vector<std::string> notes;  // run-level warnings, e.g. stale expected-failure entries
   std::optional<LoadResult> load;  // set for `sockspec load` runs
+  std::optional<FindMaxResult>
+      find_max;  // `load --find-max`: the search; `load` is its answer's run
   int exit_code = 0;
 
   Counts counts() const;

@@ -27,6 +27,13 @@ std::string render_failure(const CaseResult& c, const std::string& indent) {
     if (st.mismatch) s += render_mismatch(*st.mismatch, indent + "  ");
   }
   if (s.empty() && !c.reason.empty()) s += indent + c.reason + "\n";
+  if (!c.captures.empty()) {
+    s += indent + "captured:";
+    for (size_t i = 0; i < c.captures.size(); ++i) {
+      s += (i ? ", " : " ") + c.captures[i].first + "=\"" + c.captures[i].second + "\"";
+    }
+    s += "\n";
+  }
   if (!c.impairment.empty()) s += indent + "network: " + c.impairment + "\n";
   if (!c.rerun.empty()) s += indent + "rerun: " + c.rerun + "\n";
   return s;

@@ -16,7 +16,10 @@ enum class Kind { latency, fraction, rate, count };
 // optional prefix (connect_, service_), and mean/max/min.
 std::optional<Kind> kind_of(const std::string& m, double* pct = nullptr,
                             std::string* hist = nullptr) {
-  if (m == "error_rate" || m == "udp_loss") return Kind::fraction;
+  if (m == "error_rate" || m.rfind("udp_", 0) == 0) {
+    bool udp = m == "udp_loss" || m == "udp_late" || m == "udp_duplicates" || m == "udp_reordered";
+    return m == "error_rate" || udp ? std::optional(Kind::fraction) : std::nullopt;
+  }
   if (m == "rate") return Kind::rate;
   if (m == "errors" || m == "iterations" || m == "missed_starts") return Kind::count;
   std::string base = m, which = "latency";
@@ -60,8 +63,8 @@ ThresholdParse parse_threshold(const std::string& text) {
   if (!kind) {
     out.error =
         "unknown metric '" + t.metric +
-        "' (known: pNN, connect_pNN, service_pNN, mean, max, min, error_rate, udp_loss, rate, "
-        "errors, iterations, missed_starts)";
+        "' (known: pNN, connect_pNN, service_pNN, mean, max, min, error_rate, udp_loss, udp_late, "
+        "udp_duplicates, udp_reordered, rate, errors, iterations, missed_starts)";
     return out;
   }
   skip();
@@ -139,8 +142,12 @@ std::optional<double> metric_value(const LoadResult& r, const std::string& metri
   if (!kind) return std::nullopt;
   switch (*kind) {
     case Kind::fraction: {
-      if (metric == "udp_loss") {
-        return r.udp_sent ? static_cast<double>(r.udp_lost) / static_cast<double>(r.udp_sent) : 0.0;
+      if (metric != "error_rate") {  // a UDP count per datagram sent
+        uint64_t n = metric == "udp_loss"         ? r.udp_lost
+                     : metric == "udp_late"       ? r.udp_late
+                     : metric == "udp_duplicates" ? r.udp_duplicates
+                                                  : r.udp_reordered;
+        return r.udp_sent ? static_cast<double>(n) / static_cast<double>(r.udp_sent) : 0.0;
       }
       uint64_t attempts = r.iterations + r.errors;
       return attempts ? static_cast<double>(r.errors) / static_cast<double>(attempts) : 0.0;

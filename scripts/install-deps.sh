@@ -16,11 +16,12 @@ build_pkgs=(g++ make cmake ninja-build pkg-config python3
 # the man page), the JUnit consumers (python3-junitparser; npm installs a JavaScript one into
 # the test's own folder), the CI recipes (python3-yaml reads them from docs/ci.md), and
 # bash-completion, which the installed completion plugs into. Slurm and munge for the
-# sharded-run test on a single-node cluster the test starts itself (deploy/slurm/).
+# sharded-run test on a single-node cluster the test starts itself (deploy/slurm/). clang and
+# its runtime (libFuzzer) build the fuzz targets that `make test` runs briefly.
 package_pkgs=(dpkg-dev lintian man-db)
 test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd ucspi-tcp systemd chromium
            "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion
-           slurm-wlm munge)
+           slurm-wlm munge clang libclang-rt-14-dev)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;

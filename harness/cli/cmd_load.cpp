@@ -7,11 +7,44 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "cli/signals.h"
+#include "load/profile.h"
+#include "load/search.h"
 #include "runner/load_command.h"
 
 namespace sockspec::cli {
 
 namespace po = boost::program_options;
+
+namespace {
+
+// The search's options make sense only with --find-max, and only in range.
+std::optional<int> check_find_max(const po::variables_map& vm, const std::string& precision,
+                                  runner::LoadCommandOptions& o) {
+  std::string bad;
+  auto& f = o.find_max;
+  if (!f.enabled) {
+    for (const char* name : {"min", "max", "precision", "step-duration", "budget", "repeats"}) {
+      if (vm.count(name) && !vm[name].defaulted())
+        bad = std::string("--") + name + " needs --find-max";
+    }
+  } else if (auto p = load::parse_precision(precision)) {
+    f.precision = *p;
+    if (vm.count("rate")) bad = "--find-max chooses the rate itself; drop --rate";
+    if (vm.count("min") && !(f.min > 0)) bad = "--min must be > 0";
+    if (vm.count("max") && !(f.max > 0)) bad = "--max must be > 0";
+    if (f.min > 0 && f.max > 0 && f.max < f.min) bad = "--max must be >= --min";
+    if (vm.count("step-duration") && !(f.step_duration_s > 0)) bad = "--step-duration must be > 0";
+    if (!(f.budget_s > 0)) bad = "--budget must be > 0";
+    if (f.repeats < 1 || f.repeats > 20) bad = "--repeats must be 1..20";
+  } else {
+    bad = "--precision must be a fraction in (0, 1) such as 5% or 0.05, got '" + precision + "'";
+  }
+  if (bad.empty()) return std::nullopt;
+  std::cerr << "sockspec load: " << bad << "\n(see sockspec load --help)\n";
+  return 2;
+}
+
+}  // namespace
 
 int cmd_load(const Invocation& inv) {
   runner::LoadCommandOptions o;
@@ -27,26 +60,30 @@ int cmd_load(const Invocation& inv) {
       "HOST:PORT, [V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE")(
       "server-cmd", po::value(&o.server_cmd),
       "start this command as the server ({port} is replaced, or {path} by a fresh AF_UNIX "
-      "socket path)")("duration", po::value(&o.duration_s),
-                      "seconds measured (default: the profile's duration_s)")(
-      "warmup", po::value(&o.warmup_s),
-      "seconds run before measuring (default: the profile's warmup_s)")(
-      "rate", po::value(&o.rate),
-      "iterations per second for open-loop executors (overrides the profile)")(
-      "connections", po::value(&o.connections),
-      "virtual users / connections (overrides the profile)")(
-      "threads", po::value(&o.threads),
-      "generator threads, each with its own event loop (default: cores)")(
-      "seed", po::value(&o.seed),
+      "socket path)")("duration", number_option(&o.duration_s, "--duration", 0.1, 86400),
+                      "seconds measured, 0.1 to 86400 (default: the profile's duration_s)")(
+      "warmup", number_option(&o.warmup_s, "--warmup", 0, 3600),
+      "seconds run before measuring, 0 to 3600 (default: the profile's warmup_s)")(
+      "rate", number_option(&o.rate, "--rate", 0.001, 10'000'000),
+      "iterations per second for open-loop executors, 0.001 to 10000000 (overrides the profile)")(
+      "connections", count_option(&o.connections, "--connections", 1, 100'000),
+      "virtual users / connections, 1 to 100000 (overrides the profile)")(
+      "in-flight", count_option(&o.in_flight, "--in-flight", 1, load::kMaxInFlight),
+      "iterations outstanding at once on each connection (overrides the profile's in_flight; "
+      "above 1 the iteration must be one send and one expect)")(
+      "threads", count_option(&o.threads, "--threads", 1, 256),
+      "generator threads, each with its own event loop, 1 to 256 (default: cores)")(
+      "seed", count_option(&o.seed, "--seed", 0, UINT64_MAX),
       "seed for random payloads (a shard uses seed + its index; default: --start-at, else the "
       "clock)")("shard", po::value(&o.shard),
                 "run shard I of N (e.g. 2/4): its share of the users, connections and rate; "
                 "default: from JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID/_COUNT")(
-      "shards", po::value(&o.shards),
+      "shards", count_option(&o.shards, "--shards", 1, 100'000),
       "the shard count when the index comes from JOB_COMPLETION_INDEX (a Kubernetes Indexed "
-      "Job; else SOCKSPEC_SHARDS)")("start-at", po::value(&o.start_at),
-                                    "wait until this time to start (RFC 3339 or epoch seconds), "
-                                    "so every shard's seconds line up")(
+      "Job; else SOCKSPEC_SHARDS), 1 to 100000")(
+      "start-at", po::value(&o.start_at),
+      "wait until this time to start (RFC 3339 or epoch seconds), "
+      "so every shard's seconds line up")(
       "run-id", po::value(&o.run_id),
       "the run this shard belongs to (default: PROFILE@START-AT, or the Slurm array job)")(
       "report-json", po::value(&o.report_json), "write the JSON report here")(
@@ -57,7 +94,25 @@ int cmd_load(const Invocation& inv) {
       "also print each failed threshold as a GitHub Actions annotation (::error title=...::...)")(
       "out", po::value(&o.out_dir),
       "write every format into this folder: load-report.json, load-junit.xml, load-summary.md, "
-      "load.html");
+      "load.html")(
+      "threshold", po::value(&o.thresholds)->composing(),
+      "a pass/fail condition such as 'p99 < 1ms' (repeatable); replaces the profile's thresholds");
+  std::string precision = "5%";
+  // The capacity search (docs/load.md); in the same list, which the man page and completion read.
+  desc.add_options()("find-max", po::bool_switch(&o.find_max.enabled),
+                     "find the highest rate (open loop) or number of users (closed loop) at "
+                     "which every threshold holds and the schedule is kept")(
+      "min", po::value(&o.find_max.min), "first value tried (default: 100/s, or 1 user)")(
+      "max", po::value(&o.find_max.max),
+      "highest value tried (default: 10,000,000/s, or 4096 users)")(
+      "precision", po::value(&precision),
+      "stop when the passing and failing values are this close "
+      "(default 5%)")(
+      "step-duration", po::value(&o.find_max.step_duration_s),
+      "seconds measured per step, each after its own warm-up (default: --duration)")(
+      "budget", po::value(&o.find_max.budget_s), "seconds the whole search may take (default 600)")(
+      "repeats", po::value(&o.find_max.repeats),
+      "most runs of one step near the boundary (default 3: until two agree)");
   add_impair_options(desc, o.impair, o.impair_level);
   po::options_description hidden;
   hidden.add_options()("profile", po::value(&o.profile));
@@ -67,6 +122,12 @@ int cmd_load(const Invocation& inv) {
   if (auto rc = parse_options(inv, "load", desc, hidden, pos, vm)) return *rc;
   if (o.profile.empty()) {
     std::cerr << "sockspec load: name a profile (see scenarios/load/)\n";
+    return 2;
+  }
+  if (auto rc = check_find_max(vm, precision, o)) return *rc;
+  if (vm.count("in-flight") && (o.in_flight < 1 || o.in_flight > load::kMaxInFlight)) {
+    std::cerr << "sockspec load: --in-flight must be 1.." << load::kMaxInFlight << ", got "
+              << o.in_flight << "\n";
     return 2;
   }
   o.seed_given = vm.count("seed") > 0;

@@ -10,6 +10,7 @@
 #include "reports/json_reader.h"
 #include "reports/merge.h"
 #include "runner/report_files.h"
+#include "runner/suites.h"
 
 namespace sockspec::cli {
 
@@ -18,19 +19,13 @@ namespace po = boost::program_options;
 namespace {
 
 std::optional<reports::RunReport> read_report(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::cerr << path << ": cannot be read\n";
+  std::string why;
+  auto text = runner::read_file(path, &why);
+  if (!text) {
+    std::cerr << path << ": " << why << "\n";
     return std::nullopt;
   }
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const std::exception& e) {
-    std::cerr << path << ": invalid JSON: " << e.what() << "\n";
-    return std::nullopt;
-  }
-  auto r = reports::from_json(j);
+  auto r = reports::read_report_text(*text);
   if (!r.report) std::cerr << path << ": " << r.error << "\n";
   return r.report;
 }

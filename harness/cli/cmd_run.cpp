@@ -37,8 +37,9 @@ int cmd_run(const Invocation& inv) {
       "tag", po::value(&o.tags)->composing(), "run only cases with this tag (repeatable)")(
       "strict", po::bool_switch(&o.strict),
       "a failed should/may case fails the run instead of warning")(
-      "jobs,j", po::value(&o.jobs), "cases run at once (default: number of cores)")(
-      "seed", po::value(&o.seed),
+      "jobs,j", count_option(&o.jobs, "--jobs", 1, 1024),
+      "cases run at once, 1 to 1024 (default: number of cores)")(
+      "seed", count_option(&o.seed, "--seed", 0, UINT64_MAX),
       "seed for random payloads (default: the time; the report records it)")(
       "expect-fail", po::value(&o.expect_fail),
       "file of known failures, one 'SUITE/ID reason' per line: they count as xfail, and passing is "

@@ -40,26 +40,35 @@ int cmd_serve(const Invocation& inv) {
       "transport", po::value(&transport)->default_value("both"), "tcp, udp or both")(
       "bind", po::value(&cfg.bind)->default_value("127.0.0.1"),
       "numeric address to listen on (::1 for IPv6)")(
-      "port", po::value(&port)->default_value(0),
-      "port; 0 takes an ephemeral one (TCP and UDP share it)")(
+      "port", count_option(&port, "--port", 0, 65535),
+      "port, 0 to 65535; 0 (the default) takes an ephemeral one (TCP and UDP share it)")(
       "unix", po::value(&cfg.unix_path),
       "serve on this AF_UNIX path instead (@NAME: abstract namespace): a stream socket with "
       "--transport tcp (the default here), a datagram socket with --transport udp; the file is "
       "removed on exit, and an existing path is refused (EADDRINUSE)")(
       "fault", po::value(&fault)->default_value("none"),
       "run a deliberately broken variant (see below)")(
-      "threads", po::value(&cfg.threads),
-      "worker threads, each with its own epoll loop (default: cores; chat and iterative use 1)")(
-      "idle-timeout", po::value(&cfg.idle_timeout_s)->default_value(0),
-      "close TCP connections idle this many seconds (0: never)")(
-      "max-connections", po::value(&cfg.max_connections)->default_value(0),
-      "close connections beyond this many at once (0: no limit)")(
-      "chat-ttl", po::value(&cfg.chat_ttl_s)->default_value(60),
-      "UDP chat: relay to peers heard from within this many seconds")(
-      "delay-ms", po::value(&cfg.delay_ms)->default_value(1500), "reply delay of the slow fault")(
+      "threads", count_option(&cfg.threads, "--threads", 1, 256),
+      "worker threads, each with its own epoll loop, 1 to 256 (default: cores; chat and "
+      "iterative use 1)")(
+      "idle-timeout", count_option(&cfg.idle_timeout_s, "--idle-timeout", 0, 86400),
+      "close TCP connections idle this many seconds, 0 to 86400 (default 0: never)")(
+      "max-connections", count_option(&cfg.max_connections, "--max-connections", 0, 10'000'000),
+      "close connections beyond this many at once, 0 to 10000000 (default 0: no limit)")(
+      "chat-ttl", count_option(&cfg.chat_ttl_s, "--chat-ttl", 1, 86400),
+      "UDP chat: relay to peers heard from within this many seconds, 1 to 86400 (default 60)")(
+      "delay-ms", count_option(&cfg.delay_ms, "--delay-ms", 0, 3'600'000),
+      "reply delay of the slow fault, 0 to 3600000 (default 1500)")(
       "reuseport", po::bool_switch(&cfg.reuseport),
       "set SO_REUSEPORT, so several `sockspec serve` processes share one --port and the kernel "
-      "spreads connections over them")(
+      "spreads connections over them")("busy-us", po::value(&cfg.busy_us)->default_value(1000),
+                                       "microseconds the busy fault spends on each request")(
+      "drop-every", count_option(&cfg.drop_every, "--drop-every", 0, 1'000'000'000),
+      "udp-schedule fault: drop every Nth reply to each client (0: none)")(
+      "duplicate-every", count_option(&cfg.duplicate_every, "--duplicate-every", 0, 1'000'000'000),
+      "udp-schedule fault: send every Mth reply twice (0: none)")(
+      "hold-every", count_option(&cfg.hold_every, "--hold-every", 0, 1'000'000'000),
+      "udp-schedule fault: hold every Kth reply back until after the next one (0: none)")(
       "sockperf-compat", po::bool_switch(&cfg.sockperf_compat),
       "echo only, for benchmarks: clear the client flag in sockperf's message header so "
       "`sockperf ping-pong` accepts our replies (no longer a pure RFC 862 echo)");
@@ -79,10 +88,6 @@ int cmd_serve(const Invocation& inv) {
   auto f = refserver::fault_from_name(fault);
   if (!f) {
     std::cerr << "sockspec serve: unknown fault '" << fault << "'" << catalogue();
-    return 2;
-  }
-  if (port > 65535) {
-    std::cerr << "sockspec serve: --port must be 0..65535\n";
     return 2;
   }
   if (transport != "tcp" && transport != "udp" && transport != "both") {

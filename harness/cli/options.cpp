@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -32,6 +34,62 @@ std::optional<int> parse_options(const Invocation& inv, const char* command,
     return 0;
   }
   return std::nullopt;
+}
+
+namespace {
+
+// "the argument ('1e12') for option '--rate' is out of range: allowed 0.001 to 10000000"
+class out_of_range : public po::error_with_option_name {
+ public:
+  out_of_range(const char* option, const std::string& allowed)
+      : po::error_with_option_name("the argument ('%value%') for option '" + std::string(option) +
+                                   "' is out of range: allowed " + allowed) {}
+};
+
+std::string number_text(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.15g", v);
+  return buf;
+}
+
+// Digits only (no sign, no exponent, no fraction) and within [min, max].
+uint64_t parse_count(const char* option, const std::string& text, uint64_t min, uint64_t max) {
+  std::string allowed = "whole numbers " + std::to_string(min) + " to " + std::to_string(max);
+  bool digits = !text.empty() && text.size() <= 20 &&
+                text.find_first_not_of("0123456789") == std::string::npos;
+  errno = 0;
+  unsigned long long v = digits ? std::strtoull(text.c_str(), nullptr, 10) : 0;
+  if (!digits || errno == ERANGE || v < min || v > max) {
+    out_of_range e(option, allowed);
+    e.set_substitute("value", text);
+    throw e;
+  }
+  return v;
+}
+
+}  // namespace
+
+po::typed_value<double>* number_option(double* out, const char* option, double min, double max) {
+  return po::value(out)->notifier([option, min, max](double v) {
+    if (!(v >= min && v <= max)) {  // NaN fails both
+      out_of_range e(option, number_text(min) + " to " + number_text(max));
+      e.set_substitute("value", number_text(v));
+      throw e;
+    }
+  });
+}
+
+po::typed_value<std::string>* count_option(uint64_t* out, const char* option, uint64_t min,
+                                           uint64_t max) {
+  return po::value<std::string>()->notifier(
+      [out, option, min, max](const std::string& t) { *out = parse_count(option, t, min, max); });
+}
+
+po::typed_value<std::string>* count_option(unsigned* out, const char* option, uint64_t min,
+                                           uint64_t max) {
+  return po::value<std::string>()->notifier([out, option, min, max](const std::string& t) {
+    *out = static_cast<unsigned>(parse_count(option, t, min, std::min<uint64_t>(max, UINT32_MAX)));
+  });
 }
 
 std::string self_exe_path() {

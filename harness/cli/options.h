@@ -24,6 +24,16 @@ std::optional<int> parse_options(
 void add_impair_options(boost::program_options::options_description& desc, std::string& spec,
                         std::string& level);
 
+// Numeric options, range-checked as they are parsed. A value outside [min, max], NaN, or a
+// negative count (boost would wrap "-1" into 4294967295) is bad usage: exit 2 with a message
+// naming the option and the allowed range. Counts must be whole numbers.
+boost::program_options::typed_value<double>* number_option(double* out, const char* option,
+                                                           double min, double max);
+boost::program_options::typed_value<std::string>* count_option(uint64_t* out, const char* option,
+                                                               uint64_t min, uint64_t max);
+boost::program_options::typed_value<std::string>* count_option(unsigned* out, const char* option,
+                                                               uint64_t min, uint64_t max);
+
 // What run and load both need to know about this process and terminal.
 std::string self_exe_path();                       // for starting builtin servers
 std::vector<std::string> builtin_service_names();  // for checking builtin:SERVICE

@@ -1,6 +1,19 @@
 #include "engine/case_run.h"
 
+#include "common/codec.h"
+
 namespace sockspec::engine {
+
+std::vector<std::pair<std::string, std::string>> printable_captures(const scenario::Captures& c) {
+  constexpr size_t kKept = 1024;  // a report shows tokens, not whole replies
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, value] : c.all()) {
+    std::string v = escape_bytes(std::string_view(value).substr(0, kKept));
+    if (value.size() > kKept) v += "... (" + std::to_string(value.size()) + " bytes)";
+    out.emplace_back(name, std::move(v));
+  }
+  return out;
+}
 
 Client& CaseRun::spawn(const scenario::Steps& steps, scenario::VarValues vars,
                        std::string path_prefix, net::Deadline deadline, std::string deadline_what,
@@ -36,6 +49,7 @@ CaseOutcome run_case(const scenario::Case& c, const RunCaseOptions& opts) {
 
   CaseOutcome out;
   out.steps = root.results();
+  out.captures = printable_captures(root.captures());
   if (stop == net::EventLoop::Stop::cancelled) {
     out.verdict = reports::Verdict::error;
     out.reason = "interrupted";

@@ -11,11 +11,15 @@
 
 namespace sockspec::engine {
 
+// Captured values as a report shows them (bytes escaped, long values cut short).
+std::vector<std::pair<std::string, std::string>> printable_captures(const scenario::Captures& c);
+
 struct CaseOutcome {
   reports::Verdict verdict = reports::Verdict::pass;  // pass, fail or error
   std::string reason;
   std::vector<reports::StepResult> steps;
   double duration_ms = 0;
+  std::vector<std::pair<std::string, std::string>> captures;  // as reports::CaseResult has them
 };
 
 class CaseRun {

@@ -25,6 +25,8 @@ Client::Client(CaseRun& run, const scenario::Steps& steps, scenario::VarValues v
                std::string path_prefix, net::Deadline deadline, std::string deadline_what,
                std::function<void()> on_finish)
     : run_(run), base_vars_(std::move(vars)), on_finish_(std::move(on_finish)) {
+  if (base_vars_.captures) captures_ = *base_vars_.captures;  // a parallel copy: its parent's
+  base_vars_.captures = nullptr;
   Frame bottom;
   bottom.steps = &steps;
   bottom.path = std::move(path_prefix);
@@ -35,7 +37,9 @@ Client::Client(CaseRun& run, const scenario::Steps& steps, scenario::VarValues v
 
 void Client::start() { pump(kStart); }
 
-void Client::run_steps(const scenario::Steps& steps, std::function<void()> on_finish) {
+void Client::run_steps(const scenario::Steps& steps, std::function<void()> on_finish,
+                       std::optional<uint64_t> i) {
+  list_i_ = i;
   run_.env().loop.disarm(*this);
   Frame bottom;
   bottom.steps = &steps;
@@ -87,12 +91,14 @@ void Client::abort(const std::string& why) {
 
 scenario::VarValues Client::step_vars() const {
   scenario::VarValues v = base_vars_;
+  if (list_i_) v.i = list_i_;
   for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
     if (it + 1 != frames_.rend()) {  // every frame but the bottom one is a repeat
       v.i = it->iter;
       break;
     }
   }
+  if (!captures_.empty()) v.captures = &captures_;
   v.conn_local_port = [this](const std::string& name) -> std::optional<uint16_t> {
     auto c = conns_.find(name);
     if (c == conns_.end() || !c->second.fd) return std::nullopt;
@@ -217,6 +223,9 @@ void Client::complete(reports::StepResult r, std::vector<reports::StepResult> ex
     }
     return;
   }
+  // A parallel copy or a virtual user (they have a ${client}) says what it had captured: the
+  // case's report shows only the main script's captures.
+  if (base_vars_.client && !captures_.empty()) r.message += "; captured " + captures_.describe();
   // A failure ends the client. Report the outermost repeat it happened in, then the step.
   if (frames_.size() > 1) {
     Frame& top = frames_[1];

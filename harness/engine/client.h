@@ -30,8 +30,14 @@ class Client : public net::Waiter {
   void abort(const std::string& why);  // the parent gave up on this client
   // Load: run another list of steps on the same conns (setup, iterations, teardown). Call it
   // only when the client has finished, and not from inside its on_finish.
-  void run_steps(const scenario::Steps& steps, std::function<void()> on_finish);
+  // `i` is the value of ${i} outside any repeat (a load iteration's number).
+  void run_steps(const scenario::Steps& steps, std::function<void()> on_finish,
+                 std::optional<uint64_t> i = std::nullopt);
   void drop_conns() { conns_.clear(); }
+  Conn* find_conn(const std::string& name) {
+    auto it = conns_.find(name);
+    return it == conns_.end() ? nullptr : &it->second;
+  }
   template <typename F>
   void for_each_conn(F f) {
     for (auto& [name, c] : conns_) f(c);
@@ -48,6 +54,10 @@ class Client : public net::Waiter {
   uint64_t bytes_sent() const { return bytes_sent_; }
   uint64_t bytes_received() const { return bytes_received_; }
   CaseRun& run() { return run_; }
+  // What `capture` bound so far: a parallel copy starts with its parent's, a virtual user keeps
+  // its own across setup, iterations and teardown.
+  scenario::Captures& captures() { return captures_; }
+  const scenario::Captures& captures() const { return captures_; }
 
  private:
   struct Frame {
@@ -72,6 +82,7 @@ class Client : public net::Waiter {
 
   CaseRun& run_;
   scenario::VarValues base_vars_;
+  scenario::Captures captures_;
   Conns conns_;
   std::vector<Frame> frames_;
   std::unique_ptr<Machine> machine_;
@@ -80,6 +91,7 @@ class Client : public net::Waiter {
   std::vector<reports::StepResult> results_;
   std::function<void()> on_finish_;
   uint64_t bytes_sent_ = 0, bytes_received_ = 0;
+  std::optional<uint64_t> list_i_;  // ${i} outside repeats (see run_steps)
   bool finished_ = false, failed_ = false, wake_pending_ = false;
   net::Clock::time_point first_send_{}, last_expect_{};
 };

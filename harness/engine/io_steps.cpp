@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/codec.h"
+#include "engine/client.h"
 #include "engine/machine.h"
 #include "engine/receive.h"
 #include "engine/resolve.h"
@@ -246,8 +247,10 @@ class ExpectMachine : public Machine {
         c_->sent_overflow = false;
         if (op.expect_error)
           return fail("received " + got + ", but " + *op.expect_error + " was expected");
-        return pass_described(
-            [&] { return "matched " + std::to_string(out.consumed) + " bytes " + got; });
+        if (auto err = capture(op, out); !err.empty()) return fail(err);
+        return pass_described([&] {
+          return "matched " + std::to_string(out.consumed) + " bytes " + got + captured(op);
+        });
       }
       if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
       if (c_->reset_errno) return reset(c_->reset_errno);
@@ -307,6 +310,16 @@ class ExpectMachine : public Machine {
     return judge(op, d);
   }
 
+  std::string capture(const scenario::ExpectOp& op, const match::Outcome& out) {
+    if (out.groups.empty()) return "";
+    return bind_captures(op.matcher, out, scope_.client.captures());
+  }
+  std::string captured(const scenario::ExpectOp& op) const {
+    const auto* r = std::get_if<scenario::RegexMatch>(&op.matcher.kind);
+    if (!r || r->capture.empty()) return "";
+    return "; captured " + scope_.client.captures().describe();
+  }
+
   void take(UdpSequence& seq) {
     seq.answered.insert(seq.waiting.front());
     seq.waiting.pop_front();
@@ -326,9 +339,10 @@ class ExpectMachine : public Machine {
     if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
     if (op.expect_error)
       return fail("received a datagram, but " + *op.expect_error + " was expected");
+    if (auto err = capture(op, out); !err.empty()) return fail(err);
     return pass_described([&] {
       return "matched a " + std::to_string(d.bytes.size()) + "-byte datagram from " +
-             d.from.to_string();
+             d.from.to_string() + captured(op);
     });
   }
 

@@ -46,12 +46,34 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
     return {match::Length{l->min, l->max}, ""};
   }
   const auto& r = std::get<scenario::RegexMatch>(m.kind);
-  if (r.compiled) return {match::Regex{r.compiled, r.until, r.bytes}, ""};
-  auto x = scenario::expand(r.pattern.text, vars);
+  size_t groups = r.groups_needed();
+  if (r.compiled) return {match::Regex{r.compiled, r.until, r.bytes, groups}, ""};
+  // Captured values are quoted: ${token} in a regex matches the token's bytes exactly.
+  auto x = scenario::expand(r.pattern.text, vars, match::quote_literal);
   if (!x.error.empty()) return {std::nullopt, x.error};
   auto c = match::compile_regex(x.text);
   if (!c.pattern) return {std::nullopt, "regex /" + x.text + "/: " + c.error};
-  return {match::Regex{c.pattern, r.until, r.bytes}, ""};
+  if (groups > static_cast<size_t>(c.pattern->groups()) + 1) {
+    return {std::nullopt, "capture: group " + std::to_string(groups - 1) + " does not exist: /" +
+                              x.text + "/ has " + std::to_string(c.pattern->groups()) +
+                              " group(s)"};
+  }
+  return {match::Regex{c.pattern, r.until, r.bytes, groups}, ""};
+}
+
+std::string bind_captures(const scenario::Matcher& m, const match::Outcome& matched,
+                          scenario::Captures& into) {
+  const auto* r = std::get_if<scenario::RegexMatch>(&m.kind);
+  if (!r) return "";
+  for (const auto& cap : r->capture) {
+    const auto& g = matched.groups.at(cap.group);
+    if (!g) {
+      return "capture " + cap.name + ": group " + std::to_string(cap.group) + " of /" +
+             r->pattern.text + "/ took no part in the match, so it has no value";
+    }
+    into.set(cap.name, *g);
+  }
+  return "";
 }
 
 AddrOr resolve_endpoint(const scenario::Template& t, const scenario::VarValues& vars,

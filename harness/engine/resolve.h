@@ -26,6 +26,11 @@ struct MatcherOr {
 MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
                           const scenario::VarValues& vars);
 
+// Binds the groups a matched regex kept to their `capture` names. Returns "" or, when a group
+// took no part in the match, why the step fails.
+std::string bind_captures(const scenario::Matcher& m, const match::Outcome& matched,
+                          scenario::Captures& into);
+
 struct AddrOr {
   net::SockAddr addr;
   std::string error;

@@ -4,122 +4,118 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
+#include <barrier>
 #include <cmath>
-#include <deque>
 #include <memory>
 #include <thread>
 #include <unordered_map>
 
 #include "engine/case_run.h"
 #include "engine/client.h"
+#include "load/client_results.h"
+#include "load/pipeline.h"
+#include "load/schedule.h"
+#include "load/tally.h"
 #include "reports/merge.h"
 
 namespace sockspec::load {
 
 namespace {
 
-using Clock = net::Clock;
-using TimePoint = Clock::time_point;
-constexpr size_t kKeptErrors = 5;
-
-uint64_t ns_between(TimePoint a, TimePoint b) {
-  return b > a ? static_cast<uint64_t>(
-                     std::chrono::duration_cast<std::chrono::nanoseconds>(b - a).count())
-               : 0;
-}
-
-std::string error_kind(const reports::StepResult& r) {
-  if (r.message.rfind("datagram lost", 0) == 0) return "loss";
-  if (r.errno_name == "ETIMEDOUT") return r.op == "connect" ? "connect" : "timeout";
-  if (r.errno_name == "ECONNRESET" || r.errno_name == "EPIPE") return "reset";
-  if (r.errno_name == "ECONNREFUSED") return "refused";
-  if (r.op == "connect") return "connect";
-  if (r.op == "expect" || r.op == "expect_eof" || r.op == "expect_silence") return "mismatch";
-  return "other";
-}
-
-// The rate the schedule asks for at `t` seconds after the start.
-struct RateCurve {
-  Profile::Executor executor;
-  double rate;  // constant-rate, or the ramp's start
-  std::vector<Stage> stages;
-  double at(double t) const {
-    if (executor != Profile::Executor::ramping_rate) return rate;
-    double from = rate;
-    for (const auto& s : stages) {
-      if (t < s.duration_s) return from + (s.rate - from) * (t / s.duration_s);
-      t -= s.duration_s;
-      from = s.rate;
-    }
-    return from;
-  }
-};
-
 class Worker;
 
 // One virtual user: a client with its own connections that runs the setup, then iterations
-// (back to back in a closed loop, when the schedule says in an open one), then the teardown.
+// (back to back in a closed loop, when the schedule says in an open one; with an in-flight
+// window, several at once through a Pipeline), then the teardown.
 class VirtualUser : public net::Waiter {
  public:
-  VirtualUser(Worker& w, engine::Client& c) : w_(w), client_(c) {}
+  VirtualUser(Worker& w, engine::Client& c, unsigned index) : w_(w), client_(c), index_(index) {}
   void begin();
   void start_iteration(TimePoint intended);
   void on_event(uint32_t) override;
   bool idle() const { return state_ == State::idle; }
+  bool ready() const { return state_ == State::piped || state_ == State::done; }
+  // In-flight window: room for one more start now.
+  bool has_room() const { return state_ == State::piped && !pipe_->full(); }
+  bool start_piped(TimePoint intended) { return pipe_->start(intended); }
   // The schedule is over: an idle user tears down now rather than wait for work.
   void wrap_up() {
     if (state_ == State::idle) after_iteration();
+    if (state_ == State::piped) on_pipe_change();
   }
   bool done() const { return state_ == State::done; }
   void abort() {
+    if (pipe_) pipe_->detach();
     client_.abort("the run ended");
     state_ = State::done;
   }
 
  private:
-  enum class State { setup, idle, running, teardown, backoff, done };
+  enum class State { setup, idle, piped, running, teardown, backoff, done };
   void after_setup();
   void after_iteration();
+  void on_pipe_change();
+  void fill_window();
   Worker& w_;
   engine::Client& client_;
+  unsigned index_;                // ${client}
   State state_ = State::backoff;  // the first event (at t0) runs the setup
   TimePoint intended_{}, started_{};
   uint64_t done_iterations_ = 0;
   bool finished_flag_ = false;  // set by the client's on_finish, handled from the loop
+  std::unique_ptr<Pipeline> pipe_;
 };
 
 class Worker : public net::Waiter {
  public:
   Worker(const Profile& p, const LoadOptions& o, const RateCurve& curve, uint64_t first_user,
-         unsigned vus, double rate_share, TimePoint t0, TimePoint measure_from, TimePoint end,
-         std::atomic<uint64_t>& done, std::atomic<uint64_t>& errs, std::atomic<uint64_t>& p99)
+         unsigned vus, unsigned in_flight, double rate_share, StartLine& line,
+         ProgressCounters progress)
       : p_(p),
         o_(o),
         curve_(curve),
+        first_user_(first_user),
+        in_flight_(in_flight),
         share_(rate_share),
-        t0_(t0),
-        measure_from_(measure_from),
-        end_(end),
+        line_(line),
         run_(engine::CaseEnv{o.target, o.seed, p.default_timeout_ms, nullptr, loop_, nullptr,
-                             p.udp_sequence, p.source_addresses, &payloads_, true,
+                             p.udp_sequence && in_flight == 1, p.source_addresses, &payloads_, true,
                              any_list(p, scenario::uses_echo)}),
-        progress_done_(done),
-        progress_errors_(errs),
-        progress_p99_(p99) {
+        tally_(progress) {
+    if (in_flight_ > 1) {
+      std::string why;
+      pipe_steps_ = pipeline_steps(p_.iteration, p_.default_timeout_ms, why);  // checked at parse
+    }
     for (unsigned i = 0; i < vus; ++i) {
-      scenario::VarValues vars;
-      vars.target_host = o.target.host;
-      vars.target_port = o.target.addr.port();
-      vars.seed = o.seed;
-      vars.client = first_user + i;  // unique across threads and shards
-      engine::Client& c = run_.spawn(p_.setup, vars, "", net::Deadline::max(), "", nullptr);
-      vus_.push_back(std::make_unique<VirtualUser>(*this, c));
+      engine::Client& c = run_.spawn(p_.setup, vars(i), "", net::Deadline::max(), "", nullptr);
+      vus_.push_back(std::make_unique<VirtualUser>(*this, c, i));
     }
   }
 
   void run() {
-    // Every user starts at t0, the same instant on every thread; nothing runs before it.
-    for (auto& v : vus_) loop_.arm_timer(*v, t0_);
+    // An open loop with in-flight windows opens its connections before t0, so the first starts
+    // find them ready (a start with no room is missed, not delayed). Bounded by a step timeout.
+    if (pipelined() && open_loop()) {
+      for (auto& v : vus_) loop_.arm_timer(*v, Clock::now());
+      Watchdog& limit = ready_limit_;
+      loop_.arm_timer(limit, Clock::now() + std::chrono::milliseconds(p_.default_timeout_ms));
+      loop_.run(
+          [&] {
+            return limit.fired ||
+                   std::all_of(vus_.begin(), vus_.end(), [](auto& v) { return v->ready(); });
+          },
+          o_.cancel_fd);
+      loop_.disarm(limit);
+    }
+    line_.ready.arrive_and_wait();
+    t0_ = line_.t0;
+    measure_from_ = line_.measure_from;
+    end_ = line_.end;
+    tally_.window(measure_from_, end_);
+    // Every other user starts at t0, the same instant on every thread.
+    if (!(pipelined() && open_loop())) {
+      for (auto& v : vus_) loop_.arm_timer(*v, t0_);
+    }
     if (open_loop()) {
       next_start_ = t0_;
       loop_.arm_timer(*this, next_start_);
@@ -136,19 +132,29 @@ class Worker : public net::Waiter {
     }
     loop_.disarm(dog);
     loop_.disarm(*this);
-    part_.missed_starts += backlog_.size();
+    stopped_ = Clock::now();
+    // What never started is missed; warm-up starts were never scheduled in the measured
+    // window, so they are not missed either. (Pipelined starts are missed at once.)
+    TimePoint t = oldest_;
+    for (uint64_t i = 0; i < pending_; ++i, t = after(t)) {
+      if (t >= measure_from_) ++tally_.part().missed_starts;
+    }
   }
 
-  // The scheduler (open loop): files every start that is due, then hands them to idle users.
+  // The scheduler (open loop): files every start that is due, then hands them to users. With
+  // an in-flight window a start goes to a user with room, or is missed at once: it is never
+  // delayed behind a full window.
   void on_event(uint32_t) override {
     TimePoint now = Clock::now();
     while (next_start_ <= now && next_start_ < end_) {
-      if (next_start_ >= measure_from_) ++part_.scheduled;
-      backlog_.push_back(next_start_);
-      double t = std::chrono::duration<double>(next_start_ - t0_).count();
-      double r = std::max(curve_.at(t) * share_, 1e-3);
-      next_start_ +=
-          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / r));
+      bool counted = next_start_ >= measure_from_;
+      if (counted) ++tally_.part().scheduled;
+      if (!pipelined()) {
+        if (pending_++ == 0) oldest_ = next_start_;
+      } else if (!start_piped(next_start_) && counted) {
+        ++tally_.part().missed_starts;
+      }
+      next_start_ = after(next_start_);
     }
     dispatch();
     if (next_start_ < end_) {
@@ -162,147 +168,131 @@ class Worker : public net::Waiter {
 
   void dispatch() {
     for (auto& v : vus_) {
-      if (backlog_.empty()) return;
-      if (v->idle()) {
-        TimePoint intended = backlog_.front();
-        backlog_.pop_front();
-        v->start_iteration(intended);
+      if (pending_ == 0) return;
+      if (v->idle()) v->start_iteration(pop_oldest());
+    }
+  }
+
+  // The start the schedule has after one at `t`.
+  TimePoint after(TimePoint t) const {
+    double since = std::chrono::duration<double>(t - t0_).count();
+    double r = std::max(curve_.at(since) * share_, 1e-3);
+    return t + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / r));
+  }
+
+  TimePoint pop_oldest() {
+    TimePoint t = oldest_;
+    --pending_;
+    oldest_ = after(oldest_);
+    return t;
+  }
+
+  // A user whose window has room, taken round robin so the connections share the load.
+  bool start_piped(TimePoint intended) {
+    for (size_t n = 0; n < vus_.size(); ++n) {
+      VirtualUser& v = *vus_[next_vu_];
+      next_vu_ = (next_vu_ + 1) % vus_.size();
+      if (v.has_room()) {
+        v.start_piped(intended);  // a send that fails is a failed iteration, not a missed start
+        return true;
       }
     }
+    return false;
   }
 
   // Called by a user that is ready for work: the oldest waiting start, if any. Starts due
   // inside the window may still begin up to one step timeout after its end (late, and their
   // latency says so); what is left after that is missed.
   bool take_start(TimePoint& intended) {
-    if (backlog_.empty() || Clock::now() >= end_ + std::chrono::milliseconds(p_.default_timeout_ms))
+    if (pending_ == 0 || Clock::now() >= end_ + std::chrono::milliseconds(p_.default_timeout_ms))
       return false;
-    intended = backlog_.front();
-    backlog_.pop_front();
+    intended = pop_oldest();
     return true;
   }
 
-  // Moves the UDP sequence counters of the user's sockets into the totals (or drops them,
-  // outside the measured window).
-  void collect_udp(engine::Client& c, bool counted) {
-    c.for_each_conn([&](engine::Conn& conn) {
-      if (counted) {
-        part_.datagrams_sent += conn.datagrams_sent;
-        part_.bytes_sent += conn.bytes_sent;
-        part_.bytes_received += conn.bytes_received;
-      }
-      conn.datagrams_sent = conn.bytes_sent = conn.bytes_received = 0;
-      if (!conn.sequence) return;
-      auto& s = *conn.sequence;
-      if (counted) {
-        part_.udp_sent += s.sent;
-        part_.udp_lost += s.lost;
-        part_.udp_duplicates += s.duplicates;
-        part_.udp_late += s.late;
-        part_.udp_reordered += s.reordered;
-      }
-      s.sent = s.lost = s.duplicates = s.late = s.reordered = 0;
-    });
-  }
-
   void record(TimePoint intended, TimePoint started, engine::Client& c) {
-    if (intended < measure_from_ || intended >= end_) {  // warm-up, or after the end
-      collect_udp(c, false);
-      return;
-    }
-    TimePoint first = c.first_send() == TimePoint{} ? started : c.first_send();
-    TimePoint last = c.last_expect() == TimePoint{} ? Clock::now() : c.last_expect();
-    uint64_t latency = ns_between(open_loop() ? intended : first, last);
-    part_.latency.record(latency);
-    part_.service.record(ns_between(first, last));
-    part_.max_lag_ms =
-        std::max(part_.max_lag_ms, static_cast<double>(ns_between(intended, started)) / 1e6);
-    for (const auto& r : c.results()) {
-      if (r.op == "connect") part_.connect.record(static_cast<uint64_t>(r.elapsed_ms * 1e6));
-    }
-    collect_udp(c, true);
-    last_counted_ = std::max(last_counted_, last);
-    ++part_.iterations;
-    reports::Interval& sec = second(intended);
-    ++sec.iterations;
-    sec.latency.record(latency);
-    progress_done_.fetch_add(1, std::memory_order_relaxed);
+    record_passed(tally_, intended, started, c, open_loop());
   }
-
   // Returns the error's kind.
   std::string record_error(TimePoint intended, engine::Client& c) {
-    std::string kind = "other";
-    for (const auto& r : c.results()) {
-      if (r.verdict != reports::Verdict::pass) {
-        kind = error_kind(r);
-        break;
-      }
-    }
-    collect_udp(c, intended >= measure_from_ && intended < end_);
-    if (intended < measure_from_ || intended >= end_) return kind;
-    ++part_.errors;
-    ++second(intended).errors;
-    progress_errors_.fetch_add(1, std::memory_order_relaxed);
-    ++part_.errors_by_kind[kind];
-    for (const auto& r : c.results()) {
-      if (r.verdict == reports::Verdict::pass) continue;
-      if (part_.first_errors.size() < kKeptErrors)
-        part_.first_errors.push_back(
-            {kind, r.op + " (step " + r.path + ")", r.message, r.mismatch});
-      break;
-    }
-    return kind;
+    return record_failed(tally_, intended, c);
   }
 
   bool open_loop() const { return p_.executor != Profile::Executor::closed; }
-  // When this thread's last counted iteration ended (the start of the window if none did).
-  TimePoint last_counted() const { return std::max(last_counted_, measure_from_); }
+  bool pipelined() const { return pipe_steps_.has_value(); }
+  // What user `i`'s steps see.
+  scenario::VarValues vars(unsigned i) const {
+    scenario::VarValues v;
+    v.target_host = o_.target.host;
+    v.target_port = o_.target.addr.port();
+    v.seed = o_.seed;
+    v.client = first_user_ + i;  // unique across threads and shards
+    return v;
+  }
+  std::unique_ptr<Pipeline> make_pipeline(unsigned user, std::function<void()> on_change) {
+    return std::make_unique<Pipeline>(*pipe_steps_, p_.transport, run_.env(), vars(user),
+                                      in_flight_, !open_loop(), tally_, std::move(on_change));
+  }
+  // The conn the iteration uses, as the user's setup left it; null when it is not open.
+  engine::Conn* pipeline_conn(engine::Client& c) {
+    engine::Conn* conn = c.find_conn(std::get<scenario::SendOp>(pipe_steps_->send->op).conn);
+    return conn && conn->fd ? conn : nullptr;
+  }
+  void record_setup_gap(const std::string& conn) {
+    TimePoint now = Clock::now();
+    if (!tally_.counts(now)) return;
+    tally_.failed(
+        now, {"other", "setup", "the iteration's conn '" + conn + "' is not open after the setup",
+              std::nullopt});
+  }
+  TimePoint last_counted() const { return tally_.last_counted(); }
   bool ended() const { return Clock::now() >= end_; }
+  TimePoint stopped() const { return stopped_; }
   const Profile& profile() const { return p_; }
   net::EventLoop& loop() { return loop_; }
 
   // This thread's part of the result, merged with the others' after the run.
-  const reports::LoadResult& part() const { return part_; }
+  const reports::LoadResult& part() const { return tally_.part(); }
 
  private:
+  // At its deadline: abandons whatever still runs (or only says so, with abort false).
   struct Watchdog : net::Waiter {
-    explicit Watchdog(Worker& w) : w_(w) {}
+    explicit Watchdog(Worker& w, bool abort = true) : w_(w), abort_(abort) {}
     void on_event(uint32_t) override {
+      fired = true;
       for (auto& v : w_.vus_) {
-        if (!v->done()) v->abort();
+        if (abort_ && !v->done()) v->abort();
       }
     }
     Worker& w_;
+    bool abort_;
+    bool fired = false;
   };
-
-  // The per-second entry of the series for a start at `t`.
-  reports::Interval& second(TimePoint t) {
-    auto idx = static_cast<size_t>(
-        std::chrono::duration_cast<std::chrono::seconds>(t - measure_from_).count());
-    auto& series = part_.series;
-    if (idx >= series.size()) {
-      if (!series.empty())
-        progress_p99_.store(series.back().latency.percentile(99), std::memory_order_relaxed);
-      for (size_t i = series.size(); i <= idx; ++i)
-        series.emplace_back().start_s = static_cast<double>(i);
-    }
-    return series[idx];
-  }
+  // Bounds the wait for connections before t0 (a member: the loop's timers may outlive a scope).
+  Watchdog ready_limit_{*this, false};
 
   const Profile& p_;
   const LoadOptions& o_;
   const RateCurve& curve_;
+  uint64_t first_user_;  // ${client} of this thread's first user (unique across shards)
+  unsigned in_flight_;
   double share_;
-  TimePoint t0_, measure_from_, end_, next_start_{}, last_counted_{};
+  StartLine& line_;
+  // Set from the start line; until then nothing has ended and nothing counts.
+  TimePoint t0_ = TimePoint::max(), measure_from_ = TimePoint::max(), end_ = TimePoint::max();
+  TimePoint next_start_{};
   net::EventLoop loop_;
   std::unordered_map<const void*, std::string> payloads_;  // built once per step (see CaseEnv)
   engine::CaseRun run_;
+  Tally tally_;
+  std::optional<PipelineSteps> pipe_steps_;  // set when iterations overlap (in_flight > 1)
   std::vector<std::unique_ptr<VirtualUser>> vus_;
-  std::deque<TimePoint> backlog_;
-  reports::LoadResult part_;
-  std::atomic<uint64_t>& progress_done_;
-  std::atomic<uint64_t>& progress_errors_;
-  std::atomic<uint64_t>& progress_p99_;
+  // Starts due but not begun: a run of the schedule from oldest_, so memory does not grow
+  // with rate × duration however far the users fall behind.
+  TimePoint oldest_{};
+  uint64_t pending_ = 0;
+  TimePoint stopped_{};
+  size_t next_vu_ = 0;
 };
 
 void VirtualUser::begin() {
@@ -315,13 +305,15 @@ void VirtualUser::begin() {
 
 void VirtualUser::start_iteration(TimePoint intended) {
   state_ = State::running;
-  ++done_iterations_;
   intended_ = intended;
   started_ = Clock::now();
-  client_.run_steps(w_.profile().iteration, [this] {
-    finished_flag_ = true;
-    w_.loop().post(*this);
-  });
+  client_.run_steps(
+      w_.profile().iteration,
+      [this] {
+        finished_flag_ = true;
+        w_.loop().post(*this);
+      },
+      done_iterations_++);
 }
 
 // Every transition happens here, from the loop, never inside the client's own callback.
@@ -334,6 +326,9 @@ void VirtualUser::on_event(uint32_t) {
       break;
     case State::running:
       if (finished) after_iteration();
+      break;
+    case State::piped:
+      on_pipe_change();
       break;
     case State::backoff:
       begin();
@@ -360,10 +355,51 @@ void VirtualUser::after_setup() {
     return;
   }
   state_ = State::idle;
-  after_iteration();
+  if (!w_.pipelined()) {
+    after_iteration();
+    return;
+  }
+  if (!pipe_) pipe_ = w_.make_pipeline(index_, [this] { w_.loop().post(*this); });
+  engine::Conn* conn = w_.pipeline_conn(client_);
+  if (!conn) {
+    w_.record_setup_gap(std::get<scenario::SendOp>(w_.profile().iteration[0].op).conn);
+    state_ = State::teardown;
+    client_.run_steps(w_.profile().teardown, [this] {
+      finished_flag_ = true;
+      w_.loop().post(*this);
+    });
+    return;
+  }
+  pipe_->attach(*conn);
+  state_ = State::piped;
+  on_pipe_change();
+}
+
+// The pipeline freed a slot or broke (told through a post, so it is never destroyed from
+// inside its own callback).
+void VirtualUser::on_pipe_change() {
+  if (pipe_->broken()) {
+    // What follows a failed reply in a stream cannot be placed: start afresh.
+    pipe_->detach();
+    client_.drop_conns();
+    state_ = State::idle;
+    begin();
+    return;
+  }
+  uint64_t limit = w_.profile().iterations_per_vu;
+  bool over = w_.ended() || (limit > 0 && done_iterations_ >= limit);
+  if (!w_.open_loop()) {
+    while (!over && !pipe_->full()) {
+      ++done_iterations_;
+      over = limit > 0 && done_iterations_ >= limit;
+      if (!pipe_->start(Clock::now())) break;
+    }
+  }
+  if (over && pipe_->empty() && pipe_->linger_over(Clock::now())) after_iteration();
 }
 
 void VirtualUser::after_iteration() {
+  if (state_ == State::piped) pipe_->detach();  // the window is empty: on to the teardown
   if (state_ == State::running) {
     if (client_.failed()) {
       // A lost datagram leaves the socket fine (and its late reply still to be counted); any
@@ -380,7 +416,7 @@ void VirtualUser::after_iteration() {
     state_ = State::idle;
   }
   TimePoint intended;
-  if (w_.open_loop() && w_.take_start(intended)) {
+  if (w_.open_loop() && !w_.pipelined() && w_.take_start(intended)) {
     start_iteration(intended);
     return;
   }
@@ -393,7 +429,7 @@ void VirtualUser::after_iteration() {
     });
     return;
   }
-  if (!w_.open_loop()) start_iteration(Clock::now());
+  if (!w_.open_loop() && !w_.pipelined()) start_iteration(Clock::now());
 }
 
 }  // namespace
@@ -403,6 +439,7 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
   double duration = o.duration_s > 0 ? o.duration_s : p.duration_s;
   double warmup = o.warmup_s >= 0 ? o.warmup_s : p.warmup_s;
   unsigned conns = o.connections ? o.connections : p.connections;
+  unsigned in_flight = o.in_flight ? o.in_flight : p.in_flight;
   unsigned threads =
       o.threads ? o.threads
                 : (p.threads ? p.threads : std::max(1u, std::thread::hardware_concurrency()));
@@ -411,26 +448,18 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
   if (o.rate > 0 && p.executor == Profile::Executor::ramping_rate)
     curve.executor = Profile::Executor::constant_rate;
 
-  TimePoint t0 =
-      Clock::now() + std::chrono::milliseconds(20);  // every thread starts on the same clock
-  TimePoint measure_from =
-      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(warmup));
-  TimePoint end = measure_from + std::chrono::duration_cast<Clock::duration>(
-                                     std::chrono::duration<double>(duration));
+  StartLine line(threads, warmup, duration);
+  TimePoint began = Clock::now();
   std::vector<std::atomic<uint64_t>> done(threads), errs(threads), p99(threads);
   std::vector<std::unique_ptr<Worker>> workers;
   uint64_t first_user = o.first_user;
   for (unsigned i = 0; i < threads; ++i) {
     unsigned vus = conns / threads + (i < conns % threads ? 1 : 0);
-    workers.push_back(std::make_unique<Worker>(p, o, curve, first_user, vus, 1.0 / threads, t0,
-                                               measure_from, end, done[i], errs[i], p99[i]));
+    workers.push_back(std::make_unique<Worker>(p, o, curve, first_user, vus, in_flight,
+                                               1.0 / threads, line,
+                                               ProgressCounters{done[i], errs[i], p99[i]}));
     first_user += vus;
   }
-  // The wall clock of the series' second 0: shards' series are merged by it.
-  double origin_unix_ms =
-      std::chrono::duration<double, std::milli>(
-          std::chrono::system_clock::now().time_since_epoch() + (measure_from - Clock::now()))
-          .count();
   std::vector<std::thread> pool;
   for (auto& w : workers) {
     pool.emplace_back([&w] {
@@ -450,7 +479,7 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       if (all_done) break;
       Progress pr;
-      pr.elapsed_s = std::chrono::duration<double>(Clock::now() - t0).count();
+      pr.elapsed_s = std::chrono::duration<double>(Clock::now() - began).count();
       pr.total_s = warmup + duration;
       for (unsigned i = 0; i < threads; ++i) {
         pr.iterations += done[i].load(std::memory_order_relaxed);
@@ -464,6 +493,11 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
   all_done = true;
   watcher.join();
 
+  // The wall clock of the series' second 0: shards' series are merged by it.
+  double origin_unix_ms =
+      std::chrono::duration<double, std::milli>(
+          std::chrono::system_clock::now().time_since_epoch() + (line.measure_from - Clock::now()))
+          .count();
   reports::LoadResult r;
   for (auto& w : workers) reports::merge_load(r, w->part());
   r.series_origin_unix_ms = origin_unix_ms;
@@ -475,6 +509,7 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
   r.warmup_s = warmup;
   r.threads = threads;
   r.connections = conns;
+  r.in_flight = in_flight;
   r.target_rate = p.executor == Profile::Executor::closed ? 0 : curve.at(0);
   if (p.executor == Profile::Executor::ramping_rate && !p.stages.empty()) {
     r.target_rate = 0;
@@ -483,13 +518,20 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
   // An iteration-limited run may end long before its duration: its rate is over the time
   // it actually took.
   double elapsed = duration;
-  if (p.iterations_per_vu > 0) {
-    TimePoint last = measure_from;
+  pollfd cancel{o.cancel_fd, POLLIN, 0};
+  if (o.cancel_fd >= 0 && poll(&cancel, 1, 0) == 1) {  // interrupted: over the time it ran
+    TimePoint stop = line.end;
+    for (auto& w : workers) stop = std::min(stop, w->stopped());
+    elapsed = std::clamp(std::chrono::duration<double>(stop - line.measure_from).count(), 0.0,
+                         duration);
+    r.duration_s = elapsed;
+  } else if (p.iterations_per_vu > 0) {
+    TimePoint last = line.measure_from;
     for (auto& w : workers) last = std::max(last, w->last_counted());
     elapsed =
-        std::clamp(std::chrono::duration<double>(last - measure_from).count(), 1e-9, duration);
+        std::clamp(std::chrono::duration<double>(last - line.measure_from).count(), 1e-9, duration);
   }
-  r.achieved_rate = static_cast<double>(r.iterations) / elapsed;
+  r.achieved_rate = elapsed > 0 ? static_cast<double>(r.iterations) / elapsed : 0;
   r.rate_kept = p.executor == Profile::Executor::closed || r.missed_starts == 0;
   for (const auto& t : p.thresholds) r.thresholds.push_back(reports::evaluate(t, r));
   return r;

@@ -16,7 +16,7 @@ struct LoadOptions {
   uint64_t seed = 0;
   // Overrides of the profile; 0 keeps the profile's value.
   double duration_s = 0, warmup_s = -1, rate = 0;
-  unsigned connections = 0, threads = 0;
+  unsigned connections = 0, threads = 0, in_flight = 0;
   int cancel_fd = -1;
   uint64_t first_user = 0;  // users are numbered (${client}) from here: a shard's slice start
 };

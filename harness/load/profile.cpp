@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "load/pipeline.h"
 #include "scenario/fields.h"
 
 namespace sockspec::load {
@@ -20,15 +21,23 @@ const char* to_string(Profile::Executor e) {
   return "closed";
 }
 
+std::string in_flight_problem(const Profile& p, unsigned in_flight) {
+  if (in_flight <= 1) return "";
+  std::string why;
+  if (!pipeline_steps(p.iteration, p.default_timeout_ms, why))
+    return "more than 1 in flight " + why;
+  if (p.transport == scenario::Transport::udp && !p.udp_sequence) {
+    return "more than 1 in flight over UDP needs udp_sequence: replies are matched to their "
+           "datagrams by tag";
+  }
+  return "";
+}
+
 ProfileParse parse_profile(std::string_view text, const std::string& file) {
   ProfileParse out;
-  json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    out.errors.push_back({file, "", std::string("invalid JSON: ") + e.what()});
-    return out;
-  }
+  auto doc = scenario::parse_json_text(text, file, out.errors);
+  if (!doc) return out;
+  const json& root = *doc;
   Profile p;
   p.file = file;
   scenario::DiagnosticSink sink(file, out.errors);
@@ -93,7 +102,9 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
   } else {
     r.error("executor", "is required, e.g. {\"type\": \"closed\", \"vus\": 10}");
   }
-  p.udp_sequence = r.boolean("udp_sequence").value_or(false);
+  // Loss is what UDP load tests look for: tags are on unless a profile turns them off.
+  p.udp_sequence = r.boolean("udp_sequence").value_or(p.transport == scenario::Transport::udp);
+  p.in_flight = static_cast<unsigned>(r.uint("in_flight", false, 1, kMaxInFlight).value_or(1));
   p.iterations_per_vu = r.uint("iterations", false, 0, 1'000'000'000'000).value_or(0);
   p.source_addresses = static_cast<unsigned>(r.uint("source_addresses", false, 0, 254).value_or(0));
   if (const json* th = r.take("thresholds")) {
@@ -119,12 +130,17 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
   if (!iteration) r.error("iteration", "is required: the steps each virtual user repeats");
   r.reject_unknown("a load profile");
   auto steps = scenario::parse_step_lists(
-      {{setup, "/setup"}, {iteration, "/iteration"}, {teardown, "/teardown"}}, file, p.transport);
+      {{setup, "/setup"}, {iteration, "/iteration"}, {teardown, "/teardown"}}, file, p.transport,
+      1);  // ${i}: the iteration's number on its virtual user
   out.errors.insert(out.errors.end(), steps.errors.begin(), steps.errors.end());
   if (!out.errors.empty()) return out;
   p.setup = std::move(steps.lists[0]);
   p.iteration = std::move(steps.lists[1]);
   p.teardown = std::move(steps.lists[2]);
+  if (std::string why = in_flight_problem(p, p.in_flight); !why.empty()) {
+    out.errors.push_back({file, "/in_flight", why});
+    return out;
+  }
   if (any_list(p, scenario::uses_server)) {
     out.errors.push_back({file, "", "server steps are not allowed in a load profile"});
     return out;

@@ -11,6 +11,9 @@
 
 namespace sockspec::load {
 
+// The largest in-flight window per connection (slots are small; this bounds a typo).
+inline constexpr unsigned kMaxInFlight = 65536;
+
 struct Stage {
   double duration_s = 0;
   double rate = 0;  // iterations per second reached at the end of the stage (linear ramp)
@@ -29,7 +32,11 @@ struct Profile {
   unsigned threads = 0;  // 0: one per core
   scenario::Steps setup, iteration, teardown;
   std::vector<reports::Threshold> thresholds;
-  bool udp_sequence = false;  // tag datagrams to count loss, duplicates, late and reordered replies
+  // Tag datagrams to count loss, duplicates, late and reordered replies: on by default for UDP.
+  bool udp_sequence = false;
+  // Iterations outstanding at once on each connection; above 1 the iteration must be one send
+  // and one expect on one conn (see Pipeline).
+  unsigned in_flight = 1;
   uint64_t iterations_per_vu =
       0;  // closed loop: stop after this many per user (0: run for the duration)
   unsigned source_addresses = 0;  // spread connects over 127.0.0.1..N (IPv4 loopback targets)
@@ -46,6 +53,9 @@ struct ProfileParse {
   std::optional<Profile> profile;
   std::vector<scenario::Diagnostic> errors;
 };
+// Why `in_flight` iterations cannot overlap in this profile ("" when they can).
+std::string in_flight_problem(const Profile& p, unsigned in_flight);
+
 ProfileParse parse_profile(std::string_view json_text, const std::string& file);
 
 }  // namespace sockspec::load

@@ -63,6 +63,25 @@ CompiledRegex compile_regex(std::string_view source) {
   return {std::move(p), ""};
 }
 
+std::string quote_literal(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size());
+  for (char ch : bytes) {
+    auto b = static_cast<unsigned char>(ch);
+    bool plain =
+        (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_';
+    if (plain) {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 15];
+    }
+  }
+  return out;
+}
+
 std::string over_budget(const Pattern& pattern, uint64_t bytes) {
   return "regex limit: /" + pattern.source() + "/ may examine at most " +
          std::to_string(pattern.max_input()) + " bytes, not " + std::to_string(bytes) +

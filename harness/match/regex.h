@@ -71,6 +71,9 @@ struct RegexResult {
   std::string why;  // over_budget: what the limit was and how to stay within it
 };
 
+// A pattern that matches exactly `bytes` (a captured value inserted into a regex).
+std::string quote_literal(std::string_view bytes);
+
 // Why `bytes` of input are more than `pattern` may examine, for messages.
 std::string over_budget(const Pattern& pattern, uint64_t bytes);
 

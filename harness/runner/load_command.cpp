@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -35,9 +36,10 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
     err << "load: " << impair.error << "\n";
     return 2;
   }
-  auto text = read_file(o.profile);
+  std::string why;
+  auto text = read_file(o.profile, &why);
   if (!text) {
-    err << "load: " << o.profile << ": cannot be read\n";
+    err << "load: " << o.profile << ": " << why << "\n";
     return 2;
   }
   auto parsed = load::parse_profile(*text, o.profile);
@@ -58,13 +60,37 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
     err << "load: " << slice.error << "\n";
     return 2;
   }
-  const load::Profile& profile = *slice.profile;
+  load::Profile& profile = *slice.profile;
+  if (!o.thresholds.empty()) {  // --threshold replaces the profile's goal
+    profile.thresholds.clear();
+    for (const auto& expr : o.thresholds) {
+      auto t = reports::parse_threshold(expr);
+      if (!t.threshold) {
+        err << "load: --threshold '" << expr << "': " << t.error << "\n";
+        return 2;
+      }
+      profile.thresholds.push_back(*t.threshold);
+    }
+  }
+  if (o.find_max.enabled && plan.shard.sharded()) {
+    err << "load: --find-max runs one search from one process; it does not combine with shards\n";
+    return 2;
+  }
   std::string who = plan.shard.sharded() ? "shard " + std::to_string(plan.shard.index) + "/" +
                                                std::to_string(plan.shard.count)
                                          : "the run";
+  if (std::string problem = load::in_flight_problem(profile, o.in_flight); !problem.empty()) {
+    err << "load: --in-flight " << o.in_flight << ": " << problem << "\n";
+    return 2;
+  }
   // Every connection is a descriptor: raise the soft limit to the hard one when they need it,
   // before a managed server starts, so it inherits the limit too.
-  std::string limit = ensure_descriptors(profile.connections);
+  // A closed-loop capacity search may go up to --max users (4096 by default).
+  bool search_users = o.find_max.enabled && profile.executor == load::Profile::Executor::closed;
+  unsigned most_users = search_users
+                            ? static_cast<unsigned>(o.find_max.max > 0 ? o.find_max.max : 4096)
+                            : profile.connections;
+  std::string limit = ensure_descriptors(std::max(profile.connections, most_users));
   if (limit.empty() && profile.transport == scenario::Transport::tcp)
     limit = check_ephemeral_ports(profile.connections, profile.source_addresses);
   if (!limit.empty()) {
@@ -83,9 +109,28 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   Prepared prepared = prepare_target(packet.link ? packet.spec : spec, o.target, o.server_cmd,
                                      o.self_exe, tcp, !tcp, packet.netns_fd);
+  ReportPaths paths{o.report_json, o.junit, o.html, o.markdown};
+  paths.defaults_in(o.out_dir, "load-", "load.html");
+  auto meta = [&](reports::RunReport& r, const engine::Target& target) {
+    r.meta.version = SOCKSPEC_VERSION;
+    r.meta.command_line = o.command_line;
+    r.meta.target = target.name.empty() ? o.target : target.name;
+    r.meta.address = target.addr.to_string();
+    r.meta.started_at = started_at;
+    r.meta.host = host_name();
+    r.meta.duration_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+            .count();
+  };
   if (!prepared.error.empty()) {
     err << "load: " << prepared.error << "\n";
-    return 3;
+    reports::RunReport failed;
+    failed.kind = "load";
+    if (prepared.server) failed.server = prepared.server->output();
+    meta(failed, prepared.target);
+    return write_unreachable_report(std::move(failed),
+                                    prepared.reason.empty() ? prepared.error : prepared.reason,
+                                    paths, out, err);
   }
   load::LoadOptions lo;
   lo.target = prepared.target;
@@ -105,6 +150,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   lo.duration_s = o.duration_s;
   lo.warmup_s = o.warmup_s;
   lo.threads = o.threads;
+  lo.in_flight = o.in_flight;
   lo.cancel_fd = o.cancel_fd;
   lo.first_user = slice.first_user;
   double late_s = 0;
@@ -132,7 +178,13 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   };
   reports::RunReport report;
   report.kind = "load";
-  report.load = load::run_load(profile, lo, progress);
+  if (o.find_max.enabled) {
+    FindMaxRun search = find_max(profile, lo, o.find_max, out);
+    report.find_max = std::move(search.result);
+    report.load = std::move(search.answer);
+  } else {
+    report.load = load::run_load(profile, lo, progress);
+  }
   if (o.progress) err << "\r" << std::string(90, ' ') << "\r";
   report.load->shard = {plan.run_id,
                         plan.shard.index,
@@ -160,22 +212,15 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   bool interrupted = cancel_requested(o.cancel_fd);
   if (prepared.server) {
-    prepared.server->stop(std::chrono::seconds(3));
+    prepared.server->stop(interrupted ? kInterruptedGrace : kStopGrace);
     report.server = prepared.server->output();
   }
-  report.meta.version = SOCKSPEC_VERSION;
-  report.meta.command_line = o.command_line;
-  report.meta.target = prepared.target.name;
-  report.meta.address = prepared.target.addr.to_string();
+  meta(report, prepared.target);
   report.meta.seed = lo.seed;
   if (relay.proxy) report.meta.impairment = describe_impairment(*relay.proxy, impair.spec->text);
   if (packet.link)
     report.meta.impairment =
         "packet level: " + describe_impairment(*packet.link, impair.spec->text, "packet link");
-  report.meta.started_at = started_at;
-  report.meta.host = host_name();
-  report.meta.duration_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   bool thresholds_ok = true;
   for (const auto& t : report.load->thresholds) thresholds_ok = thresholds_ok && t.passed;
   // A shard's thresholds speak of the whole run: they are judged on the merged report, and a
@@ -187,16 +232,20 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   }
   if (interrupted) report.notes.push_back("the run was interrupted");
   report.exit_code = (thresholds_ok && report.load->rate_kept && !interrupted) ? 0 : 1;
+  if (report.find_max) report.exit_code = report.find_max->found && !interrupted ? 0 : 1;
 
+  if (report.find_max) {
+    out << "\n"
+        << report.find_max->message << "\n"
+        << (report.find_max->found ? "the run at that value:\n" : "the last run:\n");
+  }
   reports::write_load_summary(*report.load, reports::ConsoleStyle{o.color}, out);
   for (const auto& n : report.notes) out << "note: " << n << "\n";
-  if (!report.load->rate_kept) {
+  if (!report.load->rate_kept && !report.find_max) {
     out << "the generator did not keep the asked rate: " << report.load->missed_starts
         << " scheduled iterations never started; the run is not valid as a measurement at that "
            "rate\n";
   }
-  ReportPaths paths{o.report_json, o.junit, o.html, o.markdown};
-  paths.defaults_in(o.out_dir, "load-", "load.html");
   if (o.github_annotations) reports::write_github_annotations(report, out);
   if (!write_report_files(report, paths, out, err)) return 2;
   return report.exit_code;

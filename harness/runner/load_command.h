@@ -8,13 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "runner/find_max.h"
+
 namespace sockspec::runner {
 
 struct LoadCommandOptions {
   std::string profile;
   std::string target, server_cmd;
   double duration_s = 0, warmup_s = -1, rate = 0;
-  unsigned connections = 0, threads = 0;
+  unsigned connections = 0, threads = 0, in_flight = 0;
   uint64_t seed = 0;
   bool seed_given = false;
   std::string report_json, junit, html, markdown, out_dir;
@@ -29,10 +31,13 @@ struct LoadCommandOptions {
   std::string shard, start_at, run_id;
   unsigned shards = 0;
   std::function<const char*(const char*)> env = [](const char* name) { return std::getenv(name); };
+  std::vector<std::string> thresholds;  // replace the profile's thresholds when given
+  FindMaxOptions find_max;
 };
 
-// Exit codes: 0 thresholds met and schedule kept; 1 a threshold failed or starts were missed;
-// 2 bad usage or an invalid profile; 3 target unreachable.
+// Exit codes: 0 thresholds met and schedule kept (--find-max: a rate was found); 1 a threshold
+// failed or starts were missed (--find-max: even the minimum failed); 2 bad usage or an invalid
+// profile; 3 target unreachable.
 int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostream& err);
 
 }  // namespace sockspec::runner

@@ -15,10 +15,12 @@
 #include <fstream>
 #include <random>
 #include <sstream>
+#include <vector>
 
 #include "common/codec.h"
 #include "net/socket.h"
 #include "runner/policy.h"
+#include "runner/supervisor.h"
 
 namespace sockspec::runner {
 
@@ -37,6 +39,7 @@ std::string last_line(const std::string& s) {
   auto nl = t.rfind('\n');
   return nl == std::string::npos ? t : t.substr(nl + 1);
 }
+
 }  // namespace
 
 ManagedServer::ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp,
@@ -75,28 +78,35 @@ std::string ManagedServer::start() {
     return "pipe: " + errno_name(errno);
   }
   net::Fd out_r(out_pipe[0]), out_w(out_pipe[1]), err_r(err_pipe[0]), err_w(err_pipe[1]);
-  // Run as written (compound commands included); /bin/sh execs a lone command itself, so a
-  // plain server command becomes the child process, not a grandchild.
-  const std::string& script = command_;
+  // Exec'd directly when it needs no shell (dash forks even a lone command, and the server
+  // would be a grandchild); else run as written by /bin/sh. Either way below a supervisor
+  // that leads the process group (runner/supervisor.h). The argv is built before fork: the
+  // child may not allocate.
+  std::vector<std::string> words;
+  if (auto plain = plain_command_words(command_)) {
+    words = std::move(*plain);
+  } else {
+    words = {"/bin/sh", "-c", command_};
+  }
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return "fork: " + errno_name(errno);
   if (pid == 0) {
-    // Only async-signal-safe calls between fork and exec.
-    setpgid(0, 0);                     // its own group, so a signal reaches its children too
-    prctl(PR_SET_PDEATHSIG, SIGTERM);  // and it dies with the harness, even on SIGKILL
-    if (getppid() != parent) _exit(127);
+    // Only async-signal-safe calls from here on.
+    setpgid(0, 0);  // its own group, so a signal reaches its children too
+    // Packet-level impairment: the supervisor and so the server live in the link's namespace
+    // (before close_range, which closes the namespace's descriptor too).
     if (netns_fd_ >= 0 && setns(netns_fd_, CLONE_NEWNET) != 0) _exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);  // the harness blocks SIGINT/SIGTERM in its threads
-    ::signal(SIGPIPE, SIG_DFL);
     dup2(out_w.get(), STDOUT_FILENO);
     dup2(err_w.get(), STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
-    execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
+    // It does not exec: without this it would keep every socket of the harness open.
+    close_range(3, ~0U, 0);
+    supervise(parent, argv.data());
   }
   setpgid(pid, pid);  // also from the parent, so no signal can race the child's own call
   pid_ = pid;

@@ -19,7 +19,8 @@ namespace sockspec::runner {
 
 class ManagedServer : public engine::ServerControl {
  public:
-  // `command` is run by /bin/sh with {port} (and {path}, for an AF_UNIX `addr`) replaced;
+  // `command` has {port} (and {path}, for an AF_UNIX `addr`) replaced and is exec'd directly
+  // when it needs no shell, else run by /bin/sh, below a supervisor (runner/supervisor.h);
   // `addr` is where it must accept. `socket_dir`, if set, is a private directory made for the
   // socket: the destructor removes it, and every start removes a socket file left over.
   ManagedServer(std::string command, net::SockAddr addr, bool probe_tcp, bool probe_udp,
@@ -61,6 +62,11 @@ class ManagedServer : public engine::ServerControl {
   std::string out_, err_;
   bool truncated_ = false;
 };
+
+// How long a stopped server may take to exit on SIGTERM before SIGKILL: at the end of a run,
+// and when the user interrupted it (and waits for the report).
+inline constexpr std::chrono::milliseconds kStopGrace{3000};
+inline constexpr std::chrono::milliseconds kInterruptedGrace{300};
 
 // Picks a port that is free for both TCP and UDP on `addr`'s address right now.
 uint16_t pick_free_port(const net::SockAddr& addr);

@@ -70,4 +70,12 @@ bool write_report_files(const reports::RunReport& r, const ReportPaths& p, std::
   return ok;
 }
 
+int write_unreachable_report(reports::RunReport r, const std::string& reason,
+                             const ReportPaths& paths, std::ostream& out, std::ostream& err) {
+  r.notes.push_back(reason);
+  r.exit_code = 3;
+  write_report_files(r, paths, out, err);
+  return 3;
+}
+
 }  // namespace sockspec::runner

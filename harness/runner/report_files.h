@@ -25,4 +25,10 @@ bool cancel_requested(int fd);
 bool write_report_files(const reports::RunReport& r, const ReportPaths& paths, std::ostream& out,
                         std::ostream& err);
 
+// Exit 3, the target never reached: the reports asked for are still written, with no results,
+// `reason` as a note and the server's output (set by the caller), so CI has something to show.
+// Returns 3.
+int write_unreachable_report(reports::RunReport r, const std::string& reason,
+                             const ReportPaths& paths, std::ostream& out, std::ostream& err);
+
 }  // namespace sockspec::runner

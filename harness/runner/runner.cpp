@@ -79,6 +79,7 @@ class Run {
   ImpairOption impair_;  // --impair, --impair-level
   int unix_type_ = 0;  // SOCK_STREAM or SOCK_DGRAM for an AF_UNIX target
   bool ipv4_ = false, ipv6_ = false, interrupted_ = false;
+  std::string unreachable_;  // why the target was never reached (exit 3), for the reports
   std::mutex print_mu_;
 };
 
@@ -95,7 +96,7 @@ int Run::go() {
     return 2;
   }
   if (int rc = load(); rc != 0) return rc;
-  if (int rc = setup_target(); rc != 0) return rc;
+  if (setup_target() != 0) return finish();  // exit 3, with the reports asked for
   ipv4_ = can_bind("127.0.0.1");
   ipv6_ = can_bind("::1");
   run_cases();
@@ -133,9 +134,10 @@ int Run::load() {
     return 2;
   }
   if (!o_.expect_fail.empty()) {
-    auto text = read_file(o_.expect_fail);
+    std::string why;
+    auto text = read_file(o_.expect_fail, &why);
     if (!text) {
-      err_ << "run: --expect-fail " << o_.expect_fail << ": cannot be read\n";
+      err_ << "run: --expect-fail " << o_.expect_fail << ": " << why << "\n";
       return 2;
     }
     expect_fail_ = parse_expect_fail(*text, o_.expect_fail);
@@ -182,6 +184,7 @@ int Run::setup_target() {
   server_ = std::move(p.server);
   if (!p.error.empty()) {
     err_ << "run: " << p.error << "\n";
+    unreachable_ = p.reason.empty() ? p.error : p.reason;
     return 3;
   }
   target_ = p.target;
@@ -274,6 +277,7 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
   r.reason = d.reason;
   r.duration_ms = outcome.duration_ms;
   r.steps = std::move(outcome.steps);
+  r.captures = std::move(outcome.captures);
   return r;
 }
 
@@ -325,7 +329,8 @@ void Run::run_cases() {
 }
 
 int Run::finish() {
-  if (server_) server_->stop(std::chrono::seconds(3));
+  // Interrupted, the user is waiting: a server that ignores SIGTERM gets SIGKILL sooner.
+  if (server_) server_->stop(interrupted_ ? kInterruptedGrace : kStopGrace);
   reports::RunReport report;
   report.meta.version = SOCKSPEC_VERSION;
   report.meta.command_line = o_.command_line;
@@ -341,6 +346,13 @@ int Run::finish() {
   else if (impair_.spec)
     report.meta.impairment = impair_.spec->text;
   if (server_) report.server = server_->output();
+  ReportPaths paths{o_.report_json, o_.junit, o_.html, o_.markdown};
+  paths.defaults_in(o_.out_dir, "", "index.html");
+  if (!unreachable_.empty()) {
+    report.meta.duration_ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
+    return write_unreachable_report(std::move(report), unreachable_, paths, out_, err_);
+  }
   // Results, grouped by suite in the order the suites were given.
   for (const auto& s : suites_) {
     reports::SuiteResult sr{
@@ -363,8 +375,6 @@ int Run::finish() {
   report.meta.duration_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - started_).count();
 
-  ReportPaths paths{o_.report_json, o_.junit, o_.html, o_.markdown};
-  paths.defaults_in(o_.out_dir, "", "index.html");
   reports::write_summary(report, reports::ConsoleStyle{o_.color}, out_);
   if (o_.github_annotations) reports::write_github_annotations(report, out_);
   if (!write_report_files(report, paths, out_, err_)) return 2;

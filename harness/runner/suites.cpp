@@ -1,5 +1,9 @@
 #include "runner/suites.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -7,7 +11,10 @@
 #include <map>
 #include <sstream>
 
+#include "common/codec.h"
 #include "load/profile.h"
+#include "net/fd.h"
+#include "reports/json_guard.h"
 
 namespace sockspec::runner {
 
@@ -60,9 +67,14 @@ Loaded load_suites(const std::vector<std::string>& paths) {
   for (const auto& p : paths) collect(p, files, out.errors);
   std::map<std::string, std::string> seen;  // suite name -> file
   for (const auto& f : files) {
-    auto text = read_file(f);
+    std::string why;
+    auto text = read_file(f, &why);
     if (!text) {
-      out.errors.push_back({f, "", "cannot be read"});
+      out.errors.push_back({f, "", why});
+      continue;
+    }
+    if (auto problem = reports::check_json_limits(*text)) {  // before anything parses it
+      out.errors.push_back({f, problem->pointer, problem->message});
       continue;
     }
     if (is_profile(*text)) {
@@ -85,12 +97,42 @@ Loaded load_suites(const std::vector<std::string>& paths) {
   return out;
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::stringstream text;
-  text << in.rdbuf();
-  return std::move(text).str();
+std::optional<std::string> read_file(const std::string& path, std::string* why) {
+  auto fail = [&](std::string reason) -> std::optional<std::string> {
+    if (why) *why = std::move(reason);
+    return std::nullopt;
+  };
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. Only a
+  // regular file is read; its size is known before a byte is read.
+  net::Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) return fail("cannot be opened: " + errno_name(errno));
+  struct stat st {};
+  if (fstat(fd.get(), &st) != 0) return fail("cannot be read: fstat: " + errno_name(errno));
+  if (!S_ISREG(st.st_mode)) {
+    const char* kind = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                       : S_ISDIR(st.st_mode)  ? "a directory"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    return fail(std::string("is ") + kind + "; only regular files are read");
+  }
+  auto size = static_cast<uint64_t>(st.st_size);
+  if (size > reports::kMaxJsonBytes) {
+    return fail("is " + std::to_string(size) + " bytes; the limit is " +
+                std::to_string(reports::kMaxJsonBytes));
+  }
+  std::string text;
+  text.resize(static_cast<size_t>(size));
+  size_t got = 0;
+  while (got < text.size()) {
+    ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("cannot be read: " + errno_name(errno));
+    if (n == 0) break;  // it shrank while we read
+    got += static_cast<size_t>(n);
+  }
+  text.resize(got);
+  return text;
 }
 
 std::string builtin_scenarios_dir(const std::string& self_exe) {

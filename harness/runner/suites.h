@@ -24,8 +24,9 @@ Loaded load_suites(const std::vector<std::string>& paths);
 // For commands that take suites only: one error per load profile in `l`, saying what to run.
 void reject_profiles(Loaded& l);
 
-// A whole file's bytes; nullopt when it cannot be read.
-std::optional<std::string> read_file(const std::string& path);
+// A whole regular file's bytes (at most reports::kMaxJsonBytes); nullopt when it is not one
+// or cannot be read, with the reason in `why` ("is a FIFO; only regular files are read").
+std::optional<std::string> read_file(const std::string& path, std::string* why = nullptr);
 
 // Where the built-in suites live: $SOCKSPEC_SCENARIOS, else PREFIX/share/sockspec when
 // `self_exe` (this binary's path) is an installed PREFIX/bin/sockspec, else the source tree's

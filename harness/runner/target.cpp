@@ -104,13 +104,34 @@ TargetSpec check_target_options(const std::string& target, const std::string& se
 namespace {
 
 // "" once the server accepts, else why not, with its command and what it said.
-std::string start_server(ManagedServer& server) {
-  std::string e = server.start_and_wait(std::chrono::seconds(10));
-  if (e.empty()) return e;
-  std::string msg = "the server did not start: " + e + "\n  command: " + server.command_line();
-  auto output = server.output();
-  if (!output.stderr_text.empty()) msg += "\n  its stderr:\n" + output.stderr_text;
-  return msg;
+// ":\n" and the last `n` lines of `text`, saying how many came before them.
+std::string tail(const std::string& text, size_t n) {
+  std::vector<std::string_view> lines;
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    size_t nl = rest.find('\n');
+    lines.push_back(rest.substr(0, nl));
+    rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+  }
+  size_t skip = lines.size() > n ? lines.size() - n : 0;
+  std::string out = skip ? " (last " + std::to_string(n) + " lines; " + std::to_string(skip) +
+                               " before them are in the report's server output)"
+                         : "";
+  out += ":";
+  for (size_t i = skip; i < lines.size(); ++i) out += "\n" + std::string(lines[i]);
+  return out;
+}
+
+// Starts p.server; on failure sets p.reason (one line, for the reports) and p.error (for the
+// console: the command and the end of its stderr, where the reason usually is; the reports
+// keep all of it).
+void start_server(Prepared& p) {
+  std::string e = p.server->start_and_wait(std::chrono::seconds(10));
+  if (e.empty()) return;
+  p.reason = "the server did not start: " + e;
+  p.error = p.reason + "\n  command: " + p.server->command_line();
+  auto output = p.server->output();
+  if (!output.stderr_text.empty()) p.error += "\n  its stderr" + tail(output.stderr_text, 20);
 }
 
 // A target on an AF_UNIX socket: reached, or served by --server-cmd on a fresh path in a
@@ -149,7 +170,7 @@ Prepared prepare_unix(const TargetSpec& spec, const std::string& server_cmd, boo
     return p;
   }
   p.server = std::make_unique<ManagedServer>(server_cmd, p.target.addr, !dgram, dgram, dir);
-  p.error = start_server(*p.server);
+  start_server(p);
   return p;
 }
 
@@ -162,14 +183,15 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
   Prepared p;
   if (spec.builtin.empty() && server_cmd.empty()) {
     Reach r = reach_target(target_text, spec.host, spec.port, tcp);
-    if (!r.error.empty()) p.error = "target " + target_text + " cannot be reached: " + r.error;
+    if (!r.error.empty())
+      p.error = p.reason = "target " + target_text + " cannot be reached: " + r.error;
     p.target = r.target;
     return p;
   }
   std::string host = spec.host.empty() ? "127.0.0.1" : spec.host;
   auto res = net::resolve(host, spec.port, SOCK_STREAM);
   if (res.addrs.empty()) {
-    p.error = res.error;
+    p.error = p.reason = res.error;
     return p;
   }
   net::SockAddr addr = res.addrs.front();
@@ -179,23 +201,15 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
     cmd = shell_quote(self_exe) + " serve " + spec.builtin + " --transport both --bind " +
           shell_quote(addr.host()) + " --port {port}";
   }
-  // A port we picked was free a moment ago; another program may take it before the server
-  // binds it. Then another port, a few times, rather than a failed run.
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    if (spec.port == 0) {
-      // In a namespace of its own every port is free; any number loopback has free will do.
-      net::SockAddr here = addr;
-      if (netns_fd >= 0) here = net::resolve("127.0.0.1", 0, SOCK_STREAM).addrs.front();
-      addr.set_port(pick_free_port(here));
-    }
-    p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
-    if (netns_fd >= 0) p.server->set_netns(netns_fd);
-    p.error = start_server(*p.server);
-    std::string err_text = p.server->output().stderr_text;
-    bool taken = err_text.find("EADDRINUSE") != std::string::npos ||
-                 err_text.find("Address already in use") != std::string::npos;
-    if (p.error.empty() || spec.port != 0 || !taken) break;
+  if (spec.port == 0) {
+    // In a namespace of its own every port is free; any number loopback has free will do.
+    net::SockAddr here = addr;
+    if (netns_fd >= 0) here = net::resolve("127.0.0.1", 0, SOCK_STREAM).addrs.front();
+    addr.set_port(pick_free_port(here));
   }
+  p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
+  if (netns_fd >= 0) p.server->set_netns(netns_fd);
+  start_server(p);
   if (!p.error.empty()) return p;
   p.target.name = target_text.empty() ? addr.to_string() : target_text;
   p.target.host = host;

@@ -32,8 +32,9 @@ TargetSpec check_target_options(const std::string& target, const std::string& se
 struct Prepared {
   engine::Target target;
   std::unique_ptr<ManagedServer> server;
-  int unix_type = 0;  // an AF_UNIX target's socket type (SOCK_STREAM, SOCK_DGRAM); 0 for IP
-  std::string error;
+  int unix_type = 0;   // an AF_UNIX target's socket type (SOCK_STREAM, SOCK_DGRAM); 0 for IP
+  std::string error;   // for the console: the reason, the command, the end of its stderr
+  std::string reason;  // one line, for the reports' note (the error itself when it is one line)
 };
 // With `netns_fd`, a managed server starts in that network namespace (packet-level
 // impairment); `spec.host` is then its address there.

@@ -1,23 +1,44 @@
 #include "scenario/fields.h"
 
+#include "reports/json_guard.h"
+
 namespace sockspec::scenario {
 
 using json = nlohmann::json;
 
 std::string Diagnostic::to_string() const { return file + ":" + pointer + ": " + message; }
 
-std::string pointer_escape(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
+std::string pointer_escape(std::string_view key) { return reports::json_pointer_escape(key); }
+
+std::optional<json> parse_json_text(std::string_view text, const std::string& file,
+                                    std::vector<Diagnostic>& out) {
+  if (auto problem = reports::check_json_limits(text)) {
+    out.push_back({file, problem->pointer, problem->message});
+    return std::nullopt;
   }
-  return out;
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // Translate the byte offset into line:column, which is what an editor shows.
+    size_t line = 1, col = 1;
+    for (size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    std::string what = e.what();
+    auto pos = what.find("syntax error");
+    out.push_back({file, "",
+                   "invalid JSON at line " + std::to_string(line) + ", column " +
+                       std::to_string(col) + ": " +
+                       (pos == std::string::npos ? what : what.substr(pos))});
+  } catch (const json::exception& e) {  // anything the guard did not foresee: still this file's
+    out.push_back({file, "", std::string("invalid JSON: ") + e.what()});
+  }
+  return std::nullopt;
 }
 
 std::string show(const json& v) {

@@ -22,6 +22,12 @@ struct Diagnostic {
 // Escapes a key for use in a JSON pointer (RFC 6901: ~ as ~0, / as ~1).
 std::string pointer_escape(std::string_view key);
 
+// A suite's or a profile's text as JSON: its depth, size and numbers checked before the
+// parser sees it (reports/json_guard.h), a syntax error reported with its line and column.
+// nullopt after reporting the problem (one Diagnostic) into `out`.
+std::optional<nlohmann::json> parse_json_text(std::string_view text, const std::string& file,
+                                              std::vector<Diagnostic>& out);
+
 // A JSON value as quoted in a message: its text, cut short.
 std::string show(const nlohmann::json& v);
 

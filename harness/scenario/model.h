@@ -2,6 +2,7 @@
 // The engine works only on these structs; it never sees JSON.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -49,12 +50,24 @@ struct Payload {
 struct EchoMatch {
   bool upper = false;  // "ascii-upper": a-z upper-cased, every other byte unchanged
 };
+// `capture`: group `group` of the match (0: all of it) becomes ${name} for later steps.
+struct Capture {
+  std::string name;
+  uint32_t group = 0;
+};
 struct RegexMatch {
   Template pattern;
   // Compiled once at parse time when the pattern has no variables (else at each resolve).
   std::shared_ptr<const match::Pattern> compiled;
   std::optional<Bytes> until;     // TCP: the segment ends at this delimiter (consumed, not matched)
   std::optional<uint64_t> bytes;  // TCP: the segment is this many bytes
+  std::vector<Capture> capture{};  // sorted by name (a JSON object keeps no order)
+  // 1 + the highest captured group; 0 when nothing is captured (the match copies no group).
+  size_t groups_needed() const {
+    size_t n = 0;
+    for (const auto& c : capture) n = std::max<size_t>(n, c.group + 1);
+    return n;
+  }
 };
 struct LengthMatch {
   uint64_t min = 0;

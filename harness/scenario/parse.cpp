@@ -19,6 +19,9 @@ namespace {
 constexpr uint64_t kMaxTimeoutMs = 3'600'000;  // an hour: anything longer is a typo
 constexpr uint64_t kMaxRepeat = 10'000'000;
 constexpr uint64_t kMaxClients = 10'000;
+// Nested repeats and parallels multiply: the bounds hold for the product, not for each level
+// (10,000 clients in each of 10,000 parallel clients would be 10^8 connections).
+constexpr uint64_t kMaxRuns = kMaxRepeat;       // times one step may run in a case
 constexpr uint64_t kMaxFillBytes = 1ull << 30;  // 1 GiB
 
 bool matches_charset(std::string_view s, bool allow_upper) {
@@ -44,6 +47,9 @@ struct StepContext {
   Transport default_transport;
   bool in_repeat = false;
   bool in_parallel = false;
+  uint64_t clients = 1;  // product of the enclosing parallels' clients: alive at once
+  uint64_t runs = 1;     // product of the enclosing repeats and parallels
+  std::set<std::string> captured{};  // names bound by `capture` in earlier steps
 };
 
 class Parser;
@@ -75,8 +81,18 @@ class Parser {
   std::optional<std::string> errno_field(Fields& f);
   std::optional<Payload> payload(Fields& f, StepContext& ctx, bool required);
   std::optional<Matcher> matcher(Fields& f, StepContext& ctx, const ConnInfo* conn);
+  std::vector<Capture> captures(const json& j, const std::string& ptr, const RegexMatch& rm);
   std::optional<Fill> fill(const json& j, const std::string& ptr);
   const ConnInfo* use_conn(Fields& f, const StepContext& ctx, const std::string& name);
+  // False (and reported at `ptr`) when `outer` × `count` exceeds `max`.
+  bool within_product(const std::string& ptr, const char* what, uint64_t outer, uint64_t count,
+                      uint64_t max) {
+    if (count <= max / outer) return true;
+    error(ptr, std::to_string(count) + " × " + std::to_string(outer) + " from the enclosing " +
+                   "repeat/parallel steps exceeds the limit of " + std::to_string(max) + " " +
+                   what);
+    return false;
+  }
 
   std::string file_;
   std::vector<Diagnostic> errors_;
@@ -291,6 +307,12 @@ void Parser::check_vars(const std::string& text, const std::string& ptr, StepCon
     if (r.kind == VarRef::Kind::conn_local_port && !ctx.conns.count(r.name)) {
       error(ptr, "${conn." + r.name + ".local_port}: conn '" + r.name + "' is not open here");
     }
+    if (r.kind == VarRef::Kind::capture && !ctx.captured.count(r.name)) {
+      std::string known;
+      for (const auto& n : ctx.captured) known += (known.empty() ? "" : ", ") + n;
+      error(ptr, "${" + r.name + "} is used before any step captures it" +
+                     (known.empty() ? std::string() : " (captured so far: " + known + ")"));
+    }
   }
 }
 
@@ -310,6 +332,34 @@ std::optional<Template> Parser::address(Fields& f, std::string_view key, bool re
     if (!ep.endpoint) error(f.ptr(key), ep.error);
   }
   return t;
+}
+
+std::vector<Capture> Parser::captures(const json& j, const std::string& ptr, const RegexMatch& rm) {
+  std::vector<Capture> out;
+  if (!j.is_object() || j.empty()) {
+    error(ptr, "must be an object of NAME: GROUP (0: the whole match), got " + show(j));
+    return out;
+  }
+  for (const auto& [name, group] : j.items()) {
+    std::string at = ptr + "/" + pointer_escape(name);
+    if (auto why = capture_name_problem(name); !why.empty()) {
+      error(at, "'" + name + "' " + why);
+      continue;
+    }
+    if (!group.is_number_unsigned() || group.get<uint64_t>() > 1000) {
+      error(at,
+            "must be a group number (0: the whole match, 1: the first group), got " + show(group));
+      continue;
+    }
+    auto g = group.get<uint32_t>();
+    if (rm.compiled && static_cast<int>(g) > rm.compiled->groups()) {
+      error(at, "group " + std::to_string(g) + " does not exist: /" + rm.pattern.text + "/ has " +
+                    std::to_string(rm.compiled->groups()) + " group(s)");
+      continue;
+    }
+    out.push_back({name, g});
+  }
+  return out;
 }
 
 std::optional<Fill> Parser::fill(const json& j, const std::string& ptr) {
@@ -406,6 +456,7 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   // until/bytes belong to regex; read them first so they are never "unknown".
   auto until = f.str("until", false);
   auto count = f.uint("bytes", false, 1, kMaxFillBytes);
+  const json* capture = f.take("capture");
   if (present != 1) {
     error(f.ptr(), present == 0
                        ? "needs a matcher: one of text, hex, base64, fill, echo, regex, length"
@@ -418,6 +469,9 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   }
   if ((until || count) && !f.has("regex")) {
     error(f.ptr(until ? "until" : "bytes"), "only applies to a regex matcher");
+  }
+  if (capture && !f.has("regex")) {
+    error(f.ptr("capture"), "only applies to a regex matcher (its groups are what it keeps)");
   }
   if (const json* e = f.take("echo")) {
     if (e->is_boolean() && e->get<bool>()) return Matcher{EchoMatch{false}};
@@ -441,6 +495,7 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
         error(f.ptr("bytes"), match::over_budget(*c.pattern, *count));
       }
     }
+    if (capture) rm.capture = captures(*capture, f.ptr("capture"), rm);
     if (until) {
       if (until->empty()) error(f.ptr("until"), "must not be empty");
       rm.until = *until;
@@ -591,6 +646,12 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     }
     o.expect_error = errno_field(f);
     if (!c || !m) return std::nullopt;
+    if (auto* rm = std::get_if<RegexMatch>(&m->kind); rm && !rm->capture.empty()) {
+      if (o.expect_error) {
+        error(f.ptr("capture"), "needs a reply to capture from; it cannot go with expect_error");
+      }
+      for (const auto& cap : rm->capture) ctx.captured.insert(cap.name);  // for later steps
+    }
     o.conn = *c;
     o.matcher = *m;
     return o;
@@ -651,10 +712,15 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     const json* st = f.take("steps");
     if (!st) error(f.ptr("steps"), "is required");
     if (!times || !st) return std::nullopt;
+    if (!within_product(f.ptr("times"), "runs of each inner step", ctx.runs, *times, kMaxRuns))
+      return std::nullopt;
     bool outer = ctx.in_repeat;
+    uint64_t outer_runs = ctx.runs;
     ctx.in_repeat = true;
+    ctx.runs *= *times;
     RepeatOp o{*times, steps(*st, f.ptr("steps"), ctx)};
     ctx.in_repeat = outer;
+    ctx.runs = outer_runs;
     return o;
   }
   if (name == "parallel") {
@@ -662,7 +728,12 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     const json* st = f.take("steps");
     if (!st) error(f.ptr("steps"), "is required");
     if (!clients || !st) return std::nullopt;
-    StepContext inner{{}, ctx.default_transport, ctx.in_repeat, true};
+    if (!within_product(f.ptr("clients"), "clients at once", ctx.clients, *clients, kMaxClients) ||
+        !within_product(f.ptr("clients"), "runs of each inner step", ctx.runs, *clients, kMaxRuns))
+      return std::nullopt;
+    // Each copy starts with what was captured before the parallel; what it captures stays in it.
+    StepContext inner{{},   ctx.default_transport,  ctx.in_repeat,
+                      true, ctx.clients * *clients, ctx.runs * *clients, ctx.captured};
     return ParallelOp{*clients, steps(*st, f.ptr("steps"), inner)};
   }
   if (name == "server") {
@@ -706,42 +777,24 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
 
 ParseResult parse_suite(std::string_view json_text, const std::string& file) {
   ParseResult result;
-  json root;
-  try {
-    root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
-    // Translate the byte offset into line:column, which is what an editor shows.
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i + 1 < e.byte && i < json_text.size(); ++i) {
-      if (json_text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    std::string what = e.what();
-    auto pos = what.find("syntax error");
-    result.errors.push_back({file, "",
-                             "invalid JSON at line " + std::to_string(line) + ", column " +
-                                 std::to_string(col) + ": " +
-                                 (pos == std::string::npos ? what : what.substr(pos))});
-    return result;
-  }
+  auto root = parse_json_text(json_text, file, result.errors);
+  if (!root) return result;
   Parser p(file);
-  auto suite = p.suite(root);
+  auto suite = p.suite(*root);
   result.errors = std::move(p.errors());
   if (result.errors.empty()) result.suite = std::move(suite);
   return result;
 }
 
 StepListsParse parse_step_lists(const std::vector<std::pair<const json*, std::string>>& lists,
-                                const std::string& file, Transport transport) {
+                                const std::string& file, Transport transport,
+                                std::optional<size_t> numbered) {
   Parser p(file);
   // In a load profile each virtual user is a client: ${client} is its index.
   StepContext ctx{{}, transport, false, true};
   StepListsParse out;
   for (const auto& [j, ptr] : lists) {
+    ctx.in_repeat = numbered && *numbered == out.lists.size();
     out.lists.push_back(j ? p.steps_in(*j, ptr, ctx) : Steps{});
   }
   out.errors = std::move(p.errors());

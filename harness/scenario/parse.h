@@ -22,13 +22,14 @@ ParseResult parse_suite(std::string_view json_text, const std::string& file);
 
 // Step lists that share one connection scope, parsed in order: a load profile's setup,
 // iteration and teardown (conns opened in setup are used by the iteration). An absent list
-// (null pointer) is empty. ${client} is defined (the virtual user's index).
+// (null pointer) is empty. ${client} is defined (the virtual user's index), and so is ${i} in
+// the list at index `numbered` (a load profile's iteration: its number on the virtual user).
 struct StepListsParse {
   std::vector<Steps> lists;
   std::vector<Diagnostic> errors;
 };
 StepListsParse parse_step_lists(
     const std::vector<std::pair<const nlohmann::json*, std::string>>& lists,
-    const std::string& file, Transport transport);
+    const std::string& file, Transport transport, std::optional<size_t> numbered = std::nullopt);
 
 }  // namespace sockspec::scenario

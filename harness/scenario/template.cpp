@@ -1,5 +1,7 @@
 #include "scenario/template.h"
 
+#include "common/codec.h"
+
 namespace sockspec::scenario {
 
 namespace {
@@ -12,6 +14,26 @@ bool valid_name(std::string_view s) {
     if (!ok) return false;
   }
   return true;
+}
+
+bool is_identifier(std::string_view s) {
+  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
+  for (char c : s) {
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Built-in variables and the roots of the dotted ones: no capture may take these names.
+constexpr std::string_view kBuiltins[] = {"i", "client", "seed", "target", "conn", "env"};
+
+bool is_builtin(std::string_view v) {
+  for (auto b : kBuiltins) {
+    if (v == b) return true;
+  }
+  return false;
 }
 
 std::optional<VarRef> classify(std::string_view v) {
@@ -28,6 +50,7 @@ std::optional<VarRef> classify(std::string_view v) {
     auto name = v.substr(kConn.size(), v.size() - kConn.size() - kPort.size());
     if (valid_name(name)) return VarRef{K::conn_local_port, std::string(name)};
   }
+  if (is_identifier(v) && !is_builtin(v)) return VarRef{K::capture, std::string(v)};
   return std::nullopt;
 }
 
@@ -49,7 +72,7 @@ std::string walk(std::string_view text, OnText on_text, OnVar on_var) {
     if (!ref) {
       return "unknown variable ${" + std::string(name) +
              "} (known: target.host, target.port, conn.NAME.local_port, i, client, seed, "
-             "env.NAME)";
+             "env.NAME, and names bound by capture)";
     }
     std::string err = on_var(*ref);
     if (!err.empty()) return err;
@@ -59,6 +82,25 @@ std::string walk(std::string_view text, OnText on_text, OnVar on_var) {
 }
 
 }  // namespace
+
+std::string Captures::describe() const {
+  constexpr size_t kShown = 64;
+  std::string s;
+  for (const auto& [name, value] : values_) {
+    if (!s.empty()) s += ", ";
+    s += name + "=\"" + escape_bytes(std::string_view(value).substr(0, kShown)) + "\"";
+    if (value.size() > kShown) s += "... (" + std::to_string(value.size()) + " bytes)";
+  }
+  return s;
+}
+
+std::string capture_name_problem(std::string_view name) {
+  if (!is_identifier(name)) {
+    return "must be a name of letters, digits and _ not starting with a digit";
+  }
+  if (is_builtin(name)) return "is a built-in variable; pick another name";
+  return "";
+}
 
 VarScan scan_vars(std::string_view text) {
   VarScan scan;
@@ -71,7 +113,7 @@ VarScan scan_vars(std::string_view text) {
   return scan;
 }
 
-Expanded expand(std::string_view text, const VarValues& values) {
+Expanded expand(std::string_view text, const VarValues& values, Quote quote) {
   Expanded out;
   using K = VarRef::Kind;
   out.error = walk(
@@ -99,6 +141,12 @@ Expanded expand(std::string_view text, const VarValues& values) {
             auto v = values.env ? values.env(r.name) : std::nullopt;
             if (!v) return "environment variable " + r.name + " is not set";
             out.text += *v;
+            return "";
+          }
+          case K::capture: {
+            const std::string* v = values.captures ? values.captures->find(r.name) : nullptr;
+            if (!v) return "${" + r.name + "} has not been captured";
+            out.text += quote ? quote(*v) : *v;
             return "";
           }
           case K::conn_local_port: {

@@ -51,6 +51,7 @@ void put_matcher(json& j, const Matcher& m) {
     j["regex"] = r->pattern.text;
     if (r->until) j["until"] = *r->until;
     if (r->bytes) j["bytes"] = *r->bytes;
+    for (const auto& c : r->capture) j["capture"][c.name] = c.group;
     return;
   }
   const auto& l = std::get<LengthMatch>(m.kind);

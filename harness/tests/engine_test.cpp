@@ -4,51 +4,17 @@
 
 #include <cstring>
 
-#include "engine/case_run.h"
-#include "net/address.h"
-#include "scenario/parse.h"
+#include "run_case.h"
 #include "test_servers.h"
 
 namespace sockspec::engine {
 namespace {
 
 using reports::Verdict;
+using sockspec::testing::Ran;
+using sockspec::testing::run_steps;
 using sockspec::testing::TcpServer;
 using sockspec::testing::UdpServer;
-
-struct Ran {
-  CaseOutcome outcome;
-  std::string all_messages;
-  const reports::StepResult* failed() const {
-    for (const auto& s : outcome.steps) {
-      if (s.verdict != Verdict::pass) return &s;
-    }
-    return nullptr;
-  }
-};
-
-// Parses one case from `steps` JSON and runs it against host:port.
-Ran run_steps(const std::string& steps, const std::string& host, uint16_t port,
-              const std::string& transport = "tcp", const std::string& case_extra = "") {
-  std::string json = R"({"format": 1, "suite": "t", "transport": ")" + transport +
-                     R"(", "defaults": {"timeout_ms": 2000}, "cases": [{"id": "c", )" + case_extra +
-                     R"("steps": )" + steps + "}]}";
-  auto parsed = scenario::parse_suite(json, "test.json");
-  Ran r;
-  if (!parsed.suite) {
-    ADD_FAILURE() << "scenario does not parse: " << parsed.errors.front().to_string();
-    return r;
-  }
-  Target target;
-  target.name = host + ":" + std::to_string(port);
-  target.host = host;
-  target.addr = net::resolve(host, port, SOCK_STREAM).addrs.at(0);
-  RunCaseOptions opts{target, 42, parsed.suite->default_timeout_ms, nullptr, -1, nullptr};
-  r.outcome = run_case(parsed.suite->cases[0], opts);
-  for (const auto& s : r.outcome.steps)
-    r.all_messages += s.path + " " + s.op + ": " + s.message + "\n";
-  return r;
-}
 
 TEST(Engine, ByteStreamMatchesWhenTheServerWritesOneByteAtATime) {
   TcpServer server(sockspec::testing::one_byte_echo);

@@ -203,13 +203,13 @@ TEST(Parse, VariablesAreCheckedWhereTheyAreUsed) {
     {"op": "connect", "conn": "c", "to": "${target.host}:${target.port}"},
     {"op": "send", "conn": "c", "text": "${i}"},
     {"op": "send", "conn": "c", "text": "${client}"},
-    {"op": "send", "conn": "c", "text": "${whatever}"},
+    {"op": "send", "conn": "c", "text": "${what.ever}"},
     {"op": "send", "conn": "c", "text": "${conn.d.local_port}"},
     {"op": "send", "conn": "c", "text": "${seed"},
     {"op": "repeat", "times": 2, "steps": [{"op": "send", "conn": "c", "text": "${i} ${env.HOME} ${conn.c.local_port}"}]}])"));
   EXPECT_TRUE(has_error(errs, "/steps/1/text: ${i} is only defined inside a repeat"));
   EXPECT_TRUE(has_error(errs, "/steps/2/text: ${client} is only defined inside a parallel"));
-  EXPECT_TRUE(has_error(errs, "/steps/3/text: unknown variable ${whatever}"));
+  EXPECT_TRUE(has_error(errs, "/steps/3/text: unknown variable ${what.ever}"));
   EXPECT_TRUE(has_error(errs, "/steps/4/text: ${conn.d.local_port}: conn 'd' is not open here"));
   EXPECT_TRUE(has_error(errs, "/steps/5/text: unterminated ${"));
   EXPECT_EQ(errs.size(), 5u);

@@ -152,6 +152,21 @@ TEST(Faults, IterativeServesOneClientAtATime) {
   EXPECT_EQ(recv_n(b.fd, 1), "b");  // served once the first client leaves
 }
 
+TEST(Faults, BusyIsSlowButStillAnswersEveryRequestCorrectly) {
+  Config cfg = echo_config(Fault::busy);
+  cfg.busy_us = 200;
+  ServerProcess srv(cfg);
+  auto c = tcp_connect(AF_INET, srv.port());
+  auto u = udp_socket(AF_INET);
+  for (int i = 0; i < 20; ++i) {
+    std::string msg = pattern(64, i);
+    ASSERT_TRUE(send_all(c.fd, msg));
+    EXPECT_EQ(recv_n(c.fd, 64), msg);
+    send_to(u.fd, AF_INET, srv.port(), msg);
+    EXPECT_EQ(recv_datagram(u.fd).bytes, msg);
+  }
+}
+
 TEST(Faults, CrlfCloseAfterFirstAndResetMidstreamDoTheirOneBug) {
   ServerProcess crlf(echo_config(Fault::crlf));
   auto c = tcp_connect(AF_INET, crlf.port());

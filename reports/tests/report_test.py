@@ -38,12 +38,23 @@ class Reports(unittest.TestCase):
                      "--connections", "4", "--report-json", str(cls.dir / f"half-{part}.json"))
         cls.load = sockspec("load", str(ROOT / "scenarios" / "load" / "echo-udp-rr.json"), "--target", "builtin:echo",
                             "--duration", "2", "--warmup", "0", "--out", str(cls.dir))
+        # A short capacity search against a server of known capacity (400/s).
+        busy = subprocess.Popen([SOCKSPEC, "serve", "echo", "--transport", "udp", "--fault", "busy",
+                                 "--busy-us", "2500", "--port", "0"], stdout=subprocess.PIPE, text=True)
+        target = busy.stdout.readline().split()[2]
+        cls.find_max = sockspec("load", str(ROOT / "scenarios" / "load" / "echo-udp-rr.json"), "--target", target,
+                                "--find-max", "--min", "100", "--precision", "20%", "--step-duration", "0.5",
+                                "--warmup", "0.2", "--threshold", "p99 < 200ms", "--out", str(cls.dir / "find-max"))
+        busy.terminate()
+        busy.wait(timeout=10)
+        busy.stdout.close()
 
     def test_conformance_and_load_reports_match_the_json_schema(self):
         jsonschema.Draft7Validator.check_schema(SCHEMA)
         self.assertEqual(self.conformance.returncode, 1, self.conformance.stderr)
         self.assertEqual(self.load.returncode, 0, self.load.stdout + self.load.stderr)
-        for name in ("report.json", "load-report.json", "half-a.json"):
+        self.assertEqual(self.find_max.returncode, 0, self.find_max.stdout + self.find_max.stderr)
+        for name in ("report.json", "load-report.json", "half-a.json", "find-max/load-report.json"):
             with self.subTest(report=name):
                 jsonschema.validate(json.loads((self.dir / name).read_text()), SCHEMA)
         golden = ROOT / "reports" / "tests" / "golden" / "report.json"
@@ -118,6 +129,13 @@ class Reports(unittest.TestCase):
             self.assertIn(f'id="{chart}"', dom)
         self.assertIn("<polyline", dom)
         self.assertIn('id="thresholds"', dom)
+
+    def test_the_capacity_search_page_loads_in_a_browser_with_its_chart(self):
+        dom = self.browser(self.dir / "find-max" / "load.html", "find-max.png")
+        self.assertIn('id="find-max-chart"', dom)
+        self.assertIn('id="find-max-steps"', dom)
+        self.assertIn("stroke-dasharray", dom)  # the p99 limit
+        self.assertGreaterEqual(dom.count("<circle"), 3 * 3)  # p50, p90, p99 at each of >= 3 steps
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+// Several iterations in flight on one connection (a profile's `in_flight` > 1).
+//
+// The iteration is one `send` and one `expect` on one conn (the profile parser checks it). Each
+// start sends at once, whatever is still awaited, and gets a slot; the window holds at most
+// `in_flight` slots. UDP: every datagram carries a tag (UdpSequence's "#<16 hex>#"), a reply
+// goes to the slot of its tag, and a slot with no reply by its deadline is lost (nothing
+// waits for it). TCP: a stream keeps order, so replies belong to the slots oldest first, each
+// checked byte for byte against its own request; a failed reply breaks the connection (what
+// follows it in the stream can no longer be placed) and the slots behind it are abandoned.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "engine/conn.h"
+#include "engine/context.h"
+#include "load/tally.h"
+#include "load/udp_ledger.h"
+#include "match/matcher.h"
+#include "scenario/model.h"
+#include "scenario/template.h"
+
+namespace sockspec::load {
+
+// The parts of the iteration a pipeline runs.
+struct PipelineSteps {
+  const scenario::Step* send = nullptr;
+  const scenario::Step* expect = nullptr;
+  std::string send_path, expect_path;  // "1", "2": positions in the iteration, for reports
+  uint64_t timeout_ms = 0;             // the expect's timeout
+};
+
+// Null when the iteration is not one send then one expect on one conn; `why` says what is not.
+std::optional<PipelineSteps> pipeline_steps(const scenario::Steps& iteration,
+                                            uint64_t default_timeout_ms, std::string& why);
+
+class Pipeline : public net::Waiter {
+ public:
+  // `closed`: latency from the actual send (closed loop), else from the intended start.
+  // `on_change` runs (from the loop) after a slot was freed or the connection broke.
+  // One per virtual user for the whole run (the event loop may still hold its timers), bound
+  // to each new connection with attach().
+  Pipeline(const PipelineSteps& steps, scenario::Transport transport, engine::CaseEnv& env,
+           scenario::VarValues vars, unsigned capacity, bool closed, Tally& tally,
+           std::function<void()> on_change);
+  // Starts afresh on `conn` (the user's setup opened it); detach() lets go of it, dropping
+  // anything in flight uncounted (the run ended, or the user reconnects).
+  void attach(engine::Conn& conn);
+  void detach();
+
+  // Only iterations still awaited count: answered ones behind an awaited one take no room.
+  bool full() const { return awaited_ >= capacity_; }
+  bool empty() const { return awaited_ == 0; }
+  bool broken() const { return broken_; }
+  // Sends one iteration now (the window must not be full). False when it could not be sent
+  // (counted as a failed iteration): start no more until on_change says so.
+  bool start(TimePoint intended);
+  void on_event(uint32_t revents) override;
+  // UDP, at the end: keep reading for one timeout after the last datagram settled, so
+  // duplicate and late replies to the last datagrams are counted too. True once that is over.
+  bool linger_over(TimePoint now);
+
+ private:
+  struct Slot {
+    uint64_t number = 0;  // the iteration's number on this virtual user (${i})
+    uint64_t tag = 0;     // UDP
+    TimePoint intended, sent, deadline;
+    std::shared_ptr<const match::Resolved> matcher;
+    bool done = false;
+    bool in_window = false;  // sent, so it holds a place in the window until settled
+  };
+
+  bool udp() const { return transport_ == scenario::Transport::udp; }
+  std::shared_ptr<const match::Resolved> prepare(uint64_t number, std::string& payload,
+                                                 std::string& error);
+  void read_datagrams(TimePoint now);
+  void read_stream(TimePoint now);
+  void flush_stream();
+  void expire(TimePoint now);
+  void pass(Slot& s, TimePoint now);
+  void fail(Slot& s, const std::string& kind, const std::string& step, std::string message,
+            std::optional<reports::Mismatch> mismatch = std::nullopt);
+  void stray(const std::string& message, TimePoint now);
+  void break_off(const std::string& why);
+  void settle(TimePoint now);
+  void wait();
+
+  const PipelineSteps& steps_;
+  scenario::Transport transport_;
+  engine::Conn* conn_ = nullptr;
+  engine::CaseEnv& env_;
+  scenario::VarValues vars_;
+  unsigned capacity_;
+  bool closed_;
+  Tally& tally_;
+  std::function<void()> on_change_;
+  std::deque<Slot> slots_;  // oldest first; UDP tags are consecutive
+  UdpLedger ledger_;
+  UdpCounts booked_;  // the ledger's counts already given to the tally
+  bool counting_ = false, broken_ = false, changed_ = false;
+  bool retry_ = false;
+  TimePoint linger_until_ = TimePoint::max();  // a send failed: the next start waits a little
+  uint64_t next_number_ = 0;
+  unsigned awaited_ = 0;                          // slots sent and not settled
+  std::shared_ptr<const match::Resolved> fixed_;  // the matcher, when no iteration changes it
+  std::string fixed_payload_, wire_, out_;        // out_: TCP bytes not yet written
+};
+
+}  // namespace sockspec::load

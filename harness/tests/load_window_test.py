@@ -1,0 +1,280 @@
+#!/usr/bin/python3
+"""In-flight windows end to end: UDP open loop matched by tag against a server that drops,
+duplicates and reorders on a fixed schedule and counts what it did; TCP pipelining checked reply
+by reply. Counts are compared exactly; nothing here asserts how fast anything was."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import unittest
+
+SOCKSPEC = os.environ.get("SOCKSPEC", "sockspec")
+SCENARIOS = os.environ.get("SOCKSPEC_SCENARIOS_SRC", "scenarios")
+
+
+def load(profile, *args, timeout=120):
+    d = tempfile.mkdtemp()
+    path = os.path.join(d, "p.json")
+    with open(path, "w") as f:
+        json.dump(profile, f)
+    r = subprocess.run([SOCKSPEC, "load", path, "--out", d, *args], capture_output=True, text=True,
+                       timeout=timeout)
+    report = None
+    if os.path.exists(os.path.join(d, "load-report.json")):
+        with open(os.path.join(d, "load-report.json")) as f:
+            report = json.load(f)
+    return r, report, d
+
+
+def udp_profile(**kw):
+    # A window far larger than what 2,000/s can have outstanding within the 200 ms timeout, so
+    # a generator stalled by a busy machine still finds room: no start may be missed.
+    p = {"format": 1, "profile": "udp-window", "transport": "udp", "defaults": {"timeout_ms": 200},
+         "executor": {"type": "constant-rate", "rate": 2000, "connections": 1}, "in_flight": 4096,
+         "duration_s": 2, "warmup_s": 0, "threads": 1,
+         "setup": [{"op": "connect", "conn": "u"}],
+         "iteration": [{"op": "send", "conn": "u", "text": "ping ${client} ${i}"},
+                       {"op": "expect", "conn": "u", "echo": True}]}
+    p.update(kw)
+    return p
+
+
+class ScheduleServer:
+    """`sockspec serve echo --fault udp-schedule`: prints what it did when stopped."""
+
+    def __init__(self, *fault_args):
+        self.proc = subprocess.Popen([SOCKSPEC, "serve", "echo", "--transport", "udp", "--port", "0",
+                                      "--fault", "udp-schedule", *fault_args],
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline()
+        self.port = int(line.rsplit(":", 1)[1])
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        out, _ = self.proc.communicate(timeout=30)
+        counts = out.split("udp-schedule:", 1)[1].split()
+        return {counts[i]: int(counts[i + 1]) for i in range(0, len(counts), 2)}
+
+
+class UdpOpenLoop(unittest.TestCase):
+    def run_against_schedule(self, connections):
+        server = ScheduleServer("--drop-every", "10", "--duplicate-every", "7", "--hold-every", "13")
+        try:
+            r, rep, _ = load(udp_profile(executor={"type": "constant-rate", "rate": 2000,
+                                                   "connections": connections}),
+                             "--target", f"127.0.0.1:{server.port}")
+        finally:
+            did = server.stop()
+        self.assertIsNotNone(rep, r.stdout + r.stderr)
+        l = rep["load"]
+        self.assertEqual(l["scheduled"], 4000)
+        self.assertEqual(l["missed_starts"], 0, r.stdout)
+        u = l["udp"]
+        self.assertEqual(u["sent"], 4000)
+        # Every datagram the server never received (a socket buffer overflowed on a busy
+        # machine), dropped, or still held when the run ended is lost; nothing else is.
+        unreceived = u["sent"] - did["received"]
+        self.assertEqual(u["lost"], did["dropped"] + did["held"] + unreceived)
+        self.assertEqual(u["duplicates"], did["duplicated"])
+        self.assertEqual(u["reordered"], did["reordered"])
+        self.assertEqual(u["late"], 0)
+        self.assertGreater(did["dropped"], 300)  # the schedule did act
+        self.assertEqual(l["errors_by_kind"], {"loss": u["lost"]})
+        self.assertEqual(l["iterations"], 4000 - u["lost"])
+        # The per-second series adds up to the totals.
+        for key in ("lost", "duplicates", "reordered", "late"):
+            self.assertEqual(sum(s["udp"][key] for s in l["series"]), u[key], key)
+        return r
+
+    def test_one_socket_counts_exactly_what_the_server_dropped_duplicated_and_reordered(self):
+        self.run_against_schedule(1)
+
+    def test_eight_sockets_count_exactly_what_the_server_did(self):
+        self.run_against_schedule(8)
+
+    def test_a_full_window_is_a_missed_start_not_a_delay(self):
+        # A server that never answers: 2 in flight and a 1 s timeout, 200 starts a second for
+        # 0.5 s: the first 2 go out, every later start finds the window full.
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        try:
+            p = udp_profile(executor={"type": "constant-rate", "rate": 200, "connections": 1},
+                            in_flight=2, duration_s=0.5, defaults={"timeout_ms": 1000})
+            r, rep, _ = load(p, "--target", f"127.0.0.1:{s.getsockname()[1]}")
+        finally:
+            s.close()
+        l = rep["load"]
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(l["scheduled"], 100)
+        self.assertEqual(l["udp"]["sent"], 2)
+        self.assertEqual(l["missed_starts"], 98)
+        self.assertEqual(l["udp"]["lost"], 2)
+
+    def test_warm_up_datagrams_and_their_replies_are_not_counted(self):
+        server = ScheduleServer("--drop-every", "10")
+        try:
+            r, rep, _ = load(udp_profile(warmup_s=0.5, duration_s=1), "--target", f"127.0.0.1:{server.port}")
+        finally:
+            did = server.stop()
+        u = rep["load"]["udp"]
+        self.assertEqual(rep["load"]["scheduled"], 2000)
+        self.assertEqual(u["sent"], 2000)
+        self.assertGreater(did["received"], 2000)  # the warm-up's datagrams went out too
+        self.assertLessEqual(u["lost"], u["sent"])
+
+    def test_an_amplifier_fails_the_shipped_profile(self):
+        # Ten replies to every datagram: every reply is right, yet the shipped profile fails.
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        s.settimeout(0.1)
+        stop = threading.Event()
+
+        def amplify():
+            for _ in range(100000):
+                if stop.is_set():
+                    return
+                try:
+                    data, peer = s.recvfrom(2048)
+                except OSError:
+                    continue
+                for _ in range(10):
+                    s.sendto(data, peer)
+        t = threading.Thread(target=amplify, daemon=True)
+        t.start()
+        try:
+            r = subprocess.run([SOCKSPEC, "load", os.path.join(SCENARIOS, "load", "echo-udp-rr.json"),
+                                "--target", f"127.0.0.1:{s.getsockname()[1]}", "--rate", "200",
+                                "--duration", "1", "--warmup", "0"],
+                               capture_output=True, text=True, timeout=60)
+        finally:
+            stop.set()
+            t.join(timeout=5)
+            s.close()
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("udp_duplicates", r.stdout)
+
+    def test_an_explicit_false_turns_tags_off_and_in_flight_then_refuses(self):
+        r, _, _ = load(udp_profile(udp_sequence=False), "--target", "127.0.0.1:9")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(":/in_flight: more than 1 in flight over UDP needs udp_sequence", r.stderr)
+
+
+class EchoInOneByteWrites:
+    """A TCP echo that writes every reply byte by byte; `corrupt` (1-based) names a request
+    whose reply gets one byte changed."""
+
+    def __init__(self, corrupt=None):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(8)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.corrupt = corrupt
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        for _ in range(1000):
+            if self.stop.is_set():
+                return
+            try:
+                c, _ = self.listener.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self.echo, args=(c,), daemon=True).start()
+
+    def echo(self, c):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        c.settimeout(0.2)
+        buf, n = b"", 0
+        for _ in range(1000000):
+            if self.stop.is_set():
+                break
+            try:
+                data = c.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            if not data:
+                break
+            buf += data
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                n += 1
+                reply = line + b"\n"
+                if n == self.corrupt:
+                    reply = b"X" + reply[1:]
+                for i in range(len(reply)):
+                    c.sendall(reply[i:i + 1])
+        c.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.listener.close()
+
+
+def tcp_profile(**kw):
+    p = {"format": 1, "profile": "pipelined", "transport": "tcp", "defaults": {"timeout_ms": 5000},
+         "executor": {"type": "closed", "vus": 1}, "in_flight": 16, "iterations": 400,
+         "duration_s": 60, "warmup_s": 0, "threads": 1,
+         "setup": [{"op": "connect", "conn": "c", "options": {"nodelay": True}}],
+         "iteration": [{"op": "send", "conn": "c", "text": "request ${client} ${i} of this user\n"},
+                       {"op": "expect", "conn": "c", "echo": True}]}
+    p.update(kw)
+    return p
+
+
+class TcpPipelining(unittest.TestCase):
+    def test_sixteen_in_flight_over_one_byte_writes_check_every_reply(self):
+        server = EchoInOneByteWrites()
+        try:
+            r, rep, _ = load(tcp_profile(), "--target", f"127.0.0.1:{server.port}")
+        finally:
+            server.close()
+        l = rep["load"]
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(l["in_flight"], 16)
+        self.assertEqual(l["iterations"], 400)
+        self.assertEqual(l["errors"], 0)
+        # Each reply is its own request's bytes: 400 distinct lines, each echoed once.
+        self.assertEqual(l["traffic"]["bytes_received"], l["traffic"]["bytes_sent"])
+
+    def test_a_mismatch_mid_pipeline_is_the_right_iterations_error(self):
+        server = EchoInOneByteWrites(corrupt=37)  # the 37th request is iteration 36 (from 0)
+        try:
+            r, rep, _ = load(tcp_profile(iterations=40, thresholds=["errors == 0"]),
+                             "--target", f"127.0.0.1:{server.port}")
+        finally:
+            server.close()
+        l = rep["load"]
+        self.assertEqual(r.returncode, 1)
+        first = l["first_errors"][0]
+        self.assertEqual(first["kind"], "mismatch")
+        self.assertIn("iteration 36 of its user", first["step"])
+        self.assertEqual(first["mismatch"]["offset"], 0)
+        self.assertTrue(first["mismatch"]["expected_text"].startswith("request 0 36 of this user"), first)
+        self.assertTrue(first["mismatch"]["actual_text"].startswith("Xequest 0 36 of this user"), first)
+        # The 36 before it passed; those behind it in the pipe are abandoned, then the user
+        # reconnects and finishes its 40.
+        self.assertEqual(l["errors_by_kind"]["mismatch"], 1)
+        self.assertEqual(l["iterations"] + l["errors"], 40)
+
+    def test_in_flight_needs_one_send_and_one_expect(self):
+        p = tcp_profile(iteration=[{"op": "send", "conn": "c", "text": "a\n"}])
+        r, _, _ = load(p, "--target", "127.0.0.1:9")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(":/in_flight: more than 1 in flight needs an iteration of exactly one send", r.stderr)
+        r, _, _ = load(tcp_profile(in_flight=1, iteration=[{"op": "send", "conn": "c", "text": "a\n"}]),
+                       "--target", "127.0.0.1:9", "--in-flight", "4")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--in-flight 4: more than 1 in flight needs", r.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
