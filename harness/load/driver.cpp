@@ -522,8 +522,8 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
   if (o.cancel_fd >= 0 && poll(&cancel, 1, 0) == 1) {  // interrupted: over the time it ran
     TimePoint stop = line.end;
     for (auto& w : workers) stop = std::min(stop, w->stopped());
-    elapsed = std::clamp(std::chrono::duration<double>(stop - line.measure_from).count(), 0.0,
-                         duration);
+    elapsed =
+        std::clamp(std::chrono::duration<double>(stop - line.measure_from).count(), 0.0, duration);
     r.duration_s = elapsed;
   } else if (p.iterations_per_vu > 0) {
     TimePoint last = line.measure_from;

@@ -77,7 +77,7 @@ class Run {
   std::unique_ptr<ManagedServer> server_;
   engine::Target target_;
   ImpairOption impair_;  // --impair, --impair-level
-  int unix_type_ = 0;  // SOCK_STREAM or SOCK_DGRAM for an AF_UNIX target
+  int unix_type_ = 0;    // SOCK_STREAM or SOCK_DGRAM for an AF_UNIX target
   bool ipv4_ = false, ipv6_ = false, interrupted_ = false;
   std::string unreachable_;  // why the target was never reached (exit 3), for the reports
   std::mutex print_mu_;

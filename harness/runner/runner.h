@@ -25,8 +25,8 @@ struct RunOptions {
   std::string invoked_as;  // argv[0], for rerun commands a user can paste
   std::vector<std::string> builtin_services;
   bool color = false;
-  bool github_annotations = false;  // also print failures as GitHub Actions annotations
-  int cancel_fd = -1;               // readable when the user interrupts the run
+  bool github_annotations = false;   // also print failures as GitHub Actions annotations
+  int cancel_fd = -1;                // readable when the user interrupts the run
   std::string impair, impair_level;  // network conditions between clients and target
 };
 

@@ -47,8 +47,8 @@ struct StepContext {
   Transport default_transport;
   bool in_repeat = false;
   bool in_parallel = false;
-  uint64_t clients = 1;  // product of the enclosing parallels' clients: alive at once
-  uint64_t runs = 1;     // product of the enclosing repeats and parallels
+  uint64_t clients = 1;              // product of the enclosing parallels' clients: alive at once
+  uint64_t runs = 1;                 // product of the enclosing repeats and parallels
   std::set<std::string> captured{};  // names bound by `capture` in earlier steps
 };
 
@@ -732,8 +732,9 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
         !within_product(f.ptr("clients"), "runs of each inner step", ctx.runs, *clients, kMaxRuns))
       return std::nullopt;
     // Each copy starts with what was captured before the parallel; what it captures stays in it.
-    StepContext inner{{},   ctx.default_transport,  ctx.in_repeat,
-                      true, ctx.clients * *clients, ctx.runs * *clients, ctx.captured};
+    StepContext inner{{},          ctx.default_transport,  ctx.in_repeat,
+                      true,        ctx.clients * *clients, ctx.runs * *clients,
+                      ctx.captured};
     return ParallelOp{*clients, steps(*st, f.ptr("steps"), inner)};
   }
   if (name == "server") {
