@@ -16,6 +16,7 @@
 
 #include "engine/conn.h"
 #include "engine/context.h"
+#include "load/pipeline_steps.h"
 #include "load/tally.h"
 #include "load/udp_ledger.h"
 #include "match/matcher.h"
@@ -23,18 +24,6 @@
 #include "scenario/template.h"
 
 namespace sockspec::load {
-
-// The parts of the iteration a pipeline runs.
-struct PipelineSteps {
-  const scenario::Step* send = nullptr;
-  const scenario::Step* expect = nullptr;
-  std::string send_path, expect_path;  // "1", "2": positions in the iteration, for reports
-  uint64_t timeout_ms = 0;             // the expect's timeout
-};
-
-// Null when the iteration is not one send then one expect on one conn; `why` says what is not.
-std::optional<PipelineSteps> pipeline_steps(const scenario::Steps& iteration,
-                                            uint64_t default_timeout_ms, std::string& why);
 
 class Pipeline : public net::Waiter {
  public:

@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "load/pipeline.h"
+#include "load/pipeline_steps.h"
 #include "scenario/fields.h"
 
 namespace sockspec::load {
