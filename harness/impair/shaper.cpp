@@ -29,12 +29,14 @@ bool Shaper::strikes(const Chance& c, uint64_t index) {
   return c.probability > 0 && random_.unit() < c.probability;
 }
 
+Duration draw_delay(const Direction& d, Random& random) {
+  if (d.jitter.count() == 0) return d.delay;
+  double offset = (random.unit() * 2 - 1) * static_cast<double>(d.jitter.count());
+  return std::max(Duration(0), d.delay + Duration(static_cast<int64_t>(offset)));
+}
+
 TimePoint Shaper::departure(size_t size, TimePoint now) {
-  auto delay = dir_.delay;
-  if (dir_.jitter.count() > 0) {
-    double offset = (random_.unit() * 2 - 1) * static_cast<double>(dir_.jitter.count());
-    delay = std::max(Duration(0), delay + Duration(static_cast<int64_t>(offset)));
-  }
+  Duration delay = draw_delay(dir_, random_);
   if (dir_.rate_bps == 0) return now + delay;
   // The link sends one datagram after the other: this one starts when the link is free.
   auto on_wire = Duration(

@@ -46,6 +46,10 @@ class Random {
   uint64_t state_;
 };
 
+// `d.delay` with its jitter drawn from `random`: uniform in [delay - jitter, delay + jitter],
+// never negative. Datagrams and stream chunks draw their delay the same way.
+Duration draw_delay(const Direction& d, Random& random);
+
 class Shaper {
  public:
   // A held-back datagram waits for the next one this long at most.

@@ -36,12 +36,6 @@ StreamRelay::StreamRelay(net::Fd client, net::Fd server, net::SockAddr upstream,
   pipes_[1].to_server = false;
 }
 
-Duration StreamRelay::delay(const Direction& d) {
-  if (d.jitter.count() == 0) return d.delay;
-  double offset = (random_.unit() * 2 - 1) * static_cast<double>(d.jitter.count());
-  return std::max(Duration(0), d.delay + Duration(static_cast<int64_t>(offset)));
-}
-
 bool StreamRelay::can_read(const Pipe& p, const Direction& d) const {
   return !d.stall && !p.src_eof && p.queued < kMaxQueued;
 }
@@ -65,7 +59,7 @@ bool StreamRelay::read_side(Pipe& p, const Direction& d, TimePoint now) {
   while (can_read(p, d)) {
     ssize_t n = ::recv(src(p), buf, sizeof buf, 0);
     if (n > 0) {
-      TimePoint release = std::max(now + delay(d), p.last_release);
+      TimePoint release = std::max(now + draw_delay(d, random_), p.last_release);
       p.last_release = release;
       p.queue.push_back({release, std::string(buf, static_cast<size_t>(n))});
       p.queued += static_cast<size_t>(n);
@@ -73,7 +67,7 @@ bool StreamRelay::read_side(Pipe& p, const Direction& d, TimePoint now) {
     }
     if (n == 0) {
       p.src_eof = true;
-      p.fin_release = std::max(now + delay(d), p.last_release) + d.slow_close;
+      p.fin_release = std::max(now + draw_delay(d, random_), p.last_release) + d.slow_close;
       return true;
     }
     if (errno == EAGAIN || errno == EINTR) return true;

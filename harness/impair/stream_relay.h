@@ -63,7 +63,6 @@ class StreamRelay {
   void begin_reset(TimePoint now, StreamCounts& counts);
   void abort_both();  // RST to both peers, now
   std::optional<TimePoint> pump_closing(TimePoint now);
-  Duration delay(const Direction& d);
 
   net::Fd client_, server_;
   net::SockAddr upstream_;
