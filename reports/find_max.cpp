@@ -2,11 +2,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 
 #include "reports/thresholds.h"
 
 namespace sockspec::reports {
+
+double upper_median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
 
 std::vector<FindMaxStep> find_max_steps(const FindMaxResult& f) {
   std::map<double, std::vector<const FindMaxRun*>> by_knob;
@@ -16,25 +23,28 @@ std::vector<FindMaxStep> find_max_steps(const FindMaxResult& f) {
     FindMaxStep s;
     s.knob = knob;
     s.runs = static_cast<unsigned>(runs.size());
-    s.rate_lo = s.p99_lo = 1e300;
+    std::vector<double> rate, p50, p90, p99, service, cpu;
     for (const FindMaxRun* r : runs) {
       s.passes += r->passed ? 1 : 0;
       s.generator_limited = s.generator_limited || r->generator_limited;
       if (!r->passed) s.why = r->why;
-      s.rate += r->achieved_rate;
-      s.rate_lo = std::min(s.rate_lo, r->achieved_rate);
-      s.rate_hi = std::max(s.rate_hi, r->achieved_rate);
-      s.p50 += static_cast<double>(r->p50_ns);
-      s.p90 += static_cast<double>(r->p90_ns);
-      double p99 = static_cast<double>(r->p99_ns);
-      s.p99 += p99;
-      s.p99_lo = std::min(s.p99_lo, p99);
-      s.p99_hi = std::max(s.p99_hi, p99);
-      s.service_p99 += static_cast<double>(r->service_p99_ns);
-      s.generator_cpu += r->generator_cpu;
+      rate.push_back(r->achieved_rate);
+      p50.push_back(static_cast<double>(r->p50_ns));
+      p90.push_back(static_cast<double>(r->p90_ns));
+      p99.push_back(static_cast<double>(r->p99_ns));
+      service.push_back(static_cast<double>(r->service_p99_ns));
+      cpu.push_back(r->generator_cpu);
     }
-    double n = static_cast<double>(s.runs);
-    for (double* v : {&s.rate, &s.p50, &s.p90, &s.p99, &s.service_p99, &s.generator_cpu}) *v /= n;
+    s.rate_lo = *std::min_element(rate.begin(), rate.end());
+    s.rate_hi = *std::max_element(rate.begin(), rate.end());
+    s.p99_lo = *std::min_element(p99.begin(), p99.end());
+    s.p99_hi = *std::max_element(p99.begin(), p99.end());
+    s.rate = upper_median(rate);
+    s.p50 = upper_median(p50);
+    s.p90 = upper_median(p90);
+    s.p99 = upper_median(p99);
+    s.service_p99 = upper_median(service);
+    s.generator_cpu = upper_median(cpu);
     s.passed = s.passes * 2 > s.runs;
     steps.push_back(s);
   }
@@ -52,6 +62,37 @@ std::string format_knob(const FindMaxResult& f, double knob) {
 std::string format_spread(double lo, double hi) {
   std::string a = format_metric("p99", lo), b = format_metric("p99", hi);
   return a == b ? a : a + "-" + b;
+}
+
+std::vector<std::string> find_max_columns(const FindMaxResult& f) {
+  return {f.mode == "vus" ? "users" : "rate asked",
+          "verdict",
+          "runs",
+          "achieved",
+          "p50",
+          "p90",
+          "p99 (runs' range)",
+          "service p99",
+          "generator CPU",
+          "why"};
+}
+
+std::vector<std::string> find_max_cells(const FindMaxResult& f, const FindMaxStep& s) {
+  std::string p99 = format_metric("p99", s.p99);
+  std::string range = format_spread(s.p99_lo, s.p99_hi);
+  if (range != p99) p99 += " (" + range + ")";
+  char cpu[16];
+  std::snprintf(cpu, sizeof cpu, "%.0f%%", s.generator_cpu * 100);
+  return {format_knob(f, s.knob),
+          s.passed ? "pass" : "fail",
+          std::to_string(s.passes) + "/" + std::to_string(s.runs) + " passed",
+          format_metric("rate", s.rate),
+          format_metric("p50", s.p50),
+          format_metric("p90", s.p90),
+          p99,
+          format_metric("p99", s.service_p99),
+          cpu,
+          s.why};
 }
 
 }  // namespace sockspec::reports

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <sstream>
 
+#include "reports/charts.h"
 #include "reports/find_max.h"
+#include "reports/svg_chart.h"
 #include "reports/text.h"
 #include "reports/thresholds.h"
 
@@ -44,7 +46,7 @@ pre{background:#f3f4f7;padding:8px;border-radius:6px;overflow-x:auto;font-size:1
 .filters label{margin-right:12px;font-size:13px}
 .spec{color:#5b6475;font-size:12px}
 .charts{display:flex;flex-wrap:wrap;gap:16px}
-.chart{flex:1 1 360px;max-width:560px;height:auto}
+.chart{flex:1 1 480px;height:auto}
 svg text{font:11px system-ui,sans-serif;fill:#5b6475}
 @media print{header{background:#fff;color:#000}header .meta{color:#333}.filters{display:none}details{display:block}section{break-inside:avoid}}
 )";
@@ -58,126 +60,6 @@ document.addEventListener('DOMContentLoaded',function(){
   document.querySelectorAll('.filters input').forEach(function(b){b.addEventListener('change',applyFilter);});applyFilter();
   document.body.dataset.ready='1';});
 )";
-
-// A line chart in SVG: x and y in data units, mapped onto a w x h plot with margins.
-struct Series {
-  std::string name, color;
-  std::vector<std::pair<double, double>> points;
-  bool dashed = false;  // a reference line (a threshold), not a measurement
-  bool dots = false;    // mark each point (few, far apart: one per search step)
-};
-
-std::string chart(const std::string& title, const std::vector<Series>& series,
-                  const std::string& x_label, const std::string& y_label, bool log_x,
-                  const std::vector<std::pair<double, std::string>>& x_ticks,
-                  const std::string& id) {
-  const double w = 560, h = 260, ml = 64, mr = 16, mt = 24, mb = 40;
-  double xmin = 1e300, xmax = -1e300, ymax = 0;
-  for (const auto& s : series) {
-    for (auto [x, y] : s.points) {
-      xmin = std::min(xmin, x);
-      xmax = std::max(xmax, x);
-      ymax = std::max(ymax, y);
-    }
-  }
-  if (xmin > xmax) {
-    xmin = 0;
-    xmax = 1;
-  }
-  if (xmax == xmin) xmax = xmin + 1;
-  if (ymax <= 0) ymax = 1;
-  ymax *= 1.1;
-  auto px = [&](double x) { return ml + (x - xmin) / (xmax - xmin) * (w - ml - mr); };
-  auto py = [&](double y) { return mt + (1 - y / ymax) * (h - mt - mb); };
-  std::ostringstream s;
-  s << "<svg id=\"" << id << "\" class=\"chart\" viewBox=\"0 0 " << w << " " << h
-    << "\" role=\"img\" aria-label=\"" << esc(title) << "\">";
-  s << "<text x=\"" << ml << "\" y=\"14\" style=\"font-weight:600;fill:#1d2330\">" << esc(title)
-    << "</text>";
-  for (int i = 0; i <= 4; ++i) {  // horizontal grid with y labels
-    double y = ymax * i / 4;
-    s << "<line x1=\"" << ml << "\" x2=\"" << w - mr << "\" y1=\"" << py(y) << "\" y2=\"" << py(y)
-      << "\" stroke=\"#eceef2\"/><text x=\"" << ml - 6 << "\" y=\"" << py(y) + 4
-      << "\" text-anchor=\"end\">" << esc(y_label == "latency" ? lat(y) : num(y, 0)) << "</text>";
-  }
-  for (const auto& [x, label] : x_ticks) {
-    if (x < xmin || x > xmax) continue;
-    s << "<line x1=\"" << px(x) << "\" x2=\"" << px(x) << "\" y1=\"" << mt << "\" y2=\"" << h - mb
-      << "\" stroke=\"#f0f1f4\"/><text x=\"" << px(x) << "\" y=\"" << h - mb + 14
-      << "\" text-anchor=\"middle\">" << esc(label) << "</text>";
-  }
-  s << "<text x=\"" << (ml + w - mr) / 2 << "\" y=\"" << h - 6 << "\" text-anchor=\"middle\">"
-    << esc(x_label) << (log_x ? " (log scale)" : "") << "</text>";
-  double lx = ml + 8;
-  for (const auto& ser : series) {
-    s << "<polyline fill=\"none\" stroke=\"" << ser.color << "\" stroke-width=\"2\""
-      << (ser.dashed ? " stroke-dasharray=\"6 4\"" : "") << " points=\"";
-    for (auto [x, y] : ser.points) s << num(px(x), 1) << "," << num(py(y), 1) << " ";
-    s << "\"/>";
-    for (auto [x, y] : ser.points) {
-      if (ser.dots)
-        s << "<circle cx=\"" << num(px(x), 1) << "\" cy=\"" << num(py(y), 1) << "\" r=\"3\" fill=\""
-          << ser.color << "\"/>";
-    }
-    s << "<rect x=\"" << lx << "\" y=\"" << mt + 2 << "\" width=\"10\" height=\"3\" fill=\""
-      << ser.color << "\"/><text x=\"" << lx + 14 << "\" y=\"" << mt + 7 << "\">" << esc(ser.name)
-      << "</text>";
-    lx += 14 + 8 * static_cast<double>(ser.name.size()) + 16;
-  }
-  s << "</svg>";
-  return s.str();
-}
-
-// The HdrHistogram-style percentile distribution: x is "1 in N" on a log scale.
-std::string percentile_chart(const LoadResult& l) {
-  std::vector<Series> series;
-  auto add = [&](const std::string& name, const std::string& color, const Histogram& h) {
-    if (h.count() == 0) return;
-    Series s{name, color, {}};
-    for (double nines = 0; nines <= 5.0001; nines += 0.05) {
-      double q = 100.0 * (1 - std::pow(10.0, -nines));
-      s.points.emplace_back(nines, static_cast<double>(h.percentile(q)));
-    }
-    series.push_back(s);
-  };
-  add("latency", "#2563eb", l.latency);
-  if (l.target_rate > 0) add("service time", "#16a34a", l.service);
-  add("connect", "#d97706", l.connect);
-  std::vector<std::pair<double, std::string>> ticks = {{0, "0%"},    {1, "90%"},    {2, "99%"},
-                                                       {3, "99.9%"}, {4, "99.99%"}, {5, "99.999%"}};
-  return chart("Latency by percentile", series, "percentile (1 in 10, 100, 1000, ...)", "latency",
-               true, ticks, "percentile-chart");
-}
-
-std::string series_charts(const LoadResult& l) {
-  Series rate{"iterations/s", "#2563eb", {}}, errors{"errors/s", "#dc2626", {}};
-  Series p50{"p50", "#16a34a", {}}, p99{"p99", "#9333ea", {}};
-  for (const auto& i : l.series) {
-    rate.points.emplace_back(i.start_s, static_cast<double>(i.iterations));
-    errors.points.emplace_back(i.start_s, static_cast<double>(i.errors));
-    p50.points.emplace_back(i.start_s, static_cast<double>(i.p50_ns));
-    p99.points.emplace_back(i.start_s, static_cast<double>(i.p99_ns));
-  }
-  std::vector<std::pair<double, std::string>> ticks;
-  for (size_t s = 0; s < l.series.size(); s += std::max<size_t>(1, l.series.size() / 10)) {
-    ticks.emplace_back(static_cast<double>(s), std::to_string(s) + "s");
-  }
-  std::string charts =
-      chart("Rate and errors per second", {rate, errors}, "seconds", "count", false, ticks,
-            "rate-chart") +
-      chart("Latency per second", {p50, p99}, "seconds", "latency", false, ticks, "latency-chart");
-  if (!l.udp_sent) return charts;
-  Series lost{"lost", "#dc2626", {}}, late{"late", "#ea580c", {}};
-  Series dup{"duplicates", "#9333ea", {}}, reord{"reordered", "#2563eb", {}};
-  for (const auto& i : l.series) {
-    lost.points.emplace_back(i.start_s, static_cast<double>(i.udp_lost));
-    late.points.emplace_back(i.start_s, static_cast<double>(i.udp_late));
-    dup.points.emplace_back(i.start_s, static_cast<double>(i.udp_duplicates));
-    reord.points.emplace_back(i.start_s, static_cast<double>(i.udp_reordered));
-  }
-  return charts + chart("UDP datagrams per second", {lost, late, dup, reord}, "seconds", "count",
-                        false, ticks, "udp-chart");
-}
 
 void write_load(const LoadResult& l, std::ostream& out) {
   out << "<section id=\"load\"><h2>Load: " << esc(l.profile) << " <span class=\"spec\">("
@@ -211,7 +93,9 @@ void write_load(const LoadResult& l, std::ostream& out) {
         << " lost (no reply in time), " << l.udp_late << " of them answered late, "
         << l.udp_duplicates << " duplicate replies, " << l.udp_reordered << " out of order.</p>";
   }
-  out << "<div class=\"charts\">" << percentile_chart(l) << series_charts(l) << "</div>";
+  out << "<div class=\"charts\">" << render_svg(percentile_chart(l));
+  for (const Chart& c : per_second_charts(l)) out << render_svg(c);
+  out << "</div>";
   if (!l.thresholds.empty()) {
     out << "<h2>Thresholds</h2><table "
            "id=\"thresholds\"><tr><th>threshold</th><th>actual</th><th>result</th></tr>";
@@ -236,50 +120,6 @@ void write_load(const LoadResult& l, std::ostream& out) {
   out << "</section>";
 }
 
-// Latency against the value tried, one point per search step (the mean of its runs), with
-// the goal's limit as a dashed line. Rates spread geometrically, so x is on a log scale.
-std::string find_max_chart(const FindMaxResult& f, const std::vector<FindMaxStep>& steps) {
-  Series p50{"p50", "#16a34a", {}, false, true}, p90{"p90", "#2563eb", {}, false, true},
-      p99{"p99", "#9333ea", {}, false, true};
-  double lo = 1e300, hi = 0;
-  // Failing steps can be far past the limit; drawn to scale they would flatten everything near
-  // the limit, which is what the chart is for. Latencies above 4x the limit are drawn at 4x.
-  double top = f.latency_limit_ns > 0 ? 4 * f.latency_limit_ns : 1e300;
-  bool clipped = false;
-  for (const auto& s : steps) {
-    double x = std::log10(std::max(s.knob, 1e-9));
-    clipped = clipped || s.p99 > top;
-    p50.points.emplace_back(x, std::min(s.p50, top));
-    p90.points.emplace_back(x, std::min(s.p90, top));
-    p99.points.emplace_back(x, std::min(s.p99, top));
-    lo = std::min(lo, s.knob);
-    hi = std::max(hi, s.knob);
-  }
-  std::vector<Series> series = {p50, p90, p99};
-  if (f.latency_limit_ns > 0 && !steps.empty()) {
-    Series limit{f.latency_metric + " limit", "#dc2626", {}, true, false};
-    double x0 = p99.points.front().first, x1 = p99.points.back().first;
-    if (x1 <= x0) x1 = x0 + 0.3;  // one step: the line still shows where the limit is
-    limit.points = {{x0, f.latency_limit_ns}, {x1, f.latency_limit_ns}};
-    series.push_back(limit);
-  }
-  std::vector<std::pair<double, std::string>> ticks;
-  for (double decade = std::pow(10.0, std::floor(std::log10(std::max(lo, 1e-9))));
-       decade <= hi && ticks.size() < 40; decade *= 10) {
-    for (double m : {1.0, 2.0, 5.0}) {
-      double v = decade * m;
-      if (v >= lo / 1.01 && v <= hi * 1.01) {
-        std::string label = f.mode == "vus" ? num(v, 0) : format_metric("rate", v);
-        ticks.emplace_back(std::log10(v), label);
-      }
-    }
-  }
-  return chart("Latency by " + std::string(f.mode == "vus" ? "virtual users" : "rate asked") +
-                   (clipped ? " (cut at 4x the limit)" : ""),
-               series, f.mode == "vus" ? "virtual users" : "iterations per second asked", "latency",
-               true, ticks, "find-max-chart");
-}
-
 void write_find_max(const FindMaxResult& f, std::ostream& out) {
   auto steps = find_max_steps(f);
   out << "<section id=\"find-max\"><h2>Capacity search: " << esc(f.outcome) << "</h2><p><strong>"
@@ -290,19 +130,24 @@ void write_find_max(const FindMaxResult& f, std::ostream& out) {
       << " runs of " << num(f.step_duration_s) << " s after " << num(f.warmup_s)
       << " s warm-up each, " << esc(format_ms(f.elapsed_s * 1000)) << " in all (budget "
       << num(f.budget_s, 0) << " s); a step near the boundary runs up to " << f.repeats
-      << " times, its p99 spread shows how much the runs differed.</p>";
-  out << "<div class=\"charts\">" << find_max_chart(f, steps) << "</div>";
-  out << "<table id=\"find-max-steps\"><tr><th>" << (f.mode == "vus" ? "users" : "rate asked")
-      << "</th><th>verdict</th><th>runs</th><th>achieved</th><th>p50</th><th>p90</th><th>p99 "
-         "(spread)</th><th>service p99</th><th>generator CPU</th><th>why</th></tr>";
+      << " times: the table and the chart's line give the median of its runs (of an even number, "
+         "the higher middle one), the range in brackets their lowest and highest p99.</p>";
+  out << "<div class=\"charts\">" << render_svg(find_max_chart(f)) << "</div>";
+  out << "<table id=\"find-max-steps\"><tr>";
+  for (const auto& h : find_max_columns(f)) out << "<th>" << esc(h) << "</th>";
+  out << "</tr>";
   for (const auto& s : steps) {
-    out << "<tr><td>" << esc(format_knob(f, s.knob)) << "</td><td class=\"verdict\"><span class=\""
-        << (s.passed ? "v-pass\">pass" : "v-fail\">fail") << "</span></td><td>" << s.passes << "/"
-        << s.runs << " passed</td><td>" << format_metric("rate", s.rate) << "</td><td>"
-        << lat(s.p50) << "</td><td>" << lat(s.p90) << "</td><td>"
-        << esc(format_spread(s.p99_lo, s.p99_hi)) << "</td><td>" << lat(s.service_p99)
-        << "</td><td>" << num(s.generator_cpu * 100, 0) << "%</td><td>" << esc(s.why)
-        << "</td></tr>";
+    auto cells = find_max_cells(f, s);
+    out << "<tr>";
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (i == 1) {  // the verdict
+        out << "<td class=\"verdict\"><span class=\"v-" << cells[i] << "\">" << cells[i]
+            << "</span></td>";
+      } else {
+        out << "<td>" << esc(cells[i]) << "</td>";
+      }
+    }
+    out << "</tr>";
   }
   out << "</table></section>";
 }

@@ -119,17 +119,19 @@ void write_find_max(const FindMaxResult& f, std::ostream& out) {
   out << (f.mode == "rate" ? " and every scheduled start kept" : "") << ". " << f.runs.size()
       << " runs of " << f.step_duration_s << " s (after " << f.warmup_s << " s warm-up each) in "
       << format_ms(f.elapsed_s * 1000) << ".\n\n";
-  out << "| " << (f.mode == "rate" ? "rate asked" : "users")
-      << " | runs | verdict | achieved | p50 | p90 | p99 (spread) | service p99 | generator CPU "
-         "| why |\n|---|---|---|---|---|---|---|---|---|---|\n";
+  auto columns = find_max_columns(f);
+  for (const auto& h : columns) out << "| " << h << " ";
+  out << "|\n";
+  for (size_t i = 0; i < columns.size(); ++i) out << "|---";
+  out << "|\n";
   for (const auto& s : find_max_steps(f)) {
-    out << "| " << format_knob(f, s.knob) << " | " << s.passes << "/" << s.runs << " passed | "
-        << (s.passed ? "pass" : "**fail**") << " | " << format_metric("rate", s.rate) << " | "
-        << format_metric("p50", s.p50) << " | " << format_metric("p90", s.p90) << " | "
-        << format_spread(s.p99_lo, s.p99_hi) << " | " << format_metric("p99", s.service_p99)
-        << " | " << static_cast<int>(s.generator_cpu * 100 + 0.5) << "% | " << cell(s.why)
-        << " |\n";
+    auto cells = find_max_cells(f, s);
+    for (size_t i = 0; i < cells.size(); ++i)
+      out << "| " << (i == 1 && !s.passed ? "**fail**" : cell(cells[i])) << " ";
+    out << "|\n";
   }
+  out << "\nEach step's values are the median of its runs (of an even number, the higher middle "
+         "one); the range in brackets is its runs' lowest and highest p99.\n";
 }
 
 }  // namespace
