@@ -101,8 +101,12 @@ std::string answer(const reports::FindMaxResult& f, const std::string& limit_why
     const reports::FindMaxStep* s = step_at(knob);
     std::string d = reports::format_knob(f, knob);
     if (!s) return d;
-    d += " (p99 " + reports::format_spread(s->p99_lo, s->p99_hi) + ", " +
-         std::to_string(s->passes) + " of " + std::to_string(s->runs) + " runs passed)";
+    // The step as the table shows it: its median p99 and, repeated, the range of its runs.
+    d += " (" + std::to_string(s->passes) + " of " + std::to_string(s->runs) +
+         " runs passed, p99 " + reports::format_metric("p99", s->p99);
+    std::string range = reports::format_spread(s->p99_lo, s->p99_hi);
+    if (s->runs > 1 && range != reports::format_metric("p99", s->p99)) d += ", runs " + range;
+    d += ")";
     return d;
   };
   std::string rate = f.rate ? reports::format_metric("rate", *f.rate) : "";
