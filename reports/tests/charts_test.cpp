@@ -11,6 +11,7 @@
 #include "reports/html_writer.h"
 #include "reports/markdown_writer.h"
 #include "reports/svg_chart.h"
+#include "reports/tests/find_max_sample.h"
 #include "reports/text.h"
 #include "reports/thresholds.h"
 
@@ -80,22 +81,15 @@ TEST(ChartLayout, LatencyAxisEndsAtTheFirstRoundTickAboveTheData) {
   EXPECT_EQ(l.x_max, 2);
 }
 
-TEST(ChartLayout, AllZeroCountsGetTheRangeZeroToOne) {
-  Chart c;
-  c.y.unit = AxisUnit::count;
-  c.y.integers = true;
-  c.series = {flat(0, 3)};
-  ChartLayout l = layout(c);
-  EXPECT_EQ(labels(l.y_ticks), (std::vector<std::string>{"0", "1"}));
-  EXPECT_EQ(l.y_max, 1);
-}
-
-TEST(ChartLayout, SmallCountsGetWholeNumberTicks) {
-  Chart c;
-  c.y.unit = AxisUnit::count;
-  c.y.integers = true;
-  c.series = {flat(2, 3)};
-  EXPECT_EQ(labels(layout(c).y_ticks), (std::vector<std::string>{"0", "1", "2"}));
+TEST(ChartLayout, CountAxesHaveWholeNumberTicksAndAllZeroReadsZeroToOne) {
+  for (auto [value, want] : {std::pair{0.0, std::vector<std::string>{"0", "1"}},
+                             {2.0, std::vector<std::string>{"0", "1", "2"}}}) {
+    Chart c;
+    c.y.unit = AxisUnit::count;
+    c.y.integers = true;
+    c.series = {flat(value, 3)};
+    EXPECT_EQ(labels(layout(c).y_ticks), want) << value;
+  }
 }
 
 TEST(RenderSvg, AMissingValueBreaksTheLine) {
@@ -179,44 +173,11 @@ TEST(PerSecondCharts, UdpCountsThatAreAllZeroReadZeroToOne) {
   EXPECT_EQ(labels(layout(charts[2]).y_ticks), (std::vector<std::string>{"0", "1"}));
 }
 
-// 1000/s and 2000/s pass; 3000/s passes 2 of 3 (its mean p99, 1.2ms, is over the limit, its
-// median, 900us, under it); 4000/s passes 1 of 2 (a tie: failed).
-FindMaxResult search() {
-  FindMaxResult f;
-  f.outcome = "found";
-  f.found = 3000;
-  f.first_fail = 4000;
-  f.repeats = 3;
-  f.thresholds = {"p99 < 1ms"};
-  f.latency_metric = "p99";
-  f.latency_limit_ns = 1e6;
-  auto run = [&](double knob, bool passed, uint64_t p99) {
-    FindMaxRun x;
-    x.knob = knob;
-    x.passed = passed;
-    x.achieved_rate = knob;
-    x.p50_ns = p99 / 4;
-    x.p90_ns = p99 / 2;
-    x.p99_ns = p99;
-    x.service_p99_ns = p99 / 2;
-    if (!passed) x.why = "p99 < 1ms (was " + format_metric("p99", static_cast<double>(p99)) + ")";
-    f.runs.push_back(x);
-  };
-  run(1000, true, 200'000);
-  run(2000, true, 300'000);
-  run(4000, true, 600'000);
-  run(4000, false, 9'000'000);
-  run(3000, true, 800'000);
-  run(3000, false, 1'900'000);
-  run(3000, true, 900'000);
-  return f;
-}
-
 TEST(FindMaxSteps, ValuesAreTheMedianRunAndATieReadsAsAFailure) {
   EXPECT_EQ(upper_median({3, 1, 2}), 2);
   EXPECT_EQ(upper_median({1, 9}), 9);
   EXPECT_EQ(upper_median({}), 0);
-  auto steps = find_max_steps(search());
+  auto steps = find_max_steps(sample_find_max());
   ASSERT_EQ(steps.size(), 4u);
   EXPECT_TRUE(steps[2].passed);
   EXPECT_EQ(steps[2].p99, 900'000);  // under the limit, as the verdict says
@@ -227,7 +188,7 @@ TEST(FindMaxSteps, ValuesAreTheMedianRunAndATieReadsAsAFailure) {
 }
 
 TEST(FindMaxChart, EachRunIsADotAndEachStepAMarkedPointOnItsMedian) {
-  FindMaxResult f = search();
+  FindMaxResult f = sample_find_max();
   Chart c = find_max_chart(f);
   const ChartSeries* p99_runs = nullptr;
   const ChartSeries* p99 = nullptr;
@@ -267,7 +228,7 @@ TEST(FindMaxChart, EachRunIsADotAndEachStepAMarkedPointOnItsMedian) {
 TEST(FindMaxTable, MarkdownAndHtmlShowTheSameCells) {
   RunReport r;
   r.kind = "load";
-  r.find_max = search();
+  r.find_max = sample_find_max();
   std::ostringstream md, html;
   write_markdown(r, md);
   write_html(r, html);
