@@ -163,7 +163,8 @@ class ImpairOption(unittest.TestCase):
                     "delay 5ms 2ms slice 100", "--out", out)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             report = load_json(os.path.join(out, "report.json"))
-            self.assertEqual(report["run"]["impairment"], "delay 5ms 2ms slice 100")
+            self.assertEqual(report["run"]["impairment"],
+                             "delay 5ms 2ms slice 100; timeouts x3 (--timeout-scale)")
             with open(os.path.join(out, "summary.md")) as f:
                 self.assertIn("Network impairment: `delay 5ms 2ms slice 100`", f.read())
             for s in report["suites"]:
