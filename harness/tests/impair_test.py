@@ -166,7 +166,7 @@ class ImpairOption(unittest.TestCase):
             self.assertEqual(report["run"]["impairment"],
                              "delay 5ms 2ms slice 100; timeouts x3 (--timeout-scale)")
             with open(os.path.join(out, "summary.md")) as f:
-                self.assertIn("Network impairment: `delay 5ms 2ms slice 100`", f.read())
+                self.assertIn("Network impairment: `delay 5ms 2ms slice 100; timeouts x3", f.read())
             for s in report["suites"]:
                 for c in s["cases"]:
                     self.assertTrue(c["impairment"].startswith("delay 5ms 2ms slice 100 (relay:"))
