@@ -53,6 +53,10 @@ int cmd_run(const Invocation& inv) {
       "out", po::value(&o.out_dir),
       "write every format into this folder: report.json, junit.xml, summary.md, index.html");
   add_impair_options(desc, o.impair, o.impair_level);
+  desc.add_options()("timeout-scale", number_option(&o.timeout_scale, "--timeout-scale", 0.1, 100),
+                     "multiply every step's and case's timeout by this, 0.1 to 100 (default: 1, "
+                     "and 3 under an --impair that delays, limits or loses: TCP's "
+                     "retransmissions need the time)");
   po::options_description hidden;
   hidden.add_options()("path", po::value(&o.paths)->composing());
   po::positional_options_description pos;

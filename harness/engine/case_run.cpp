@@ -1,8 +1,20 @@
 #include "engine/case_run.h"
 
+#include <sstream>
+
 #include "common/codec.h"
 
 namespace sockspec::engine {
+
+ScaledTimeout scale_timeout(uint64_t ms, const char* whose, double scale) {
+  std::string base = std::to_string(ms) + " ms";
+  if (scale == 1.0) return {ms, base + " (" + whose + " timeout_ms)"};
+  auto scaled = static_cast<uint64_t>(static_cast<double>(ms) * scale + 0.5);
+  std::ostringstream factor;
+  factor << scale;
+  return {scaled, std::to_string(scaled) + " ms (" + whose + " timeout_ms of " + base + ", x" +
+                      factor.str() + " by --timeout-scale)"};
+}
 
 std::vector<std::pair<std::string, std::string>> printable_captures(const scenario::Captures& c) {
   constexpr size_t kKept = 1024;  // a report shows tokens, not whole replies
@@ -29,6 +41,7 @@ CaseOutcome run_case(const scenario::Case& c, const RunCaseOptions& opts) {
   net::EventLoop loop;
   CaseEnv env{opts.target, opts.seed, opts.default_timeout_ms, opts.server, loop, opts.getenv};
   env.impair = opts.impair;
+  env.timeout_scale = opts.timeout_scale;
   CaseRun run(std::move(env));
 
   scenario::VarValues vars;
@@ -40,8 +53,9 @@ CaseOutcome run_case(const scenario::Case& c, const RunCaseOptions& opts) {
   net::Deadline deadline = net::Deadline::max();
   std::string what;
   if (c.timeout_ms) {
-    deadline = started + std::chrono::milliseconds(*c.timeout_ms);
-    what = std::to_string(*c.timeout_ms) + " ms (the case's timeout_ms)";
+    auto t = scale_timeout(*c.timeout_ms, "the case's", opts.timeout_scale);
+    deadline = started + std::chrono::milliseconds(t.ms);
+    what = std::move(t.what);
   }
   Client& root = run.spawn(c.steps, vars, "", deadline, what, [] {});
   root.start();

@@ -43,6 +43,7 @@ struct RunCaseOptions {
   int cancel_fd = -1;
   std::function<std::optional<std::string>(const std::string&)> getenv;
   impair::Conditions* impair = nullptr;  // the relay `target` leads through, if any
+  double timeout_scale = 1.0;            // see CaseEnv
 };
 
 CaseOutcome run_case(const scenario::Case& c, const RunCaseOptions& opts);

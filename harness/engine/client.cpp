@@ -111,12 +111,12 @@ std::pair<net::Deadline, std::string> Client::deadline_for(const scenario::Step&
   const Frame& f = frames_.back();
   uint64_t ms = 0;
   std::string what;
-  if (s.timeout_ms) {
-    ms = *s.timeout_ms;
-    what = std::to_string(ms) + " ms (the step's timeout_ms)";
-  } else if (!sets_own_duration(s.op)) {
-    ms = run_.env().default_timeout_ms;
-    what = std::to_string(ms) + " ms (the default timeout_ms)";
+  if (s.timeout_ms || !sets_own_duration(s.op)) {
+    auto t = s.timeout_ms ? scale_timeout(*s.timeout_ms, "the step's", run_.env().timeout_scale)
+                          : scale_timeout(run_.env().default_timeout_ms, "the default",
+                                          run_.env().timeout_scale);
+    ms = t.ms;
+    what = std::move(t.what);
   }
   if (ms == 0) return {f.deadline, f.deadline_what};
   auto d = net::Clock::now() + std::chrono::milliseconds(ms);

@@ -54,6 +54,17 @@ struct CaseEnv {
   bool keep_sent = true;
   // The case's impairment relay (`impair` steps change it); null when none runs.
   impair::Conditions* impair = nullptr;
+  // `run --timeout-scale`: multiplies every step's and case's timeout (not sleeps or silence
+  // windows, which are the scenario's own durations).
+  double timeout_scale = 1.0;
 };
+
+// A timeout after --timeout-scale, and how a failure names it: "5000 ms (the step's
+// timeout_ms)", or "15000 ms (the step's timeout_ms of 5000 ms, x3 by --timeout-scale)".
+struct ScaledTimeout {
+  uint64_t ms = 0;
+  std::string what;
+};
+ScaledTimeout scale_timeout(uint64_t ms, const char* whose, double scale);
 
 }  // namespace sockspec::engine

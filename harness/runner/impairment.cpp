@@ -1,5 +1,7 @@
 #include "runner/impairment.h"
 
+#include <algorithm>
+
 namespace sockspec::runner {
 
 ImpairOption check_impair_options(const std::string& spec, const std::string& level) {
@@ -39,17 +41,34 @@ bool strikes_datagrams(const impair::Direction& d) {
   return d.loss.active() || d.duplicate.active() || d.reorder.active() || d.corrupt.active() ||
          d.truncate > 0;
 }
+bool strikes_datagrams(const impair::Spec& s) {
+  return strikes_datagrams(s.to_server) || strikes_datagrams(s.to_client);
+}
 // "target", "${target.host}:0", "${target.host}:${target.port}"...
 bool names_target(const std::optional<scenario::Template>& t) {
   return t && (t->text == "target" || t->text.find("${target.") != std::string::npos);
 }
+bool slows_or_loses(const impair::Direction& d) {
+  return d.delay.count() > 0 || d.jitter.count() > 0 || d.rate_bps > 0 ||
+         d.slice_delay.count() > 0 || d.loss.active() || d.reorder.active() || d.corrupt.active() ||
+         d.truncate > 0;
+}
+bool needs(const scenario::Case& c, const char* cap) {
+  return std::find(c.requires_.begin(), c.requires_.end(), cap) != c.requires_.end();
+}
 }  // namespace
 
-std::string unfit_under(const scenario::Case& c, scenario::Transport suite_transport,
-                        const ImpairOption& o) {
+double timeout_scale(double asked, const ImpairOption& o) {
+  if (asked > 0) return asked;
+  bool impaired =
+      o.spec && (slows_or_loses(o.spec->to_server) || slows_or_loses(o.spec->to_client));
+  return impaired ? kImpairedTimeoutScale : 1.0;
+}
+
+std::string unfit_under(const scenario::Case& c, const ImpairOption& o) {
   // A case's impair steps replace the run's conditions on its own relay; at packet level the
   // link's stay underneath them.
-  if (!o.spec || (scenario::uses_impair(c.steps) && !o.packet())) return "";
+  if (!o.spec || !o.spec->any() || (scenario::uses_impair(c.steps) && !o.packet())) return "";
   using namespace scenario;
   if (o.packet() && any_step(c.steps, [](const Step& s) {
         if (auto* l = std::get_if<ListenOp>(&s.op)) return names_target(l->bind);
@@ -60,19 +79,43 @@ std::string unfit_under(const scenario::Case& c, scenario::Transport suite_trans
     return "binds the target's address, which works only on the target's own host; at packet "
            "level the server has a network namespace of its own";
   }
-  bool lossy = strikes_datagrams(o.spec->to_server) || strikes_datagrams(o.spec->to_client);
-  // UDP to the target: a connected UDP socket, or a datagram sent to it.
-  if (lossy && any_step(c.steps, [&](const Step& s) {
-        if (auto* send = std::get_if<SendOp>(&s.op)) return names_target(send->to);
-        auto* cn = std::get_if<ConnectOp>(&s.op);
-        return cn && cn->transport.value_or(suite_transport) == Transport::udp &&
-               names_target(cn->to);
-      })) {
-    return "UDP has no retransmission: a case that counts on every datagram cannot hold under "
-           "loss, duplication, reordering, corruption or truncation (--impair " +
-           o.spec->text + ")";
+  if (needs(c, "clean-network")) {
+    return "requires clean-network: it measures the server's speed, and under --impair " +
+           o.spec->text + " it would measure the network's";
+  }
+  if (needs(c, "lossless-datagrams") && strikes_datagrams(*o.spec)) {
+    return "requires lossless-datagrams: UDP has no retransmission, so a case that counts on "
+           "every datagram cannot hold under --impair " +
+           o.spec->text;
   }
   return "";
+}
+
+bool sends_datagrams_to_target(const scenario::Case& c, scenario::Transport suite_transport) {
+  using namespace scenario;
+  std::vector<std::string> unconnected;  // `open` sockets: a send without `to` goes to the target
+  any_step(c.steps, [&](const Step& s) {
+    if (auto* op = std::get_if<OpenOp>(&s.op)) unconnected.push_back(op->conn);
+    return false;
+  });
+  return any_step(c.steps, [&](const Step& s) {
+    if (auto* send = std::get_if<SendOp>(&s.op)) {
+      if (send->to) return names_target(send->to);
+      return std::find(unconnected.begin(), unconnected.end(), send->conn) != unconnected.end();
+    }
+    auto* cn = std::get_if<ConnectOp>(&s.op);
+    return cn && cn->transport.value_or(suite_transport) == Transport::udp && names_target(cn->to);
+  });
+}
+
+std::string lossy_hint(const scenario::Case& c, scenario::Transport suite_transport,
+                       const ImpairOption& o) {
+  if (!o.spec || scenario::uses_impair(c.steps) || !strikes_datagrams(*o.spec) ||
+      needs(c, "lossless-datagrams") || !sends_datagrams_to_target(c, suite_transport))
+    return "";
+  return "this case sends datagrams to the target under --impair " + o.spec->text +
+         "; if it counts on every one arriving, mark it \"requires\": [\"lossless-datagrams\"] "
+         "and it is skipped under such conditions";
 }
 
 Impaired impair_target(const engine::Target& target, const impair::Spec& spec, uint64_t seed) {

@@ -47,8 +47,24 @@ PacketSetup packet_setup(const ImpairOption& o, const TargetSpec& spec,
 // Why a case cannot hold under the run's conditions (it is skipped with this reason), or ""
 // when it can. Cases with impair steps of their own choose their conditions, except at packet
 // level, where the link's conditions stay underneath.
-std::string unfit_under(const scenario::Case& c, scenario::Transport suite_transport,
-                        const ImpairOption& o);
+// Under conditions that slow traffic down (delay, rate, slicing with pauses) or lose it (TCP
+// then waits for retransmission timeouts: 200 ms and more, doubling), every timeout is this many
+// times longer unless --timeout-scale says otherwise. A suite's 5 s per step becomes 15 s: a
+// segment or SYN lost three times in a row is still recovered (1 + 2 + 4 s of SYN backoff, on
+// top of the delay) while a server that never answers is still caught.
+inline constexpr double kImpairedTimeoutScale = 3;
+double timeout_scale(double asked, const ImpairOption& o);
+
+// The suites say what they need (`requires`: `clean-network`, `lossless-datagrams`).
+std::string unfit_under(const scenario::Case& c, const ImpairOption& o);
+
+// Whether a case sends UDP to the target: through a connected UDP socket, or a datagram sent to
+// it. Built-in suites mark such cases lossless-datagrams (a test checks it with this).
+bool sends_datagrams_to_target(const scenario::Case& c, scenario::Transport suite_transport);
+// For a failed case that sends datagrams under lossy conditions without saying whether it
+// counts on every one: how to say so. "" when that is not the case.
+std::string lossy_hint(const scenario::Case& c, scenario::Transport suite_transport,
+                       const ImpairOption& o);
 
 // `what` names the layer: "relay" or "packet link".
 std::string describe_impairment(const impair::Conditions& c, const std::string& started_as,

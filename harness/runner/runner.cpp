@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "engine/case_run.h"
@@ -201,6 +202,11 @@ std::string Run::rerun_command(const Item& it) const {
   if (o_.strict) cmd += " --strict";
   if (!o_.impair.empty()) cmd += " --impair " + shell_quote(o_.impair);
   if (!o_.impair_level.empty()) cmd += " --impair-level " + shell_quote(o_.impair_level);
+  if (o_.timeout_scale > 0) {
+    std::ostringstream f;
+    f << o_.timeout_scale;
+    cmd += " --timeout-scale " + f.str();
+  }
   return cmd;
 }
 
@@ -229,7 +235,7 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
     if (auto why = unix_skip_reason(c, unix_type_ == SOCK_DGRAM)) return skip(*why);
   }
   if (cancel_requested(o_.cancel_fd)) return skip("not run: the run was interrupted");
-  if (auto why = unfit_under(c, it.suite->transport, impair_); !why.empty()) return skip(why);
+  if (auto why = unfit_under(c, impair_); !why.empty()) return skip(why);
   // Each case impaired gets its own relay, so an impair step changes only its own network.
   // At packet level the run's conditions are on the link already; a relay in front of it
   // serves the case's impair steps.
@@ -253,6 +259,7 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
                               return v ? std::optional<std::string>(v) : std::nullopt;
                             }};
   ro.impair = relay.proxy.get();
+  ro.timeout_scale = timeout_scale(o_.timeout_scale, impair_);
   engine::CaseOutcome outcome = engine::run_case(c, ro);
   if (relay.proxy)
     r.impairment = describe_impairment(*relay.proxy, relay_spec ? impair_.spec->text : "");
@@ -265,6 +272,9 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
   scenario::Level level = c.level;
   std::string raw_reason = outcome.reason;
   if (outcome.verdict == reports::Verdict::fail) {
+    // Shown under the failure with the network's counts (console "network: ...").
+    if (auto hint = lossy_hint(c, it.suite->transport, impair_); !hint.empty())
+      r.impairment += "; " + hint;
     if (auto policy = policy_seen(c.tags, outcome.steps)) {
       level = scenario::Level::should;
       raw_reason = "policy: " + *policy + ", a limit the server's configuration sets, not a " +
@@ -346,6 +356,11 @@ int Run::finish() {
         "packet level: " + describe_impairment(*link_, impair_.spec->text, "packet link");
   else if (impair_.spec)
     report.meta.impairment = impair_.spec->text;
+  if (double scale = timeout_scale(o_.timeout_scale, impair_); scale != 1.0) {
+    std::ostringstream f;
+    f << "timeouts x" << scale << " (--timeout-scale)";
+    report.meta.impairment += (report.meta.impairment.empty() ? "" : "; ") + f.str();
+  }
   if (server_) report.server = server_->output();
   ReportPaths paths{o_.report_json, o_.junit, o_.html, o_.markdown};
   paths.defaults_in(o_.out_dir, "", "index.html");

@@ -28,6 +28,9 @@ struct RunOptions {
   bool github_annotations = false;   // also print failures as GitHub Actions annotations
   int cancel_fd = -1;                // readable when the user interrupts the run
   std::string impair, impair_level;  // network conditions between clients and target
+  // Multiplies every step's and case's timeout. 0: automatic, 1 on a clean network and
+  // kImpairedTimeoutScale under an --impair that delays or loses (runner/impairment.h).
+  double timeout_scale = 0;
 };
 
 // Exit codes: 0 all good; 1 failures; 2 bad usage or invalid scenarios; 3 target unreachable.

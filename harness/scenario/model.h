@@ -179,13 +179,21 @@ struct Step {
 
 const char* op_name(const Op& op);
 
+// What a case may `require`. Unmet, the case is skipped with the reason. The last two are the
+// suites' marks for impaired networks (docs/impairments.md): `lossless-datagrams` counts on every
+// datagram arriving once, whole and in order; `clean-network` measures the server's speed, which
+// any impairment would hide behind the network's.
+inline constexpr const char* kCapabilities[] = {
+    "managed-server", "exclusive-server",   "ipv4",         "ipv6",
+    "inet",           "lossless-datagrams", "clean-network"};
+
 struct Case {
   std::string id;
   std::string title;
   std::string spec_ref;
   Level level = Level::must;
   std::vector<std::string> tags;
-  std::vector<std::string> requires_;  // capabilities; "managed-server" is added for server steps
+  std::vector<std::string> requires_;  // kCapabilities; "managed-server" is added for server steps
   std::optional<uint64_t> timeout_ms;
   Steps steps;
   std::string pointer;

@@ -191,11 +191,12 @@ Case Parser::parse_case(const json& j, const std::string& ptr, const Suite& s,
   string_list("requires", c.requires_);
   for (size_t i = 0; i < c.requires_.size(); ++i) {
     const auto& r = c.requires_[i];
-    if (r != "managed-server" && r != "exclusive-server" && r != "ipv6" && r != "ipv4" &&
-        r != "inet") {
+    if (std::find(std::begin(kCapabilities), std::end(kCapabilities), r) ==
+        std::end(kCapabilities)) {
+      std::string known;
+      for (const char* k : kCapabilities) known += (known.empty() ? "" : ", ") + std::string(k);
       error(f.ptr("requires") + "/" + std::to_string(i),
-            "unknown capability " + show(r) +
-                " (known: managed-server, exclusive-server, ipv4, ipv6, inet)");
+            "unknown capability " + show(r) + " (known: " + known + ")");
     }
   }
   c.timeout_ms = f.uint("timeout_ms", false, 1, kMaxTimeoutMs);

@@ -107,6 +107,46 @@ class ImpairSteps(unittest.TestCase):
 
 
 class ImpairOption(unittest.TestCase):
+    def test_suites_marks_skip_cases_that_cannot_hold_and_unmarked_ones_get_a_hint(self):
+        with tempfile.TemporaryDirectory() as d:
+            udp = [{"op": "connect", "conn": "u"}, {"op": "send", "conn": "u", "text": "x"},
+                   {"op": "expect", "conn": "u", "text": "x", "timeout_ms": 200}]
+            path = suite_file(d, [
+                {"id": "marked", "title": "t", "requires": ["lossless-datagrams"], "steps": udp},
+                {"id": "unmarked", "title": "t", "steps": udp},
+                {"id": "speed", "title": "t", "requires": ["clean-network"], "steps": udp}],
+                transport="udp")
+            r = run("run", path, "--target", "builtin:echo", "--impair", "loss every 1")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("SKIP  t/marked  (requires lossless-datagrams", r.stdout)
+            self.assertIn("SKIP  t/speed  (requires clean-network", r.stdout)
+            self.assertIn("FAIL  t/unmarked", r.stdout)
+            self.assertIn('mark it "requires": ["lossless-datagrams"]', r.stdout)
+            # Delay alone loses nothing: only the case that measures speed is skipped.
+            r = run("run", path, "--target", "builtin:echo", "--impair", "delay 1ms")
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("PASS  t/marked", r.stdout)
+            self.assertIn("SKIP  t/speed", r.stdout)
+
+    def test_timeouts_stretch_under_conditions_that_slow_or_lose_unless_told(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = suite_file(d, [{"id": "silent", "title": "t", "steps": [
+                {"op": "connect", "conn": "c"}, {"op": "send", "conn": "c", "text": "x"},
+                {"op": "expect", "conn": "c", "text": "never", "timeout_ms": 100}]}])
+            r = run("run", path, "--target", "builtin:discard", "--impair", "delay 1ms")
+            self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+            self.assertIn("300 ms (the step's timeout_ms of 100 ms, x3 by --timeout-scale)",
+                          r.stdout)
+            r = run("run", path, "--target", "builtin:discard", "--impair", "delay 1ms",
+                    "--timeout-scale", "1")
+            self.assertIn("100 ms (the step's timeout_ms)", r.stdout)
+            r = run("run", path, "--target", "builtin:discard", "--timeout-scale", "2.5")
+            self.assertIn("250 ms (the step's timeout_ms of 100 ms, x2.5 by --timeout-scale)",
+                          r.stdout)
+            self.assertIn("--timeout-scale 2.5", r.stdout)  # in the rerun command
+            r = run("run", path, "--target", "builtin:discard", "--timeout-scale", "0")
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+
     def test_a_bad_spec_is_a_usage_error_naming_the_word(self):
         r = run("run", EXAMPLE, "--target", "builtin:echo", "--impair", "delay 5ms wobble 3")
         self.assertEqual(r.returncode, 2)
@@ -123,9 +163,10 @@ class ImpairOption(unittest.TestCase):
                     "delay 5ms 2ms slice 100", "--out", out)
             self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
             report = load_json(os.path.join(out, "report.json"))
-            self.assertEqual(report["run"]["impairment"], "delay 5ms 2ms slice 100")
+            self.assertEqual(report["run"]["impairment"],
+                             "delay 5ms 2ms slice 100; timeouts x3 (--timeout-scale)")
             with open(os.path.join(out, "summary.md")) as f:
-                self.assertIn("Network impairment: `delay 5ms 2ms slice 100`", f.read())
+                self.assertIn("Network impairment: `delay 5ms 2ms slice 100; timeouts x3", f.read())
             for s in report["suites"]:
                 for c in s["cases"]:
                     self.assertTrue(c["impairment"].startswith("delay 5ms 2ms slice 100 (relay:"))
@@ -212,9 +253,40 @@ class PacketLevel(unittest.TestCase):
             self.assertGreater(dropped, 0)  # ~10% of >100 packets: 0 has odds below 1e-4
             self.assertEqual(sent, arrived - dropped)
 
-    def test_the_echo_tcp_suite_passes_through_ten_percent_packet_loss(self):
-        # Exactly every 10th packet each way: 10% loss with no unlucky run of losses, so the
-        # verdict is TCP's recovery, not chance.
+    def test_echo_and_upper_pass_through_ten_percent_loss_and_50ms_the_udp_cases_skipped(self):
+        # The suites' own marks decide: TCP cases run (the kernel retransmits, the timeouts are
+        # x3), cases that count on every datagram or measure speed are skipped, saying why.
+        for service, suites in (("echo", ("echo-tcp", "echo-udp")),
+                                ("upper", ("upper-tcp", "upper-udp"))):
+            with tempfile.TemporaryDirectory() as d:
+                paths = [os.path.join(SCENARIOS, "suites", n + ".json") for n in suites]
+                r = run("run", *paths, "--target", "builtin:" + service, "--impair",
+                        "loss 10% delay 50ms", "--impair-level", "packet", "--seed", "7",
+                        "--jobs", "2", "--report-json", os.path.join(d, "r.json"), timeout=400)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertNotIn("FAIL", r.stdout)
+                report = load_json(os.path.join(d, "r.json"))
+                meta = report["run"]["impairment"]
+                self.assertIn("timeouts x3", meta)
+                m = re.search(r"packets to server: (\d+) arrived, (\d+) sent, (\d+) dropped", meta)
+                self.assertTrue(m, meta)
+                self.assertGreater(int(m.group(3)), 0)
+                cases = {s["name"] + "/" + c["id"]: c for s in report["suites"]
+                         for c in s["cases"]}
+                udp = [c for i, c in cases.items() if i.startswith(service + "-udp/")]
+                self.assertTrue(udp)
+                for c in udp:
+                    self.assertEqual(c["verdict"], "skip", c)
+                    self.assertIn("requires", c["reason"])
+                speed = cases[service + "-tcp/prompt-reply"]
+                self.assertEqual(speed["verdict"], "skip")
+                self.assertIn("requires clean-network", speed["reason"])
+                tcp_passed = [i for i, c in cases.items()
+                              if i.startswith(service + "-tcp/") and c["verdict"] == "pass"]
+                self.assertGreaterEqual(len(tcp_passed), 15, tcp_passed)
+                self.assertIn(service + "-tcp/one-mib", tcp_passed)
+
+    def test_the_echo_tcp_suite_passes_when_exactly_every_tenth_packet_is_lost(self):
         with tempfile.TemporaryDirectory() as d:
             suite = os.path.join(SCENARIOS, "suites", "echo-tcp.json")
             r = run("run", suite, "--target", "builtin:echo", "--impair", "loss every 10",
