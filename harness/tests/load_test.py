@@ -37,7 +37,7 @@ def profile(**kw):
 class ScriptedUdpServer:
     """Answers tagged datagrams ("#<16 hex>#a" / "#<16 hex>#b") on a fixed schedule of faults:
     of the b datagrams, every 20th from the 12th is dropped and every 20th from the 2nd is
-    answered 120 ms late; of the a datagrams, every 20th from the 5th is answered twice and every
+    answered 300 ms late; of the a datagrams, every 20th from the 5th is answered twice and every
     20th from the 15th is held back and answered after its b."""
 
     def __init__(self):
@@ -80,7 +80,7 @@ class ScriptedUdpServer:
                     self.counts["dropped"] += 1
                 elif b_seen % 20 == 2:
                     self.counts["delayed"] += 1
-                    threading.Timer(0.12, self.sock.sendto, (data, peer)).start()
+                    threading.Timer(0.3, self.sock.sendto, (data, peer)).start()
                 else:
                     self.sock.sendto(data, peer)
                 if held:
@@ -101,7 +101,10 @@ class LoadRuns(unittest.TestCase):
                  "executor": {"type": "closed", "vus": 1}, "iterations": 100, "duration_s": 60, "warmup_s": 0,
                  "threads": 1, "udp_sequence": True,
                  "setup": [{"op": "connect", "conn": "u"}],
-                 "iteration": [{"op": "sleep", "ms": 2},
+                 # 300 ms late against a 100 ms timeout: late even when a loaded machine
+                 # fires the timeout late; 20 ms per iteration: the last late reply (b 82)
+                 # still arrives before the last iteration ends.
+                 "iteration": [{"op": "sleep", "ms": 20},
                                {"op": "send", "conn": "u", "text": "a"}, {"op": "send", "conn": "u", "text": "b"},
                                {"op": "expect", "conn": "u", "text": "a"}, {"op": "expect", "conn": "u", "text": "b"}],
                  "thresholds": ["udp_loss < 50%"]}
