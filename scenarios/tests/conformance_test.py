@@ -275,8 +275,8 @@ class ThirdPartyServers(unittest.TestCase):
     def test_inetd_internal_services_in_a_test_namespace(self):
         """openbsd-inetd's internal UDP services ignore loopback senders, and its internal
         services only run on their official ports: so inetd runs in a namespace of ours,
-        reached over a veth pair with addresses we choose (198.18.0.0/30, the benchmarking
-        range), where ports 7, 9, 13, 19 and 37 are free."""
+        reached over a veth pair with addresses we choose (a random /30 in 198.19.0.0/16, in
+        the benchmarking range), where ports 7, 9, 13, 19 and 37 are free."""
         if not os.path.exists("/usr/sbin/inetd"):
             self.skipTest("openbsd-inetd is not installed")
         why = netns_available()
@@ -284,7 +284,10 @@ class ThirdPartyServers(unittest.TestCase):
             self.skipTest(why)
         tag = uuid.uuid4().hex[:6]
         ns, veth, peer = f"sockspec-inetd-{tag}", f"ssv{tag}", f"ssp{tag}"
-        host, guest = "198.18.0.1", "198.18.0.2"
+        # A /30 of its own in 198.19.0.0/16 (packet links take theirs in 198.18.0.0/16), so
+        # runs side by side on one machine do not route to each other's inetd.
+        third, fourth = int(tag[:2], 16), int(tag[2:4], 16) // 4 * 4
+        host, guest = f"198.19.{third}.{fourth + 1}", f"198.19.{third}.{fourth + 2}"
         setup = [["ip", "netns", "add", ns], ["ip", "-n", ns, "link", "set", "lo", "up"],
                  ["ip", "link", "add", veth, "type", "veth", "peer", "name", peer],
                  ["ip", "link", "set", peer, "netns", ns], ["ip", "addr", "add", f"{host}/30", "dev", veth],
