@@ -44,23 +44,48 @@ CompiledRegex compile_regex(std::string_view source) {
   auto engine = std::make_unique<Pattern::Engine>(o, source);
   if (!engine->re.ok()) {
     if (engine->re.error_code() == RE2::ErrorPatternTooLarge) {
-      return {nullptr,
-              "is too large to compile (simplify it: large {n} repetitions cost the most)"};
+      // RE2 gives up at its max_mem, after building about 300,000 instructions.
+      return {nullptr, "is too large to compile (simplify it: large {n} repetitions cost the most)",
+              kMaxRegexProgramsPerFile / 4};
     }
     return {nullptr, explain(engine->re)};
   }
   size_t size = static_cast<size_t>(std::max(1, engine->re.ProgramSize()));
   if (size > kMaxRegexProgram) {
-    return {nullptr, "compiles to " + std::to_string(size) + " instructions; at most " +
-                         std::to_string(kMaxRegexProgram) +
-                         " are allowed (simplify it: large {n} repetitions cost the most)"};
+    return {nullptr,
+            "compiles to " + std::to_string(size) + " instructions; at most " +
+                std::to_string(kMaxRegexProgram) +
+                " are allowed (simplify it: large {n} repetitions cost the most)",
+            size};
   }
   std::shared_ptr<Pattern> p(new Pattern());
   p->source_ = std::string(source);
   p->groups_ = engine->re.NumberOfCapturingGroups();
   p->program_size_ = size;
   p->engine_ = std::move(engine);
-  return {std::move(p), ""};
+  return {std::move(p), "", size};
+}
+
+CompiledRegex RegexCache::compile(std::string_view source) {
+  if (auto it = seen_.find(source); it != seen_.end()) return it->second;
+  if (spent_) return {};
+  if (source.size() > kMaxRegexSourceInFile) {
+    return {nullptr, "is " + std::to_string(source.size()) + " bytes long; at most " +
+                         std::to_string(kMaxRegexSourceInFile) + " are allowed"};
+  }
+  CompiledRegex c = compile_regex(source);
+  instructions_ += c.instructions;
+  if (instructions_ > kMaxRegexProgramsPerFile) {
+    spent_ = true;
+    return {nullptr,
+            "with the regexes before it, this file's distinct patterns compile to more than " +
+                std::to_string(kMaxRegexProgramsPerFile) +
+                " instructions in total; the regexes after it are not checked (use fewer or "
+                "simpler patterns: one given again counts once)",
+            c.instructions, true};
+  }
+  seen_.emplace(std::string(source), c);
+  return c;
 }
 
 std::string quote_literal(std::string_view bytes) {

@@ -15,6 +15,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -27,6 +29,16 @@ namespace sockspec::match {
 inline constexpr size_t kRegexWorkBudget = size_t{1} << 24;
 // Largest compiled program accepted: at this size a match may still examine 4 KiB.
 inline constexpr size_t kMaxRegexProgram = kRegexWorkBudget / 4096;
+// Instructions all the distinct patterns of one file may compile to. A compiled instruction
+// holds about 20 bytes and takes about 0.1 us to build, so one file's regexes stay within some
+// 20 MB and a tenth of a second; without it a 64 MiB suite of distinct near-limit patterns
+// (one per 60-byte step) would need over 20 GB. Real suites use a few thousand.
+inline constexpr size_t kMaxRegexProgramsPerFile = size_t{1} << 20;
+// Longest pattern text a file may give. Compiling costs time per byte of pattern before any
+// instruction count is known ([a-z]{1000} repeated is ~10 us a byte), and a pattern within
+// kMaxRegexProgram is at most a few thousand bytes anyway. Patterns built at run time from
+// captured bytes are not held to it (their bytes are quoted literals, cheap to compile).
+inline constexpr size_t kMaxRegexSourceInFile = 16384;
 
 class Pattern;
 struct RegexResult;
@@ -34,11 +46,30 @@ struct RegexResult;
 struct CompiledRegex {
   std::shared_ptr<const Pattern> pattern;  // null when `error` says why
   std::string error;                       // one line for a person, no pointer or file
+  // Instructions compiling it built, also when refused as too large: the work it cost.
+  size_t instructions = 0;
+  // Refused by RegexCache for the file's total, not for its own syntax or size. Once the total
+  // is spent, later patterns come back null with an empty error: not compiled, not checked
+  // (the one refusal already makes the file invalid).
+  bool file_limit = false;
 };
 
 // Compiles `source` for whole-segment matching. Cheap to share: a Pattern is immutable and
 // safe to use from many threads at once.
 CompiledRegex compile_regex(std::string_view source);
+
+// The regexes of one file (a suite or a profile), compiled as the parser meets them: a pattern
+// given again is the same shared Pattern, and the work of all distinct patterns, accepted or
+// too large, stays within kMaxRegexProgramsPerFile instructions.
+class RegexCache {
+ public:
+  CompiledRegex compile(std::string_view source);
+
+ private:
+  std::map<std::string, CompiledRegex, std::less<>> seen_;
+  size_t instructions_ = 0;
+  bool spent_ = false;
+};
 
 class Pattern {
  public:

@@ -97,6 +97,8 @@ class Parser {
   std::string file_;
   std::vector<Diagnostic> errors_;
   DiagnosticSink sink_;  // into errors_
+  // This file's regexes: one compile per distinct pattern, all within one budget.
+  match::RegexCache regexes_;
 };
 
 std::optional<Suite> Parser::suite(const json& root) {
@@ -485,14 +487,16 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
     if (!pattern) return std::nullopt;
     RegexMatch rm{*pattern, nullptr, std::nullopt, count};
     if (!pattern->has_vars()) {
-      auto c = match::compile_regex(pattern->text);
+      auto c = regexes_.compile(pattern->text);
       rm.compiled = c.pattern;
-      if (!c.pattern) {
+      if (c.file_limit) {
+        error(f.ptr("regex"), c.error);
+      } else if (!c.pattern && !c.error.empty()) {
         error(f.ptr("regex"),
               "is not a regex sockspec can run (RE2 syntax, see "
               "docs/scenario-format.md): " +
                   c.error);
-      } else if (count && *count > c.pattern->max_input()) {
+      } else if (c.pattern && count && *count > c.pattern->max_input()) {
         error(f.ptr("bytes"), match::over_budget(*c.pattern, *count));
       }
     }

@@ -240,5 +240,32 @@ TEST(Parse, ServerStepsImplyTheManagedServerRequirement) {
   EXPECT_TRUE(has_error(errs, "/steps/0/action: must be start, stop, restart or kill"));
 }
 
+TEST(Parse, AFilesDistinctRegexesStayWithinOneTotal) {
+  // One step per distinct near-limit pattern (4,000 instructions, 20 bytes each once compiled):
+  // a 64 MiB suite of them held over 20 GB and took minutes to validate.
+  std::string steps = R"([{"op": "connect", "conn": "c"})";
+  for (int i = 0; i < 300; ++i) {
+    steps +=
+        R"(, {"op": "expect", "conn": "c", "until": "\n", "regex": "[a-z]{1000}[a-z]{1000}[a-z]{1000}[a-z]{1000})" +
+        std::to_string(i) + "\"}";
+  }
+  auto errs = errors_of(suite_with_steps(steps + "]"));
+  ASSERT_EQ(errs.size(), 1u) << errs[0];
+  EXPECT_TRUE(has_error(errs, "instructions in total; the regexes after it are not checked"));
+  // The same pattern in every step compiles once, and is valid.
+  std::string same = R"([{"op": "connect", "conn": "c"})";
+  for (int i = 0; i < 300; ++i) {
+    same +=
+        R"(, {"op": "expect", "conn": "c", "until": "\n", "regex": "[a-z]{1000}[a-z]{1000}[a-z]{1000}[a-z]{1000}"})";
+  }
+  auto r = parse_suite(suite_with_steps(same + "]"), "t.json");
+  ASSERT_TRUE(r.errors.empty()) << r.errors[0].to_string();
+  const auto& s = r.suite->cases[0].steps;
+  auto compiled = [&](size_t k) {
+    return std::get<RegexMatch>(std::get<ExpectOp>(s[k].op).matcher.kind).compiled.get();
+  };
+  EXPECT_EQ(compiled(1), compiled(300));
+}
+
 }  // namespace
 }  // namespace sockspec::scenario

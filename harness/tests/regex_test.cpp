@@ -148,5 +148,71 @@ TEST(RegexEngine, AStreamMatchReturnsTheGroupsItWasAskedFor) {
   EXPECT_TRUE(match_stream(rx(r.re, r.until), wire, false).groups.empty());
 }
 
+// Four counted classes: some 4,000 instructions, within kMaxRegexProgram; `tag` keeps it distinct.
+std::string near_limit(size_t tag) {
+  return "[a-z]{1000}[a-z]{1000}[a-z]{1000}[a-z]{1000}" + std::to_string(tag);
+}
+
+TEST(RegexCache, APatternGivenAgainIsCompiledOnceAndShared) {
+  RegexCache cache;
+  auto a = cache.compile("[ -~]{72}");
+  auto b = cache.compile("[ -~]{72}");
+  ASSERT_TRUE(a.pattern) << a.error;
+  EXPECT_EQ(a.pattern.get(), b.pattern.get());
+  // Only distinct patterns count: this one given a thousand times more spends nothing new.
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(cache.compile(near_limit(0)).pattern);
+}
+
+TEST(RegexCache, DistinctPatternsStayWithinTheFilesTotal) {
+  // A 64 MiB suite of distinct near-limit patterns, one per 60-byte step, held each compiled:
+  // tens of GB and minutes of validation before this total.
+  RegexCache cache;
+  size_t n = 0, total = 0;
+  CompiledRegex c;
+  while ((c = cache.compile(near_limit(n))).pattern) {
+    total += c.instructions;
+    ++n;
+  }
+  EXPECT_GT(n, 200u);  // about 260 of these fit
+  EXPECT_LE(total, kMaxRegexProgramsPerFile);
+  EXPECT_GT(total + c.instructions, kMaxRegexProgramsPerFile);
+  EXPECT_TRUE(c.file_limit);
+  EXPECT_NE(c.error.find("compile to more than 1048576 instructions in total"), std::string::npos)
+      << c.error;
+  // Spent: later patterns are neither compiled nor reported again; known ones still resolve.
+  auto later = cache.compile("abc");
+  EXPECT_FALSE(later.pattern);
+  EXPECT_TRUE(later.error.empty());
+  EXPECT_TRUE(cache.compile(near_limit(0)).pattern);
+}
+
+TEST(RegexCache, PatternsRefusedForTheirSizeCountTheirWork) {
+  // Over kMaxRegexProgram: refused, yet building those instructions took time; it counts.
+  std::string big;
+  for (int i = 0; i < 64; ++i) big += "[a-z]{1000}";
+  RegexCache cache;
+  size_t n = 0;
+  CompiledRegex c;
+  while (!(c = cache.compile(big + std::to_string(n))).file_limit) {
+    ASSERT_FALSE(c.pattern);
+    ASSERT_NE(c.error.find("compiles to 6400"), std::string::npos) << c.error;
+    ASSERT_LT(++n, 100u);
+  }
+  EXPECT_EQ(n, kMaxRegexProgramsPerFile / c.instructions);  // 16 of 64,005 or so
+}
+
+TEST(RegexCache, ALongPatternIsRefusedBeforeCompiling) {
+  RegexCache cache;
+  auto c = cache.compile(std::string(kMaxRegexSourceInFile + 1, 'a'));
+  EXPECT_FALSE(c.pattern);
+  EXPECT_FALSE(c.file_limit);
+  EXPECT_EQ(c.instructions, 0u);
+  EXPECT_NE(c.error.find("is 16385 bytes long; at most 16384 are allowed"), std::string::npos)
+      << c.error;
+  // At the limit it is compiled (and refused for its instruction count instead).
+  auto at = cache.compile(std::string(kMaxRegexSourceInFile, 'a'));
+  EXPECT_NE(at.error.find("compiles to"), std::string::npos) << at.error;
+}
+
 }  // namespace
 }  // namespace sockspec::match
