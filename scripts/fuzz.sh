@@ -54,6 +54,7 @@ for t in "${targets[@]}"; do
     limit=(-max_total_time="$seconds") what="$seconds s"
   fi
   echo "fuzz: $t for $what"
+  started=$SECONDS
   # -rss_limit_mb and -timeout make a memory blow-up or a hang a failure too.
   if ! "$bin" "$dir/corpus/$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 \
       -max_len=65536 -print_final_stats=1 -artifact_prefix="$dir/artifacts/$t-" \
@@ -64,5 +65,6 @@ for t in "${targets[@]}"; do
   fi
   grep -E "stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb" \
     "$dir/$t.log" | sed "s/^/  /"
+  echo "  time: $((SECONDS - started)) s"
 done
 exit $status
