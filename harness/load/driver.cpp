@@ -231,7 +231,8 @@ class Worker : public net::Waiter {
   }
   std::unique_ptr<Pipeline> make_pipeline(unsigned user, std::function<void()> on_change) {
     return std::make_unique<Pipeline>(*pipe_steps_, p_.transport, run_.env(), vars(user),
-                                      in_flight_, !open_loop(), tally_, std::move(on_change));
+                                      in_flight_, p_.udp_tag_offset, !open_loop(), tally_,
+                                      std::move(on_change));
   }
   // The conn the iteration uses, as the user's setup left it; null when it is not open.
   engine::Conn* pipeline_conn(engine::Client& c) {

@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 
@@ -30,19 +31,20 @@ bool fixed_matcher(const scenario::Matcher& m) {
 void put_tag(std::string& wire, uint64_t tag) {
   char buf[engine::UdpSequence::kTagSize + 1];
   std::snprintf(buf, sizeof buf, "#%016llX#", static_cast<unsigned long long>(tag));
-  wire.assign(buf, engine::UdpSequence::kTagSize);
+  wire.append(buf, engine::UdpSequence::kTagSize);
 }
 
 }  // namespace
 
 Pipeline::Pipeline(const PipelineSteps& steps, scenario::Transport transport, engine::CaseEnv& env,
-                   scenario::VarValues vars, unsigned capacity, bool closed, Tally& tally,
-                   std::function<void()> on_change)
+                   scenario::VarValues vars, unsigned capacity, unsigned tag_offset, bool closed,
+                   Tally& tally, std::function<void()> on_change)
     : steps_(steps),
       transport_(transport),
       env_(env),
       vars_(std::move(vars)),
       capacity_(capacity),
+      tag_offset_(tag_offset),
       closed_(closed),
       tally_(tally),
       on_change_(std::move(on_change)) {
@@ -83,6 +85,11 @@ std::shared_ptr<const match::Resolved> Pipeline::prepare(uint64_t number, std::s
     return nullptr;
   }
   payload = std::move(bytes.bytes);
+  if (udp() && payload.size() < tag_offset_) {
+    error = "send: the payload has " + std::to_string(payload.size()) +
+            " bytes, fewer than udp_tag_offset (" + std::to_string(tag_offset_) + ")";
+    return nullptr;
+  }
   // An echo matcher expects what this iteration sent: resolve it against those bytes alone.
   engine::Conn view;
   view.transport = transport_;
@@ -116,8 +123,9 @@ bool Pipeline::start(TimePoint intended) {
       counting_ = true;
     }
     s.tag = ledger_.next_tag();
+    wire_.assign(*payload, 0, tag_offset_);
     put_tag(wire_, s.tag);
-    wire_.append(*payload);
+    wire_.append(*payload, tag_offset_);
     ssize_t n = conn_->kind == engine::Conn::Kind::udp_connected
                     ? ::send(conn_->fd.get(), wire_.data(), wire_.size(), 0)
                     : ::sendto(conn_->fd.get(), wire_.data(), wire_.size(), 0, conn_->peer.get(),
@@ -139,12 +147,15 @@ bool Pipeline::start(TimePoint intended) {
       slots_.push_back(std::move(s));
     }
   } else {
+    // Written from the loop once every start due now is queued: one send() carries them all
+    // (a send per request would cost a loopback delivery, and a wake-up of the server, each).
     out_.append(*payload);
     if (tally_.counts(intended)) tally_.part().bytes_sent += payload->size();
     s.in_window = true;
     ++awaited_;
     slots_.push_back(std::move(s));
-    flush_stream();
+    if (!retry_) env_.loop.post(*this);
+    return true;
   }
   settle(now);
   // Replies and timeouts handled here are told to the user from the loop, never from inside
@@ -230,9 +241,11 @@ void Pipeline::read_datagrams(TimePoint now) {
       continue;
     }
     if (tally_.counts(now)) tally_.part().bytes_received += d.full_size;
-    auto tag = engine::UdpSequence::parse(d.bytes);
+    std::string_view bytes = d.bytes;
+    auto tag = engine::UdpSequence::parse(bytes.substr(std::min(tag_offset_, bytes.size())));
     if (!tag) {
-      stray("a datagram without a tag: \"" + d.bytes.substr(0, 40) + "\"", now);
+      std::string where = tag_offset_ ? " at offset " + std::to_string(tag_offset_) : "";
+      stray("a datagram without a tag" + where + ": \"" + d.bytes.substr(0, 40) + "\"", now);
       continue;
     }
     switch (ledger_.reply(*tag)) {
@@ -255,7 +268,12 @@ void Pipeline::read_datagrams(TimePoint now) {
       fail(s, "mismatch", step,
            "datagram from " + d.from.to_string() + ", expected from " + conn_->peer.to_string());
     } else {
-      std::string_view body = std::string_view(d.bytes).substr(engine::UdpSequence::kTagSize);
+      std::string_view body = bytes.substr(engine::UdpSequence::kTagSize);
+      if (tag_offset_ > 0) {  // the reply as the payload was, before the tag went in
+        body_.assign(bytes.substr(0, tag_offset_));
+        body_.append(bytes.substr(tag_offset_ + engine::UdpSequence::kTagSize));
+        body = body_;
+      }
       auto out = match::match_datagram(*s.matcher, body);
       if (out.kind == match::Outcome::Kind::matched) {
         pass(s, now);

@@ -2,11 +2,12 @@
 //
 // The iteration is one `send` and one `expect` on one conn (the profile parser checks it). Each
 // start sends at once, whatever is still awaited, and gets a slot; the window holds at most
-// `in_flight` slots. UDP: every datagram carries a tag (UdpSequence's "#<16 hex>#"), a reply
-// goes to the slot of its tag, and a slot with no reply by its deadline is lost (nothing
-// waits for it). TCP: a stream keeps order, so replies belong to the slots oldest first, each
-// checked byte for byte against its own request; a failed reply breaks the connection (what
-// follows it in the stream can no longer be placed) and the slots behind it are abandoned.
+// `in_flight` slots. UDP: every datagram carries a tag (UdpSequence's "#<16 hex>#", first or
+// after `udp_tag_offset` bytes of the payload), a reply goes to the slot of its tag, and a slot
+// with no reply by its deadline is lost (nothing waits for it). TCP: a stream keeps order, so
+// replies belong to the slots oldest first, each checked byte for byte against its own request; a
+// failed reply breaks the connection (what follows it in the stream can no longer be placed) and
+// the slots behind it are abandoned.
 #pragma once
 
 #include <deque>
@@ -31,9 +32,10 @@ class Pipeline : public net::Waiter {
   // `on_change` runs (from the loop) after a slot was freed or the connection broke.
   // One per virtual user for the whole run (the event loop may still hold its timers), bound
   // to each new connection with attach().
+  // `tag_offset`: UDP, where the tag goes in each datagram (after that many payload bytes).
   Pipeline(const PipelineSteps& steps, scenario::Transport transport, engine::CaseEnv& env,
-           scenario::VarValues vars, unsigned capacity, bool closed, Tally& tally,
-           std::function<void()> on_change);
+           scenario::VarValues vars, unsigned capacity, unsigned tag_offset, bool closed,
+           Tally& tally, std::function<void()> on_change);
   // Starts afresh on `conn` (the user's setup opened it); detach() lets go of it, dropping
   // anything in flight uncounted (the run ended, or the user reconnects).
   void attach(engine::Conn& conn);
@@ -82,6 +84,7 @@ class Pipeline : public net::Waiter {
   engine::CaseEnv& env_;
   scenario::VarValues vars_;
   unsigned capacity_;
+  size_t tag_offset_;
   bool closed_;
   Tally& tally_;
   std::function<void()> on_change_;
@@ -95,6 +98,7 @@ class Pipeline : public net::Waiter {
   unsigned awaited_ = 0;                          // slots sent and not settled
   std::shared_ptr<const match::Resolved> fixed_;  // the matcher, when no iteration changes it
   std::string fixed_payload_, wire_, out_;        // out_: TCP bytes not yet written
+  std::string body_;                              // a reply without its tag
 };
 
 }  // namespace sockspec::load

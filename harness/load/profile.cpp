@@ -22,7 +22,11 @@ const char* to_string(Profile::Executor e) {
 }
 
 std::string in_flight_problem(const Profile& p, unsigned in_flight) {
-  if (in_flight <= 1) return "";
+  if (in_flight <= 1) {
+    if (p.udp_tag_offset == 0) return "";
+    return "udp_tag_offset needs more than 1 in flight (only the in-flight window places tags "
+           "inside the payload)";
+  }
   std::string why;
   if (!pipeline_steps(p.iteration, p.default_timeout_ms, why))
     return "more than 1 in flight " + why;
@@ -105,6 +109,9 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
   // Loss is what UDP load tests look for: tags are on unless a profile turns them off.
   p.udp_sequence = r.boolean("udp_sequence").value_or(p.transport == scenario::Transport::udp);
   p.in_flight = static_cast<unsigned>(r.uint("in_flight", false, 1, kMaxInFlight).value_or(1));
+  p.udp_tag_offset = static_cast<unsigned>(r.uint("udp_tag_offset", false, 0, 65'000).value_or(0));
+  if (p.udp_tag_offset > 0 && (p.transport != scenario::Transport::udp || !p.udp_sequence))
+    r.error("udp_tag_offset", "places the UDP tag: it needs a UDP profile with udp_sequence");
   p.iterations_per_vu = r.uint("iterations", false, 0, 1'000'000'000'000).value_or(0);
   p.source_addresses = static_cast<unsigned>(r.uint("source_addresses", false, 0, 254).value_or(0));
   if (const json* th = r.take("thresholds")) {

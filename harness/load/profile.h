@@ -34,6 +34,9 @@ struct Profile {
   std::vector<reports::Threshold> thresholds;
   // Tag datagrams to count loss, duplicates, late and reordered replies: on by default for UDP.
   bool udp_sequence = false;
+  // Where the tag goes in each datagram (in-flight windows only): after this many bytes of the
+  // payload, so a server that reads a header of its own first (sockperf's) still answers.
+  unsigned udp_tag_offset = 0;
   // Iterations outstanding at once on each connection; above 1 the iteration must be one send
   // and one expect on one conn (see Pipeline).
   unsigned in_flight = 1;

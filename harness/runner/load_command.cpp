@@ -79,7 +79,8 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   std::string who = plan.shard.sharded() ? "shard " + std::to_string(plan.shard.index) + "/" +
                                                std::to_string(plan.shard.count)
                                          : "the run";
-  if (std::string problem = load::in_flight_problem(profile, o.in_flight); !problem.empty()) {
+  if (std::string problem = load::in_flight_problem(profile, o.in_flight);
+      o.in_flight > 0 && !problem.empty()) {
     err << "load: --in-flight " << o.in_flight << ": " << problem << "\n";
     return 2;
   }

@@ -162,6 +162,91 @@ class UdpOpenLoop(unittest.TestCase):
         self.assertIn(":/in_flight: more than 1 in flight over UDP needs udp_sequence", r.stderr)
 
 
+class HeaderFirstServer:
+    """A UDP server that, like `sockperf server`, reads a 14-byte header of its own at the start
+    of each datagram: it answers only when byte 9 has the client bit (1) set, and answers with
+    that bit cleared and the rest of the datagram unchanged."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        for _ in range(100000):
+            if self.stop.is_set():
+                return
+            try:
+                data, peer = self.sock.recvfrom(2048)
+            except OSError:
+                continue
+            if len(data) >= 14 and data[9] & 1:
+                self.sock.sendto(data[:9] + bytes([data[9] & ~1]) + data[10:], peer)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+class TagOffset(unittest.TestCase):
+    HEADER = "0000000000000001 {flags} 00000040 "
+    REST = "00112233445566778899aabbccddeeff 00112233445566778899aabbccddeeff"
+
+    def profile(self, expect):
+        return udp_profile(
+            executor={"type": "constant-rate", "rate": 500, "connections": 1}, duration_s=1,
+            udp_tag_offset=14, thresholds=["errors == 0"],
+            iteration=[{"op": "send", "conn": "u", "hex": self.HEADER.format(flags="0003") + self.REST},
+                       {"op": "expect", "conn": "u", **expect}])
+
+    def test_the_tag_after_a_header_lets_a_header_first_server_answer_every_datagram(self):
+        server = HeaderFirstServer()
+        try:
+            r, rep, _ = load(self.profile({"hex": self.HEADER.format(flags="0002") + self.REST}),
+                             "--target", f"127.0.0.1:{server.port}")
+        finally:
+            server.close()
+        l = rep["load"]
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(l["udp"]["sent"], 500)
+        self.assertEqual(l["iterations"] + l["udp"]["lost"], 500)
+        self.assertEqual(l["errors"], l["udp"]["lost"])
+        # 14 + 18 + 32 bytes each way: the tag travels inside the datagram.
+        self.assertEqual(l["traffic"]["bytes_sent"], 500 * 64)
+
+    def test_every_reply_is_still_checked_without_its_tag(self):
+        server = HeaderFirstServer()
+        try:
+            # The server changed the flags: an echo of the request is not what came back.
+            r, rep, _ = load(self.profile({"echo": True}), "--target", f"127.0.0.1:{server.port}")
+        finally:
+            server.close()
+        l = rep["load"]
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(l["iterations"], 0)
+        self.assertEqual(l["errors_by_kind"].get("mismatch", 0) + l["udp"]["lost"], 500)
+        first = l["first_errors"][0]
+        self.assertEqual(first["mismatch"]["offset"], 9, first)
+
+    def test_the_offset_needs_a_window_and_a_payload_that_long(self):
+        r, _, _ = load(self.profile({"echo": True}), "--target", "127.0.0.1:9", "--in-flight", "1")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("udp_tag_offset needs more than 1 in flight", r.stderr)
+        r, _, _ = load(tcp_profile(udp_tag_offset=4), "--target", "127.0.0.1:9")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("/udp_tag_offset: places the UDP tag: it needs a UDP profile", r.stderr)
+        p = self.profile({"echo": True})
+        p["udp_tag_offset"] = 100
+        r, rep, _ = load(p, "--target", "127.0.0.1:9", "--duration", "0.1")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("fewer than udp_tag_offset (100)", rep["load"]["first_errors"][0]["message"])
+
+
 class EchoInOneByteWrites:
     """A TCP echo that writes every reply byte by byte; `corrupt` (1-based) names a request
     whose reply gets one byte changed."""
