@@ -73,6 +73,9 @@ int cmd_load(const Invocation& inv) {
       "above 1 the iteration must be one send and one expect)")(
       "threads", count_option(&o.threads, "--threads", 1, 256),
       "generator threads, each with its own event loop, 1 to 256 (default: cores)")(
+      "busy-poll", po::bool_switch(&o.busy_poll),
+      "generator threads spin on their sockets and clocks instead of sleeping: each takes a "
+      "whole core, and saves a thread wake-up per reply and per start (like sockperf)")(
       "seed", count_option(&o.seed, "--seed", 0, UINT64_MAX),
       "seed for random payloads (a shard uses seed + its index; default: --start-at, else the "
       "clock)")("shard", po::value(&o.shard),

@@ -82,6 +82,7 @@ class Worker : public net::Waiter {
                              p.udp_sequence && in_flight == 1, p.source_addresses, &payloads_, true,
                              any_list(p, scenario::uses_echo)}),
         tally_(progress) {
+    loop_.set_busy_poll(o.busy_poll);
     if (in_flight_ > 1) {
       std::string why;
       pipe_steps_ = pipeline_steps(p_.iteration, p_.default_timeout_ms, why);  // checked at parse

@@ -71,6 +71,7 @@ void Pipeline::detach() {
   slots_.clear();
   awaited_ = 0;
   out_.clear();
+  datagrams_.clear();
 }
 
 // The bytes to send for iteration `number` and the matcher of its reply (null with `error`).
@@ -122,30 +123,17 @@ bool Pipeline::start(TimePoint intended) {
       ledger_.count_from_next();
       counting_ = true;
     }
+    // Queued, and sent from the loop with every other start due now: one sendmmsg() for all.
     s.tag = ledger_.next_tag();
-    wire_.assign(*payload, 0, tag_offset_);
-    put_tag(wire_, s.tag);
-    wire_.append(*payload, tag_offset_);
-    ssize_t n = conn_->kind == engine::Conn::Kind::udp_connected
-                    ? ::send(conn_->fd.get(), wire_.data(), wire_.size(), 0)
-                    : ::sendto(conn_->fd.get(), wire_.data(), wire_.size(), 0, conn_->peer.get(),
-                               conn_->peer.len);
-    if (n < 0) {
-      int err = errno;
-      retry_ = true;
-      net::NetError e{"send", conn_->peer.to_string(), err};
-      fail(s, err == ECONNREFUSED ? "refused" : "other", "send (step " + steps_.send_path + ")",
-           e.to_string());
-    } else {
-      ledger_.sent();
-      if (tally_.counts(intended)) {
-        ++tally_.part().datagrams_sent;
-        tally_.part().bytes_sent += static_cast<uint64_t>(n);
-      }
-      s.in_window = true;
-      ++awaited_;
-      slots_.push_back(std::move(s));
-    }
+    ledger_.sent();
+    datagrams_.emplace_back(*payload, 0, tag_offset_);
+    put_tag(datagrams_.back(), s.tag);
+    datagrams_.back().append(*payload, tag_offset_);
+    s.in_window = true;
+    ++awaited_;
+    slots_.push_back(std::move(s));
+    env_.loop.post(*this);
+    return !retry_;
   } else {
     // Written from the loop once every start due now is queued: one send() carries them all
     // (a send per request would cost a loopback delivery, and a wake-up of the server, each).
@@ -154,8 +142,8 @@ bool Pipeline::start(TimePoint intended) {
     s.in_window = true;
     ++awaited_;
     slots_.push_back(std::move(s));
-    if (!retry_) env_.loop.post(*this);
-    return true;
+    env_.loop.post(*this);
+    return !retry_;
   }
   settle(now);
   // Replies and timeouts handled here are told to the user from the loop, never from inside
@@ -166,12 +154,14 @@ bool Pipeline::start(TimePoint intended) {
 
 void Pipeline::on_event(uint32_t) {
   TimePoint now = net::Clock::now();
-  if (!broken_ && !udp() && !out_.empty()) flush_stream();
   bool retry = retry_;  // the pause after a failed send is over
   retry_ = false;
+  if (!broken_ && !udp() && !out_.empty()) flush_stream();
+  if (!datagrams_.empty()) flush_datagrams(now);
   settle(now);
-  // While lingering every wake-up goes to the user, who asks linger_over() again.
-  if (changed_ || retry || linger_until_ != TimePoint::max()) {
+  // While lingering every wake-up goes to the user, who asks linger_over() again. A send that
+  // failed just now is told after a pause (wait()), so a refusing peer is not retried at once.
+  if (((changed_ || retry) && !retry_) || linger_until_ != TimePoint::max()) {
     changed_ = false;
     on_change_();  // may start more iterations, or destroy this pipeline: nothing after it
   }
@@ -345,6 +335,53 @@ void Pipeline::flush_stream() {
     }
     out_.erase(0, static_cast<size_t>(n));
   }
+}
+
+// The queued datagrams, in batches; they are the newest slots, in the same order.
+void Pipeline::flush_datagrams(TimePoint now) {
+  constexpr size_t kBatch = 64;
+  bool connected = conn_->kind == engine::Conn::Kind::udp_connected;
+  size_t first = slots_.size() - datagrams_.size(), done = 0;
+  while (done < datagrams_.size()) {
+    mmsghdr msgs[kBatch] = {};
+    iovec iov[kBatch];
+    size_t n = std::min(kBatch, datagrams_.size() - done);
+    for (size_t i = 0; i < n; ++i) {
+      std::string& d = datagrams_[done + i];
+      iov[i] = {d.data(), d.size()};
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      if (!connected) {
+        msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(conn_->peer.get());
+        msgs[i].msg_hdr.msg_namelen = conn_->peer.len;
+      }
+    }
+    int sent = ::sendmmsg(conn_->fd.get(), msgs, static_cast<unsigned>(n), 0);
+    if (sent < 0 && errno == EINTR) continue;
+    // The first datagram not sent fails with the error; the rest are tried again.
+    size_t ok = sent < 0 ? 0 : static_cast<size_t>(sent);
+    for (size_t i = 0; i < ok; ++i) {
+      Slot& s = slots_[first + done + i];
+      s.sent = now;
+      s.deadline = now + std::chrono::milliseconds(steps_.timeout_ms);
+      if (tally_.counts(s.intended)) {
+        ++tally_.part().datagrams_sent;
+        tally_.part().bytes_sent += msgs[i].msg_len;
+      }
+    }
+    done += ok;
+    if (sent < 0) {
+      int err = errno;
+      Slot& s = slots_[first + done];
+      ledger_.unsent(s.tag);
+      retry_ = true;
+      net::NetError e{"send", conn_->peer.to_string(), err};
+      fail(s, err == ECONNREFUSED ? "refused" : "other", "send (step " + steps_.send_path + ")",
+           e.to_string());
+      ++done;
+    }
+  }
+  datagrams_.clear();
 }
 
 void Pipeline::expire(TimePoint now) {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "engine/conn.h"
 #include "engine/context.h"
@@ -69,6 +70,7 @@ class Pipeline : public net::Waiter {
   void read_datagrams(TimePoint now);
   void read_stream(TimePoint now);
   void flush_stream();
+  void flush_datagrams(TimePoint now);
   void expire(TimePoint now);
   void pass(Slot& s, TimePoint now);
   void fail(Slot& s, const std::string& kind, const std::string& step, std::string message,
@@ -99,6 +101,7 @@ class Pipeline : public net::Waiter {
   std::shared_ptr<const match::Resolved> fixed_;  // the matcher, when no iteration changes it
   std::string fixed_payload_, wire_, out_;        // out_: TCP bytes not yet written
   std::string body_;                              // a reply without its tag
+  std::vector<std::string> datagrams_;  // UDP: queued, tagged, not yet sent (the newest slots)
 };
 
 }  // namespace sockspec::load

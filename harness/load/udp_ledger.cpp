@@ -16,6 +16,15 @@ void UdpLedger::sent() {
   ++next_;
 }
 
+void UdpLedger::unsent(uint64_t tag) {
+  if (tag < base_ || tag >= next_) return;
+  State& s = window_[static_cast<size_t>(tag - base_)];
+  if (s != State::waiting) return;
+  s = State::unsent;
+  if (counted(tag)) --counts_.sent;
+  trim();
+}
+
 UdpLedger::Reply UdpLedger::reply(uint64_t tag) {
   if (tag >= next_) return Reply::unknown;  // never sent on this socket
   bool count = counted(tag);
@@ -36,6 +45,8 @@ UdpLedger::Reply UdpLedger::reply(uint64_t tag) {
     case State::answered:
     case State::late:
       return settle(Reply::duplicate);
+    case State::unsent:
+      return Reply::unknown;
     case State::lost:
       s = State::late;
       trim();

@@ -29,6 +29,9 @@ class UdpLedger {
   // and every reply to them are left out of the counts.
   void count_from_next() { counted_from_ = next_; }
   void sent();
+  // A datagram recorded by sent() that could not be sent after all: it is neither sent nor
+  // awaited (its tag is not used again).
+  void unsent(uint64_t tag);
   // A reply carrying `tag`. on_time and reordered: the caller now matches it to its datagram.
   Reply reply(uint64_t tag);
   // The datagram's timeout passed without a reply: it is lost.
@@ -37,7 +40,7 @@ class UdpLedger {
   const UdpCounts& counts() const { return counts_; }
 
  private:
-  enum class State : uint8_t { waiting, answered, lost, late };
+  enum class State : uint8_t { waiting, answered, lost, late, unsent };
   void trim();
 
   // States of tags [base_, next_): from the oldest still awaited to the newest sent. Below

@@ -160,7 +160,7 @@ EventLoop::Stop EventLoop::run(const std::function<bool()>& done, int cancel_fd)
       continue;
     }
     posted_rounds = 0;
-    auto wait = posted_.empty() ? time_to_next() : Clock::duration::zero();
+    auto wait = posted_.empty() && !busy_poll_ ? time_to_next() : Clock::duration::zero();
     timespec ts{};
     if (wait) {
       auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(*wait).count();

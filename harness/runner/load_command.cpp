@@ -152,6 +152,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   lo.warmup_s = o.warmup_s;
   lo.threads = o.threads;
   lo.in_flight = o.in_flight;
+  lo.busy_poll = o.busy_poll;
   lo.cancel_fd = o.cancel_fd;
   lo.first_user = slice.first_user;
   double late_s = 0;

@@ -146,6 +146,21 @@ TEST(EventLoop, OnlyTheAwaitedEventsWakeAWaiter) {
   EXPECT_EQ(run_until_called(loop, w), 0u);
 }
 
+TEST(EventLoop, BusyPollingStillDeliversDataAndDeadlines) {
+  EventLoop loop;
+  loop.set_busy_poll(true);
+  UdpPair p;
+  loop.adopt(p.a.get());
+  Recorder data, timer;
+  ASSERT_FALSE(recv_one(p.a.get()));
+  loop.arm(data, p.a.get(), EPOLLIN, soon());
+  loop.arm_timer(timer, Clock::now() + std::chrono::milliseconds(20));
+  ASSERT_EQ(::send(p.b.get(), "x", 1, 0), 1);
+  EXPECT_EQ(run_until_called(loop, data), static_cast<uint32_t>(EPOLLIN));
+  EXPECT_EQ(run_until_called(loop, timer), 0u);
+  EXPECT_EQ(loop.run([] { return false; }), EventLoop::Stop::idle) << "nothing left armed";
+}
+
 TEST(EventLoop, PostsRunInOrderAndADisarmCancelsOne) {
   EventLoop loop;
   Recorder a, b, c;

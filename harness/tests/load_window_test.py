@@ -60,12 +60,12 @@ class ScheduleServer:
 
 
 class UdpOpenLoop(unittest.TestCase):
-    def run_against_schedule(self, connections):
+    def run_against_schedule(self, connections, *args):
         server = ScheduleServer("--drop-every", "10", "--duplicate-every", "7", "--hold-every", "13")
         try:
             r, rep, _ = load(udp_profile(executor={"type": "constant-rate", "rate": 2000,
                                                    "connections": connections}),
-                             "--target", f"127.0.0.1:{server.port}")
+                             "--target", f"127.0.0.1:{server.port}", *args)
         finally:
             did = server.stop()
         self.assertIsNotNone(rep, r.stdout + r.stderr)
@@ -94,6 +94,9 @@ class UdpOpenLoop(unittest.TestCase):
 
     def test_eight_sockets_count_exactly_what_the_server_did(self):
         self.run_against_schedule(8)
+
+    def test_a_busy_polling_generator_counts_the_same(self):
+        self.run_against_schedule(1, "--busy-poll")
 
     def test_a_full_window_is_a_missed_start_not_a_delay(self):
         # A server that never answers: 2 in flight and a 1 s timeout, 200 starts a second for

@@ -61,6 +61,19 @@ TEST(UdpLedger, ATagNeverSentIsUnknownAndCountsNothing) {
   EXPECT_EQ(l.counts().duplicates + l.counts().late + l.counts().reordered, 0u);
 }
 
+TEST(UdpLedger, ADatagramThatCouldNotBeSentIsNeitherSentNorLost) {
+  UdpLedger l;
+  l.count_from_next();
+  l.sent();  // tag 0: queued, then the send failed
+  l.sent();  // tag 1
+  l.unsent(0);
+  EXPECT_EQ(l.counts().sent, 1u);
+  EXPECT_EQ(l.reply(1), R::on_time);  // not reordered: nothing was answered before it
+  l.expired(0);                       // settled already: no loss
+  EXPECT_EQ(l.counts().lost, 0u);
+  EXPECT_EQ(l.counts().late + l.counts().reordered + l.counts().duplicates, 0u);
+}
+
 TEST(UdpLedger, WarmUpDatagramsAndTheirRepliesAreNotCounted) {
   UdpLedger l;
   l.sent();  // warm-up: tag 0
