@@ -16,30 +16,37 @@
 #   - TCP, one connection, 64-byte requests: round trips/s with 16 in flight vs 1, against
 #     `sockperf server --tcp` (it writes one reply per message, a send() each) and against
 #     `sockspec serve echo` (it writes back whatever one read returned, in one send()).
+# PIN=1 (with 2 cores or more) runs the servers on CPU 1 and every client on CPU 0, so a client
+# that spins (sockperf, --busy-poll) does not take the server's core; off by default: on the
+# shared 2-vCPU development VM pinned runs lost more and were slower than unpinned ones.
 # A benchmark, not a test: it prints figures and ratios and asserts nothing.
 set -euo pipefail
 sockspec=${1:-build/release/harness/sockspec}
 seconds=${SECONDS_PER_RUN:-2}
 rounds=${ROUNDS:-3}
-rates=${RATES:-"10000 20000 40000 60000 80000 100000 130000 160000 200000"}
+rates=${RATES:-"10000 20000 30000 40000 50000 60000 80000 100000 130000 160000 200000"}
+server_cpu=(); client_cpu=()
+if [ "${PIN:-0}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset > /dev/null; then
+  server_cpu=(taskset -c 1); client_cpu=(taskset -c 0)
+fi
 work=$(mktemp -d)
 free_port() {
   python3 -c 'import socket,sys; s=socket.socket(type=int(sys.argv[1])); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' "$1"
 }
 uport=$(free_port 2)
 tport=$(free_port 1)
-sockperf server -i 127.0.0.1 -p "$uport" > "$work/udp-server.txt" 2>&1 &
+"${server_cpu[@]}" sockperf server -i 127.0.0.1 -p "$uport" > "$work/udp-server.txt" 2>&1 &
 udp_pid=$!
-sockperf server -i 127.0.0.1 -p "$tport" --tcp > "$work/tcp-server.txt" 2>&1 &
+"${server_cpu[@]}" sockperf server -i 127.0.0.1 -p "$tport" --tcp > "$work/tcp-server.txt" 2>&1 &
 tcp_pid=$!
-"$sockspec" serve echo --transport tcp --threads 1 --port 0 > "$work/echo.txt" &
+"${server_cpu[@]}" "$sockspec" serve echo --transport tcp --threads 1 --port 0 > "$work/echo.txt" &
 echo_pid=$!
 trap 'kill $udp_pid $tcp_pid $echo_pid 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do grep -q listening "$work/echo.txt" && break; sleep 0.1; done
 eport=$(grep -o '[0-9]*$' "$work/echo.txt" | head -1)
 sleep 1  # sockperf's servers print nothing when ready
 
-echo "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "machine: $(nproc) cores, $(uptime | sed 's/.*load average/load average/'), $(date -u '+%Y-%m-%d %H:%M UTC'), $([ ${#server_cpu[@]} -gt 0 ] && echo "servers on CPU 1, clients on CPU 0" || echo "not pinned")"
 # sockperf's header: sequence number (8 bytes), flags (2: 1 client, 2 pong request), length of
 # the whole message (4, here 64), all in network order. Then our tag (18), then 32 bytes.
 rest=$(printf '61%.0s' $(seq 32))
@@ -63,14 +70,14 @@ done
 
 # "clean p50_us service_p50_us" for one run at a rate ($2: extra options).
 ours_udp() {
-  "$sockspec" load "$work/udp.json" --target "127.0.0.1:$uport" --rate "$1" ${2:-} \
+  "${client_cpu[@]}" "$sockspec" load "$work/udp.json" --target "127.0.0.1:$uport" --rate "$1" ${2:-} \
     --report-json "$work/r.json" > /dev/null || true
   python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["load"]
 clean = l["missed_starts"] == 0 and l["udp"]["lost"] == 0 and l["errors"] == 0 and l["iterations"] > 0
 print(int(clean), l["latency"]["percentiles"]["p50"]/1e3, l["service"]["percentiles"]["p50"]/1e3)' "$work/r.json"
 }
 theirs_udp() {
-  sockperf under-load -i 127.0.0.1 -p "$uport" -t "$seconds" -m 64 --mps "$1" --reply-every 1 2>&1 | awk '
+  "${client_cpu[@]}" sockperf under-load -i 127.0.0.1 -p "$uport" -t "$seconds" -m 64 --mps "$1" --reply-every 1 2>&1 | awk '
     /Valid Duration/ { for (i = 1; i <= NF; i++) if ($i ~ /^ReceivedMessages=/) { sub("ReceivedMessages=", "", $i); n = $i } }
     /dropped messages/ { for (i = 1; i <= NF; i++) if ($i == "=") { d = $(i + 1); sub(";", "", d); break } }
     /percentile 50.000/ { p50 = $NF * 2 }
@@ -115,7 +122,7 @@ awk '$2 == 1 && $4 == 1 { s = $0 } $3 == 1 && $4 == 1 { b = $0 } END {
 
 echo "TCP, 1 connection, 64 B requests, every reply checked; round trips/s (median of $rounds):"
 tcp_rate() {
-  "$sockspec" load "$work/tcp$1.json" --target "127.0.0.1:$2" --report-json "$work/t.json" > /dev/null || true
+  "${client_cpu[@]}" "$sockspec" load "$work/tcp$1.json" --target "127.0.0.1:$2" --report-json "$work/t.json" > /dev/null || true
   python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["load"]; print(l["achieved_rate"] if l["errors"] == 0 else 0)' "$work/t.json"
 }
 for server in sockperf echo; do
