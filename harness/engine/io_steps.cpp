@@ -460,8 +460,11 @@ class ExpectSilenceMachine : public Machine {
         return fail("the case's deadline ends before the " + std::to_string(op.for_ms) +
                     " ms silence window");
       }
-      if (!c->rx.empty()) return fail("unread data already buffered: " + preview(c->rx));
-      if (c->eof) return fail("the peer had already closed the connection");
+      if (!c->rx.empty()) return extra(*c, op, "unread data already buffered");
+      if (c->eof) {
+        if (op.allow_eof) return pass("nothing more: the peer had closed its side (FIN)");
+        return fail("the peer had already closed the connection");
+      }
     }
     if (ev == 0) return pass("nothing arrived in " + std::to_string(op.for_ms) + " ms");
     if (c->kind == Conn::Kind::listener) {
@@ -480,8 +483,9 @@ class ExpectSilenceMachine : public Machine {
       case Read::again:
         return silence(*c);
       case Read::data:
-        return fail("data arrived: " + preview(c->rx));
+        return extra(*c, op, "data arrived");
       case Read::eof:
+        if (op.allow_eof) return pass("nothing more: the peer closed its side (FIN)");
         return fail("the peer closed the connection (FIN)");
       case Read::failed:
         return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
@@ -491,6 +495,15 @@ class ExpectSilenceMachine : public Machine {
 
  private:
   Progress silence(Conn& c) { return {false, c.fd.get(), EPOLLIN | EPOLLRDHUP, window_end_}; }
+  // Bytes where none may come. With allow_eof the step is the "nothing more than expected"
+  // check of a case, and says so: a server that answers twice is shown what it sent too many.
+  Progress extra(const Conn& c, const scenario::ExpectSilenceOp& op, const std::string& what) {
+    if (op.allow_eof) {
+      return fail(std::to_string(c.rx.size()) + " bytes more than expected (" + what +
+                  "): " + preview(c.rx));
+    }
+    return fail(what + ": " + preview(c.rx));
+  }
   net::Deadline window_end_;
 };
 

@@ -134,6 +134,9 @@ struct ExpectResetOp {
 struct ExpectSilenceOp {
   std::string conn;
   uint64_t for_ms = 0;
+  // Extension: the peer may close its side (FIN) in the window, which ends it with a pass;
+  // only data fails. The "nothing more" check for cases that are not about closing.
+  bool allow_eof = false;
 };
 enum class ShutdownHow { write, read, both };
 struct ShutdownOp {

@@ -673,9 +673,17 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
   if (name == "expect_silence") {
     auto c = conn_name();
     auto ms = f.uint("for_ms", true, 1, kMaxTimeoutMs);
+    auto allow_eof = f.boolean("allow_eof");
     if (!c || !ms) return std::nullopt;
-    use_conn(f, ctx, *c);
-    return ExpectSilenceOp{*c, *ms};
+    const ConnInfo* ci = use_conn(f, ctx, *c);
+    if (allow_eof.value_or(false) && ci) {
+      if (ci->transport != Transport::tcp || ci->kind == ConnInfo::Kind::listener) {
+        error(f.ptr("allow_eof"), "only applies to a TCP connection (only it has an EOF); '" + *c +
+                                      "' is " +
+                                      (ci->transport != Transport::tcp ? "UDP" : "a listener"));
+      }
+    }
+    return ExpectSilenceOp{*c, *ms, allow_eof.value_or(false)};
   }
   if (name == "shutdown") {
     auto c = conn_name();

@@ -140,6 +140,7 @@ struct OpWriter {
   void operator()(const ExpectSilenceOp& o) {
     j["conn"] = o.conn;
     j["for_ms"] = o.for_ms;
+    if (o.allow_eof) j["allow_eof"] = true;
   }
   void operator()(const ShutdownOp& o) {
     j["conn"] = o.conn;

@@ -287,6 +287,43 @@ TEST(Engine, SilenceAndSleepUseTheirOwnDurations) {
   EXPECT_NE(noisy.failed()->message.find("data arrived: \"x\""), std::string::npos);
 }
 
+// The "nothing more" check: a close is no extra data, a second copy of the reply is.
+TEST(Engine, SilenceThatAllowsEofPassesOnACloseAndFailsOnExtraBytes) {
+  const char* steps = R"([{"op": "connect", "conn": "c"},
+    {"op": "send", "conn": "c", "text": "ab"},
+    {"op": "expect", "conn": "c", "text": "ab"},
+    {"op": "shutdown", "conn": "c", "how": "write"},
+    {"op": "expect_silence", "conn": "c", "for_ms": 2000, "allow_eof": ALLOW}])";
+  auto with = [&](const char* allow) {
+    std::string s = steps;
+    s.replace(s.find("ALLOW"), 5, allow);
+    return s;
+  };
+  TcpServer echo(sockspec::testing::one_byte_echo);  // closes after the client's FIN
+  auto closes = run_steps(with("true"), "127.0.0.1", echo.port());
+  EXPECT_EQ(closes.outcome.verdict, Verdict::pass) << closes.all_messages;
+  auto strict = run_steps(with("false"), "127.0.0.1", echo.port());
+  ASSERT_EQ(strict.outcome.verdict, Verdict::fail);
+  EXPECT_NE(strict.failed()->message.find("closed the connection"), std::string::npos);
+
+  TcpServer twice([](int fd, const std::atomic<bool>& stop) {
+    char buf[4096];
+    while (sockspec::testing::wait_readable(fd, 5000, stop)) {
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return;
+      for (int copy = 0; copy < 2; ++copy) {
+        if (::send(fd, buf, static_cast<size_t>(n), MSG_NOSIGNAL) != n) return;
+      }
+    }
+  });
+  auto doubled = run_steps(with("true"), "127.0.0.1", twice.port());
+  ASSERT_EQ(doubled.outcome.verdict, Verdict::fail) << doubled.all_messages;
+  EXPECT_NE(doubled.failed()->message.find("bytes more than expected"), std::string::npos)
+      << doubled.failed()->message;
+  EXPECT_NE(doubled.failed()->message.find("\"ab\""), std::string::npos)
+      << doubled.failed()->message;
+}
+
 TEST(Engine, ServerStepsWithoutAManagedServerAreAnError) {
   TcpServer server(sockspec::testing::one_byte_echo);
   auto r = run_steps(R"([{"op": "server", "action": "restart"}])", "127.0.0.1", server.port());

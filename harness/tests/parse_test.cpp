@@ -178,6 +178,25 @@ TEST(Parse, MatcherRulesDependOnTransport) {
   EXPECT_TRUE(has_error(udp, "/steps/2/conn: op 'expect_eof' needs a TCP conn; 'u' is UDP"));
 }
 
+TEST(Parse, SilenceMayAllowAnEofOnATcpConnectionOnly) {
+  auto ok = parse_suite(suite_with_steps(R"([{"op": "connect", "conn": "c"},
+    {"op": "expect_silence", "conn": "c", "for_ms": 300, "allow_eof": true}])"),
+                        "t.json");
+  ASSERT_TRUE(ok.errors.empty());
+  const auto& silence = std::get<ExpectSilenceOp>(ok.suite->cases[0].steps[1].op);
+  EXPECT_TRUE(silence.allow_eof);
+  auto errs = errors_of(suite_with_steps(R"([{"op": "connect", "conn": "u", "transport": "udp"},
+    {"op": "expect_silence", "conn": "u", "for_ms": 300, "allow_eof": true},
+    {"op": "listen", "conn": "l", "bind": "127.0.0.1:0"},
+    {"op": "expect_silence", "conn": "l", "for_ms": 300, "allow_eof": true},
+    {"op": "expect_silence", "conn": "l", "for_ms": 300, "allow_eof": 1}])"));
+  EXPECT_TRUE(has_error(errs, "/steps/1/allow_eof: only applies to a TCP connection"));
+  EXPECT_TRUE(has_error(errs,
+                        "/steps/3/allow_eof: only applies to a TCP connection (only it has an "
+                        "EOF); 'l' is a listener"));
+  EXPECT_TRUE(has_error(errs, "/steps/4/allow_eof: must be"));
+}
+
 TEST(Parse, ConnsAreTrackedThroughTheSteps) {
   auto errs = errors_of(suite_with_steps(R"([
     {"op": "send", "conn": "nope", "text": "a"},
