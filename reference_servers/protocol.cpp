@@ -58,6 +58,10 @@ const std::vector<std::pair<Fault, Named>>& faults() {
         "never closes after the client's FIN: the client waits for EOF forever"}},
       {Fault::chat_echo_sender,
        {"chat-echo-sender", "chat relays a message back to its sender too"}},
+      {Fault::duplicate_reply,
+       {"duplicate-reply",
+        "sends every reply twice: a TCP reply's bytes again right after it, a UDP reply as a "
+        "second datagram"}},
       {Fault::busy,
        {"busy",
         "serves one request (TCP read or UDP datagram) at a time, each taking --busy-us "

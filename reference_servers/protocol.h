@@ -25,6 +25,7 @@ enum class Fault {
   reset_midstream,
   no_close_on_fin,
   chat_echo_sender,
+  duplicate_reply,
   busy,
   udp_schedule,
 };

@@ -270,6 +270,7 @@ void Worker::reply(Conn& c, std::string_view bytes, bool upper) {
   }
   size_t start = c.out.size();
   c.out.append(bytes);
+  if (cfg_.fault == Fault::duplicate_reply) c.out.append(bytes);
   if (cfg_.sockperf_compat) c.sockperf.rewrite(c.out.data() + start, bytes.size());
   if (upper) {
     for (size_t i = start; i < c.out.size(); ++i) {
@@ -520,6 +521,7 @@ void Worker::handle_udp(int n) {
         continue;
       }
       send_datagram(src, out);
+      if (cfg_.fault == Fault::duplicate_reply) send_datagram(src, out);
     }
   }
 }

@@ -78,6 +78,7 @@ class FaultyServersAreCaught(unittest.TestCase):
         "slow": "format-tour/second-client",
         "reset-midstream": "format-tour/payloads-and-matchers",
         "no-close-on-fin": "format-tour/payloads-and-matchers",
+        "duplicate-reply": "format-tour/second-client",
     }
 
     def test_each_fault_fails_the_case_that_checks_its_bug(self):
