@@ -499,8 +499,8 @@ class ExpectSilenceMachine : public Machine {
   // check of a case, and says so: a server that answers twice is shown what it sent too many.
   Progress extra(const Conn& c, const scenario::ExpectSilenceOp& op, const std::string& what) {
     if (op.allow_eof) {
-      return fail(std::to_string(c.rx.size()) + " bytes more than expected (" + what +
-                  "): " + preview(c.rx));
+      return fail(std::to_string(c.rx.size()) + (c.rx.size() == 1 ? " byte" : " bytes") +
+                  " more than expected (" + what + "): " + preview(c.rx));
     }
     return fail(what + ": " + preview(c.rx));
   }

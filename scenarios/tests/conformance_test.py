@@ -90,6 +90,9 @@ class FaultyServers(unittest.TestCase):
         "reset-midstream": ("echo", ["echo-tcp/just-past-1024"]),
         "no-close-on-fin": ("echo", ["echo-tcp/half-close"]),
         "chat-echo-sender": ("chat", ["chat-tcp/relays-to-the-other-client", "chat-udp/relays-to-the-other-peer"]),
+        # Every reply twice: an exact match never sees the copy, only the "nothing more" checks do.
+        "duplicate-reply": ("echo", ["echo-tcp/one-byte", "echo-tcp/short-line", "echo-tcp/10-clients",
+                                     "echo-udp/short", "echo-udp/back-to-back-datagrams"]),
     }
 
     # A server that answers every request, late, breaks no rule of RFC 862: the only case that
@@ -168,10 +171,15 @@ class HandWrittenServers(unittest.TestCase):
                 failed = sorted(c for c, (verdict, _) in v.items() if verdict == "fail")
                 self.assertEqual(failed, ["time-udp/back-to-back-datagrams", "time-udp/several-clients"])
 
-    def test_doubled_bytes_fail_even_a_one_byte_echo(self):
-        r, v = self.run_kind("echo-tcp-doubles", ["echo-tcp/one-byte"], 1, "one-byte")
+    def test_doubled_bytes_fail_every_echo_case_even_a_one_byte_echo(self):
+        # One byte doubled is the expected byte plus one: only the case's trailing "nothing
+        # more" check sees it. Every other MUST case exchanges more and fails too.
+        must = listed_cases("echo-tcp", "must")
+        r, v = self.run_kind("echo-tcp-doubles", must, 2, "must")
         self.assertEqual(v["echo-tcp/one-byte"], ("fail", "must"))
-        self.assertIn("nothing more than the echo", r.stdout)
+        self.assertIn("(nothing more than the echo comes back; closing after our FIN is allowed): "
+                      '1 byte more than expected (unread data already buffered): "x"', r.stdout)
+        self.assertEqual([c for c in must if v[c][0] != "fail"], [])
 
     def test_an_oversize_chargen_reply_fails_the_size_case_only_in_the_rfc_terms(self):
         r, v = self.run_kind("chargen-udp-1024", ["chargen-udp"], 2, "all")
