@@ -234,8 +234,10 @@ std::unique_ptr<Proxy> Proxy::start(const Options& o, std::string& error) {
     error = std::string("impairment proxy: ") + std::strerror(errno);
     return nullptr;
   }
-  // TCP and UDP on the same port number, as the target has: a few tries, since another
-  // program may hold the TCP port of the UDP one we got.
+  // TCP and UDP on the same port number, as the target has. The kernel picks a port free for
+  // one protocol; the other may hold it (a load test's thousands of TCP connections take most
+  // ephemeral TCP ports), so the tries alternate which protocol picks, and there are many: each
+  // costs two binds.
   // Loopback of the target's family, whatever address the target has.
   auto lo = net::resolve(o.upstream.family() == AF_INET6 ? "::1" : "127.0.0.1", 0, SOCK_DGRAM);
   if (lo.addrs.empty()) {
@@ -243,18 +245,23 @@ std::unique_ptr<Proxy> Proxy::start(const Options& o, std::string& error) {
     return nullptr;
   }
   net::SockAddr local = lo.addrs.front();
-  for (int attempt = 0; attempt < 20 && !impl->tcp_listen; ++attempt) {
+  net::Options topts;
+  topts.reuseaddr = 1;
+  for (int attempt = 0; attempt < 200 && !impl->tcp_listen; ++attempt) {
+    bool udp_picks = attempt % 2 == 0;
     auto u = net::open_socket(local.family(), SOCK_DGRAM, {});
-    if (!u.ok()) break;
-    if (auto e = net::bind_to(u.fd.get(), local); e.err) {
+    auto t = net::open_socket(local.family(), SOCK_STREAM, topts);
+    if (!u.ok() || !t.ok()) {
+      error = "impairment proxy: " + (u.ok() ? t.error : u.error).to_string();
+      return nullptr;
+    }
+    int first = udp_picks ? u.fd.get() : t.fd.get(), second = udp_picks ? t.fd.get() : u.fd.get();
+    if (auto e = net::bind_to(first, local); e.err) {
       error = "impairment proxy: " + e.to_string();
       return nullptr;
     }
-    net::SockAddr bound = net::local_address(u.fd.get());
-    net::Options topts;
-    topts.reuseaddr = 1;
-    auto t = net::open_socket(local.family(), SOCK_STREAM, topts);
-    if (!t.ok() || net::bind_to(t.fd.get(), bound).err || ::listen(t.fd.get(), 4096) != 0) continue;
+    net::SockAddr bound = net::local_address(first);
+    if (net::bind_to(second, bound).err || ::listen(t.fd.get(), 4096) != 0) continue;
     impl->address = bound;
     impl->udp_listen = std::move(u.fd);
     impl->tcp_listen = std::move(t.fd);
