@@ -147,10 +147,14 @@ std::optional<double> metric_value(const LoadResult& r, const std::string& metri
                      : metric == "udp_late"       ? r.udp_late
                      : metric == "udp_duplicates" ? r.udp_duplicates
                                                   : r.udp_reordered;
-        return r.udp_sent ? static_cast<double>(n) / static_cast<double>(r.udp_sent) : 0.0;
+        if (r.udp_sent == 0) return std::nullopt;
+        return static_cast<double>(n) / static_cast<double>(r.udp_sent);
       }
+      // Nothing measured is no data, not a 0% error rate: a run whose every start was missed
+      // (a server that never answers holds every connection) must not pass "error_rate < 1%".
       uint64_t attempts = r.iterations + r.errors;
-      return attempts ? static_cast<double>(r.errors) / static_cast<double>(attempts) : 0.0;
+      if (attempts == 0) return std::nullopt;
+      return static_cast<double>(r.errors) / static_cast<double>(attempts);
     }
     case Kind::rate:
       return r.achieved_rate;

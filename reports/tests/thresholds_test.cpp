@@ -51,6 +51,12 @@ TEST(Thresholds, EvaluateOnALoadResult) {
   EXPECT_TRUE(holds(parse("rate >= 19000/s"), *metric_value(r, "rate")));
   EXPECT_FALSE(metric_value(r, "connect_p99"))
       << "no connect data: no value, so the threshold fails";
+  LoadResult nothing;  // every start missed: no iteration, no error
+  EXPECT_FALSE(metric_value(nothing, "error_rate")) << "nothing measured is not a 0% error rate";
+  EXPECT_FALSE(evaluate(parse("error_rate < 1%"), nothing).passed);
+  EXPECT_FALSE(metric_value(nothing, "udp_loss")) << "no datagram sent: no loss figure";
+  nothing.udp_sent = 10;
+  EXPECT_DOUBLE_EQ(*metric_value(nothing, "udp_loss"), 0.0);
   EXPECT_EQ(format_metric("p99", 1.5e6), "1.50ms");
   EXPECT_EQ(format_metric("error_rate", 0.01), "1.000%");
 }
