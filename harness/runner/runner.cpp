@@ -35,6 +35,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// 3, 2.5, 0.1: as a user would type the factor.
+std::string number_text(double v) {
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
 struct Item {
   const scenario::Suite* suite;
   const scenario::Case* kase;
@@ -77,8 +84,9 @@ class Run {
   std::unique_ptr<impair::PacketLink> link_;  // packet level: outlives the server behind it
   std::unique_ptr<ManagedServer> server_;
   engine::Target target_;
-  ImpairOption impair_;  // --impair, --impair-level
-  int unix_type_ = 0;    // SOCK_STREAM or SOCK_DGRAM for an AF_UNIX target
+  ImpairOption impair_;       // --impair, --impair-level
+  double timeout_scale_ = 1;  // --timeout-scale, or what the conditions call for
+  int unix_type_ = 0;         // SOCK_STREAM or SOCK_DGRAM for an AF_UNIX target
   bool ipv4_ = false, ipv6_ = false, interrupted_ = false;
   std::string unreachable_;  // why the target was never reached (exit 3), for the reports
   std::mutex print_mu_;
@@ -96,6 +104,7 @@ int Run::go() {
     err_ << "run: " << impair_.error << "\n";
     return 2;
   }
+  timeout_scale_ = timeout_scale(o_.timeout_scale, impair_);
   if (int rc = load(); rc != 0) return rc;
   // Exit 3 still writes the reports asked for; a usage problem (2) found on the way does not.
   if (int rc = setup_target(); rc != 0) return rc == 3 ? finish() : rc;
@@ -202,11 +211,7 @@ std::string Run::rerun_command(const Item& it) const {
   if (o_.strict) cmd += " --strict";
   if (!o_.impair.empty()) cmd += " --impair " + shell_quote(o_.impair);
   if (!o_.impair_level.empty()) cmd += " --impair-level " + shell_quote(o_.impair_level);
-  if (o_.timeout_scale > 0) {
-    std::ostringstream f;
-    f << o_.timeout_scale;
-    cmd += " --timeout-scale " + f.str();
-  }
+  if (o_.timeout_scale > 0) cmd += " --timeout-scale " + number_text(o_.timeout_scale);
   return cmd;
 }
 
@@ -259,7 +264,7 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
                               return v ? std::optional<std::string>(v) : std::nullopt;
                             }};
   ro.impair = relay.proxy.get();
-  ro.timeout_scale = timeout_scale(o_.timeout_scale, impair_);
+  ro.timeout_scale = timeout_scale_;
   engine::CaseOutcome outcome = engine::run_case(c, ro);
   if (relay.proxy)
     r.impairment = describe_impairment(*relay.proxy, relay_spec ? impair_.spec->text : "");
@@ -356,10 +361,10 @@ int Run::finish() {
         "packet level: " + describe_impairment(*link_, impair_.spec->text, "packet link");
   else if (impair_.spec)
     report.meta.impairment = impair_.spec->text;
-  if (double scale = timeout_scale(o_.timeout_scale, impair_); scale != 1.0) {
-    std::ostringstream f;
-    f << "timeouts x" << scale << " (--timeout-scale)";
-    report.meta.impairment += (report.meta.impairment.empty() ? "" : "; ") + f.str();
+  if (timeout_scale_ != 1.0) {
+    report.meta.impairment += (report.meta.impairment.empty() ? "" : "; ") +
+                              std::string("timeouts x") + number_text(timeout_scale_) +
+                              " (--timeout-scale)";
   }
   if (server_) report.server = server_->output();
   ReportPaths paths{o_.report_json, o_.junit, o_.html, o_.markdown};

@@ -2,31 +2,17 @@
 """In-flight windows end to end: UDP open loop matched by tag against a server that drops,
 duplicates and reorders on a fixed schedule and counts what it did; TCP pipelining checked reply
 by reply. Counts are compared exactly; nothing here asserts how fast anything was."""
-import json
 import os
 import signal
 import socket
 import subprocess
-import tempfile
 import threading
 import unittest
 
+from load_test import load  # the same runner: a profile to a temp dir, its report back
+
 SOCKSPEC = os.environ.get("SOCKSPEC", "sockspec")
 SCENARIOS = os.environ.get("SOCKSPEC_SCENARIOS_SRC", "scenarios")
-
-
-def load(profile, *args, timeout=120):
-    d = tempfile.mkdtemp()
-    path = os.path.join(d, "p.json")
-    with open(path, "w") as f:
-        json.dump(profile, f)
-    r = subprocess.run([SOCKSPEC, "load", path, "--out", d, *args], capture_output=True, text=True,
-                       timeout=timeout)
-    report = None
-    if os.path.exists(os.path.join(d, "load-report.json")):
-        with open(os.path.join(d, "load-report.json")) as f:
-            report = json.load(f)
-    return r, report, d
 
 
 def udp_profile(**kw):

@@ -32,36 +32,6 @@ def marked_env(marker):
     return env
 
 
-def marked_pids(marker):
-    """Live processes (not zombies) whose environment carries `marker`."""
-    found = []
-    want = f"{MARKER_KEY}={marker}".encode()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/environ", "rb") as f:
-                if want not in f.read().split(b"\0"):
-                    continue
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z":
-            found.append(int(pid))
-    return found
-
-
-def wait_until_gone(marker, limit_s=10):
-    """The marked processes still alive after up to `limit_s` seconds (empty when all ended)."""
-    until = time.monotonic() + limit_s
-    while True:
-        left = marked_pids(marker)
-        if not left or time.monotonic() > until:
-            return left
-        time.sleep(0.05)
-
-
 def alive(pid):
     """Running, not a zombie waiting for its reaper."""
     try:
@@ -70,14 +40,41 @@ def alive(pid):
         return False
 
 
-def wait_until_pids_gone(pids, limit_s=10):
-    """The pids still alive after up to `limit_s` seconds (empty when all ended)."""
+def marked_pids(marker):
+    """Live processes whose environment carries `marker`."""
+    want = f"{MARKER_KEY}={marker}".encode()
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                marked = want in f.read().split(b"\0")
+        except OSError:
+            continue
+        if marked and alive(pid):
+            found.append(int(pid))
+    return found
+
+
+def wait_until_empty(living, limit_s=10):
+    """What `living()` still returns after up to `limit_s` seconds (empty when all ended)."""
     until = time.monotonic() + limit_s
     while True:
-        left = [p for p in pids if alive(p)]
+        left = living()
         if not left or time.monotonic() > until:
             return left
         time.sleep(0.05)
+
+
+def wait_until_gone(marker, limit_s=10):
+    """The marked processes still alive after up to `limit_s` seconds."""
+    return wait_until_empty(lambda: marked_pids(marker), limit_s)
+
+
+def wait_until_pids_gone(pids, limit_s=10):
+    """The pids still alive after up to `limit_s` seconds."""
+    return wait_until_empty(lambda: [p for p in pids if alive(p)], limit_s)
 
 
 def write(dirname, name, doc):
