@@ -170,6 +170,19 @@ class DebianPackage(unittest.TestCase):
                      "./usr/share/doc/sockspec/copyright"):
             self.assertRegex(r.stdout, rf"\s{re.escape(path)}\n")
 
+    def test_copyright_is_apache_2_0(self):
+        # The package says what the repository's LICENSE says, in Debian's machine-readable form.
+        r = subprocess.run(["dpkg-deb", "--fsys-tarfile", self.deb], capture_output=True, check=True)
+        x = subprocess.run(["tar", "-xO", "./usr/share/doc/sockspec/copyright"], input=r.stdout,
+                           capture_output=True, check=True)
+        text = x.stdout.decode()
+        self.assertRegex(text, r"(?m)^License: Apache-2\.0$")
+        self.assertNotIn("all-rights-reserved", text)
+        self.assertIn("/usr/share/common-licenses/Apache-2.0", text)
+        license_file = SCENARIOS.parent / "LICENSE"
+        self.assertIn("Apache License", license_file.read_text())
+        self.assertIn("Version 2.0", license_file.read_text())
+
     def test_lintian_finds_no_errors(self):
         r = sh("lintian", "--tag-display-limit", "0", self.deb)
         self.assertNotIn("\nE: ", "\n" + r.stdout, r.stdout)
