@@ -89,6 +89,7 @@ class Run {
   int unix_type_ = 0;         // SOCK_STREAM or SOCK_DGRAM for an AF_UNIX target
   bool ipv4_ = false, ipv6_ = false, interrupted_ = false;
   std::string unreachable_;  // why the target was never reached (exit 3), for the reports
+  bool reach_unchecked_ = false;  // not probed: the first cases that connect to it decide
   std::mutex print_mu_;
 };
 
@@ -191,7 +192,12 @@ int Run::setup_target() {
     spec = ps.spec;
     netns_fd = ps.netns_fd;
   }
-  Prepared p = prepare_target(spec, o_.target, o_.server_cmd, o_.self_exe, tcp, udp, netns_fd);
+  // A plain TCP target is not probed when the run's first cases can tell whether it is up
+  // (with a relay in between they cannot: the relay accepts whatever is behind it).
+  bool defer = !impair_.spec;
+  Prepared p =
+      prepare_target(spec, o_.target, o_.server_cmd, o_.self_exe, tcp, udp, netns_fd, defer);
+  reach_unchecked_ = p.reach_unchecked;
   server_ = std::move(p.server);
   if (!p.error.empty()) {
     err_ << "run: " << p.error << "\n";
@@ -313,6 +319,27 @@ void Run::run_cases() {
     (alone ? exclusive : shared).push_back(i);
   }
   std::atomic<size_t> next{0};
+  if (reach_unchecked_) {
+    // One at a time until a case has connected to the target, or failed to the way an absent
+    // server fails (then the run stops: exit 3, as a probe would have said).
+    std::string addr = target_.addr.to_string();
+    for (; next < shared.size(); ++next) {
+      size_t i = shared[next];
+      results_[i] = run_item(items_[i], nullptr);
+      std::string why;
+      Reached seen = reach_seen(results_[i], addr, &why);
+      if (seen == Reached::no) {
+        unreachable_ = "target " + o_.target + " cannot be reached: " + why;
+        err_ << "run: " << unreachable_ << "\n";
+        return;
+      }
+      report_line(i);
+      if (seen == Reached::yes && items_[i].suite->transport == scenario::Transport::tcp) {
+        ++next;
+        break;
+      }
+    }
+  }
   auto worker = [&] {
     for (size_t k; (k = next++) < shared.size();) {
       size_t i = shared[k];

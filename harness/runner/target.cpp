@@ -1,7 +1,9 @@
 #include "runner/target.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <iterator>
 #include <cstdlib>
 #include <filesystem>
 
@@ -42,7 +44,7 @@ TargetSpec parse_target(const std::string& text) {
 }
 
 Reach reach_target(const std::string& name, const std::string& host, uint16_t port,
-                   bool probe_tcp) {
+                   bool probe_tcp, bool deferred) {
   Reach r;
   r.target.name = name;
   r.target.host = host;
@@ -52,7 +54,8 @@ Reach reach_target(const std::string& name, const std::string& host, uint16_t po
     return r;
   }
   r.target.addr = res.addrs.front();
-  if (!probe_tcp) return r;
+  if (!probe_tcp || (deferred && res.addrs.size() == 1)) return r;
+  r.probed = true;
   std::string tried;
   for (const auto& a : res.addrs) {
     auto e = net::probe_connect(a, 2000);
@@ -178,14 +181,15 @@ Prepared prepare_unix(const TargetSpec& spec, const std::string& server_cmd, boo
 
 Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
                         const std::string& server_cmd, const std::string& self_exe, bool tcp,
-                        bool udp, int netns_fd) {
+                        bool udp, int netns_fd, bool defer_tcp_check) {
   if (spec.unix) return prepare_unix(spec, server_cmd, tcp, udp);
   Prepared p;
   if (spec.builtin.empty() && server_cmd.empty()) {
-    Reach r = reach_target(target_text, spec.host, spec.port, tcp);
+    Reach r = reach_target(target_text, spec.host, spec.port, tcp, defer_tcp_check);
     if (!r.error.empty())
       p.error = p.reason = "target " + target_text + " cannot be reached: " + r.error;
     p.target = r.target;
+    p.reach_unchecked = tcp && !r.probed && r.error.empty();
     return p;
   }
   std::string host = spec.host.empty() ? "127.0.0.1" : spec.host;
@@ -215,6 +219,32 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
   p.target.host = host;
   p.target.addr = addr;
   return p;
+}
+
+Reached reach_seen(const reports::CaseResult& c, const std::string& target_addr, std::string* why) {
+  // The step's message names the peer ("connect 127.0.0.1:7: ECONNREFUSED"): a connect to
+  // another address (a case's own listener) says nothing about the target.
+  auto to_target = [&](const reports::StepResult& s) {
+    if (s.op != "connect") return false;
+    for (size_t at = s.message.find(target_addr); at != std::string::npos;
+         at = s.message.find(target_addr, at + 1)) {
+      size_t end = at + target_addr.size();  // 127.0.0.1:7 is not 127.0.0.1:7007
+      if (end == s.message.size() || !std::isdigit(static_cast<unsigned char>(s.message[end])))
+        return true;
+    }
+    return false;
+  };
+  for (const auto& s : c.steps) {
+    if (!to_target(s)) continue;
+    if (s.verdict == reports::Verdict::pass) return Reached::yes;
+    static constexpr const char* kAbsent[] = {"ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH",
+                                              "ENETUNREACH"};
+    if (std::find(std::begin(kAbsent), std::end(kAbsent), s.errno_name) != std::end(kAbsent)) {
+      if (why) *why = s.message;
+      return Reached::no;
+    }
+  }
+  return Reached::unknown;
 }
 
 }  // namespace sockspec::runner
