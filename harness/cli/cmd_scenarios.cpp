@@ -48,6 +48,7 @@ int cmd_validate(const Invocation& inv) {
     return rc;
   }
   auto loaded = runner::load_suites(paths);
+  for (const auto& why : loaded.skipped) std::cout << "skipped " << why << "\n";
   for (const auto& d : loaded.errors) std::cerr << d.to_string() << "\n";
   if (!loaded.errors.empty()) {
     std::cerr << loaded.errors.size() << " problem(s)\n";

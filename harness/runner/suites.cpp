@@ -21,7 +21,8 @@ namespace sockspec::runner {
 namespace fs = std::filesystem;
 
 namespace {
-void collect(const fs::path& p, std::vector<std::string>& files,
+// `found` marks the files a folder walk found (not named by the user).
+void collect(const fs::path& p, std::vector<std::string>& files, std::vector<bool>& found_in_dir,
              std::vector<scenario::Diagnostic>& errors) {
   std::error_code ec;
   if (fs::is_directory(p, ec)) {
@@ -38,6 +39,7 @@ void collect(const fs::path& p, std::vector<std::string>& files,
     }
     std::sort(found.begin(), found.end());
     files.insert(files.end(), found.begin(), found.end());
+    found_in_dir.resize(files.size(), true);
     return;
   }
   if (!fs::exists(p, ec)) {
@@ -45,11 +47,22 @@ void collect(const fs::path& p, std::vector<std::string>& files,
     return;
   }
   files.push_back(p.string());
+  found_in_dir.push_back(false);
 }
 // A load profile says "profile" where a suite says "suite"; anything else is read as a suite.
 bool is_profile(const std::string& text) {
   auto j = nlohmann::json::parse(text, nullptr, false);
   return j.is_object() && j.contains("profile") && !j.contains("suite");
+}
+// A JSON file in a folder that is no scenario at all (no "format", "suite" or "profile"):
+// why it is passed over, or "" when it is read as a suite. Reports that `--out` wrote beside
+// the suites are the usual case; a named file is always read, so its mistakes are reported.
+std::string not_a_scenario(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object() || j.contains("format") || j.contains("suite") || j.contains("profile"))
+    return "";
+  if (j.contains("schema_version") && j.contains("suites")) return "a sockspec report";
+  return "no \"format\", \"suite\" or \"profile\" key";
 }
 }  // namespace
 
@@ -64,9 +77,11 @@ void reject_profiles(Loaded& l) {
 Loaded load_suites(const std::vector<std::string>& paths) {
   Loaded out;
   std::vector<std::string> files;
-  for (const auto& p : paths) collect(p, files, out.errors);
+  std::vector<bool> found_in_dir;
+  for (const auto& p : paths) collect(p, files, found_in_dir, out.errors);
   std::map<std::string, std::string> seen;  // suite name -> file
-  for (const auto& f : files) {
+  for (size_t k = 0; k < files.size(); ++k) {
+    const std::string& f = files[k];
     std::string why;
     auto text = read_file(f, &why);
     if (!text) {
@@ -76,6 +91,12 @@ Loaded load_suites(const std::vector<std::string>& paths) {
     if (auto problem = reports::check_json_limits(*text)) {  // before anything parses it
       out.errors.push_back({f, problem->pointer, problem->message});
       continue;
+    }
+    if (found_in_dir[k]) {
+      if (auto what = not_a_scenario(*text); !what.empty()) {
+        out.skipped.push_back(f + ": " + what + ", not a scenario");
+        continue;
+      }
     }
     if (is_profile(*text)) {
       auto profile = load::parse_profile(*text, f);

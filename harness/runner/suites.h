@@ -15,10 +15,13 @@ struct Loaded {
   // Files that are load profiles (a "profile" key, no "suite"), checked as such: each is
   // listed here when valid, its problems are in `errors` when not.
   std::vector<std::string> profiles;
+  // JSON files a folder held that are no scenario (reports --out wrote there): "FILE: why".
+  std::vector<std::string> skipped;
 };
 
 // Files as given; directories are searched for *.json, skipping their schema/ and load/
-// folders (JSON Schema and load profiles, not suites). Suite names must be unique.
+// folders (JSON Schema and load profiles, not suites) and passing over JSON files that have
+// none of "format", "suite", "profile" (`skipped`). Suite names must be unique.
 Loaded load_suites(const std::vector<std::string>& paths);
 
 // For commands that take suites only: one error per load profile in `l`, saying what to run.
