@@ -1,6 +1,7 @@
 #include "match/matcher.h"
 
 #include <algorithm>
+#include <cstring>
 #include <span>
 
 #include "common/codec.h"
@@ -14,8 +15,30 @@ std::string preview(std::string_view bytes, size_t max = 40) {
   return "\"" + s + (bytes.size() > max ? "\"..." : "\"");
 }
 
+// A pattern as a person reads it: printable ASCII (backslashes included) as written, every
+// other byte escaped, so a CR, LF, NUL or ESC in a pattern cannot break a report's line or
+// reach a terminal (issue 22).
+std::string display_pattern(std::string_view pattern) {
+  std::string out;
+  for (unsigned char c : pattern) {
+    if (c >= 0x20 && c < 0x7f) {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += escape_bytes(std::string_view(reinterpret_cast<const char*>(&c), 1));
+    }
+  }
+  return out;
+}
+
+// What a failed regex saw: enough of the segment that a wrong field past the first few dozen
+// bytes still shows (a regex gives no offset of its own, unlike an exact match).
+constexpr size_t kRegexShown = 256;
+
 size_t first_difference(std::string_view a, std::string_view b) {
   size_t n = std::min(a.size(), b.size());
+  // A stream's exact match is checked again as each read adds bytes: memcmp keeps that
+  // cheap for megabytes (an echo of 8 MiB is compared some hundred times as it arrives).
+  if (std::memcmp(a.data(), b.data(), n) == 0) return n;
   auto [ia, ib] = std::mismatch(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin());
   return static_cast<size_t>(ia - a.begin());
 }
@@ -55,8 +78,9 @@ Outcome regex_check(const Regex& r, std::string_view segment, size_t consumed) {
   RegexResult res = full_match(*r.re, segment, groups);
   if (res.kind == RegexResult::Kind::over_budget) return mismatch(res.why);
   if (res.kind == RegexResult::Kind::no_match) {
-    return mismatch("segment " + preview(segment) + " (" + std::to_string(segment.size()) +
-                    " bytes) does not match /" + r.re->source() + "/");
+    return mismatch("segment " + preview(segment, kRegexShown) + " (" +
+                    std::to_string(segment.size()) + " bytes) does not match /" +
+                    display_pattern(r.re->source()) + "/");
   }
   Outcome o = matched(consumed);
   o.groups.reserve(groups.size());
@@ -157,7 +181,7 @@ std::string describe(const Resolved& m) {
                             : std::to_string(l->min) + ".." + std::to_string(l->max) + " bytes";
   }
   const auto& r = std::get<Regex>(m);
-  std::string s = "/" + r.re->source() + "/";
+  std::string s = "/" + display_pattern(r.re->source()) + "/";
   if (r.until) s += " until " + preview(*r.until);
   if (r.count) s += " over " + std::to_string(*r.count) + " bytes";
   return s;

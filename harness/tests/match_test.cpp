@@ -91,6 +91,22 @@ TEST(StreamMatch, LengthTakesExactlyNOrWhatIsThereWithinARange) {
   EXPECT_EQ(match_stream(Length{2, 5}, "a", true).kind, K::mismatch);
 }
 
+TEST(RegexMismatch, ThePatternIsShownEscapedOnceAndTheSegmentPastItsFirstFortyBytes) {
+  // Issue 22: a CR, LF or ESC in a pattern broke the report's line or reached the terminal,
+  // and only ~40 bytes of the segment were shown, so a wrong field at offset 42 never appeared.
+  Resolved m = regex("HDR\r\n\x1b[0-9]{50}Z", std::nullopt, 56);
+  std::string wire = "HDR\r\n\x1b" + std::string(42, '7') + "WRONG!!Z";
+  auto o = match_stream(m, wire, false);
+  ASSERT_EQ(o.kind, K::mismatch);
+  for (char c : o.why) {
+    EXPECT_TRUE(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f) << "raw byte in: " << o.why;
+  }
+  EXPECT_NE(o.why.find("/HDR\\r\\n\\x1b[0-9]{50}Z/"), std::string::npos) << o.why;
+  EXPECT_NE(o.why.find("WRONG!!"), std::string::npos) << o.why;
+  EXPECT_EQ(o.why.find("/HDR"), o.why.rfind("/HDR")) << "the pattern appears once: " << o.why;
+  EXPECT_EQ(describe(m).find('\r'), std::string::npos);
+}
+
 TEST(DatagramMatch, ALongerDatagramNeverPassesAsAMatch) {
   std::string want(1024, 'x');
   auto longer = match_datagram(Exact{want}, want + "y");
