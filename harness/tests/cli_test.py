@@ -166,6 +166,45 @@ class ExitCodes(unittest.TestCase):
         self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
         self.assertIn("ECONNREFUSED", r.stderr)
 
+    def test_a_plain_target_sees_only_the_cases_connections(self):
+        # Issue 22: a probe connection before the cases was logged by real servers as a client
+        # that came and left (mosquitto: "Client <unknown> closed its connection") and counted
+        # by servers that count clients. Two cases with one connect each: two connections.
+        import socket
+        import threading
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        listener.settimeout(30)
+        port = listener.getsockname()[1]
+        accepted = []
+
+        def serve():
+            try:
+                while len(accepted) < 10:
+                    conn, _ = listener.accept()
+                    accepted.append(conn)
+                    data = conn.recv(100)
+                    conn.sendall(data)
+                    conn.close()
+            except OSError:
+                pass
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        case = lambda n: {"id": f"c{n}", "steps": [
+            {"op": "connect", "conn": "c"}, {"op": "send", "conn": "c", "text": "hi\n"},
+            {"op": "expect", "conn": "c", "text": "hi\n"}]}
+        with tempfile.TemporaryDirectory() as d:
+            suite = os.path.join(d, "two.json")
+            with open(suite, "w") as f:
+                json.dump({"format": 1, "suite": "two", "transport": "tcp", "cases": [case(1), case(2)]}, f)
+            r = run("run", suite, "--target", f"127.0.0.1:{port}", "-j", "1")
+        listener.close()
+        t.join(timeout=10)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(len(accepted), 2, "one connection per connect step, no probe")
+
     def test_a_server_that_does_not_start_exits_3_with_its_output(self):
         r = run("run", TOUR, "--server-cmd", "echo 'cannot bind, sorry' >&2; exit 4")
         self.assertEqual(r.returncode, 3)
@@ -239,6 +278,26 @@ class Listing(unittest.TestCase):
         self.assertIn("must   format-tour/payloads-and-matchers  [RFC 862, TCP Based Echo Service]", r.stdout)
         self.assertIn("should format-tour/repeat-and-parallel", r.stdout)
         self.assertIn("requires: managed-server", r.stdout)
+
+    def test_validate_of_a_folder_passes_over_the_reports_written_into_it(self):
+        # Issue 22: `validate DIR` read the reports `--out DIR/out` wrote and failed on them.
+        import shutil
+        with tempfile.TemporaryDirectory() as d:
+            shutil.copy(TOUR, d)
+            r = run("run", os.path.join(d, "format-tour.json"), "--target", "builtin:echo",
+                    "--filter", "format-tour/payloads-and-matchers", "--out", os.path.join(d, "out"))
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertTrue(os.path.exists(os.path.join(d, "out", "report.json")))
+            with open(os.path.join(d, "notes.json"), "w") as f:
+                json.dump({"anything": "else"}, f)
+            r = run("validate", d)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("1 suite(s)", r.stdout)
+            self.assertRegex(r.stdout, r"skipped .*report\.json: a sockspec report, not a scenario")
+            self.assertIn('notes.json: no "format", "suite" or "profile" key, not a scenario', r.stdout)
+            # Named explicitly, a file is always read: its mistakes are the user's to see.
+            r = run("validate", os.path.join(d, "notes.json"))
+            self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
