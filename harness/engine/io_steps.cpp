@@ -71,8 +71,15 @@ class SendMachine : public Machine {
       ssize_t n =
           ::send(c_->fd.get(), bytes_.data() + offset_, bytes_.size() - offset_, MSG_NOSIGNAL);
       if (n < 0) {
-        if (errno == EAGAIN || errno == EINTR) return wait(c_->fd.get(), EPOLLOUT);
-        return failed(errno);
+        if (errno != EAGAIN && errno != EINTR) return failed(errno);
+        if (op.read_while_blocked == 0) return wait(c_->fd.get(), EPOLLOUT);
+        // Blocked: take one small read of what came back, then try the send again.
+        int err = 0;
+        Read r = read_some(*c_, scope_.env.loop, result.bytes_received, err,
+                           static_cast<size_t>(op.read_while_blocked));
+        if (r == Read::data) continue;
+        if (r == Read::failed) return failed(err);
+        return wait(c_->fd.get(), c_->eof ? EPOLLOUT : EPOLLOUT | EPOLLIN);
       }
       result.bytes_sent += static_cast<uint64_t>(n);
       c_->bytes_sent += static_cast<uint64_t>(n);
@@ -349,6 +356,8 @@ class ExpectMachine : public Machine {
   Progress mismatch(const match::Outcome& out) {
     if (out.diff_offset)
       result.mismatch = make_mismatch(out.expected, out.actual, *out.diff_offset);
+    // A regex's mismatch already names its pattern; bytes and lengths say what was expected.
+    if (std::holds_alternative<match::Regex>(*matcher_)) return fail(out.why);
     return fail(out.why + "; expected " + match::describe(*matcher_));
   }
 

@@ -17,13 +17,14 @@ constexpr unsigned kRecvBatch = 8;
 
 // It reads into the stack and appends what came, so an idle conn holds no 64 KiB buffer
 // (15,000 of them would).
-Read read_some(Conn& c, net::EventLoop& loop, uint64_t& received, int& err) {
+Read read_some(Conn& c, net::EventLoop& loop, uint64_t& received, int& err, size_t max) {
   if (loop.known_idle(c.fd.get(), EPOLLIN)) return Read::again;  // nothing came since EAGAIN
   char chunk[kReadChunk];
-  ssize_t n = ::recv(c.fd.get(), chunk, sizeof chunk, 0);
+  size_t want = max == 0 ? sizeof chunk : std::min(max, sizeof chunk);
+  ssize_t n = ::recv(c.fd.get(), chunk, want, 0);
   if (n > 0) {
     // Short: the receive queue ran dry (TCP copies until it does or the buffer is full).
-    if (static_cast<size_t>(n) < sizeof chunk) loop.drained(c.fd.get(), EPOLLIN);
+    if (static_cast<size_t>(n) < want) loop.drained(c.fd.get(), EPOLLIN);
     c.rx.append(chunk, static_cast<size_t>(n));
     received += static_cast<uint64_t>(n);
     c.bytes_received += static_cast<uint64_t>(n);

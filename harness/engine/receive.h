@@ -20,9 +20,10 @@ enum class Read { data, eof, again, failed };
 
 inline bool is_reset(int err) { return err == ECONNRESET || err == EPIPE; }
 
-// One recv() appended to c.rx; what it got is added to `received`. On failure `err` is the
-// errno, and c.reset_errno is set when the connection was reset.
-Read read_some(Conn& c, net::EventLoop& loop, uint64_t& received, int& err);
+// One recv() of at most `max` bytes (0: a large chunk) appended to c.rx; what it got is added
+// to `received`. On failure `err` is the errno, and c.reset_errno is set when the connection
+// was reset.
+Read read_some(Conn& c, net::EventLoop& loop, uint64_t& received, int& err, size_t max = 0);
 
 // The next datagram: from c.inbox, else from one recvmmsg() that queues any further datagrams
 // in c.inbox. -1 with errno set, 0 nothing queued, 1 a datagram in d.

@@ -96,6 +96,11 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
       error(f.ptr("to"), "only an unconnected UDP socket (made with open) takes a destination");
     }
     if (auto r = f.uint("repeat", false, 1, kMaxRepeat)) o.repeat = *r;
+    if (auto r = f.uint("read_while_blocked", false, 1, 1 << 20)) {
+      o.read_while_blocked = *r;
+      if (ci && ci->transport != Transport::tcp)
+        error(f.ptr("read_while_blocked"), "only applies to TCP: a datagram send never blocks on the peer");
+    }
     o.expect_error = errno_field(f);
     if (!c || !p) return std::nullopt;
     o.conn = *c;

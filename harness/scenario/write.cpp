@@ -127,6 +127,7 @@ struct OpWriter {
     put_payload(j, o.payload);
     if (o.to) j["to"] = o.to->text;
     if (o.repeat != 1) j["repeat"] = o.repeat;
+    if (o.read_while_blocked) j["read_while_blocked"] = o.read_while_blocked;
     if (o.expect_error) j["expect_error"] = *o.expect_error;
   }
   void operator()(const ExpectOp& o) {

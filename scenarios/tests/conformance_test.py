@@ -181,6 +181,16 @@ class HandWrittenServers(unittest.TestCase):
                       '1 byte more than expected (unread data already buffered): "x"', r.stdout)
         self.assertEqual([c for c in must if v[c][0] != "fail"], [])
 
+    def test_the_documentation_selectors_echo_fails_the_slow_reader_case_only(self):
+        # Issue 22: `conn.send(data)` on a non-blocking socket drops the rest of a partial write;
+        # on loopback the kernel's buffers swallowed every other case's bytes whole.
+        must = listed_cases("echo-tcp", "must")
+        self.assertIn("echo-tcp/slow-reader", must)
+        r, v = self.run_kind("selectors-echo-send", must, 2, "must")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        failed = sorted(c for c in must if v[c][0] != "pass")
+        self.assertEqual(failed, ["echo-tcp/slow-reader"], r.stdout)
+
     def test_an_oversize_chargen_reply_fails_the_size_case_only_in_the_rfc_terms(self):
         r, v = self.run_kind("chargen-udp-1024", ["chargen-udp"], 2, "all")
         failed = sorted(c for c, (verdict, _) in v.items() if verdict in ("fail", "warn"))

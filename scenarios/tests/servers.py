@@ -8,12 +8,18 @@ fault a case must name.
 correct:
   threaded-echo-backlog-2   a thread per client, listen(2): bursts overflow its queue
   socketserver-echo         Python's socketserver.ThreadingTCPServer with its defaults
+  daytime-two-lines         a TCP daytime server whose answer is two lines (RFC 867 fixes no
+                            syntax), then closes
 broken:
   time-udp-drops-queued     answers one datagram, then throws away every datagram that
                             queued meanwhile (a super-server that re-arms too late)
   echo-tcp-doubles          sends every byte back twice
   chargen-udp-1024          answers with 1024 characters; RFC 864 allows 0 to 512
+  selectors-echo-send       the selectors echo of Python's documentation: non-blocking, and
+                            `conn.send(data)` where `sendall` was meant, so the rest of a
+                            partial write is lost (the most common bug of a first server)
 """
+import selectors
 import socket
 import socketserver
 import struct
@@ -90,7 +96,53 @@ def chargen_udp_1024(port):
         s.sendto((line * 15)[:1024], peer)
 
 
+def daytime_two_lines(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", port))
+    s.listen(128)
+    while True:
+        c, _ = s.accept()
+        with c:
+            c.sendall(time.strftime("%A, %B %d, %Y\r\n%H:%M:%S-UTC\r\n", time.gmtime()).encode())
+
+
+def selectors_echo_send(port):
+    sel = selectors.DefaultSelector()
+
+    def accept(sock):
+        conn, _ = sock.accept()
+        conn.setblocking(False)
+        sel.register(conn, selectors.EVENT_READ, read)
+
+    def read(conn):
+        try:
+            data = conn.recv(1000)
+        except ConnectionError:
+            data = b""
+        if data:
+            conn.send(data)  # Hope it won't block
+        else:
+            sel.unregister(conn)
+            conn.close()
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(100)
+    sock.setblocking(False)
+    sel.register(sock, selectors.EVENT_READ, accept)
+    while True:
+        for key, _ in sel.select():
+            try:
+                key.data(key.fileobj)
+            except (BlockingIOError, ConnectionError):
+                pass  # the documentation's server dies here; a first server often catches it
+
+
 KINDS = {
+    "daytime-two-lines": daytime_two_lines,
+    "selectors-echo-send": selectors_echo_send,
     "threaded-echo-backlog-2": threaded_echo_backlog_2,
     "socketserver-echo": socketserver_echo,
     "time-udp-drops-queued": time_udp_drops_queued,
