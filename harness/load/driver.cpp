@@ -79,11 +79,11 @@ class Worker : public net::Waiter {
         share_(rate_share),
         line_(line),
         run_(engine::CaseEnv{o.target, o.seed, p.default_timeout_ms, nullptr, loop_, nullptr,
-                             p.udp_sequence && in_flight == 1, p.source_addresses, &payloads_, true,
+                             p.udp_sequence && in_flight == 1 && !p.match_by, p.source_addresses, &payloads_, true,
                              any_list(p, scenario::uses_echo)}),
         tally_(progress) {
     loop_.set_busy_poll(o.busy_poll);
-    if (in_flight_ > 1) {
+    if (in_flight_ > 1 || p_.match_by) {
       std::string why;
       pipe_steps_ = pipeline_steps(p_.iteration, p_.default_timeout_ms, why);  // checked at parse
     }
@@ -232,7 +232,7 @@ class Worker : public net::Waiter {
   }
   std::unique_ptr<Pipeline> make_pipeline(unsigned user, std::function<void()> on_change) {
     return std::make_unique<Pipeline>(*pipe_steps_, p_.transport, run_.env(), vars(user),
-                                      in_flight_, p_.udp_tag_offset, !open_loop(), tally_,
+                                      in_flight_, p_.udp_tag_offset, p_.match_by, !open_loop(), tally_,
                                       std::move(on_change));
   }
   // The conn the iteration uses, as the user's setup left it; null when it is not open.

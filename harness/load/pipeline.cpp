@@ -37,14 +37,16 @@ void put_tag(std::string& wire, uint64_t tag) {
 }  // namespace
 
 Pipeline::Pipeline(const PipelineSteps& steps, scenario::Transport transport, engine::CaseEnv& env,
-                   scenario::VarValues vars, unsigned capacity, unsigned tag_offset, bool closed,
-                   Tally& tally, std::function<void()> on_change)
+                   scenario::VarValues vars, unsigned capacity, unsigned tag_offset,
+                   std::optional<MatchBy> match_by, bool closed, Tally& tally,
+                   std::function<void()> on_change)
     : steps_(steps),
       transport_(transport),
       env_(env),
       vars_(std::move(vars)),
       capacity_(capacity),
       tag_offset_(tag_offset),
+      match_by_(match_by),
       closed_(closed),
       tally_(tally),
       on_change_(std::move(on_change)) {
@@ -86,6 +88,12 @@ std::shared_ptr<const match::Resolved> Pipeline::prepare(uint64_t number, std::s
     return nullptr;
   }
   payload = std::move(bytes.bytes);
+  if (match_by_ && payload.size() < match_by_->offset + match_by_->width) {
+    error = "send: the payload has " + std::to_string(payload.size()) +
+            " bytes, too few for the match_by field (offset " + std::to_string(match_by_->offset) +
+            ", width " + std::to_string(match_by_->width) + ")";
+    return nullptr;
+  }
   if (udp() && payload.size() < tag_offset_) {
     error = "send: the payload has " + std::to_string(payload.size()) +
             " bytes, fewer than udp_tag_offset (" + std::to_string(tag_offset_) + ")";
@@ -126,9 +134,14 @@ bool Pipeline::start(TimePoint intended) {
     // Queued, and sent from the loop with every other start due now: one sendmmsg() for all.
     s.tag = ledger_.next_tag();
     ledger_.sent();
-    datagrams_.emplace_back(*payload, 0, tag_offset_);
-    put_tag(datagrams_.back(), s.tag);
-    datagrams_.back().append(*payload, tag_offset_);
+    if (match_by_) {
+      datagrams_.push_back(*payload);
+      s.matcher = number_request(datagrams_.back(), 0, s.tag, std::move(s.matcher));
+    } else {
+      datagrams_.emplace_back(*payload, 0, tag_offset_);
+      put_tag(datagrams_.back(), s.tag);
+      datagrams_.back().append(*payload, tag_offset_);
+    }
     s.in_window = true;
     ++awaited_;
     slots_.push_back(std::move(s));
@@ -137,7 +150,9 @@ bool Pipeline::start(TimePoint intended) {
   } else {
     // Written from the loop once every start due now is queued: one send() carries them all
     // (a send per request would cost a loopback delivery, and a wake-up of the server, each).
+    size_t at = out_.size();
     out_.append(*payload);
+    if (match_by_) s.matcher = number_request(out_, at, s.number, std::move(s.matcher));
     if (tally_.counts(intended)) tally_.part().bytes_sent += payload->size();
     s.in_window = true;
     ++awaited_;
@@ -150,6 +165,52 @@ bool Pipeline::start(TimePoint intended) {
   // its own call to start().
   if (changed_ && !retry_) env_.loop.post(*this);
   return !retry_;
+}
+
+std::shared_ptr<const match::Resolved> Pipeline::number_request(
+    std::string& wire, size_t at, uint64_t number, std::shared_ptr<const match::Resolved> m) {
+  match_by_->put(wire, at, number);
+  // The expected reply carries the request's own number where the field is (an `echo`, a
+  // `hex` written with any id there); a regex or length matcher sees the reply as it came.
+  const auto* exact = std::get_if<match::Exact>(m.get());
+  if (!exact || exact->bytes.size() < match_by_->offset + match_by_->width) return m;
+  match::Exact own = *exact;
+  match_by_->put(own.bytes, 0, number);
+  return std::make_shared<const match::Resolved>(std::move(own));
+}
+
+// The tag of the datagram a reply answers (its tag, or its match_by field); nullopt, after
+// counting it as stray, when it names none.
+std::optional<uint64_t> Pipeline::reply_tag(std::string_view bytes, TimePoint now) {
+  if (match_by_) {
+    auto id = match_by_->get(bytes);
+    if (!id) {
+      stray("a datagram of " + std::to_string(bytes.size()) +
+                " bytes, too short for the match_by field (offset " +
+                std::to_string(match_by_->offset) + ", width " +
+                std::to_string(match_by_->width) + ")",
+            now);
+      return std::nullopt;
+    }
+    std::optional<uint64_t> tag;
+    if (ledger_.next_tag() > 0)
+      tag = MatchBy::newest_with(*id, ledger_.next_tag() - 1, match_by_->range_bits());
+    if (!tag) stray("a datagram with id " + std::to_string(*id) + ", which no request had", now);
+    return tag;
+  }
+  auto tag = engine::UdpSequence::parse(bytes.substr(std::min(tag_offset_, bytes.size())));
+  if (!tag) {
+    std::string where = tag_offset_ ? " at offset " + std::to_string(tag_offset_) : "";
+    stray("a datagram without a tag" + where + ": \"" + std::string(bytes.substr(0, 40)) + "\"",
+          now);
+  }
+  return tag;
+}
+
+// How a datagram is named in messages: by its tag, or by its match_by id.
+std::string Pipeline::datagram_name(uint64_t tag) const {
+  return match_by_ ? "request id " + std::to_string(match_by_->id(tag))
+                   : engine::UdpSequence::tag(tag);
 }
 
 void Pipeline::on_event(uint32_t) {
@@ -232,15 +293,11 @@ void Pipeline::read_datagrams(TimePoint now) {
     }
     if (tally_.counts(now)) tally_.part().bytes_received += d.full_size;
     std::string_view bytes = d.bytes;
-    auto tag = engine::UdpSequence::parse(bytes.substr(std::min(tag_offset_, bytes.size())));
-    if (!tag) {
-      std::string where = tag_offset_ ? " at offset " + std::to_string(tag_offset_) : "";
-      stray("a datagram without a tag" + where + ": \"" + d.bytes.substr(0, 40) + "\"", now);
-      continue;
-    }
+    auto tag = reply_tag(bytes, now);
+    if (!tag) continue;
     switch (ledger_.reply(*tag)) {
       case UdpLedger::Reply::unknown:
-        stray("a datagram with a tag never sent: " + engine::UdpSequence::tag(*tag), now);
+        stray("a datagram for a request never sent: " + datagram_name(*tag), now);
         continue;
       case UdpLedger::Reply::duplicate:
       case UdpLedger::Reply::late:
@@ -258,8 +315,9 @@ void Pipeline::read_datagrams(TimePoint now) {
       fail(s, "mismatch", step,
            "datagram from " + d.from.to_string() + ", expected from " + conn_->peer.to_string());
     } else {
-      std::string_view body = bytes.substr(engine::UdpSequence::kTagSize);
-      if (tag_offset_ > 0) {  // the reply as the payload was, before the tag went in
+      std::string_view body = bytes;
+      if (!match_by_) body = bytes.substr(engine::UdpSequence::kTagSize);
+      if (!match_by_ && tag_offset_ > 0) {  // the reply as the payload was, before the tag went in
         body_.assign(bytes.substr(0, tag_offset_));
         body_.append(bytes.substr(tag_offset_ + engine::UdpSequence::kTagSize));
         body = body_;
@@ -393,7 +451,7 @@ void Pipeline::expire(TimePoint now) {
     if (udp()) {
       ledger_.expired(s.tag);
       fail(s, "loss", step,
-           "datagram lost: no reply to " + engine::UdpSequence::tag(s.tag) + within);
+           "datagram lost: no reply to " + datagram_name(s.tag) + within);
       continue;
     }
     fail(s, "timeout", step,

@@ -3,11 +3,12 @@
 // The iteration is one `send` and one `expect` on one conn (the profile parser checks it). Each
 // start sends at once, whatever is still awaited, and gets a slot; the window holds at most
 // `in_flight` slots. UDP: every datagram carries a tag (UdpSequence's "#<16 hex>#", first or
-// after `udp_tag_offset` bytes of the payload), a reply goes to the slot of its tag, and a slot
-// with no reply by its deadline is lost (nothing waits for it). TCP: a stream keeps order, so
-// replies belong to the slots oldest first, each checked byte for byte against its own request; a
-// failed reply breaks the connection (what follows it in the stream can no longer be placed) and
-// the slots behind it are abandoned.
+// after `udp_tag_offset` bytes of the payload), or with `match_by` its number in a field of the
+// protocol; a reply goes to the slot its tag or field names, and a slot with no reply by its
+// deadline is lost (nothing waits for it). TCP: a stream keeps order, so replies belong to the
+// slots oldest first, each checked byte for byte against its own request (with `match_by`, its
+// field too); a failed reply breaks the connection (what follows it in the stream can no longer
+// be placed) and the slots behind it are abandoned.
 #pragma once
 
 #include <deque>
@@ -34,9 +35,11 @@ class Pipeline : public net::Waiter {
   // One per virtual user for the whole run (the event loop may still hold its timers), bound
   // to each new connection with attach().
   // `tag_offset`: UDP, where the tag goes in each datagram (after that many payload bytes).
+  // `match_by`: number the requests in that field instead of tagging them.
   Pipeline(const PipelineSteps& steps, scenario::Transport transport, engine::CaseEnv& env,
-           scenario::VarValues vars, unsigned capacity, unsigned tag_offset, bool closed,
-           Tally& tally, std::function<void()> on_change);
+           scenario::VarValues vars, unsigned capacity, unsigned tag_offset,
+           std::optional<MatchBy> match_by, bool closed, Tally& tally,
+           std::function<void()> on_change);
   // Starts afresh on `conn` (the user's setup opened it); detach() lets go of it, dropping
   // anything in flight uncounted (the run ended, or the user reconnects).
   void attach(engine::Conn& conn);
@@ -65,6 +68,13 @@ class Pipeline : public net::Waiter {
   };
 
   bool udp() const { return transport_ == scenario::Transport::udp; }
+  // The request numbered `number` goes out in `wire` from `at` (match_by); its reply's
+  // matcher, when it has the field's bytes, expects that number there too.
+  std::shared_ptr<const match::Resolved> number_request(std::string& wire, size_t at,
+                                                        uint64_t number,
+                                                        std::shared_ptr<const match::Resolved> m);
+  std::optional<uint64_t> reply_tag(std::string_view datagram, TimePoint now);
+  std::string datagram_name(uint64_t tag) const;
   std::shared_ptr<const match::Resolved> prepare(uint64_t number, std::string& payload,
                                                  std::string& error);
   void read_datagrams(TimePoint now);
@@ -87,6 +97,7 @@ class Pipeline : public net::Waiter {
   scenario::VarValues vars_;
   unsigned capacity_;
   size_t tag_offset_;
+  std::optional<MatchBy> match_by_;
   bool closed_;
   Tally& tally_;
   std::function<void()> on_change_;
