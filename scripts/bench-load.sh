@@ -23,25 +23,34 @@ sleep 0.5
 
 # A 64-byte sockperf ping: sequence 1, flags "client + pong request", length 64.
 ping_hex="0000000000000001 0003 00000040 $(printf '00%.0s' $(seq 50))"
+# sockperf server answers with the sequence number (8 bytes at offset 0) as it came and the
+# client bit cleared: over UDP replies are matched by that number (a tag would rewrite the header
+# sockperf reads, and it would answer nothing).
+match_udp='"match_by": {"offset": 0, "width": 8},'
 for transport in udp tcp; do
   cat > "$work/rr-$transport.json" <<JSON
 {"format": 1, "profile": "rr-$transport", "transport": "$transport", "defaults": {"timeout_ms": 1000},
+ $([ $transport = udp ] && echo "$match_udp")
  "executor": {"type": "closed", "vus": 1}, "threads": 1, "duration_s": $seconds, "warmup_s": 0.5,
  "setup": [{"op": "connect", "conn": "c", "options": {"nodelay": $([ $transport = tcp ] && echo true || echo false)}}],
  "iteration": [{"op": "send", "conn": "c", "hex": "$ping_hex"}, {"op": "expect", "conn": "c", "length": 64}]}
 JSON
 done
 cat > "$work/send.json" <<JSON
-{"format": 1, "profile": "udp-send", "transport": "udp", "executor": {"type": "closed", "vus": 1}, "threads": 1,
+{"format": 1, "profile": "udp-send", "transport": "udp", "udp_sequence": false, "executor": {"type": "closed", "vus": 1}, "threads": 1,
  "duration_s": $seconds, "warmup_s": 0.5, "setup": [{"op": "connect", "conn": "u"}],
  "iteration": [{"op": "send", "conn": "u", "hex": "$ping_hex", "repeat": 1024}]}
 JSON
 
-# Prints "p50_us p99_us per_second" for one run of each kind.
+# Prints "p50_us p99_us per_second" for one run of each kind. A run that measured nothing or
+# errored stops the benchmark (exit 1) and says why: a ratio against 0 would be no figure.
 ours_rr() {
-  "$sockspec" load "$work/rr-$1.json" --target "127.0.0.1:$port" --report-json "$work/r.json" > /dev/null
+  "$sockspec" load "$work/rr-$1.json" --target "127.0.0.1:$port" --report-json "$work/r.json" > /dev/null || true
   python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["load"]; p=l["latency"]["percentiles"]
-print(p["p50"]/1e3, p["p99"]/1e3, l["achieved_rate"])' "$work/r.json"
+if l["iterations"] == 0 or l["errors"] > 0:
+    sys.exit("bench-load: sockspec %s round trip measured %d round trips with %d errors (%s)" % (
+        sys.argv[2], l["iterations"], l["errors"], l["first_errors"][:1]))
+print(p["p50"]/1e3, p["p99"]/1e3, l["achieved_rate"])' "$work/r.json" "$1"
 }
 theirs_rr() {
   local flag=""; [ "$1" = tcp ] && flag="--tcp"
