@@ -44,11 +44,7 @@ class VirtualUser : public net::Waiter {
     if (state_ == State::piped) on_pipe_change();
   }
   bool done() const { return state_ == State::done; }
-  void abort() {
-    if (pipe_) pipe_->detach();
-    client_.abort("the run ended");
-    state_ = State::done;
-  }
+  void abort();
 
  private:
   enum class State { setup, idle, piped, running, teardown, backoff, done };
@@ -61,6 +57,7 @@ class VirtualUser : public net::Waiter {
   unsigned index_;                // ${client}
   State state_ = State::backoff;  // the first event (at t0) runs the setup
   TimePoint intended_{}, started_{};
+  TimePoint setup_began_{};  // the setup of this user's current connection began
   uint64_t done_iterations_ = 0;
   bool finished_flag_ = false;  // set by the client's on_finish, handled from the loop
   std::unique_ptr<Pipeline> pipe_;
@@ -218,6 +215,13 @@ class Worker : public net::Waiter {
   std::string record_error(TimePoint intended, engine::Client& c) {
     return record_failed(tally_, intended, c);
   }
+  // When a setup that began at `began` and failed (or never finished) now counts: now, or, once
+  // the run has ended, in the window it held up (a connect stuck past the end is an error of
+  // the window, not dropped uncounted).
+  TimePoint setup_outcome_time(TimePoint began) const {
+    TimePoint now = Clock::now();
+    return now < end_ ? now : std::max(began, measure_from_);
+  }
 
   bool open_loop() const { return p_.executor != Profile::Executor::closed; }
   bool pipelined() const { return pipe_steps_.has_value(); }
@@ -299,6 +303,7 @@ class Worker : public net::Waiter {
 
 void VirtualUser::begin() {
   state_ = State::setup;
+  setup_began_ = Clock::now();
   client_.run_steps(w_.profile().setup, [this] {
     finished_flag_ = true;
     w_.loop().post(*this);
@@ -344,9 +349,18 @@ void VirtualUser::on_event(uint32_t) {
   }
 }
 
+void VirtualUser::abort() {
+  if (pipe_) pipe_->detach();
+  bool in_setup = state_ == State::setup;
+  client_.abort("not finished when the run ended");
+  // A setup still waiting (a connect that never completes) is a failed one.
+  if (in_setup) w_.record_error(w_.setup_outcome_time(setup_began_), client_);
+  state_ = State::done;
+}
+
 void VirtualUser::after_setup() {
   if (client_.failed()) {
-    w_.record_error(Clock::now(), client_);
+    w_.record_error(w_.setup_outcome_time(setup_began_), client_);
     client_.drop_conns();
     if (w_.ended()) {
       state_ = State::done;

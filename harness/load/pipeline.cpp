@@ -474,12 +474,16 @@ void Pipeline::fail(Slot& s, const std::string& kind, const std::string& step, s
   s.done = true;
   if (s.in_window) --awaited_;
   changed_ = true;
-  if (!tally_.counts(s.intended)) return;
+  // A warm-up request that went unanswered into the measured window kept measured starts out
+  // of its place: its timeout (and the requests behind it) are errors of the window.
+  TimePoint at = s.intended;
+  if (kind == "timeout" || kind == "abandoned") at = tally_.held_into_window(at, net::Clock::now());
+  if (!tally_.counts(at)) return;
   reports::ErrorSample sample{kind,
                               step + ", iteration " + std::to_string(s.number) + " of its user",
                               std::move(message), std::nullopt};
   if (mismatch) sample.mismatch = std::move(*mismatch);
-  tally_.failed(s.intended, std::move(sample));
+  tally_.failed(at, std::move(sample));
 }
 
 // A reply that belongs to no iteration: an error of its own, in the second it came.
