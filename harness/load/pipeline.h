@@ -64,7 +64,6 @@ class Pipeline : public net::Waiter {
     TimePoint intended, sent, deadline;
     std::shared_ptr<const match::Resolved> matcher;
     bool done = false;
-    bool in_window = false;  // sent, so it holds a place in the window until settled
   };
 
   bool udp() const { return transport_ == scenario::Transport::udp; }
@@ -82,9 +81,16 @@ class Pipeline : public net::Waiter {
   void flush_stream();
   void flush_datagrams(TimePoint now);
   void expire(TimePoint now);
+  // A slot enters the window only through admit() and leaves it (done) only through
+  // settle_slot(): the two places that keep awaited_.
+  void admit(Slot s);
+  void settle_slot(Slot& s);
   void pass(Slot& s, TimePoint now);
   void fail(Slot& s, const std::string& kind, const std::string& step, std::string message,
             std::optional<reports::Mismatch> mismatch = std::nullopt);
+  // The error of an iteration, counted if it belongs to the measured window.
+  void record(const Slot& s, const std::string& kind, const std::string& step, std::string message,
+              std::optional<reports::Mismatch> mismatch = std::nullopt);
   void stray(const std::string& message, TimePoint now);
   void break_off(const std::string& why);
   void settle(TimePoint now);
@@ -105,12 +111,13 @@ class Pipeline : public net::Waiter {
   UdpLedger ledger_;
   UdpCounts booked_;  // the ledger's counts already given to the tally
   bool counting_ = false, broken_ = false, changed_ = false;
-  bool retry_ = false;
-  TimePoint linger_until_ = TimePoint::max();  // a send failed: the next start waits a little
+  bool retry_ = false;  // a send failed: the next start waits a little
+  // UDP, at the end: reading goes on until then for late and duplicate replies (linger_over).
+  TimePoint linger_until_ = TimePoint::max();
   uint64_t next_number_ = 0;
-  unsigned awaited_ = 0;                          // slots sent and not settled
+  unsigned awaited_ = 0;  // slots in slots_ not done (see admit and settle_slot)
   std::shared_ptr<const match::Resolved> fixed_;  // the matcher, when no iteration changes it
-  std::string fixed_payload_, wire_, out_;        // out_: TCP bytes not yet written
+  std::string fixed_payload_, out_;               // out_: TCP bytes not yet written
   std::string body_;                              // a reply without its tag
   std::vector<std::string> datagrams_;  // UDP: queued, tagged, not yet sent (the newest slots)
 };
