@@ -88,8 +88,10 @@ class FakeDns:
                 q, peer = self.sock.recvfrom(2048)
             except socket.timeout:
                 continue
-            self.sock.sendto(self.change(q[:2] + ANSWER), peer)
             self.answered += 1
+            replies = self.change(q[:2] + ANSWER)
+            for r in replies if isinstance(replies, list) else [replies]:
+                self.sock.sendto(r, peer)
 
     def stop(self):
         self.done.set()
@@ -124,11 +126,11 @@ class AgainstDnsmasq(unittest.TestCase):
 
 
 class AgainstFaultyServers(unittest.TestCase):
-    def run_against(self, change):
+    def run_against(self, change, **kw):
         server = FakeDns(change)
         try:
-            r, rep, _ = load(dns_profile(defaults={"timeout_ms": 300}), "--target", f"127.0.0.1:{server.port}",
-                             *SAFE)
+            r, rep, _ = load(dns_profile(defaults={"timeout_ms": 300}, **kw), "--target",
+                             f"127.0.0.1:{server.port}", *SAFE)
         finally:
             server.stop()
         self.assertIsNotNone(rep, r.stdout + r.stderr)
@@ -150,6 +152,20 @@ class AgainstFaultyServers(unittest.TestCase):
         self.assertLess(l["iterations"], 600)
         # Every request whose reply never came under its own id is lost.
         self.assertEqual(l["iterations"] + l["udp"]["lost"], 600)
+
+    def test_dropped_and_duplicated_replies_are_counted_as_with_tags(self):
+        # One socket, ids 0..599: those ending in 3 go unanswered, those ending in 7 are
+        # answered twice (60 each).
+        def change(reply):
+            n = int.from_bytes(reply[:2], "big") % 10
+            return [] if n == 3 else [reply, reply] if n == 7 else reply
+        r, l, _ = self.run_against(change, executor={"type": "constant-rate", "rate": 400, "connections": 1})
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertEqual(l["udp"]["sent"], 600)
+        self.assertEqual(l["udp"]["lost"], 60)
+        self.assertEqual(l["udp"]["duplicates"], 60)
+        self.assertEqual(l["iterations"], 540)
+        self.assertEqual(l["errors_by_kind"], {"loss": 60})
 
     def test_the_rest_of_the_reply_is_still_checked_byte_for_byte(self):
         # The right id, a wrong address (192.0.2.2): every reply found, every reply wrong.
