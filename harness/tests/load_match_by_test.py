@@ -195,11 +195,15 @@ class Refused(unittest.TestCase):
     def test_a_udp_profile_that_would_rewrite_its_datagrams_says_what_to_write(self):
         p = dns_profile()
         del p["match_by"]
-        r, _, _ = load(p, "--target", "127.0.0.1:9")
+        r, _, d = load(p, "--target", "127.0.0.1:9")
         self.assertEqual(r.returncode, 2)
         self.assertIn(":/iteration/1: this expect is not `echo`", r.stderr)
         for advice in ('"match_by"', '"udp_sequence": false', '"udp_sequence": true'):
             self.assertIn(advice, r.stderr)
+        v = subprocess.run([SOCKSPEC, "validate", os.path.join(d, "p.json")], capture_output=True, text=True,
+                           timeout=60)
+        self.assertNotEqual(v.returncode, 0)
+        self.assertIn("p.json:/iteration/1: this expect is not `echo`", v.stdout + v.stderr)
         v = subprocess.run([SOCKSPEC, "validate", DNS_PROFILE], capture_output=True, text=True, timeout=60)
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
 
