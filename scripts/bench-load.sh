@@ -7,7 +7,8 @@
 #     vs `sockperf throughput -m 64`;
 #   - the kernel interfaces alone (io_mechanisms_bench): blocking calls vs epoll vs io_uring.
 # sockperf reports half the round trip as its latency; it is doubled here to compare RTTs.
-# A benchmark, not a test: it prints figures and ratios and asserts nothing.
+# A benchmark, not a test: it prints figures and ratios, and fails (exit 1, saying why) only when a
+# side measured nothing or sockspec's run had errors.
 set -euo pipefail
 sockspec=${1:-build/release/harness/sockspec}
 rounds=${ROUNDS:-3}
@@ -70,10 +71,19 @@ theirs_send() {
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 col() { cut -d' ' -f"$1" "$2" | median; }
+# Stops the benchmark when a side measured nothing: its rate is empty or 0.
+measured() {  # name value
+  if ! awk -v v="$2" 'BEGIN { exit !(v + 0 > 0) }'; then
+    echo "bench-load: $1 measured nothing (rate '${2}'): no ratio to give" >&2
+    exit 1
+  fi
+}
 
 for transport in udp tcp; do
   : > "$work/a"; : > "$work/b"
   for _ in $(seq "$rounds"); do ours_rr $transport >> "$work/a"; theirs_rr $transport >> "$work/b"; done
+  measured "sockspec $transport round trip" "$(col 3 $work/a)"
+  measured "sockperf ping-pong $transport" "$(col 3 $work/b)"
   printf "%s round trip, 1 connection, 64 B:\n" "$transport"
   printf "  sockspec  p50 %8.1f us  p99 %8.1f us  %9.0f round trips/s\n" "$(col 1 $work/a)" "$(col 2 $work/a)" "$(col 3 $work/a)"
   printf "  sockperf  p50 %8.1f us  p99 %8.1f us  %9.0f round trips/s\n" "$(col 1 $work/b)" "$(col 2 $work/b)" "$(col 3 $work/b)"
@@ -83,6 +93,8 @@ for transport in udp tcp; do
 done
 : > "$work/a"; : > "$work/b"
 for _ in $(seq "$rounds"); do ours_send >> "$work/a"; theirs_send >> "$work/b"; done
+measured "sockspec udp send" "$(median < $work/a)"
+measured "sockperf throughput" "$(median < $work/b)"
 printf "udp send rate, 1 thread, 64 B:\n  sockspec %10.0f datagrams/s\n  sockperf %10.0f datagrams/s\n" "$(median < $work/a)" "$(median < $work/b)"
 awk -v a="$(median < $work/a)" -v b="$(median < $work/b)" 'BEGIN { printf "  ratio sockspec/sockperf: %.2f\n", a/b }'
 
