@@ -317,7 +317,7 @@ void Pipeline::expire(TimePoint now) {
     fail(s, "timeout", step,
          "no reply to iteration " + std::to_string(s.number) + within + "; expected " +
              match::describe(*s.matcher) + ", have " + std::to_string(conn_->rx.size()) + " bytes");
-    return break_off("an earlier reply on the connection timed out");
+    return break_off("an earlier reply on the connection timed out", true);
   }
 }
 
@@ -342,15 +342,15 @@ void Pipeline::pass(Slot& s, TimePoint now) {
 void Pipeline::fail(Slot& s, const std::string& kind, const std::string& step, std::string message,
                     std::optional<reports::Mismatch> mismatch) {
   settle_slot(s);
-  record(s, kind, step, std::move(message), std::move(mismatch));
+  record(s, kind, step, std::move(message), std::move(mismatch), kind == "timeout");
 }
 
 void Pipeline::record(const Slot& s, const std::string& kind, const std::string& step,
-                      std::string message, std::optional<reports::Mismatch> mismatch) {
+                      std::string message, std::optional<reports::Mismatch> mismatch,
+                      bool unanswered) {
   // A warm-up request that went unanswered into the measured window kept measured starts out
-  // of its place: its timeout (and the requests behind it) are errors of the window.
-  TimePoint at = s.intended;
-  if (kind == "timeout" || kind == "abandoned") at = tally_.held_into_window(at, net::Clock::now());
+  // of its place: its timeout (and the requests abandoned behind it) are errors of the window.
+  TimePoint at = unanswered ? tally_.held_into_window(s.intended, net::Clock::now()) : s.intended;
   if (!tally_.counts(at)) return;
   reports::ErrorSample sample{kind,
                               step + ", iteration " + std::to_string(s.number) + " of its user",
@@ -366,11 +366,14 @@ void Pipeline::stray(const std::string& message, TimePoint now) {
                 {"mismatch", "expect (step " + steps_.expect_path + ")", message, std::nullopt});
 }
 
-void Pipeline::break_off(const std::string& why) {
+void Pipeline::break_off(const std::string& why, bool timed_out) {
   broken_ = true;
   changed_ = true;
   for (Slot& s : slots_) {
-    if (!s.done) fail(s, "abandoned", "expect (step " + steps_.expect_path + ")", why);
+    if (s.done) continue;
+    settle_slot(s);
+    record(s, "abandoned", "expect (step " + steps_.expect_path + ")", why, std::nullopt,
+           timed_out);
   }
   slots_.clear();
 }

@@ -89,10 +89,12 @@ class Pipeline : public net::Waiter {
   void fail(Slot& s, const std::string& kind, const std::string& step, std::string message,
             std::optional<reports::Mismatch> mismatch = std::nullopt);
   // The error of an iteration, counted if it belongs to the measured window.
+  // (`unanswered`: or if, started in the warm-up, it held its place into the window; see Tally.)
   void record(const Slot& s, const std::string& kind, const std::string& step, std::string message,
-              std::optional<reports::Mismatch> mismatch = std::nullopt);
+              std::optional<reports::Mismatch> mismatch = std::nullopt, bool unanswered = false);
   void stray(const std::string& message, TimePoint now);
-  void break_off(const std::string& why);
+  // `timed_out`: the oldest request went unanswered (its followers may count as held up).
+  void break_off(const std::string& why, bool timed_out = false);
   void settle(TimePoint now);
   void wait();
 
