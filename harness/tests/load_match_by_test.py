@@ -207,6 +207,17 @@ class Refused(unittest.TestCase):
         v = subprocess.run([SOCKSPEC, "validate", DNS_PROFILE], capture_output=True, text=True, timeout=60)
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
 
+    def test_a_profile_that_expects_no_reply_sends_its_datagrams_as_written(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sink:
+            sink.bind(("127.0.0.1", 0))
+            sink.settimeout(10)
+            p = {"format": 1, "profile": "send-only", "transport": "udp", "executor": {"type": "closed", "vus": 1},
+                 "iterations": 3, "duration_s": 30, "threads": 1, "setup": [{"op": "connect", "conn": "u"}],
+                 "iteration": [{"op": "send", "conn": "u", "text": "syslog line"}]}
+            r, rep, _ = load(p, "--target", "127.0.0.1:%d" % sink.getsockname()[1])
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertEqual([sink.recv(2048) for _ in range(3)], [b"syslog line"] * 3)
+
     def test_match_by_mistakes_name_their_pointer(self):
         cases = [({"match_by": {"offset": 0, "width": 3}}, "/match_by/width: must be 1, 2, 4 or 8"),
                  ({"match_by": {"offset": 0, "width": 1}, "in_flight": 256},
