@@ -191,6 +191,63 @@ class TcpByField(unittest.TestCase):
         self.assertEqual(rep["load"]["errors"], 0)
 
 
+    def test_a_stream_reply_with_another_id_is_a_mismatch_at_the_field(self):
+        # An echo that adds 1 to the first byte of the field (offset 2) of every reply.
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(16)
+        srv.settimeout(0.1)
+        done = threading.Event()
+
+        def serve():
+            conns = []
+            for _ in range(1_000_000):  # bounded; ends with the test
+                if done.is_set():
+                    break
+                try:
+                    c = srv.accept()[0]
+                    conns.append(c)
+                    threading.Thread(target=echo_changed, args=(c,), daemon=True).start()
+                except socket.timeout:
+                    continue
+            for c in conns:
+                c.close()
+
+        def echo_changed(c):
+            buf = b""
+            try:
+                for _ in range(100_000):  # bounded
+                    data = c.recv(4096)
+                    if not data:
+                        return
+                    buf += data
+                    while len(buf) >= 7:  # each request is 7 bytes
+                        req, buf = buf[:7], buf[7:]
+                        c.sendall(req[:2] + bytes([(req[2] + 1) % 256]) + req[3:])
+            except OSError:
+                return
+
+        t = threading.Thread(target=serve, daemon=True)
+        t.start()
+        p = {"format": 1, "profile": "tcp-ids", "transport": "tcp", "defaults": {"timeout_ms": 2000},
+             "executor": {"type": "closed", "vus": 1}, "iterations": 20, "duration_s": 30, "threads": 1,
+             "in_flight": 4, "match_by": {"offset": 2, "width": 4},
+             "setup": [{"op": "connect", "conn": "c"}],
+             "iteration": [{"op": "send", "conn": "c", "hex": "ab 00000000 cd 0a"},
+                           {"op": "expect", "conn": "c", "echo": True}]}
+        try:
+            r, rep, _ = load(p, "--target", "127.0.0.1:%d" % srv.getsockname()[1])
+        finally:
+            done.set()
+            t.join(timeout=10)
+            srv.close()
+        l = rep["load"]
+        self.assertEqual(l["iterations"], 0)
+        self.assertGreater(l["errors_by_kind"]["mismatch"], 0)
+        first = [e for e in l["first_errors"] if e["kind"] == "mismatch"][0]
+        self.assertEqual(first["mismatch"]["offset"], 2, first)
+
+
 class Refused(unittest.TestCase):
     def test_a_udp_profile_that_would_rewrite_its_datagrams_says_what_to_write(self):
         p = dns_profile()
