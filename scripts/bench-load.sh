@@ -7,7 +7,8 @@
 #     vs `sockperf throughput -m 64`;
 #   - the kernel interfaces alone (io_mechanisms_bench): blocking calls vs epoll vs io_uring.
 # sockperf reports half the round trip as its latency; it is doubled here to compare RTTs.
-# A benchmark, not a test: it prints figures and ratios and asserts nothing.
+# A benchmark, not a test: it prints figures and ratios, and fails (exit 1, saying why) only when a
+# side measured nothing or sockspec's run had errors.
 set -euo pipefail
 sockspec=${1:-build/release/harness/sockspec}
 rounds=${ROUNDS:-3}
@@ -23,25 +24,34 @@ sleep 0.5
 
 # A 64-byte sockperf ping: sequence 1, flags "client + pong request", length 64.
 ping_hex="0000000000000001 0003 00000040 $(printf '00%.0s' $(seq 50))"
+# sockperf server answers with the sequence number (8 bytes at offset 0) as it came and the
+# client bit cleared: over UDP replies are matched by that number (a tag would rewrite the header
+# sockperf reads, and it would answer nothing).
+match_udp='"match_by": {"offset": 0, "width": 8},'
 for transport in udp tcp; do
   cat > "$work/rr-$transport.json" <<JSON
 {"format": 1, "profile": "rr-$transport", "transport": "$transport", "defaults": {"timeout_ms": 1000},
+ $([ $transport = udp ] && echo "$match_udp")
  "executor": {"type": "closed", "vus": 1}, "threads": 1, "duration_s": $seconds, "warmup_s": 0.5,
  "setup": [{"op": "connect", "conn": "c", "options": {"nodelay": $([ $transport = tcp ] && echo true || echo false)}}],
  "iteration": [{"op": "send", "conn": "c", "hex": "$ping_hex"}, {"op": "expect", "conn": "c", "length": 64}]}
 JSON
 done
 cat > "$work/send.json" <<JSON
-{"format": 1, "profile": "udp-send", "transport": "udp", "executor": {"type": "closed", "vus": 1}, "threads": 1,
+{"format": 1, "profile": "udp-send", "transport": "udp", "udp_sequence": false, "executor": {"type": "closed", "vus": 1}, "threads": 1,
  "duration_s": $seconds, "warmup_s": 0.5, "setup": [{"op": "connect", "conn": "u"}],
  "iteration": [{"op": "send", "conn": "u", "hex": "$ping_hex", "repeat": 1024}]}
 JSON
 
-# Prints "p50_us p99_us per_second" for one run of each kind.
+# Prints "p50_us p99_us per_second" for one run of each kind. A run that measured nothing or
+# errored stops the benchmark (exit 1) and says why: a ratio against 0 would be no figure.
 ours_rr() {
-  "$sockspec" load "$work/rr-$1.json" --target "127.0.0.1:$port" --report-json "$work/r.json" > /dev/null
+  "$sockspec" load "$work/rr-$1.json" --target "127.0.0.1:$port" --report-json "$work/r.json" > /dev/null || true
   python3 -c 'import json,sys; l=json.load(open(sys.argv[1]))["load"]; p=l["latency"]["percentiles"]
-print(p["p50"]/1e3, p["p99"]/1e3, l["achieved_rate"])' "$work/r.json"
+if l["iterations"] == 0 or l["errors"] > 0:
+    sys.exit("bench-load: sockspec %s round trip measured %d round trips with %d errors (%s)" % (
+        sys.argv[2], l["iterations"], l["errors"], l["first_errors"][:1]))
+print(p["p50"]/1e3, p["p99"]/1e3, l["achieved_rate"])' "$work/r.json" "$1"
 }
 theirs_rr() {
   local flag=""; [ "$1" = tcp ] && flag="--tcp"
@@ -61,10 +71,19 @@ theirs_send() {
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 col() { cut -d' ' -f"$1" "$2" | median; }
+# Stops the benchmark when a side measured nothing: its rate is empty or 0.
+measured() {  # name value
+  if ! awk -v v="$2" 'BEGIN { exit !(v + 0 > 0) }'; then
+    echo "bench-load: $1 measured nothing (rate '${2}'): no ratio to give" >&2
+    exit 1
+  fi
+}
 
 for transport in udp tcp; do
   : > "$work/a"; : > "$work/b"
   for _ in $(seq "$rounds"); do ours_rr $transport >> "$work/a"; theirs_rr $transport >> "$work/b"; done
+  measured "sockspec $transport round trip" "$(col 3 $work/a)"
+  measured "sockperf ping-pong $transport" "$(col 3 $work/b)"
   printf "%s round trip, 1 connection, 64 B:\n" "$transport"
   printf "  sockspec  p50 %8.1f us  p99 %8.1f us  %9.0f round trips/s\n" "$(col 1 $work/a)" "$(col 2 $work/a)" "$(col 3 $work/a)"
   printf "  sockperf  p50 %8.1f us  p99 %8.1f us  %9.0f round trips/s\n" "$(col 1 $work/b)" "$(col 2 $work/b)" "$(col 3 $work/b)"
@@ -74,6 +93,8 @@ for transport in udp tcp; do
 done
 : > "$work/a"; : > "$work/b"
 for _ in $(seq "$rounds"); do ours_send >> "$work/a"; theirs_send >> "$work/b"; done
+measured "sockspec udp send" "$(median < $work/a)"
+measured "sockperf throughput" "$(median < $work/b)"
 printf "udp send rate, 1 thread, 64 B:\n  sockspec %10.0f datagrams/s\n  sockperf %10.0f datagrams/s\n" "$(median < $work/a)" "$(median < $work/b)"
 awk -v a="$(median < $work/a)" -v b="$(median < $work/b)" 'BEGIN { printf "  ratio sockspec/sockperf: %.2f\n", a/b }'
 

@@ -17,11 +17,13 @@ build_pkgs=(g++ make cmake ninja-build pkg-config python3
 # the test's own folder), the CI recipes (python3-yaml reads them from docs/ci.md), and
 # bash-completion, which the installed completion plugs into. Slurm and munge for the
 # sharded-run test on a single-node cluster the test starts itself (deploy/slurm/). clang and
-# its runtime (libFuzzer) build the fuzz targets that `make test` runs briefly.
+# its runtime (libFuzzer) build the fuzz targets that `make test` runs briefly. dnsmasq-base:
+# the dnsmasq binary the DNS load profile is proven against, without the `dnsmasq` package's
+# system service (which would answer on port 53 of the machine).
 package_pkgs=(dpkg-dev lintian man-db)
 test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd ucspi-tcp systemd chromium
            "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion
-           slurm-wlm munge clang libclang-rt-14-dev)
+           slurm-wlm munge clang libclang-rt-14-dev dnsmasq-base)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;

@@ -37,14 +37,16 @@ void put_tag(std::string& wire, uint64_t tag) {
 }  // namespace
 
 Pipeline::Pipeline(const PipelineSteps& steps, scenario::Transport transport, engine::CaseEnv& env,
-                   scenario::VarValues vars, unsigned capacity, unsigned tag_offset, bool closed,
-                   Tally& tally, std::function<void()> on_change)
+                   scenario::VarValues vars, unsigned capacity, unsigned tag_offset,
+                   std::optional<MatchBy> match_by, bool closed, Tally& tally,
+                   std::function<void()> on_change)
     : steps_(steps),
       transport_(transport),
       env_(env),
       vars_(std::move(vars)),
       capacity_(capacity),
       tag_offset_(tag_offset),
+      match_by_(match_by),
       closed_(closed),
       tally_(tally),
       on_change_(std::move(on_change)) {
@@ -86,6 +88,12 @@ std::shared_ptr<const match::Resolved> Pipeline::prepare(uint64_t number, std::s
     return nullptr;
   }
   payload = std::move(bytes.bytes);
+  if (match_by_ && payload.size() < match_by_->offset + match_by_->width) {
+    error = "send: the payload has " + std::to_string(payload.size()) +
+            " bytes, too few for the match_by field (offset " + std::to_string(match_by_->offset) +
+            ", width " + std::to_string(match_by_->width) + ")";
+    return nullptr;
+  }
   if (udp() && payload.size() < tag_offset_) {
     error = "send: the payload has " + std::to_string(payload.size()) +
             " bytes, fewer than udp_tag_offset (" + std::to_string(tag_offset_) + ")";
@@ -117,7 +125,8 @@ bool Pipeline::start(TimePoint intended) {
   s.deadline = now + std::chrono::milliseconds(steps_.timeout_ms);
   if (!s.matcher) {
     retry_ = true;
-    fail(s, "other", "send (step " + steps_.send_path + ")", error);
+    changed_ = true;
+    record(s, "other", "send (step " + steps_.send_path + ")", error);  // it took no place
   } else if (udp()) {
     if (!counting_ && tally_.counts(intended)) {
       ledger_.count_from_next();
@@ -126,23 +135,24 @@ bool Pipeline::start(TimePoint intended) {
     // Queued, and sent from the loop with every other start due now: one sendmmsg() for all.
     s.tag = ledger_.next_tag();
     ledger_.sent();
-    datagrams_.emplace_back(*payload, 0, tag_offset_);
-    put_tag(datagrams_.back(), s.tag);
-    datagrams_.back().append(*payload, tag_offset_);
-    s.in_window = true;
-    ++awaited_;
-    slots_.push_back(std::move(s));
-    env_.loop.post(*this);
+    if (match_by_) {
+      datagrams_.push_back(*payload);
+      s.matcher = number_request(datagrams_.back(), 0, s.tag, std::move(s.matcher));
+    } else {
+      datagrams_.emplace_back(*payload, 0, tag_offset_);
+      put_tag(datagrams_.back(), s.tag);
+      datagrams_.back().append(*payload, tag_offset_);
+    }
+    admit(std::move(s));
     return !retry_;
   } else {
     // Written from the loop once every start due now is queued: one send() carries them all
     // (a send per request would cost a loopback delivery, and a wake-up of the server, each).
+    size_t at = out_.size();
     out_.append(*payload);
+    if (match_by_) s.matcher = number_request(out_, at, s.number, std::move(s.matcher));
     if (tally_.counts(intended)) tally_.part().bytes_sent += payload->size();
-    s.in_window = true;
-    ++awaited_;
-    slots_.push_back(std::move(s));
-    env_.loop.post(*this);
+    admit(std::move(s));
     return !retry_;
   }
   settle(now);
@@ -150,6 +160,18 @@ bool Pipeline::start(TimePoint intended) {
   // its own call to start().
   if (changed_ && !retry_) env_.loop.post(*this);
   return !retry_;
+}
+
+std::shared_ptr<const match::Resolved> Pipeline::number_request(
+    std::string& wire, size_t at, uint64_t number, std::shared_ptr<const match::Resolved> m) {
+  match_by_->put(wire, at, number);
+  // The expected reply carries the request's own number where the field is (an `echo`, a
+  // `hex` written with any id there); a regex or length matcher sees the reply as it came.
+  const auto* exact = std::get_if<match::Exact>(m.get());
+  if (!exact || exact->bytes.size() < match_by_->offset + match_by_->width) return m;
+  match::Exact own = *exact;
+  match_by_->put(own.bytes, 0, number);
+  return std::make_shared<const match::Resolved>(std::move(own));
 }
 
 void Pipeline::on_event(uint32_t) {
@@ -220,62 +242,6 @@ void Pipeline::wait() {
   env_.loop.arm(*this, conn_->fd.get(), events, deadline);
 }
 
-void Pipeline::read_datagrams(TimePoint now) {
-  engine::Datagram d;
-  for (;;) {
-    int r = engine::recv_datagram(*conn_, env_.loop, d);
-    if (r == 0) return;
-    if (r < 0) {
-      // Connected UDP reports an earlier datagram's ICMP error here; the socket stays usable.
-      stray(net::NetError{"recv", conn_->peer.to_string(), errno}.to_string(), now);
-      continue;
-    }
-    if (tally_.counts(now)) tally_.part().bytes_received += d.full_size;
-    std::string_view bytes = d.bytes;
-    auto tag = engine::UdpSequence::parse(bytes.substr(std::min(tag_offset_, bytes.size())));
-    if (!tag) {
-      std::string where = tag_offset_ ? " at offset " + std::to_string(tag_offset_) : "";
-      stray("a datagram without a tag" + where + ": \"" + d.bytes.substr(0, 40) + "\"", now);
-      continue;
-    }
-    switch (ledger_.reply(*tag)) {
-      case UdpLedger::Reply::unknown:
-        stray("a datagram with a tag never sent: " + engine::UdpSequence::tag(*tag), now);
-        continue;
-      case UdpLedger::Reply::duplicate:
-      case UdpLedger::Reply::late:
-        continue;  // counted by the ledger; its datagram was settled already
-      case UdpLedger::Reply::on_time:
-      case UdpLedger::Reply::reordered:
-        break;
-    }
-    Slot& s = slots_[static_cast<size_t>(*tag - slots_.front().tag)];
-    std::string step = "expect (step " + steps_.expect_path + ")";
-    if (d.full_size > d.bytes.size()) {
-      fail(s, "mismatch", step,
-           "datagram of " + std::to_string(d.full_size) + " bytes is larger than any UDP payload");
-    } else if (!(d.from == conn_->peer)) {
-      fail(s, "mismatch", step,
-           "datagram from " + d.from.to_string() + ", expected from " + conn_->peer.to_string());
-    } else {
-      std::string_view body = bytes.substr(engine::UdpSequence::kTagSize);
-      if (tag_offset_ > 0) {  // the reply as the payload was, before the tag went in
-        body_.assign(bytes.substr(0, tag_offset_));
-        body_.append(bytes.substr(tag_offset_ + engine::UdpSequence::kTagSize));
-        body = body_;
-      }
-      auto out = match::match_datagram(*s.matcher, body);
-      if (out.kind == match::Outcome::Kind::matched) {
-        pass(s, now);
-      } else {
-        std::optional<reports::Mismatch> mm;
-        if (out.diff_offset) mm = engine::make_mismatch(out.expected, out.actual, *out.diff_offset);
-        fail(s, "mismatch", step, out.why + "; expected " + match::describe(*s.matcher), mm);
-      }
-    }
-  }
-}
-
 void Pipeline::read_stream(TimePoint now) {
   uint64_t received = 0;
   for (;;) {
@@ -337,53 +303,6 @@ void Pipeline::flush_stream() {
   }
 }
 
-// The queued datagrams, in batches; they are the newest slots, in the same order.
-void Pipeline::flush_datagrams(TimePoint now) {
-  constexpr size_t kBatch = 64;
-  bool connected = conn_->kind == engine::Conn::Kind::udp_connected;
-  size_t first = slots_.size() - datagrams_.size(), done = 0;
-  while (done < datagrams_.size()) {
-    mmsghdr msgs[kBatch] = {};
-    iovec iov[kBatch];
-    size_t n = std::min(kBatch, datagrams_.size() - done);
-    for (size_t i = 0; i < n; ++i) {
-      std::string& d = datagrams_[done + i];
-      iov[i] = {d.data(), d.size()};
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-      if (!connected) {
-        msgs[i].msg_hdr.msg_name = const_cast<sockaddr*>(conn_->peer.get());
-        msgs[i].msg_hdr.msg_namelen = conn_->peer.len;
-      }
-    }
-    int sent = ::sendmmsg(conn_->fd.get(), msgs, static_cast<unsigned>(n), 0);
-    if (sent < 0 && errno == EINTR) continue;
-    // The first datagram not sent fails with the error; the rest are tried again.
-    size_t ok = sent < 0 ? 0 : static_cast<size_t>(sent);
-    for (size_t i = 0; i < ok; ++i) {
-      Slot& s = slots_[first + done + i];
-      s.sent = now;
-      s.deadline = now + std::chrono::milliseconds(steps_.timeout_ms);
-      if (tally_.counts(s.intended)) {
-        ++tally_.part().datagrams_sent;
-        tally_.part().bytes_sent += msgs[i].msg_len;
-      }
-    }
-    done += ok;
-    if (sent < 0) {
-      int err = errno;
-      Slot& s = slots_[first + done];
-      ledger_.unsent(s.tag);
-      retry_ = true;
-      net::NetError e{"send", conn_->peer.to_string(), err};
-      fail(s, err == ECONNREFUSED ? "refused" : "other", "send (step " + steps_.send_path + ")",
-           e.to_string());
-      ++done;
-    }
-  }
-  datagrams_.clear();
-}
-
 void Pipeline::expire(TimePoint now) {
   for (Slot& s : slots_) {
     if (s.done) continue;
@@ -392,36 +311,52 @@ void Pipeline::expire(TimePoint now) {
     std::string step = "expect (step " + steps_.expect_path + ")";
     if (udp()) {
       ledger_.expired(s.tag);
-      fail(s, "loss", step,
-           "datagram lost: no reply to " + engine::UdpSequence::tag(s.tag) + within);
+      fail(s, "loss", step, "datagram lost: no reply to " + datagram_name(s.tag) + within);
       continue;
     }
     fail(s, "timeout", step,
          "no reply to iteration " + std::to_string(s.number) + within + "; expected " +
              match::describe(*s.matcher) + ", have " + std::to_string(conn_->rx.size()) + " bytes");
-    return break_off("an earlier reply on the connection timed out");
+    return break_off("an earlier reply on the connection timed out", true);
   }
 }
 
-void Pipeline::pass(Slot& s, TimePoint now) {
+void Pipeline::admit(Slot s) {
+  ++awaited_;
+  slots_.push_back(std::move(s));
+  env_.loop.post(*this);
+}
+
+void Pipeline::settle_slot(Slot& s) {
   s.done = true;
-  if (s.in_window) --awaited_;
+  --awaited_;
   changed_ = true;
+}
+
+void Pipeline::pass(Slot& s, TimePoint now) {
+  settle_slot(s);
   if (tally_.counts(s.intended))
     tally_.passed(s.intended, s.sent, closed_ ? s.sent : s.intended, s.sent, now);
 }
 
 void Pipeline::fail(Slot& s, const std::string& kind, const std::string& step, std::string message,
                     std::optional<reports::Mismatch> mismatch) {
-  s.done = true;
-  if (s.in_window) --awaited_;
-  changed_ = true;
-  if (!tally_.counts(s.intended)) return;
+  settle_slot(s);
+  record(s, kind, step, std::move(message), std::move(mismatch), kind == "timeout");
+}
+
+void Pipeline::record(const Slot& s, const std::string& kind, const std::string& step,
+                      std::string message, std::optional<reports::Mismatch> mismatch,
+                      bool unanswered) {
+  // A warm-up request that went unanswered into the measured window kept measured starts out
+  // of its place: its timeout (and the requests abandoned behind it) are errors of the window.
+  TimePoint at = unanswered ? tally_.held_into_window(s.intended, net::Clock::now()) : s.intended;
+  if (!tally_.counts(at)) return;
   reports::ErrorSample sample{kind,
                               step + ", iteration " + std::to_string(s.number) + " of its user",
                               std::move(message), std::nullopt};
   if (mismatch) sample.mismatch = std::move(*mismatch);
-  tally_.failed(s.intended, std::move(sample));
+  tally_.failed(at, std::move(sample));
 }
 
 // A reply that belongs to no iteration: an error of its own, in the second it came.
@@ -431,11 +366,14 @@ void Pipeline::stray(const std::string& message, TimePoint now) {
                 {"mismatch", "expect (step " + steps_.expect_path + ")", message, std::nullopt});
 }
 
-void Pipeline::break_off(const std::string& why) {
+void Pipeline::break_off(const std::string& why, bool timed_out) {
   broken_ = true;
   changed_ = true;
   for (Slot& s : slots_) {
-    if (!s.done) fail(s, "abandoned", "expect (step " + steps_.expect_path + ")", why);
+    if (s.done) continue;
+    settle_slot(s);
+    record(s, "abandoned", "expect (step " + steps_.expect_path + ")", why, std::nullopt,
+           timed_out);
   }
   slots_.clear();
 }

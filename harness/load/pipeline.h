@@ -3,11 +3,12 @@
 // The iteration is one `send` and one `expect` on one conn (the profile parser checks it). Each
 // start sends at once, whatever is still awaited, and gets a slot; the window holds at most
 // `in_flight` slots. UDP: every datagram carries a tag (UdpSequence's "#<16 hex>#", first or
-// after `udp_tag_offset` bytes of the payload), a reply goes to the slot of its tag, and a slot
-// with no reply by its deadline is lost (nothing waits for it). TCP: a stream keeps order, so
-// replies belong to the slots oldest first, each checked byte for byte against its own request; a
-// failed reply breaks the connection (what follows it in the stream can no longer be placed) and
-// the slots behind it are abandoned.
+// after `udp_tag_offset` bytes of the payload), or with `match_by` its number in a field of the
+// protocol; a reply goes to the slot its tag or field names, and a slot with no reply by its
+// deadline is lost (nothing waits for it). TCP: a stream keeps order, so replies belong to the
+// slots oldest first, each checked byte for byte against its own request (with `match_by`, its
+// field too); a failed reply breaks the connection (what follows it in the stream can no longer
+// be placed) and the slots behind it are abandoned.
 #pragma once
 
 #include <deque>
@@ -34,9 +35,11 @@ class Pipeline : public net::Waiter {
   // One per virtual user for the whole run (the event loop may still hold its timers), bound
   // to each new connection with attach().
   // `tag_offset`: UDP, where the tag goes in each datagram (after that many payload bytes).
+  // `match_by`: number the requests in that field instead of tagging them.
   Pipeline(const PipelineSteps& steps, scenario::Transport transport, engine::CaseEnv& env,
-           scenario::VarValues vars, unsigned capacity, unsigned tag_offset, bool closed,
-           Tally& tally, std::function<void()> on_change);
+           scenario::VarValues vars, unsigned capacity, unsigned tag_offset,
+           std::optional<MatchBy> match_by, bool closed, Tally& tally,
+           std::function<void()> on_change);
   // Starts afresh on `conn` (the user's setup opened it); detach() lets go of it, dropping
   // anything in flight uncounted (the run ended, or the user reconnects).
   void attach(engine::Conn& conn);
@@ -61,10 +64,16 @@ class Pipeline : public net::Waiter {
     TimePoint intended, sent, deadline;
     std::shared_ptr<const match::Resolved> matcher;
     bool done = false;
-    bool in_window = false;  // sent, so it holds a place in the window until settled
   };
 
   bool udp() const { return transport_ == scenario::Transport::udp; }
+  // The request numbered `number` goes out in `wire` from `at` (match_by); its reply's
+  // matcher, when it has the field's bytes, expects that number there too.
+  std::shared_ptr<const match::Resolved> number_request(std::string& wire, size_t at,
+                                                        uint64_t number,
+                                                        std::shared_ptr<const match::Resolved> m);
+  std::optional<uint64_t> reply_tag(std::string_view datagram, TimePoint now);
+  std::string datagram_name(uint64_t tag) const;
   std::shared_ptr<const match::Resolved> prepare(uint64_t number, std::string& payload,
                                                  std::string& error);
   void read_datagrams(TimePoint now);
@@ -72,11 +81,20 @@ class Pipeline : public net::Waiter {
   void flush_stream();
   void flush_datagrams(TimePoint now);
   void expire(TimePoint now);
+  // A slot enters the window only through admit() and leaves it (done) only through
+  // settle_slot(): the two places that keep awaited_.
+  void admit(Slot s);
+  void settle_slot(Slot& s);
   void pass(Slot& s, TimePoint now);
   void fail(Slot& s, const std::string& kind, const std::string& step, std::string message,
             std::optional<reports::Mismatch> mismatch = std::nullopt);
+  // The error of an iteration, counted if it belongs to the measured window.
+  // (`unanswered`: or if, started in the warm-up, it held its place into the window; see Tally.)
+  void record(const Slot& s, const std::string& kind, const std::string& step, std::string message,
+              std::optional<reports::Mismatch> mismatch = std::nullopt, bool unanswered = false);
   void stray(const std::string& message, TimePoint now);
-  void break_off(const std::string& why);
+  // `timed_out`: the oldest request went unanswered (its followers may count as held up).
+  void break_off(const std::string& why, bool timed_out = false);
   void settle(TimePoint now);
   void wait();
 
@@ -87,6 +105,7 @@ class Pipeline : public net::Waiter {
   scenario::VarValues vars_;
   unsigned capacity_;
   size_t tag_offset_;
+  std::optional<MatchBy> match_by_;
   bool closed_;
   Tally& tally_;
   std::function<void()> on_change_;
@@ -94,12 +113,13 @@ class Pipeline : public net::Waiter {
   UdpLedger ledger_;
   UdpCounts booked_;  // the ledger's counts already given to the tally
   bool counting_ = false, broken_ = false, changed_ = false;
-  bool retry_ = false;
-  TimePoint linger_until_ = TimePoint::max();  // a send failed: the next start waits a little
+  bool retry_ = false;  // a send failed: the next start waits a little
+  // UDP, at the end: reading goes on until then for late and duplicate replies (linger_over).
+  TimePoint linger_until_ = TimePoint::max();
   uint64_t next_number_ = 0;
-  unsigned awaited_ = 0;                          // slots sent and not settled
+  unsigned awaited_ = 0;  // slots in slots_ not done (see admit and settle_slot)
   std::shared_ptr<const match::Resolved> fixed_;  // the matcher, when no iteration changes it
-  std::string fixed_payload_, wire_, out_;        // out_: TCP bytes not yet written
+  std::string fixed_payload_, out_;               // out_: TCP bytes not yet written
   std::string body_;                              // a reply without its tag
   std::vector<std::string> datagrams_;  // UDP: queued, tagged, not yet sent (the newest slots)
 };

@@ -5,10 +5,31 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "scenario/model.h"
 
 namespace sockspec::load {
+
+// `match_by`: a field of the protocol's own (a DNS id, a memcached request id) that numbers the
+// requests of a window. The driver writes each request's number there (modulo the field's
+// range) and gives each reply to the request whose number its field carries.
+struct MatchBy {
+  size_t offset = 0;
+  unsigned width = 2;  // bytes: 1, 2, 4 or 8
+  bool little = false;
+
+  uint64_t range_bits() const { return 8ull * width; }
+  // The field's value for request `number` (its low bits).
+  uint64_t id(uint64_t number) const;
+  // Writes `id(number)` at `at + offset` of `bytes` (which must hold it).
+  void put(std::string& bytes, size_t at, uint64_t number) const;
+  // The field of `bytes`; nullopt when they are too short to hold it.
+  std::optional<uint64_t> get(std::string_view bytes) const;
+  // The request number, at most `newest`, whose id is `id`: the newest one (ids wrap, so an
+  // older request with the same id cannot be told apart). nullopt when none was numbered so.
+  static std::optional<uint64_t> newest_with(uint64_t id, uint64_t newest, uint64_t range_bits);
+};
 
 // The parts of the iteration a pipeline runs.
 struct PipelineSteps {

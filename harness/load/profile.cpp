@@ -22,6 +22,16 @@ const char* to_string(Profile::Executor e) {
 }
 
 std::string in_flight_problem(const Profile& p, unsigned in_flight) {
+  if (p.match_by) {
+    std::string why;
+    if (!pipeline_steps(p.iteration, p.default_timeout_ms, why)) return "match_by " + why;
+    if (p.match_by->width < 8 && in_flight >= (1ull << p.match_by->range_bits())) {
+      return "a match_by field of " + std::to_string(p.match_by->width) + " byte(s) numbers " +
+             std::to_string(1ull << p.match_by->range_bits()) +
+             " requests at most: keep in_flight below that";
+    }
+    return "";
+  }
   if (in_flight <= 1) {
     if (p.udp_tag_offset == 0) return "";
     return "udp_tag_offset needs more than 1 in flight (only the in-flight window places tags "
@@ -31,11 +41,35 @@ std::string in_flight_problem(const Profile& p, unsigned in_flight) {
   if (!pipeline_steps(p.iteration, p.default_timeout_ms, why))
     return "more than 1 in flight " + why;
   if (p.transport == scenario::Transport::udp && !p.udp_sequence) {
-    return "more than 1 in flight over UDP needs udp_sequence: replies are matched to their "
-           "datagrams by tag";
+    return "more than 1 in flight over UDP needs udp_sequence (replies are matched to their "
+           "datagrams by tag) or match_by (by a field of the protocol, e.g. a DNS id: "
+           "\"match_by\": {\"offset\": 0, \"width\": 2})";
   }
   return "";
 }
+
+namespace {
+
+// The first `expect` of the profile that does not echo its request (a nested one names the
+// step that holds it).
+const scenario::Step* first_non_echo_expect(const Profile& p) {
+  auto not_echo = [](const scenario::Step& s) {
+    const auto* e = std::get_if<scenario::ExpectOp>(&s.op);
+    return e && !std::holds_alternative<scenario::EchoMatch>(e->matcher.kind);
+  };
+  for (const scenario::Steps* list : {&p.setup, &p.iteration, &p.teardown}) {
+    for (const scenario::Step& s : *list) {
+      const auto* r = std::get_if<scenario::RepeatOp>(&s.op);
+      const auto* par = std::get_if<scenario::ParallelOp>(&s.op);
+      if (not_echo(s) || (r && scenario::any_step(r->steps, not_echo)) ||
+          (par && scenario::any_step(par->steps, not_echo)))
+        return &s;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 ProfileParse parse_profile(std::string_view text, const std::string& file) {
   ProfileParse out;
@@ -106,11 +140,32 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
   } else {
     r.error("executor", "is required, e.g. {\"type\": \"closed\", \"vus\": 10}");
   }
-  // Loss is what UDP load tests look for: tags are on unless a profile turns them off.
-  p.udp_sequence = r.boolean("udp_sequence").value_or(p.transport == scenario::Transport::udp);
+  std::optional<bool> udp_sequence = r.boolean("udp_sequence");
   p.in_flight = static_cast<unsigned>(r.uint("in_flight", false, 1, kMaxInFlight).value_or(1));
   p.udp_tag_offset = static_cast<unsigned>(r.uint("udp_tag_offset", false, 0, 65'000).value_or(0));
-  if (p.udp_tag_offset > 0 && (p.transport != scenario::Transport::udp || !p.udp_sequence))
+  if (const json* m = r.take("match_by")) {
+    scenario::Fields mr(sink, *m, "/match_by");
+    MatchBy mb;
+    mb.offset = static_cast<size_t>(mr.uint("offset", true, 0, 65'000).value_or(0));
+    uint64_t width = mr.uint("width", true, 1, 8).value_or(2);
+    if (width != 1 && width != 2 && width != 4 && width != 8) {
+      mr.error("width", "must be 1, 2, 4 or 8 (bytes), got " + std::to_string(width));
+    }
+    mb.width = static_cast<unsigned>(width);
+    std::string endian = mr.str("endian", false).value_or("big");
+    if (endian != "big" && endian != "little")
+      mr.error("endian", "must be \"big\" or \"little\", got \"" + endian + "\"");
+    mb.little = endian == "little";
+    mr.reject_unknown("match_by");
+    p.match_by = mb;
+    if (udp_sequence.value_or(false))
+      r.error("udp_sequence", "match_by numbers the requests itself: no tag goes with it");
+    if (p.udp_tag_offset > 0)
+      r.error("udp_tag_offset", "places the UDP tag, which match_by replaces");
+  }
+  p.udp_sequence = !p.match_by && udp_sequence.value_or(p.transport == scenario::Transport::udp);
+  if (p.udp_tag_offset > 0 && !p.match_by &&
+      (p.transport != scenario::Transport::udp || !p.udp_sequence))
     r.error("udp_tag_offset", "places the UDP tag: it needs a UDP profile with udp_sequence");
   p.iterations_per_vu = r.uint("iterations", false, 0, 1'000'000'000'000).value_or(0);
   p.source_addresses = static_cast<unsigned>(r.uint("source_addresses", false, 0, 254).value_or(0));
@@ -145,8 +200,27 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
   p.iteration = std::move(steps.lists[1]);
   p.teardown = std::move(steps.lists[2]);
   if (std::string why = in_flight_problem(p, p.in_flight); !why.empty()) {
-    out.errors.push_back({file, "/in_flight", why});
+    out.errors.push_back({file, p.match_by ? "/match_by" : "/in_flight", why});
     return out;
+  }
+  // Tags on by default rewrite the start of every datagram: only a reply that echoes the
+  // request carries them back. Any other UDP profile must say what it wants.
+  if (p.transport == scenario::Transport::udp && p.udp_sequence && !udp_sequence &&
+      p.udp_tag_offset == 0) {
+    const scenario::Step* other = first_non_echo_expect(p);
+    if (!other) {
+      p.udp_sequence = any_list(p, scenario::uses_echo);  // no reply expected: nothing to count
+    } else {
+      out.errors.push_back(
+          {file, other->pointer,
+           "this expect is not `echo`, but UDP datagrams carry an 18-byte tag at their start "
+           "by default (udp_sequence, for the loss counts), so the server would get rewritten "
+           "datagrams and its replies would carry no tag. Write \"match_by\": {\"offset\": "
+           "0, \"width\": 2} to number the requests in a field of the protocol (its id), "
+           "\"udp_sequence\": false to send the datagrams as written (one in flight), or "
+           "\"udp_sequence\": true if the server returns the tag"});
+      return out;
+    }
   }
   if (any_list(p, scenario::uses_server)) {
     out.errors.push_back({file, "", "server steps are not allowed in a load profile"});

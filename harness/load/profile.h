@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "load/pipeline_steps.h"
 #include "reports/thresholds.h"
 #include "scenario/model.h"
 #include "scenario/parse.h"
@@ -32,8 +33,13 @@ struct Profile {
   unsigned threads = 0;  // 0: one per core
   scenario::Steps setup, iteration, teardown;
   std::vector<reports::Threshold> thresholds;
-  // Tag datagrams to count loss, duplicates, late and reordered replies: on by default for UDP.
+  // Tag datagrams to count loss, duplicates, late and reordered replies: on by default for a UDP
+  // profile whose replies echo the request (every expect is `echo`), the only replies that
+  // carry the tag back; any other UDP profile says what it wants (parse_profile refuses it).
   bool udp_sequence = false;
+  // Number the requests in a field of their own protocol and match replies by it, instead of
+  // a tag (the iteration runs through a window even with in_flight 1).
+  std::optional<MatchBy> match_by;
   // Where the tag goes in each datagram (in-flight windows only): after this many bytes of the
   // payload, so a server that reads a header of its own first (sockperf's) still answers.
   unsigned udp_tag_offset = 0;

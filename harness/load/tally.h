@@ -3,6 +3,7 @@
 // between threads (the progress counters are atomics the watcher only reads).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <string>
@@ -34,6 +35,13 @@ class Tally {
 
   // True for starts inside the measured window (not warm-up, not after the end).
   bool counts(TimePoint intended) const { return intended >= measure_from_ && intended < end_; }
+  // A warm-up request that failed at `now`: when that is inside the window or after it, the
+  // request held its place into the measured time, and its failure counts there (at the clamped
+  // moment); otherwise `intended`, which does not count.
+  TimePoint held_into_window(TimePoint intended, TimePoint now) const {
+    if (intended >= measure_from_ || now < measure_from_) return intended;
+    return std::min(now, end_ - std::chrono::nanoseconds(1));
+  }
 
   // A passed iteration: `first` its first send, `last` its last reply; latency from `from`
   // (the intended start in an open loop, the first send in a closed one).

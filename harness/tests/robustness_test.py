@@ -412,6 +412,9 @@ class HostileServers(unittest.TestCase):
             prof = dict(PROFILE, transport=transport)
             if transport == "udp":
                 prof["setup"] = [{"op": "open", "conn": "c"}]
+                # Tagged, as UDP load was by default before a non-echo expect had to say so:
+                # hostile replies then meet the tag parser too.
+                prof["udp_sequence"] = True
             path = write(self.dir.name, f"p-{transport}.json", prof)
             for mode in self.MODES:
                 with self.subTest(mode=mode, transport=transport):
