@@ -32,8 +32,8 @@ struct Counts {
 struct Emit {
   TimePoint when;
   std::string bytes;
-  uint64_t tag = 0;  // the caller's: which flow the datagram belongs to
-  TimePoint stamp;   // when it was read (admit's `now`): `when` is never before stamp + delay
+  uint64_t tag = 0;    // the caller's: which flow the datagram belongs to
+  TimePoint stamp;     // when it was read (admit's `now`): `when` is never before stamp + delay
   uint64_t index = 0;  // its arrival number in this direction, from 1
 };
 

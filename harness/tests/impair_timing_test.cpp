@@ -122,7 +122,8 @@ void expect_round_trips_at_least_both_delays(const Exchange& x) {
 // delay after its stamp, and each stamp no earlier than `sent_before(record)`: a clock reading
 // the sender took before sending the last byte the record's recv brought.
 template <typename SentBefore>
-void expect_releases_honest(const std::vector<Release>& log, bool to_server, SentBefore sent_before) {
+void expect_releases_honest(const std::vector<Release>& log, bool to_server,
+                            SentBefore sent_before) {
   uint64_t checked = 0, early = 0, short_delay = 0, stamped_before_sent = 0;
   Clock::duration worst = Clock::duration::zero();
   for (const Release& r : log) {
@@ -140,9 +141,8 @@ void expect_releases_honest(const std::vector<Release>& log, bool to_server, Sen
   EXPECT_GT(checked, 0u) << dir;
   EXPECT_EQ(early, 0u) << dir << ": released before due, of " << checked;
   EXPECT_EQ(short_delay, 0u) << dir << ": due less than the delay after the stamp, of " << checked;
-  EXPECT_EQ(stamped_before_sent, 0u)
-      << dir << ": stamped before the sender sent them (by up to " << ms(worst) << " ms), of "
-      << checked << " releases";
+  EXPECT_EQ(stamped_before_sent, 0u) << dir << ": stamped before the sender sent them (by up to "
+                                     << ms(worst) << " ms), of " << checked << " releases";
 }
 
 Spec delay_spec() {
