@@ -1,12 +1,14 @@
 # The two entry points of the README. Each installs what is missing, builds, runs.
 #   make demo   release build; built-in suites + a short load test against the reference servers
 #   make test   sanitized (ASan+UBSan) build; every unit and integration test
-#   make bench  release build; benchmarks (they print figures, they do not pass or fail)
+#   make test-busy   make test with one CPU hog per core beside it (docs/robustness.md)
+#   make bench  release build; benchmarks (they print figures and judge none; a side that
+#               errored or measured nothing fails the target, saying why)
 #   make install [PREFIX=/usr/local] [DESTDIR=]   release build, installed like any tool
 #   make package   release build, then build/sockspec_VERSION_ARCH.deb (apt-get install ./build/*.deb)
 #   make fuzz   libFuzzer targets (clang), each run for FUZZ_SECONDS
 #   make tsan   ThreadSanitizer build; the parallel runner and the load driver under it
-.PHONY: all deps-build deps-test deps-bench deps-package build build-test test demo bench compat \
+.PHONY: all deps-build deps-test deps-bench deps-package build build-test test test-busy demo bench compat \
         stability install package scale-100k shard-compare clean fuzz fuzz-smoke tsan
 
 JOBS ?= $(shell nproc)
@@ -41,6 +43,17 @@ test: build-test
 	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS) --timeout 600
 	$(MAKE) tsan fuzz-smoke
 
+# `make test` on a busy machine: one CPU hog (a busy shell loop) per core, started first and
+# killed however the tests end (each loop, then its `timeout`; each also ends itself after
+# HOG_SECONDS). A test that passes only on an idle machine fails here.
+HOG_SECONDS ?= 7200
+test-busy:
+	@hogs=""; \
+	for i in $$(seq $$(nproc)); do timeout $(HOG_SECONDS) sh -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
+	trap 'for p in $$hogs; do pkill -P $$p; done; kill $$hogs 2>/dev/null' EXIT INT TERM; \
+	echo "test-busy: $$(nproc) CPU hogs beside make test (pids$$hogs)"; \
+	$(MAKE) test
+
 # Each fuzz target for FUZZ_SECONDS on a corpus seeded from scenarios/ (kept in build/fuzz).
 fuzz: deps-test
 	JOBS=$(JOBS) scripts/fuzz.sh $(FUZZ_SECONDS)
@@ -55,8 +68,9 @@ tsan: deps-test
 demo: build
 	@scripts/demo.sh $(RELEASE_DIR)/harness/sockspec $(OUT)
 
-# Measures, never asserts: the harness's hot paths (Google Benchmark), sockspec load vs sockperf
-# as clients, and our reference echo vs sockperf's server.
+# Measures, never asserts on a figure: the harness's hot paths (Google Benchmark), sockspec load
+# vs sockperf as clients, and our reference echo vs sockperf's server. A side that measured
+# nothing or errored fails (scripts/bench-lib.sh).
 bench: deps-bench build
 	$(RELEASE_DIR)/harness/hot_paths_bench
 	@scripts/bench-load.sh $(RELEASE_DIR)/harness/sockspec

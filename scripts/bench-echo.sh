@@ -2,8 +2,11 @@
 # Our reference echo against sockperf's own server, measured by the same client
 # (`sockperf ping-pong`, 64-byte messages, one connection), in one run, alternating A/B so
 # drift on the machine hits both sides alike. Prints medians and the ratios ours/sockperf.
-# A benchmark, not a test: it measures and reports, it asserts nothing.
+# A benchmark, not a test: it measures and reports, it asserts nothing about the figures; a
+# side that errored or measured nothing stops it with exit status 1 and the reason
+# (scripts/bench-lib.sh).
 set -euo pipefail
+. "$(dirname "$0")/bench-lib.sh"
 sockspec=${1:-build/release/harness/sockspec}
 rounds=${ROUNDS:-3}
 seconds=${SECONDS_PER_RUN:-4}
@@ -16,20 +19,29 @@ sockperf server -i 127.0.0.1 -p "$port_sp" > /dev/null 2>&1 &
 sp_udp_pid=$!
 sockperf server -i 127.0.0.1 -p "$port_sp" --tcp > /dev/null 2>&1 &
 sp_tcp_pid=$!
-trap 'kill $ours_pid $sp_tcp_pid $sp_udp_pid 2>/dev/null; rm -f "$ours_out"' EXIT
+trap 'kill $ours_pid $sp_tcp_pid $sp_udp_pid 2>/dev/null; rm -f "$ours_out" "${sockperf_out:-}"' EXIT
 for _ in $(seq 50); do grep -q udp "$ours_out" && break; sleep 0.1; done
 port_ours=$(grep 'listening udp' "$ours_out" | sed 's/.*://')
+[ -n "$port_ours" ] || bench_fail "sockspec serve echo did not start: $(cat "$ours_out")"
 sleep 0.5
 
-# One ping-pong run: prints "p50 p99 msgs_per_sec" (latencies are sockperf's half round trip, usec).
+# One ping-pong run: prints "p50 p99 msgs_per_sec" (latencies are sockperf's half round trip,
+# usec), or fails the benchmark saying which server measured nothing.
+sockperf_out=$(mktemp)
 measure() {
-  local port=$1 transport=$2
-  sockperf ping-pong -i 127.0.0.1 -p "$port" -t "$seconds" -m 64 $transport 2>&1 | awk '
+  local port=$1 transport=$2 who=$3 row
+  # shellcheck disable=SC2086
+  run_sockperf "sockperf ping-pong ${transport:-udp} against $who" "$sockperf_out" ping-pong \
+    -i 127.0.0.1 -p "$port" -t "$seconds" -m 64 $transport
+  row=$(awk '
     /Valid Duration/ { for (i = 1; i <= NF; i++) { if ($i ~ /^RunTime=/) { sub("RunTime=", "", $i); t = $i }
                                                    if ($i ~ /^ReceivedMessages=/) { sub("ReceivedMessages=", "", $i); n = $i } } }
     /percentile 50.000/ { p50 = $NF }
     /percentile 99.000/ { p99 = $NF }
-    END { printf "%s %s %.0f\n", p50, p99, n / t }'
+    END { printf "%s %s %s\n", (p50 == "" ? "none" : p50), (p99 == "" ? "none" : p99), (t > 0 ? sprintf("%.0f", n / t) : "none") }' "$sockperf_out")
+  # shellcheck disable=SC2086
+  positive "sockperf ping-pong ${transport:-udp} against $who (p50, p99, messages/s)" $row
+  echo "$row"
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
@@ -39,8 +51,8 @@ for transport in udp tcp; do
   flag=""; [ "$transport" = tcp ] && flag="--tcp"
   : > /tmp/bench_ours; : > /tmp/bench_sp
   for r in $(seq "$rounds"); do
-    measure "$port_ours" "$flag" >> /tmp/bench_ours
-    measure "$port_sp" "$flag" >> /tmp/bench_sp
+    measure "$port_ours" "$flag" "sockspec serve echo" >> /tmp/bench_ours
+    measure "$port_sp" "$flag" "sockperf server" >> /tmp/bench_sp
   done
   for who in ours sp; do
     f=/tmp/bench_$who

@@ -41,6 +41,10 @@ std::string describe(const Stats& s) {
     if (t.upstream_failures)
       out += ", " + std::to_string(t.upstream_failures) + " could not reach the target";
   }
+  // Never expected: a release before its stamp + delay would be a relay bug, so it is shown.
+  if (s.releases.early)
+    out += (out.empty() ? "" : "; ") + std::to_string(s.releases.early) + " of " +
+           std::to_string(s.releases.released) + " released before their due time";
   return out.empty() ? "no traffic" : out;
 }
 

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "impair/release_log.h"
 #include "impair/shaper.h"
 #include "impair/spec.h"
 #include "net/fd.h"
@@ -27,6 +28,7 @@ struct StreamCounts {
 struct Stats {
   Counts to_server, to_client;  // datagrams, or IP packets at packet level
   StreamCounts stream;
+  ReleaseCounts releases;  // chunks and datagrams passed on, and any before their due time
   const char* unit = "datagrams";
 };
 

@@ -111,9 +111,11 @@ bool pick_subnet(std::string& host, std::string& guest) {
 }  // namespace
 
 struct PacketLink::Impl {
-  Impl(const Spec& s, uint64_t seed) : mailbox(s), pipes(s, seed) {}
+  Impl(const Spec& s, uint64_t seed, std::shared_ptr<ReleaseLog> log)
+      : mailbox(s), pipes(s, seed), releases(std::move(log)) {}
   Mailbox mailbox;
   DatagramPipes pipes;
+  ReleaseRecorder releases;
   std::string host, guest;
   net::Fd netns, near_tun, far_tun, epoll;
   std::thread thread;
@@ -145,23 +147,27 @@ void PacketLink::Impl::run() {
         ssize_t got = ::read(fd, buf.data(), buf.size());
         if (got <= 0) break;
         if ((buf[0] >> 4) != 4) continue;  // IPv4 only (see make_tun)
-        pipes.admit(which == 1, buf.substr(0, static_cast<size_t>(got)), 0, now);
+        // Stamped when its read returned: `now` may be long past if this thread waited for
+        // a core since, and a packet stamped early would leave early.
+        pipes.admit(which == 1, buf.substr(0, static_cast<size_t>(got)), 0, Clock::now());
       }
     }
     pipes.deliver(now, [this](bool to_server, const Emit& e) {
+      releases.note({to_server, 0, e.index, e.bytes.size(), e.stamp, e.when, Clock::now()});
       // A TUN write hands the packet to that namespace's stack as if it came off the wire.
       [[maybe_unused]] auto w =
           ::write(to_server ? far_tun.get() : near_tun.get(), e.bytes.data(), e.bytes.size());
     });
     stats.to_server = pipes.to_server();
     stats.to_client = pipes.to_client();
+    stats.releases = releases.counts();
     mailbox.publish(stats);
   }
 }
 
-std::unique_ptr<PacketLink> PacketLink::create(const Spec& spec, uint64_t seed,
-                                               std::string& error) {
-  auto impl = std::make_unique<Impl>(spec, seed);
+std::unique_ptr<PacketLink> PacketLink::create(const Spec& spec, uint64_t seed, std::string& error,
+                                               std::shared_ptr<ReleaseLog> release_log) {
+  auto impl = std::make_unique<Impl>(spec, seed, std::move(release_log));
   if (!pick_subnet(impl->host, impl->guest)) {
     error = "packet link: no free /30 in 198.18.0.0/15";
     return nullptr;

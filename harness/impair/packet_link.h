@@ -12,6 +12,7 @@
 #include <string>
 
 #include "impair/conditions.h"
+#include "impair/release_log.h"
 #include "net/fd.h"
 
 namespace sockspec::impair {
@@ -19,7 +20,9 @@ namespace sockspec::impair {
 class PacketLink : public Conditions {
  public:
   // Needs CAP_NET_ADMIN (root). Null with `error` saying why, and what to use instead.
-  static std::unique_ptr<PacketLink> create(const Spec& spec, uint64_t seed, std::string& error);
+  // `release_log` (tests): every packet's release noted there too.
+  static std::unique_ptr<PacketLink> create(const Spec& spec, uint64_t seed, std::string& error,
+                                            std::shared_ptr<ReleaseLog> release_log = nullptr);
   ~PacketLink() override;
   PacketLink(const PacketLink&) = delete;
   PacketLink& operator=(const PacketLink&) = delete;

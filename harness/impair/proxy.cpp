@@ -38,8 +38,12 @@ struct Flow {
 }  // namespace
 
 struct Proxy::Impl {
-  Impl(const Options& opts)
-      : o(opts), mailbox(opts.spec), spec(opts.spec), pipes(opts.spec, opts.seed) {}
+  Impl(const Options& opts, std::shared_ptr<ReleaseLog> log)
+      : o(opts),
+        mailbox(opts.spec),
+        spec(opts.spec),
+        pipes(opts.spec, opts.seed),
+        releases(std::move(log)) {}
 
   Options o;
   net::SockAddr address;
@@ -51,6 +55,7 @@ struct Proxy::Impl {
   Spec spec;
   Stats stats;
   DatagramPipes pipes;
+  ReleaseRecorder releases;
   uint64_t next_id = 1;
   std::unordered_map<std::string, uint64_t> flow_of_client;
   std::unordered_map<uint64_t, Flow> flows;
@@ -62,8 +67,8 @@ struct Proxy::Impl {
 
   void run();
   void on_wake(TimePoint now);
-  void on_udp_listen(TimePoint now);
-  void on_flow(uint64_t id, TimePoint now);
+  void on_udp_listen();
+  void on_flow(uint64_t id);
   void on_accept(TimePoint now);
   void pump_relay(uint64_t id, TimePoint now);
   void send_due(bool to_server, const Emit& e);
@@ -85,13 +90,15 @@ void Proxy::Impl::watch(int fd, uint32_t events, uint64_t data) {
   }
 }
 
-void Proxy::Impl::on_udp_listen(TimePoint now) {
+// Each datagram is stamped with the clock read after its recv returned (see StreamRelay).
+void Proxy::Impl::on_udp_listen() {
   char buf[kMaxDatagram];
   for (int k = 0; k < 64; ++k) {  // bounded, so TCP and replies get their turn
     net::SockAddr from;
     from.len = sizeof from.storage;
     ssize_t n = ::recvfrom(udp_listen.get(), buf, sizeof buf, 0, from.get(), &from.len);
     if (n < 0) return;
+    TimePoint stamp = Clock::now();
     std::string key = from.to_string();
     auto f = flow_of_client.find(key);
     if (f == flow_of_client.end()) {
@@ -105,11 +112,11 @@ void Proxy::Impl::on_udp_listen(TimePoint now) {
       flows.emplace(id, Flow{from, std::move(s.fd)});
       f = flow_of_client.emplace(key, id).first;
     }
-    pipes.admit(true, std::string(buf, static_cast<size_t>(n)), f->second, now);
+    pipes.admit(true, std::string(buf, static_cast<size_t>(n)), f->second, stamp);
   }
 }
 
-void Proxy::Impl::on_flow(uint64_t id, TimePoint now) {
+void Proxy::Impl::on_flow(uint64_t id) {
   auto f = flows.find(id);
   if (f == flows.end()) return;
   char buf[kMaxDatagram];
@@ -119,7 +126,7 @@ void Proxy::Impl::on_flow(uint64_t id, TimePoint now) {
       if (errno == EAGAIN || errno == EINTR) return;
       continue;  // ECONNREFUSED from an earlier datagram: the target was not listening
     }
-    pipes.admit(false, std::string(buf, static_cast<size_t>(n)), id, now);
+    pipes.admit(false, std::string(buf, static_cast<size_t>(n)), id, Clock::now());
   }
 }
 
@@ -139,7 +146,7 @@ void Proxy::Impl::on_accept(TimePoint now) {
     uint64_t id = next_id++;
     ++stats.stream.connections;
     relays.emplace(id, std::make_unique<StreamRelay>(std::move(client), std::move(s.fd), o.upstream,
-                                                     now, o.seed + id));
+                                                     now, o.seed + id, id));
     pump_relay(id, now);
   }
 }
@@ -149,7 +156,7 @@ void Proxy::Impl::pump_relay(uint64_t id, TimePoint now) {
   if (it == relays.end()) return;
   StreamRelay& r = *it->second;
   int fds[2] = {r.client_fd(), r.server_fd()};
-  auto when = r.pump(spec, now, stats.stream);
+  auto when = r.pump(spec, now, stats.stream, releases);
   for (int fd : fds) {
     if (fd < 0) continue;
     if (fd != r.client_fd() && fd != r.server_fd()) {
@@ -168,6 +175,7 @@ void Proxy::Impl::pump_relay(uint64_t id, TimePoint now) {
 void Proxy::Impl::send_due(bool to_server, const Emit& e) {
   auto f = flows.find(e.tag);
   if (f == flows.end()) return;
+  releases.note({to_server, e.tag, e.index, e.bytes.size(), e.stamp, e.when, Clock::now()});
   if (to_server)
     ::send(f->second.upstream.get(), e.bytes.data(), e.bytes.size(), MSG_DONTWAIT);
   else
@@ -205,13 +213,13 @@ void Proxy::Impl::run() {
           on_accept(now);
           break;
         case kUdpListen:
-          on_udp_listen(now);
+          on_udp_listen();
           break;
         case kRelay:
           pump_relay(id, now);
           break;
         case kFlow:
-          on_flow(id, now);
+          on_flow(id);
           break;
       }
     }
@@ -223,12 +231,14 @@ void Proxy::Impl::run() {
     }
     stats.to_server = pipes.to_server();
     stats.to_client = pipes.to_client();
+    stats.releases = releases.counts();
     mailbox.publish(stats);
   }
 }
 
-std::unique_ptr<Proxy> Proxy::start(const Options& o, std::string& error) {
-  auto impl = std::make_unique<Impl>(o);
+std::unique_ptr<Proxy> Proxy::start(const Options& o, std::string& error,
+                                    std::shared_ptr<ReleaseLog> release_log) {
+  auto impl = std::make_unique<Impl>(o, std::move(release_log));
   impl->epoll = net::Fd(epoll_create1(EPOLL_CLOEXEC));
   if (!impl->epoll || !impl->mailbox.ok()) {
     error = std::string("impairment proxy: ") + std::strerror(errno);

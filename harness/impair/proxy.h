@@ -10,6 +10,7 @@
 #include <string>
 
 #include "impair/conditions.h"
+#include "impair/release_log.h"
 #include "impair/spec.h"
 #include "net/address.h"
 
@@ -23,7 +24,9 @@ class Proxy : public Conditions {
     uint64_t seed = 0;
   };
   // Binds and starts the relay thread; null with `error` set when it could not.
-  static std::unique_ptr<Proxy> start(const Options& o, std::string& error);
+  // `release_log` (tests): every release noted there too (stats() always counts them).
+  static std::unique_ptr<Proxy> start(const Options& o, std::string& error,
+                                      std::shared_ptr<ReleaseLog> release_log = nullptr);
   ~Proxy() override;  // stops the thread, closes every relayed connection
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;

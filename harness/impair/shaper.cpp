@@ -71,20 +71,20 @@ void Shaper::admit(std::string bytes, uint64_t tag, TimePoint now, std::vector<E
     // Held back behind the next datagram (or until kReorderHold passes without one); it
     // counts as reordered only once another has overtaken it.
     held_until_ = when + kReorderHold;
-    held_ = Emit{when, std::move(bytes), tag};
+    held_ = Emit{when, std::move(bytes), tag, now, index};
     if (twice) {
       ++counts_.duplicated;  // the copy goes now; the original waits
-      out.push_back({when, held_->bytes, tag});
+      out.push_back({when, held_->bytes, tag, now, index});
       ++counts_.sent;
     }
     return;
   }
   if (twice) {
     ++counts_.duplicated;
-    out.push_back({when, bytes, tag});
+    out.push_back({when, bytes, tag, now, index});
     ++counts_.sent;
   }
-  out.push_back({when, std::move(bytes), tag});
+  out.push_back({when, std::move(bytes), tag, now, index});
   ++counts_.sent;
   if (held_) {
     // The datagram that overtook it has gone: the held one follows right behind.

@@ -32,7 +32,9 @@ struct Counts {
 struct Emit {
   TimePoint when;
   std::string bytes;
-  uint64_t tag = 0;  // the caller's: which flow the datagram belongs to
+  uint64_t tag = 0;    // the caller's: which flow the datagram belongs to
+  TimePoint stamp;     // when it was read (admit's `now`): `when` is never before stamp + delay
+  uint64_t index = 0;  // its arrival number in this direction, from 1
 };
 
 // A small, fast, seedable generator (splitmix64): the same seed gives the same faults.
@@ -62,7 +64,8 @@ class Shaper {
   void set(const Direction& d) { dir_ = d; }
   const Direction& direction() const { return dir_; }
 
-  // A datagram arrived at `now`: appends the copies to send, each with its due time.
+  // A datagram was read at `now` (a clock reading taken after its recv returned): appends the
+  // copies to send, each with its due time.
   void admit(std::string bytes, uint64_t tag, TimePoint now, std::vector<Emit>& out);
   // When a held-back datagram must go even if no other comes; nullopt when none is held.
   std::optional<TimePoint> hold_deadline() const;

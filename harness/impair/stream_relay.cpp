@@ -19,6 +19,7 @@ namespace {
 constexpr size_t kMaxQueued = 256 * 1024;
 constexpr size_t kReadSize = 64 * 1024;
 constexpr auto kEndGrace = std::chrono::seconds(2);
+using Clock = std::chrono::steady_clock;
 
 void earliest(std::optional<TimePoint>& wake, TimePoint t) {
   if (!wake || t < *wake) wake = t;
@@ -26,12 +27,13 @@ void earliest(std::optional<TimePoint>& wake, TimePoint t) {
 }  // namespace
 
 StreamRelay::StreamRelay(net::Fd client, net::Fd server, net::SockAddr upstream, TimePoint now,
-                         uint64_t seed)
+                         uint64_t seed, uint64_t id)
     : client_(std::move(client)),
       server_(std::move(server)),
       upstream_(upstream),
       opened_(now),
-      random_(seed) {
+      random_(seed),
+      id_(id) {
   pipes_[0].to_server = true;
   pipes_[1].to_server = false;
 }
@@ -54,20 +56,25 @@ uint32_t StreamRelay::interest(int fd) const {
   return ev;
 }
 
-bool StreamRelay::read_side(Pipe& p, const Direction& d, TimePoint now) {
+// Each chunk is stamped with the clock read after its recv returned, never with a time taken
+// before: bytes that arrive while this thread waits for a core between an earlier reading and
+// the recv would otherwise leave before their delay is over.
+bool StreamRelay::read_side(Pipe& p, const Direction& d) {
   char buf[kReadSize];
   while (can_read(p, d)) {
     ssize_t n = ::recv(src(p), buf, sizeof buf, 0);
+    TimePoint stamp = Clock::now();
     if (n > 0) {
-      TimePoint release = std::max(now + draw_delay(d, random_), p.last_release);
+      TimePoint release = std::max(stamp + draw_delay(d, random_), p.last_release);
       p.last_release = release;
-      p.queue.push_back({release, std::string(buf, static_cast<size_t>(n))});
+      p.queue.push_back({release, std::string(buf, static_cast<size_t>(n)), 0, stamp, p.read});
       p.queued += static_cast<size_t>(n);
+      p.read += static_cast<uint64_t>(n);
       continue;
     }
     if (n == 0) {
       p.src_eof = true;
-      p.fin_release = std::max(now + draw_delay(d, random_), p.last_release) + d.slow_close;
+      p.fin_release = std::max(stamp + draw_delay(d, random_), p.last_release) + d.slow_close;
       return true;
     }
     if (errno == EAGAIN || errno == EINTR) return true;
@@ -77,7 +84,7 @@ bool StreamRelay::read_side(Pipe& p, const Direction& d, TimePoint now) {
 }
 
 bool StreamRelay::write_side(Pipe& p, const Direction& d, TimePoint now, StreamCounts& counts,
-                             std::optional<TimePoint>& wake) {
+                             ReleaseRecorder& releases, std::optional<TimePoint>& wake) {
   if (d.stall) return true;
   std::optional<uint64_t> limit = d.reset_after_bytes;
   if (d.close_after_bytes && (!limit || *d.close_after_bytes < *limit)) limit = d.close_after_bytes;
@@ -93,12 +100,16 @@ bool StreamRelay::write_side(Pipe& p, const Direction& d, TimePoint now, StreamC
   p.dst_blocked = false;
   while (!p.queue.empty()) {
     Chunk& c = p.queue.front();
-    if (c.release > now) return earliest(wake, c.release), true;
-    if (p.next_write > now) return earliest(wake, p.next_write), true;
+    // Due or not is judged by the clock read just before the send, not by `now`.
+    TimePoint released = Clock::now();
+    if (c.release > released) return earliest(wake, c.release), true;
+    if (p.next_write > released) return earliest(wake, p.next_write), true;
     size_t n = c.bytes.size() - c.sent;
     if (d.slice_bytes) n = std::min<size_t>(n, d.slice_bytes);
     if (limit) n = std::min<size_t>(n, *limit - p.forwarded);
     ssize_t w = ::send(dst(p), c.bytes.data() + c.sent, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w > 0 && c.sent == 0)
+      releases.note({p.to_server, id_, c.offset, c.bytes.size(), c.stamp, c.release, released});
     if (w < 0) {
       if (errno == EAGAIN || errno == EINTR) {
         p.dst_blocked = true;
@@ -116,14 +127,14 @@ bool StreamRelay::write_side(Pipe& p, const Direction& d, TimePoint now, StreamC
     if (d.rate_bps) {
       auto on_wire = Duration(
           static_cast<int64_t>(static_cast<double>(sent) * 8e9 / static_cast<double>(d.rate_bps)));
-      p.next_write = std::max(p.next_write, now) + on_wire;
+      p.next_write = std::max(p.next_write, released) + on_wire;
     }
     if (d.slice_bytes && d.slice_delay.count() > 0)
-      p.next_write = std::max(p.next_write, now + d.slice_delay);
+      p.next_write = std::max(p.next_write, released + d.slice_delay);
     if (limit && p.forwarded >= *limit) return strike();
   }
   if (p.src_eof && !p.fin_sent) {
-    if (p.fin_release > now) return earliest(wake, p.fin_release), true;
+    if (p.fin_release > Clock::now()) return earliest(wake, p.fin_release), true;
     ::shutdown(dst(p), SHUT_WR);
     p.fin_sent = true;
   }
@@ -192,7 +203,8 @@ std::optional<TimePoint> StreamRelay::pump_closing(TimePoint now) {
   return end_by_;
 }
 
-std::optional<TimePoint> StreamRelay::pump(const Spec& spec, TimePoint now, StreamCounts& counts) {
+std::optional<TimePoint> StreamRelay::pump(const Spec& spec, TimePoint now, StreamCounts& counts,
+                                           ReleaseRecorder& releases) {
   if (state_ == State::finished) return std::nullopt;
   if (state_ == State::closing || state_ == State::resetting) return pump_closing(now);
   if (state_ == State::connecting) {
@@ -211,7 +223,7 @@ std::optional<TimePoint> StreamRelay::pump(const Spec& spec, TimePoint now, Stre
   const Direction* dirs[2] = {&spec.to_server, &spec.to_client};
   for (int k = 0; k < 2; ++k) {
     const Direction& d = *dirs[k];
-    if (!read_side(pipes_[k], d, now) || !write_side(pipes_[k], d, now, counts, wake)) {
+    if (!read_side(pipes_[k], d) || !write_side(pipes_[k], d, now, counts, releases, wake)) {
       if (state_ == State::relaying) abort_both();
       return state_ == State::finished ? std::nullopt : pump_closing(now);
     }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "impair/release_log.h"
 #include "impair/shaper.h"
 #include "impair/spec.h"
 #include "net/address.h"
@@ -20,12 +21,17 @@ struct StreamCounts;
 
 class StreamRelay {
  public:
-  // `server` is connecting (non-blocking) to `upstream`.
-  StreamRelay(net::Fd client, net::Fd server, net::SockAddr upstream, TimePoint now, uint64_t seed);
+  // `server` is connecting (non-blocking) to `upstream`; `id` names the connection in the
+  // release log.
+  StreamRelay(net::Fd client, net::Fd server, net::SockAddr upstream, TimePoint now, uint64_t seed,
+              uint64_t id);
 
   // Does what it can without blocking. Returns when it wants to be called again without an
-  // event (nullopt: only on an event).
-  std::optional<TimePoint> pump(const Spec& spec, TimePoint now, StreamCounts& counts);
+  // event (nullopt: only on an event). Every chunk read is stamped with the clock read after
+  // its recv returned, and leaves no earlier than stamp + delay, checked against the clock
+  // read just before each send: `now` only says what time-based limits have struck.
+  std::optional<TimePoint> pump(const Spec& spec, TimePoint now, StreamCounts& counts,
+                                ReleaseRecorder& releases);
   bool finished() const { return state_ == State::finished; }
   int client_fd() const { return client_.get(); }
   int server_fd() const { return server_.get(); }
@@ -37,6 +43,8 @@ class StreamRelay {
     TimePoint release;
     std::string bytes;
     size_t sent = 0;
+    TimePoint stamp;      // when its recv returned
+    uint64_t offset = 0;  // of its first byte in this direction
   };
   struct Pipe {  // one direction
     bool to_server = true;
@@ -49,6 +57,7 @@ class StreamRelay {
     bool fin_sent = false;
     bool dst_blocked = false;  // the last send said EAGAIN: wait for EPOLLOUT
     uint64_t forwarded = 0;
+    uint64_t read = 0;  // bytes read from the source so far
   };
   enum class State { connecting, relaying, closing, resetting, finished };
 
@@ -56,9 +65,9 @@ class StreamRelay {
   int dst(const Pipe& p) const { return p.to_server ? server_.get() : client_.get(); }
   bool can_read(const Pipe& p, const Direction& d) const;
   // false when the connection must end (a peer reset it, or a limit struck).
-  bool read_side(Pipe& p, const Direction& d, TimePoint now);
+  bool read_side(Pipe& p, const Direction& d);
   bool write_side(Pipe& p, const Direction& d, TimePoint now, StreamCounts& counts,
-                  std::optional<TimePoint>& wake);
+                  ReleaseRecorder& releases, std::optional<TimePoint>& wake);
   void begin_close(TimePoint now, StreamCounts& counts);
   void begin_reset(TimePoint now, StreamCounts& counts);
   void abort_both();  // RST to both peers, now
@@ -71,6 +80,7 @@ class StreamRelay {
   TimePoint end_by_{};  // closing/resetting: give up waiting for the peers then
   Pipe pipes_[2];
   Random random_;
+  uint64_t id_;
 };
 
 }  // namespace sockspec::impair

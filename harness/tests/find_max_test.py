@@ -99,7 +99,10 @@ class FindMax(unittest.TestCase):
                 self.assertIn("stroke-dasharray", html)  # the threshold line
 
     def test_closed_loop_users_stop_where_throughput_stops_growing(self):
-        with EchoServer(400) as srv:
+        # 100/s: each request takes the server 10 ms, so two users saturate it even when a busy
+        # machine adds milliseconds to every round trip (at 400/s, beside a CPU hog per core,
+        # one user reached 246/s and two no more: the search rightly saw a plateau there).
+        with EchoServer(100) as srv:
             r, rep, _ = find_max(profile({"type": "closed", "vus": 1}), "--target", srv.target, "--budget", "120")
         out = r.stdout + r.stderr
         self.assertEqual(r.returncode, 0, out)
@@ -107,8 +110,8 @@ class FindMax(unittest.TestCase):
         self.assertEqual(f["mode"], "vus")
         self.assertIn(f["outcome"], ("plateau", "found"), out)
         # The users' throughput saturates at the server's capacity.
-        self.assertGreaterEqual(f["rate"], 0.8 * 400, out)
-        self.assertLessEqual(f["rate"], 1.2 * 400, out)
+        self.assertGreaterEqual(f["rate"], 0.8 * 100, out)
+        self.assertLessEqual(f["rate"], 1.2 * 100, out)
         self.assertEqual(f["found"], round(f["found"]))
 
     def test_the_search_stops_within_its_budget(self):

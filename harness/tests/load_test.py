@@ -119,12 +119,14 @@ class LoadRuns(unittest.TestCase):
         self.assertEqual(l["iterations"], 90)
 
     def test_an_iteration_limited_run_reports_its_rate_over_the_time_it_took(self):
-        # 2 users x 50 round trips on loopback end within a fraction of the 60 s allowed.
+        # 2 users x 50 round trips end the run before its 60 s (all 100 done: the limit ended
+        # it), so a rate over the time the iterations took is above 100 / 60, however slow the
+        # machine; a rate over the whole duration would be exactly 100 / 60.
         r, rep, _ = load(profile(iterations=50, duration_s=60), "--target", "builtin:echo")
         self.assertIsNotNone(rep, r.stderr)
         l = rep["load"]
         self.assertEqual(l["iterations"], 100)
-        self.assertGreater(l["achieved_rate"], 100 / 60 * 10, "rate divided by the whole duration")
+        self.assertGreater(l["achieved_rate"], 100 / 60 * 1.001, "rate divided by the whole duration")
 
     def test_streaming_counts_every_byte_and_holds_no_copy_of_what_it_sent(self):
         path = os.path.join(SCENARIOS, "load", "discard-tcp-stream.json")
@@ -271,10 +273,23 @@ class LoadRuns(unittest.TestCase):
         self.assertEqual(peers, {"127.0.0.1", "127.0.0.2", "127.0.0.3"})
 
     def test_nineteen_thousand_idle_connections_are_held_open_by_one_process(self):
-        r = subprocess.run([SOCKSPEC, "load", os.path.join(SCENARIOS, "load", "idle-19k.json"), "--target", "builtin:echo",
-                            # 19,000 connects on a busy machine can take seconds (accept backlog):
-                            # the warm-up gives them time, so every connection is checked after.
-                            "--warmup", "5", "--duration", "3"], capture_output=True, text=True, timeout=300)
+        # 19,000 connects on a busy machine take seconds: the server's accept backlog overflows
+        # and dropped SYNs are retried after 1, 3, 7 s. Beside a CPU hog per core 5,663 of them
+        # were not answered within the profile's 5 s, and with more time the last ones opened
+        # too late for the 3 s window to see each check once. This test is about holding the
+        # connections, not how fast they open: each connect may take 30 s, and the run ends when
+        # every user has made its one check (an iteration limit; 120 s at most), so the counts
+        # are exact whatever the machine's speed.
+        with open(os.path.join(SCENARIOS, "load", "idle-19k.json")) as f:
+            idle = json.load(f)
+        idle["defaults"]["timeout_ms"] = 30000
+        idle["iterations"] = 1
+        d = tempfile.mkdtemp()
+        path = os.path.join(d, "idle-19k.json")
+        with open(path, "w") as f:
+            json.dump(idle, f)
+        r = subprocess.run([SOCKSPEC, "load", path, "--target", "builtin:echo", "--warmup", "0", "--duration", "120"],
+                           capture_output=True, text=True, timeout=300)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn("PASS errors == 0", r.stdout)
         self.assertIn("PASS iterations >= 19000", r.stdout)

@@ -16,9 +16,11 @@ SCENARIOS = os.environ.get("SOCKSPEC_SCENARIOS_SRC", "scenarios")
 
 
 def udp_profile(**kw):
-    # A window far larger than what 2,000/s can have outstanding within the 200 ms timeout, so
-    # a generator stalled by a busy machine still finds room: no start may be missed.
-    p = {"format": 1, "profile": "udp-window", "transport": "udp", "defaults": {"timeout_ms": 200},
+    # A window larger than what 2,000/s can have outstanding within the 1 s timeout, so a
+    # generator stalled by a busy machine still finds room: no start may be missed. The timeout
+    # is long so that only the server's schedule loses datagrams: beside a CPU hog per core, with
+    # --busy-poll, 133 replies once took longer than the 200 ms it was.
+    p = {"format": 1, "profile": "udp-window", "transport": "udp", "defaults": {"timeout_ms": 1000},
          "executor": {"type": "constant-rate", "rate": 2000, "connections": 1}, "in_flight": 4096,
          "duration_s": 2, "warmup_s": 0, "threads": 1,
          "setup": [{"op": "connect", "conn": "u"}],
@@ -47,19 +49,23 @@ class ScheduleServer:
 
 class UdpOpenLoop(unittest.TestCase):
     def run_against_schedule(self, connections, *args):
+        # 500/s: a reply the generator does not read in time is lost in its socket's receive
+        # buffer, which the server cannot count. Beside a CPU hog per core, at 2,000/s, 9 more
+        # than the server's were lost once; at 500/s the buffer (~200 small datagrams by default)
+        # rides out a generator stalled for 400 ms.
         server = ScheduleServer("--drop-every", "10", "--duplicate-every", "7", "--hold-every", "13")
         try:
-            r, rep, _ = load(udp_profile(executor={"type": "constant-rate", "rate": 2000,
+            r, rep, _ = load(udp_profile(executor={"type": "constant-rate", "rate": 500,
                                                    "connections": connections}),
                              "--target", f"127.0.0.1:{server.port}", *args)
         finally:
             did = server.stop()
         self.assertIsNotNone(rep, r.stdout + r.stderr)
         l = rep["load"]
-        self.assertEqual(l["scheduled"], 4000)
+        self.assertEqual(l["scheduled"], 1000)
         self.assertEqual(l["missed_starts"], 0, r.stdout)
         u = l["udp"]
-        self.assertEqual(u["sent"], 4000)
+        self.assertEqual(u["sent"], 1000)
         # Every datagram the server never received (a socket buffer overflowed on a busy
         # machine), dropped, or still held when the run ended is lost; nothing else is.
         unreceived = u["sent"] - did["received"]
@@ -67,9 +73,9 @@ class UdpOpenLoop(unittest.TestCase):
         self.assertEqual(u["duplicates"], did["duplicated"])
         self.assertEqual(u["reordered"], did["reordered"])
         self.assertEqual(u["late"], 0)
-        self.assertGreater(did["dropped"], 300)  # the schedule did act
+        self.assertGreater(did["dropped"], 75)  # the schedule did act
         self.assertEqual(l["errors_by_kind"], {"loss": u["lost"]})
-        self.assertEqual(l["iterations"], 4000 - u["lost"])
+        self.assertEqual(l["iterations"], 1000 - u["lost"])
         # The per-second series adds up to the totals.
         for key in ("lost", "duplicates", "reordered", "late"):
             self.assertEqual(sum(s["udp"][key] for s in l["series"]), u[key], key)
