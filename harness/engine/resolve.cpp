@@ -25,6 +25,25 @@ BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& var
   return {"", "unknown payload kind"};
 }
 
+namespace {
+struct Count {
+  uint64_t value = 0;
+  std::string error;
+};
+// A byte count computed when the step runs: `min`..1 GiB, as the parser allows for numbers.
+Count count_of(const scenario::Expr& e, const char* what, int64_t min,
+               const scenario::VarValues& vars) {
+  constexpr int64_t kMax = int64_t{1} << 30;
+  auto v = scenario::eval(e, vars);
+  if (!v.error.empty()) return {0, std::string(what) + ": " + v.error};
+  if (v.value < min || v.value > kMax) {
+    return {0, std::string(what) + " \"" + e.source + "\" is " + std::to_string(v.value) +
+                   ", outside " + std::to_string(min) + ".." + std::to_string(kMax)};
+  }
+  return {static_cast<uint64_t>(v.value), ""};
+}
+}  // namespace
+
 MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
                           const scenario::VarValues& vars) {
   if (auto* p = std::get_if<scenario::Payload>(&m.kind)) {
@@ -43,11 +62,20 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
     return {match::Exact{e->upper ? payload::ascii_upper(sent) : sent}, ""};
   }
   if (auto* l = std::get_if<scenario::LengthMatch>(&m.kind)) {
-    return {match::Length{l->min, l->max}, ""};
+    if (!l->exact) return {match::Length{l->min, l->max}, ""};
+    auto n = count_of(*l->exact, "length", 0, vars);
+    if (!n.error.empty()) return {std::nullopt, n.error};
+    return {match::Length{n.value, n.value}, ""};
   }
   const auto& r = std::get<scenario::RegexMatch>(m.kind);
   size_t groups = r.groups_needed();
-  if (r.compiled) return {match::Regex{r.compiled, r.until, r.bytes, groups}, ""};
+  std::optional<uint64_t> bytes = r.bytes;
+  if (r.bytes_expr) {
+    auto n = count_of(*r.bytes_expr, "bytes", 1, vars);
+    if (!n.error.empty()) return {std::nullopt, n.error};
+    bytes = n.value;
+  }
+  if (r.compiled) return {match::Regex{r.compiled, r.until, bytes, groups}, ""};
   // Captured values are quoted: ${token} in a regex matches the token's bytes exactly.
   auto x = scenario::expand(r.pattern.text, vars, match::quote_literal);
   if (!x.error.empty()) return {std::nullopt, x.error};
@@ -58,7 +86,7 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
                               x.text + "/ has " + std::to_string(c.pattern->groups()) +
                               " group(s)"};
   }
-  return {match::Regex{c.pattern, r.until, r.bytes, groups}, ""};
+  return {match::Regex{c.pattern, r.until, bytes, groups}, ""};
 }
 
 std::string bind_captures(const scenario::Matcher& m, const match::Outcome& matched,
