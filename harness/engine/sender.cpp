@@ -37,6 +37,7 @@ SenderOr resolve_sender(const std::optional<scenario::Template>& from, const net
   auto x = scenario::expand(from->text, vars);
   if (!x.error.empty()) return {{}, x.error};
   if (x.text == "any") return {{K::any, {}}, ""};
+  if (x.text == "target:*") return {{K::any_port, target.addr}, ""};
   if (x.text.size() > 2 && x.text.ends_with(":*")) {
     // Any port of HOST: resolved as HOST:0; only the address is compared.
     scenario::Template host_port{x.text.substr(0, x.text.size() - 2) + ":0"};

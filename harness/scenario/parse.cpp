@@ -378,7 +378,7 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
     f.take("encoding");
     return std::nullopt;
   }
-  bool counted = count || count_expr;
+  bool counted = f.has("bytes");
   if ((until || counted) && !f.has("regex")) {
     error(f.ptr(until ? "until" : "bytes"), "only applies to a regex matcher");
   }

@@ -20,8 +20,8 @@ void Parser::check_refs(const std::vector<VarRef>& refs, const std::string& ptr,
     if (r.kind == VarRef::Kind::capture && !ctx.captured.count(r.name)) {
       std::string known;
       for (const auto& n : ctx.captured) known += (known.empty() ? "" : ", ") + n;
-      error(ptr, "${" + r.name + "} is used before any step captures it or sets it" +
-                     (known.empty() ? std::string() : " (defined so far: " + known + ")"));
+      error(ptr, "${" + r.name + "} is used before any step captures it" +
+                     (known.empty() ? std::string() : " (captured so far: " + known + ")"));
     }
   }
 }
