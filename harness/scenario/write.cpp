@@ -41,9 +41,9 @@ void put_payload(json& j, const Payload& p) {
   }
 }
 
-// An expression as written; one that reads no variable as its number.
+// An expression as written; a plain number as a JSON number.
 json expr_json(const Expr& e) {
-  if (auto v = e.constant()) return *v;
+  if (auto v = e.constant(); v && e.source == std::to_string(*v)) return *v;
   return e.source;
 }
 
