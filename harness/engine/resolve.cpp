@@ -8,6 +8,25 @@
 
 namespace sockspec::engine {
 
+namespace {
+// The text was written in the charset (validate checks the text as written), so a value a
+// variable inserted is what failed: the message names it.
+std::string encoding_culprit(const scenario::Payload& p, const scenario::VarValues& vars,
+                             const std::string& error) {
+  for (const auto& ref : scenario::scan_vars(p.text.text).refs) {
+    auto l = scenario::lookup(ref, vars);
+    if (!l.error.empty()) continue;
+    std::string v = l.value.text();
+    if (payload::encode_text(v, p.encoding).error.empty()) continue;
+    constexpr size_t kShown = 40;
+    return scenario::ref_text(ref) + " = \"" + escape_bytes(std::string_view(v).substr(0, kShown)) +
+           (v.size() > kShown ? "..." : "") + "\" cannot be encoded as " + p.encoding + " (" +
+           error + ")";
+  }
+  return error;
+}
+}  // namespace
+
 BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& vars) {
   using K = scenario::Payload::Kind;
   switch (p.kind) {
@@ -19,7 +38,8 @@ BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& var
       auto x = scenario::expand(p.text.text, vars);
       if (!x.error.empty()) return {"", x.error};
       auto enc = payload::encode_text(x.text, p.encoding);
-      return {enc.bytes, enc.error};
+      if (!enc.error.empty()) return {"", encoding_culprit(p, vars, enc.error)};
+      return {enc.bytes, ""};
     }
   }
   return {"", "unknown payload kind"};

@@ -381,6 +381,24 @@ class DatagramsFromAnySender(unittest.TestCase):
             self.assertIn(want, out)
 
 
+class CharsetErrors(unittest.TestCase):
+    def test_a_value_that_the_charset_cannot_hold_is_named(self):
+        def euro_first(c):
+            c.sendall("€\n".encode())
+            read_line(c)
+        server = TcpServer(euro_first)
+        self.addCleanup(server.close)
+        s = Scenario(suite("tcp", ("latin1", [
+            {"op": "connect", "conn": "c"},
+            {"op": "expect", "conn": "c", "regex": "(.*)", "until": "\n", "capture": {"sign": 1}},
+            {"op": "send", "conn": "c", "text": "price: ${sign}\n", "encoding": "ISO-8859-1"},
+        ])))
+        r = s.run(server.port)
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        step = json.loads(r.report)["suites"][0]["cases"][0]["steps"][2]
+        self.assertIn('${sign} = "\\xe2\\x82\\xac" cannot be encoded as ISO-8859-1 (', step["message"])
+
+
 class LiteralDollarBrace(unittest.TestCase):
     def test_dollar_dollar_brace_sends_dollar_brace(self):
         server = TcpServer(lambda c: c.sendall(read_line(c) or b""))
