@@ -48,12 +48,12 @@ struct Expr {
   };
   struct Node {
     Op op = Op::constant;
-    int64_t value = 0;     // Op::constant
+    int64_t value = 0;      // Op::constant
     uint32_t ref = 0;       // Op::var, Op::len: index into refs
     uint32_t a = 0, b = 0;  // operands: indices into nodes
   };
 
-  std::string source;       // as written, for messages
+  std::string source;        // as written, for messages
   std::vector<VarRef> refs;  // every variable it reads, in order of first use, each once
   std::vector<Node> nodes;   // operands before their operators; the root last
 
