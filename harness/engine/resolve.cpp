@@ -8,6 +8,25 @@
 
 namespace sockspec::engine {
 
+namespace {
+// The text was written in the charset (validate checks the text as written), so a value a
+// variable inserted is what failed: the message names it.
+std::string encoding_culprit(const scenario::Payload& p, const scenario::VarValues& vars,
+                             const std::string& error) {
+  for (const auto& ref : scenario::scan_vars(p.text.text).refs) {
+    auto l = scenario::lookup(ref, vars);
+    if (!l.error.empty()) continue;
+    std::string v = l.value.text();
+    if (payload::encode_text(v, p.encoding).error.empty()) continue;
+    constexpr size_t kShown = 40;
+    return scenario::ref_text(ref) + " = \"" + escape_bytes(std::string_view(v).substr(0, kShown)) +
+           (v.size() > kShown ? "..." : "") + "\" cannot be encoded as " + p.encoding + " (" +
+           error + ")";
+  }
+  return error;
+}
+}  // namespace
+
 BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& vars) {
   using K = scenario::Payload::Kind;
   switch (p.kind) {
@@ -19,11 +38,31 @@ BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& var
       auto x = scenario::expand(p.text.text, vars);
       if (!x.error.empty()) return {"", x.error};
       auto enc = payload::encode_text(x.text, p.encoding);
-      return {enc.bytes, enc.error};
+      if (!enc.error.empty()) return {"", encoding_culprit(p, vars, enc.error)};
+      return {enc.bytes, ""};
     }
   }
   return {"", "unknown payload kind"};
 }
+
+namespace {
+struct Count {
+  uint64_t value = 0;
+  std::string error;
+};
+// A byte count computed when the step runs: `min`..1 GiB, as the parser allows for numbers.
+Count count_of(const scenario::Expr& e, const char* what, int64_t min,
+               const scenario::VarValues& vars) {
+  constexpr int64_t kMax = int64_t{1} << 30;
+  auto v = scenario::eval(e, vars);
+  if (!v.error.empty()) return {0, std::string(what) + ": " + v.error};
+  if (v.value < min || v.value > kMax) {
+    return {0, std::string(what) + " \"" + e.source + "\" is " + std::to_string(v.value) +
+                   ", outside " + std::to_string(min) + ".." + std::to_string(kMax)};
+  }
+  return {static_cast<uint64_t>(v.value), ""};
+}
+}  // namespace
 
 MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
                           const scenario::VarValues& vars) {
@@ -43,11 +82,20 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
     return {match::Exact{e->upper ? payload::ascii_upper(sent) : sent}, ""};
   }
   if (auto* l = std::get_if<scenario::LengthMatch>(&m.kind)) {
-    return {match::Length{l->min, l->max}, ""};
+    if (!l->exact) return {match::Length{l->min, l->max}, ""};
+    auto n = count_of(*l->exact, "length", 0, vars);
+    if (!n.error.empty()) return {std::nullopt, n.error};
+    return {match::Length{n.value, n.value}, ""};
   }
   const auto& r = std::get<scenario::RegexMatch>(m.kind);
   size_t groups = r.groups_needed();
-  if (r.compiled) return {match::Regex{r.compiled, r.until, r.bytes, groups}, ""};
+  std::optional<uint64_t> bytes = r.bytes;
+  if (r.bytes_expr) {
+    auto n = count_of(*r.bytes_expr, "bytes", 1, vars);
+    if (!n.error.empty()) return {std::nullopt, n.error};
+    bytes = n.value;
+  }
+  if (r.compiled) return {match::Regex{r.compiled, r.until, bytes, groups}, ""};
   // Captured values are quoted: ${token} in a regex matches the token's bytes exactly.
   auto x = scenario::expand(r.pattern.text, vars, match::quote_literal);
   if (!x.error.empty()) return {std::nullopt, x.error};
@@ -58,7 +106,7 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
                               x.text + "/ has " + std::to_string(c.pattern->groups()) +
                               " group(s)"};
   }
-  return {match::Regex{c.pattern, r.until, r.bytes, groups}, ""};
+  return {match::Regex{c.pattern, r.until, bytes, groups}, ""};
 }
 
 std::string bind_captures(const scenario::Matcher& m, const match::Outcome& matched,
