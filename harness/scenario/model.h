@@ -12,6 +12,7 @@
 
 #include "impair/spec.h"
 #include "match/regex.h"
+#include "payload/payload.h"
 
 namespace sockspec::scenario {
 
@@ -29,13 +30,9 @@ struct Template {
   bool has_vars() const { return text.find("${") != std::string::npos; }
 };
 
-enum class FillPattern { ascii, zero, counter, random };
-
-struct Fill {
-  uint64_t bytes = 0;
-  FillPattern pattern = FillPattern::ascii;
-  std::optional<uint64_t> seed;  // random only; default is the run's seed
-};
+// Generated payloads belong to payload/, which sits below the model (a codec uses them too).
+using payload::Fill;
+using payload::FillPattern;
 
 // Bytes to send or to expect. Exactly one source.
 struct Payload {
