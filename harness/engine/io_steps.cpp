@@ -237,7 +237,9 @@ class ExpectMachine : public Machine {
   Progress stream() {
     const auto& op = std::get<scenario::ExpectOp>(step_.op);
     for (;;) {
-      auto out = match::match_stream(*matcher_, c_->rx, c_->eof);
+      const auto& frame = op.frame ? op.frame : c_->frame;
+      auto out = frame ? match::match_framed(*matcher_, *frame, c_->rx, c_->eof)
+                       : match::match_stream(*matcher_, c_->rx, c_->eof);
       if (out.kind == match::Outcome::Kind::matched) {
         std::string got = op.expect_error || !scope_.env.brief
                               ? preview(std::string_view(c_->rx).substr(0, out.consumed))
@@ -311,12 +313,14 @@ class ExpectMachine : public Machine {
   }
 
   std::string capture(const scenario::ExpectOp& op, const match::Outcome& out) {
-    if (out.groups.empty()) return "";
+    if (out.groups.empty() && out.fields.empty()) return "";
     return bind_captures(op.matcher, out, scope_.client.captures());
   }
   std::string captured(const scenario::ExpectOp& op) const {
     const auto* r = std::get_if<scenario::RegexMatch>(&op.matcher.kind);
-    if (!r || r->capture.empty()) return "";
+    bool parts = std::holds_alternative<scenario::PartsMatch>(op.matcher.kind);
+    if ((!r || r->capture.empty()) && !parts) return "";
+    if (parts && scope_.client.captures().empty()) return "";
     return "; captured " + scope_.client.captures().describe();
   }
 

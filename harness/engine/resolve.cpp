@@ -2,11 +2,43 @@
 
 #include <algorithm>
 
+#include "codec/ints.h"
 #include "common/codec.h"
 #include "payload/payload.h"
 #include "scenario/endpoint.h"
 
 namespace sockspec::engine {
+
+codec::Resolver part_resolver(const scenario::VarValues& vars) {
+  codec::Resolver r;
+  r.seed = vars.seed;
+  r.expand = [&vars](std::string_view text, codec::Bytes& out) {
+    auto x = scenario::expand(text, vars);
+    out = std::move(x.text);
+    return x.error;
+  };
+  // TODO(w-vars merge): evaluate with scenario/expr (arithmetic, len(), typed variables). Until
+  // then an expression is its variables expanded, read as one integer (decimal or 0x hex).
+  r.integer = [&vars](std::string_view expr, int64_t& out) -> std::string {
+    auto x = scenario::expand(expr, vars);
+    if (!x.error.empty()) return x.error;
+    auto v = codec::int_from_text(x.text);
+    if (!v) return "\"" + std::string(expr) + "\" is \"" + escape_bytes(x.text) +
+                   "\", not an integer";
+    out = *v;
+    return "";
+  };
+  return r;
+}
+
+namespace {
+BytesOr parts_bytes(const codec::Parts& parts, const scenario::VarValues& vars) {
+  auto res = codec::resolve(parts, part_resolver(vars));
+  if (!res.error.empty()) return {"", res.error};
+  auto enc = codec::encode(res.parts);
+  return {std::move(enc.bytes), std::move(enc.error)};
+}
+}  // namespace
 
 BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& vars) {
   using K = scenario::Payload::Kind;
@@ -21,6 +53,8 @@ BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& var
       auto enc = payload::encode_text(x.text, p.encoding);
       return {enc.bytes, enc.error};
     }
+    case K::parts:
+      return parts_bytes(p.parts, vars);
   }
   return {"", "unknown payload kind"};
 }
@@ -45,6 +79,11 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
   if (auto* l = std::get_if<scenario::LengthMatch>(&m.kind)) {
     return {match::Length{l->min, l->max}, ""};
   }
+  if (auto* pm = std::get_if<scenario::PartsMatch>(&m.kind)) {
+    auto res = codec::resolve(pm->parts, part_resolver(vars));
+    if (!res.error.empty()) return {std::nullopt, res.error};
+    return {match::Fields{std::make_shared<const codec::Parts>(std::move(res.parts))}, ""};
+  }
   const auto& r = std::get<scenario::RegexMatch>(m.kind);
   size_t groups = r.groups_needed();
   if (r.compiled) return {match::Regex{r.compiled, r.until, r.bytes, groups}, ""};
@@ -63,6 +102,11 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
 
 std::string bind_captures(const scenario::Matcher& m, const match::Outcome& matched,
                           scenario::Captures& into) {
+  // TODO(w-vars merge): bind integers as integer variables; until then as decimal text, which
+  // is what ${name} inserts for an integer.
+  for (const auto& f : matched.fields) {
+    into.set(f.name, f.integer ? std::to_string(*f.integer) : f.bytes);
+  }
   const auto* r = std::get_if<scenario::RegexMatch>(&m.kind);
   if (!r) return "";
   for (const auto& cap : r->capture) {

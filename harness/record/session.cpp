@@ -59,7 +59,7 @@ bool has_digit(std::string_view s) {
 
 scenario::Step expect_step(const std::string& conn, scenario::Matcher m) {
   return scenario::Step{
-      scenario::ExpectOp{conn, std::move(m), std::nullopt, std::nullopt}, {}, {}, {}};
+      scenario::ExpectOp{conn, std::move(m), std::nullopt, std::nullopt, std::nullopt}, {}, {}, {}};
 }
 
 scenario::Step regex_step(const std::string& conn, std::string_view text,

@@ -10,6 +10,8 @@
 #include <variant>
 #include <vector>
 
+#include "codec/frame.h"
+#include "codec/parts.h"
 #include "impair/spec.h"
 #include "match/regex.h"
 #include "payload/payload.h"
@@ -36,12 +38,13 @@ using payload::FillPattern;
 
 // Bytes to send or to expect. Exactly one source.
 struct Payload {
-  enum class Kind { text, literal, fill };
+  enum class Kind { text, literal, fill, parts };
   Kind kind = Kind::literal;
   Template text;         // Kind::text, resolved then encoded
   std::string encoding;  // Kind::text; empty means UTF-8
   Bytes literal;         // Kind::literal: hex and base64, decoded at parse time
   Fill fill;             // Kind::fill
+  codec::Parts parts;    // Kind::parts: typed fields, resolved and encoded when sent
 };
 
 struct EchoMatch {
@@ -71,8 +74,13 @@ struct LengthMatch {
   uint64_t max = 0;  // equal to min for an exact length
 };
 
+// `"parts": [...]` in an expect: the message matched field by field (codec/parts.h).
+struct PartsMatch {
+  codec::Parts parts;
+};
+
 struct Matcher {
-  std::variant<Payload, EchoMatch, RegexMatch, LengthMatch> kind;
+  std::variant<Payload, EchoMatch, RegexMatch, LengthMatch, PartsMatch> kind;
 };
 
 struct SocketOptions {
@@ -91,6 +99,7 @@ struct ConnectOp {
   std::optional<Template> bind;
   SocketOptions options;
   std::optional<std::string> expect_error;
+  std::optional<codec::Frame> frame;  // every later expect on this conn takes one message
 };
 struct OpenOp {
   std::string conn;
@@ -108,6 +117,7 @@ struct ListenOp {
 struct AcceptOp {
   std::string conn;
   std::string as;
+  std::optional<codec::Frame> frame;  // the accepted conn's default frame
 };
 struct SendOp {
   std::string conn;
@@ -121,6 +131,7 @@ struct ExpectOp {
   Matcher matcher;
   std::optional<Template> from;
   std::optional<std::string> expect_error;  // extension: the receive fails with this errno
+  std::optional<codec::Frame> frame;        // this step only: one whole message, then match
 };
 struct ExpectEofOp {
   std::string conn;
