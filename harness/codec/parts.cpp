@@ -186,6 +186,17 @@ struct Checker {
 
 }  // namespace
 
+bool has_variables(const Parts& parts) {
+  for (const auto& p : parts) {
+    if (p.kind == Part::Kind::bytes && !p.resolved && !p.fill) return true;
+    for (const Number* n : {&p.value.number, &p.value.mask, &p.value.min, &p.value.max, &p.count}) {
+      if (n->kind == Number::Kind::expr) return true;
+    }
+    if (p.kind == Part::Kind::block && has_variables(p.parts)) return true;
+  }
+  return false;
+}
+
 ResolvedOr resolve(const Parts& parts, const Resolver& r) {
   ResolvedOr out{parts, ""};
   for (auto& p : out.parts) {

@@ -78,6 +78,9 @@ using Parts = std::vector<Part>;
 // "u16 \"ancount\"" or "hex": how messages name a part.
 std::string describe(const Part& p);
 
+// True when any part holds a ${...} or an expression: its bytes may differ from run to run.
+bool has_variables(const Parts& parts);
+
 // What the caller's variables and expressions are worth. Each returns an error message or "".
 struct Resolver {
   // `${...}` in a text part (bytes variables insert their bytes, integers their decimal digits).

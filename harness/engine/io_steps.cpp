@@ -34,7 +34,7 @@ class SendMachine : public Machine {
     if (!c_) return {true};
     if (ev == kStart) {
       auto* cache = scope_.env.payload_cache;
-      bool fixed = op.payload.kind != scenario::Payload::Kind::text || !op.payload.text.has_vars();
+      bool fixed = op.payload.fixed();
       auto hit = cache && fixed ? cache->find(&op.payload) : decltype(cache->end()){};
       if (cache && fixed && hit != cache->end()) {
         bytes_ = hit->second;  // the cache's map nodes outlive this step

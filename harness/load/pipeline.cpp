@@ -17,14 +17,15 @@ using scenario::Transport;
 
 namespace {
 
-bool fixed_payload(const scenario::Payload& p) {
-  return p.kind != scenario::Payload::Kind::text || !p.text.has_vars();
-}
+bool fixed_payload(const scenario::Payload& p) { return p.fixed(); }
 
 // A matcher that is the same for every iteration, so it is resolved once.
 bool fixed_matcher(const scenario::Matcher& m) {
   if (const auto* p = std::get_if<scenario::Payload>(&m.kind)) return fixed_payload(*p);
   if (const auto* r = std::get_if<scenario::RegexMatch>(&m.kind)) return !r->pattern.has_vars();
+  if (const auto* pm = std::get_if<scenario::PartsMatch>(&m.kind)) {
+    return !codec::has_variables(pm->parts);
+  }
   return true;  // echo (of a fixed payload) and length
 }
 

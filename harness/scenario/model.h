@@ -45,6 +45,12 @@ struct Payload {
   Bytes literal;         // Kind::literal: hex and base64, decoded at parse time
   Fill fill;             // Kind::fill
   codec::Parts parts;    // Kind::parts: typed fields, resolved and encoded when sent
+  // The same bytes every time it is sent (no ${...} and no expression), so built once.
+  bool fixed() const {
+    if (kind == Kind::text) return !text.has_vars();
+    if (kind == Kind::parts) return !codec::has_variables(parts);
+    return true;
+  }
 };
 
 struct EchoMatch {

@@ -274,31 +274,6 @@ std::vector<Capture> Parser::captures(const json& j, const std::string& ptr, con
   return out;
 }
 
-std::optional<Fill> Parser::fill(const json& j, const std::string& ptr) {
-  Fields f(sink_, j, ptr);
-  if (!f.ok()) return std::nullopt;
-  Fill out;
-  auto bytes = f.uint("bytes", true, 0, kMaxFillBytes);
-  if (bytes) out.bytes = *bytes;
-  if (auto p = f.str("pattern", false)) {
-    if (*p == "ascii") {
-      out.pattern = FillPattern::ascii;
-    } else if (*p == "zero") {
-      out.pattern = FillPattern::zero;
-    } else if (*p == "counter") {
-      out.pattern = FillPattern::counter;
-    } else if (*p == "random") {
-      out.pattern = FillPattern::random;
-    } else {
-      error(f.ptr("pattern"), "must be ascii, zero, counter or random, got " + show(*p));
-    }
-  }
-  out.seed = f.uint("seed", false, 0, UINT64_MAX);
-  f.reject_unknown("fill");
-  if (!bytes) return std::nullopt;
-  return out;
-}
-
 // Exactly one of text, hex, base64, fill.
 std::optional<Payload> Parser::payload(Fields& f, StepContext& ctx, bool required) {
   const char* kinds[] = {"text", "hex", "base64", "fill", "parts"};

@@ -1,4 +1,4 @@
-// Typed parts (`"parts": [...]` in a send or an expect) and frames (`"frame"` on connect,
+// Typed parts (`"parts": [...]` in a send or an expect), fills, and frames (`"frame"` on connect,
 // accept and expect): JSON to codec::Part and codec::Frame, every mistake at its JSON pointer.
 #include <charconv>
 
@@ -31,6 +31,32 @@ std::string kind_list() {
 }
 
 }  // namespace
+
+// `"fill": {...}`, in a payload or as a part.
+std::optional<Fill> Parser::fill(const json& j, const std::string& ptr) {
+  Fields f(sink_, j, ptr);
+  if (!f.ok()) return std::nullopt;
+  Fill out;
+  auto bytes = f.uint("bytes", true, 0, kMaxFillBytes);
+  if (bytes) out.bytes = *bytes;
+  if (auto p = f.str("pattern", false)) {
+    if (*p == "ascii") {
+      out.pattern = FillPattern::ascii;
+    } else if (*p == "zero") {
+      out.pattern = FillPattern::zero;
+    } else if (*p == "counter") {
+      out.pattern = FillPattern::counter;
+    } else if (*p == "random") {
+      out.pattern = FillPattern::random;
+    } else {
+      error(f.ptr("pattern"), "must be ascii, zero, counter or random, got " + show(*p));
+    }
+  }
+  out.seed = f.uint("seed", false, 0, UINT64_MAX);
+  f.reject_unknown("fill");
+  if (!bytes) return std::nullopt;
+  return out;
+}
 
 // A number: a JSON integer, or a string (an expression resolved when the step runs).
 std::optional<codec::Number> Parser::number(const json& j, const std::string& ptr,
@@ -146,8 +172,14 @@ std::optional<codec::Part> Parser::part(const json& j, const std::string& ptr, S
     if (f.has(k)) present.push_back(k);
   }
   if (present.size() != 1) {
+    std::string unknown;
+    for (const auto& [key, v] : j.items()) {
+      bool option = key == "name" || key == "capture" || key == "endian" || key == "format" ||
+                    key == "encoding" || key.rfind("x-", 0) == 0;
+      if (!option) unknown += (unknown.empty() ? "; unknown key \"" : ", \"") + key + "\"";
+    }
     error(ptr, present.empty()
-                   ? "needs one kind: " + kind_list()
+                   ? "needs one kind: " + kind_list() + (unknown.empty() ? "" : unknown + "")
                    : "has two kinds (" + present[0] + " and " + present[1] +
                          "); a part has exactly one");
     f.take_all();
