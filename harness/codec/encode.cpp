@@ -2,6 +2,7 @@
 // later, or contain the field: blocks are encoded on demand (each once), and a fixed-width
 // field inside the block it measures or sums is written as zeros and patched when the block
 // is complete (the Internet checksum is defined that way: summed with its own field zero).
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -64,6 +65,10 @@ class Encoder {
     }
     open_.erase(&b);
     // Fill in this block's own fields; the rest wait for their block further out.
+    // Lengths and counts first: a checksum over the block sums them as they are sent.
+    std::stable_partition(out.patches.begin(), out.patches.end(), [](const Patch& pa) {
+      return pa.field->value.number.kind != Number::Kind::checksum;
+    });
     std::vector<Patch> rest;
     for (const auto& pa : out.patches) {
       if (pa.target != &b) {

@@ -1,4 +1,5 @@
 // Parts: naming, resolving variables, static checks.
+#include <algorithm>
 #include <map>
 
 #include "codec/ints.h"
@@ -43,10 +44,8 @@ std::string resolve_hex(Part& p, const Resolver& r) {
     size_t end = s.find('}', hole);
     if (end == std::string_view::npos) return where(p) + ": unterminated ${ in hex";
     Bytes var;
-    if (!r.expand) return where(p) + ": no variables here";
-    // TODO(w-vars merge): with typed variables, an integer variable is an error here unless a
-    // width is given; until then a variable inserts its bytes as text does.
-    std::string err = r.expand(s.substr(hole, end + 1 - hole), var);
+    if (!r.hex_hole) return where(p) + ": no variables here";
+    std::string err = r.hex_hole(s.substr(hole + 2, end - hole - 2), var);
     if (!err.empty()) return where(p) + ": " + err;
     out += var;
     s.remove_prefix(end + 1);
@@ -119,6 +118,44 @@ struct Checker {
   std::vector<Problem> out;
   bool send = false;
   std::vector<const Part*> enclosing;
+  // A field inside the block it measures or sums is filled in when that block is complete.
+  struct SelfRef {
+    const Part* field;
+    const Part* block;
+    std::vector<const Part*> enclosing;  // of the field, outermost first
+  };
+  std::vector<SelfRef> self_refs;
+  struct Sum {
+    const Part* field;
+    const Part* block;
+    std::string ptr;
+  };
+  std::vector<Sum> sums;
+
+  // A checksum must see the bytes that are sent: not a block holding a field that is only
+  // filled in later (when a block around it completes), nor a second checksum of its own block.
+  void late_fields() {
+    for (const auto& sum : sums) {
+      for (const auto& r : self_refs) {
+        if (r.field == sum.field) continue;
+        auto at = std::find(r.enclosing.begin(), r.enclosing.end(), sum.block);
+        if (at == r.enclosing.end()) continue;
+        auto outer = std::find(r.enclosing.begin(), r.enclosing.end(), r.block);
+        bool later = outer < at;  // the field waits for a block around the summed one
+        bool two_sums = r.block == sum.block &&
+                        r.field->value.number.kind == Number::Kind::checksum &&
+                        std::find_if(self_refs.begin(), self_refs.end(), [&](const SelfRef& x) {
+                          return x.field == sum.field;
+                        }) != self_refs.end();
+        if (later || two_sums) {
+          out.push_back({sum.ptr, "the checksum of \"" + sum.block->name + "\" would cover " +
+                                      r.field->pointer + ", which is filled in only after it; "
+                                      "sum a block that does not contain that field"});
+          break;
+        }
+      }
+    }
+  }
 
   void number(const Part& p, const Number& n, const std::string& ptr) {
     if (!n.derived()) return;
@@ -135,6 +172,10 @@ struct Checker {
     }
     bool inside = false;
     for (const Part* e : enclosing) inside = inside || e == it->second;
+    if (inside && n.kind != Number::Kind::count_of) {
+      self_refs.push_back({&p, it->second, enclosing});
+    }
+    if (n.kind == Number::Kind::checksum) sums.push_back({&p, it->second, ptr});
     if (inside && p.kind != Part::Kind::integer && n.kind != Number::Kind::count_of) {
       out.push_back({ptr, "a " + p.source + " field cannot hold a length or checksum of the "
                           "block \"" + n.block + "\" that contains it (its size would depend on "
@@ -211,6 +252,7 @@ std::vector<Problem> check(const Parts& parts, bool send) {
   c.send = send;
   collect_blocks(parts, c.named, c.out);
   c.parts(parts);
+  c.late_fields();
   return std::move(c.out);
 }
 

@@ -85,6 +85,8 @@ bool has_variables(const Parts& parts);
 struct Resolver {
   // `${...}` in a text part (bytes variables insert their bytes, integers their decimal digits).
   std::function<std::string(std::string_view text, Bytes& out)> expand;
+  // `${name}` in hex: the bytes it inserts (an error for a value with no byte form).
+  std::function<std::string(std::string_view name, Bytes& out)> hex_hole;
   // An expression (a string VALUE) as an int64.
   std::function<std::string(std::string_view expr, int64_t& out)> integer;
   uint64_t seed = 0;  // a fill's default seed

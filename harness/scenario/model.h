@@ -15,6 +15,7 @@
 #include "impair/spec.h"
 #include "match/regex.h"
 #include "payload/payload.h"
+#include "scenario/expr.h"
 
 namespace sockspec::scenario {
 
@@ -67,6 +68,7 @@ struct RegexMatch {
   std::shared_ptr<const match::Pattern> compiled;
   std::optional<Bytes> until;     // TCP: the segment ends at this delimiter (consumed, not matched)
   std::optional<uint64_t> bytes;  // TCP: the segment is this many bytes
+  std::optional<Expr> bytes_expr{};  // instead of `bytes`: a count computed when the step runs
   std::vector<Capture> capture{};  // sorted by name (a JSON object keeps no order)
   // 1 + the highest captured group; 0 when nothing is captured (the match copies no group).
   size_t groups_needed() const {
@@ -78,6 +80,7 @@ struct RegexMatch {
 struct LengthMatch {
   uint64_t min = 0;
   uint64_t max = 0;  // equal to min for an exact length
+  std::optional<Expr> exact{};  // instead: an exact length computed when the step runs
 };
 
 // `"parts": [...]` in an expect: the message matched field by field (codec/parts.h).
@@ -135,9 +138,10 @@ struct SendOp {
 struct ExpectOp {
   std::string conn;
   Matcher matcher;
-  std::optional<Template> from;
+  std::optional<Template> from;  // also "any" or "HOST:*" (any port), checked when it runs
   std::optional<std::string> expect_error;  // extension: the receive fails with this errno
-  std::optional<codec::Frame> frame;        // this step only: one whole message, then match
+  std::optional<std::string> capture_from{};  // binds the sender ("127.0.0.1:5353") as bytes
+  std::optional<codec::Frame> frame{};        // this step only: one whole message, then match
 };
 struct ExpectEofOp {
   std::string conn;
@@ -165,8 +169,13 @@ struct SleepOp {
   uint64_t ms = 0;
 };
 struct RepeatOp {
-  uint64_t times = 0;
+  uint64_t times = 0;  // with `until`: the bound (`max`)
   Steps steps;
+  std::optional<Expr> until{};  // checked after each iteration; true (non-zero) ends the loop
+};
+// Binds integer variables, all computed from the values before the step.
+struct SetOp {
+  std::vector<std::pair<std::string, Expr>> values;  // sorted by name
 };
 struct ParallelOp {
   uint64_t clients = 0;
@@ -185,7 +194,7 @@ struct ImpairOp {
 
 using Op = std::variant<ConnectOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp, ExpectEofOp,
                         ExpectResetOp, ExpectSilenceOp, ShutdownOp, CloseOp, SleepOp, RepeatOp,
-                        ParallelOp, ServerOp, ImpairOp>;
+                        ParallelOp, ServerOp, ImpairOp, SetOp>;
 
 struct Step {
   Op op;

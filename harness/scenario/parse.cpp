@@ -210,22 +210,7 @@ void Parser::check_vars(const std::string& text, const std::string& ptr, StepCon
     error(ptr, scan.error);
     return;
   }
-  for (const auto& r : scan.refs) {
-    if (r.kind == VarRef::Kind::i && !ctx.in_repeat)
-      error(ptr, "${i} is only defined inside a repeat");
-    if (r.kind == VarRef::Kind::client && !ctx.in_parallel) {
-      error(ptr, "${client} is only defined inside a parallel");
-    }
-    if (r.kind == VarRef::Kind::conn_local_port && !ctx.conns.count(r.name)) {
-      error(ptr, "${conn." + r.name + ".local_port}: conn '" + r.name + "' is not open here");
-    }
-    if (r.kind == VarRef::Kind::capture && !ctx.captured.count(r.name)) {
-      std::string known;
-      for (const auto& n : ctx.captured) known += (known.empty() ? "" : ", ") + n;
-      error(ptr, "${" + r.name + "} is used before any step captures it" +
-                     (known.empty() ? std::string() : " (captured so far: " + known + ")"));
-    }
-  }
+  check_refs(scan.refs, ptr, ctx);
 }
 
 std::optional<Template> Parser::templ(Fields& f, std::string_view key, bool required,
@@ -351,7 +336,21 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   bool tcp = conn != nullptr && conn->transport == Transport::tcp && !conn->framed;
   // until/bytes belong to regex; read them first so they are never "unknown".
   auto until = f.str("until", false);
-  auto count = f.uint("bytes", false, 1, kMaxFillBytes);
+  std::optional<uint64_t> count;
+  std::optional<Expr> count_expr;  // "${len} + 2": counted when the step runs
+  if (const json* b = f.take("bytes"); b && b->is_string()) {
+    count_expr = expr_value(*b, f.ptr("bytes"), ctx);
+    if (auto v = count_expr ? count_expr->constant() : std::nullopt) {
+      if (*v < 1 || static_cast<uint64_t>(*v) > kMaxFillBytes) {
+        error(f.ptr("bytes"), "must be 1.." + std::to_string(kMaxFillBytes) + ", got " + std::to_string(*v));
+      } else {
+        count = static_cast<uint64_t>(*v);
+      }
+      count_expr.reset();
+    }
+  } else if (b) {
+    count = f.uint("bytes", false, 1, kMaxFillBytes);
+  }
   const json* capture = f.take("capture");
   if (present != 1) {
     error(f.ptr(), present == 0
@@ -364,7 +363,8 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
     f.take("encoding");
     return std::nullopt;
   }
-  if ((until || count) && !f.has("regex")) {
+  bool counted = f.has("bytes");
+  if ((until || counted) && !f.has("regex")) {
     error(f.ptr(until ? "until" : "bytes"), "only applies to a regex matcher");
   }
   if (capture && !f.has("regex")) {
@@ -384,7 +384,7 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   if (f.has("regex")) {
     auto pattern = templ(f, "regex", true, ctx);
     if (!pattern) return std::nullopt;
-    RegexMatch rm{*pattern, nullptr, std::nullopt, count};
+    RegexMatch rm{*pattern, nullptr, std::nullopt, count, count_expr};
     if (!pattern->has_vars()) {
       auto c = regexes_.compile(pattern->text);
       rm.compiled = c.pattern;
@@ -404,19 +404,24 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
       if (until->empty()) error(f.ptr("until"), "must not be empty");
       rm.until = *until;
     }
-    if (tcp && !until && !count) {
+    if (tcp && !until && !counted) {
       error(f.ptr("regex"),
             "on TCP needs \"until\" (a delimiter) or \"bytes\" (a count) to know "
             "where the segment ends");
     }
-    if (tcp && until && count) error(f.ptr("bytes"), "give either until or bytes, not both");
-    if (conn && !tcp && (until || count)) {
+    if (tcp && until && counted) error(f.ptr("bytes"), "give either until or bytes, not both");
+    if (conn && !tcp && (until || counted)) {
       error(f.ptr(until ? "until" : "bytes"),
             "does not apply to UDP: the whole datagram is matched");
     }
     return Matcher{rm};
   }
   if (const json* l = f.take("length")) {
+    if (l->is_string()) {  // "${n}": an exact length counted when the step runs
+      auto e = expr_value(*l, f.ptr("length"), ctx);
+      if (!e) return std::nullopt;
+      return Matcher{LengthMatch{0, 0, std::move(e)}};
+    }
     if (l->is_number_unsigned()) {
       uint64_t n = l->get<uint64_t>();
       return Matcher{LengthMatch{n, n}};
@@ -435,7 +440,8 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
       if (tcp && lm.min == 0) error(f.ptr("length") + "/min", "must be >= 1 on TCP");
       return Matcher{lm};
     }
-    error(f.ptr("length"), "must be a byte count or {\"min\": A, \"max\": B}, got " + show(*l));
+    error(f.ptr("length"),
+          "must be a byte count, an expression or {\"min\": A, \"max\": B}, got " + show(*l));
     return std::nullopt;
   }
   auto p = payload(f, ctx, true);

@@ -122,10 +122,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
       }
     }
     auto m = matcher(f, ctx, framed ? &*framed : ci);
-    o.from = address(f, "from", false, ctx);
-    if (o.from && ci && ci->transport == Transport::tcp) {
-      error(f.ptr("from"), "only applies to UDP: a TCP conn has one peer");
-    }
+    sender(f, ctx, ci, o);  // from, capture_from
     o.expect_error = errno_field(f);
     if (!c || !m) return std::nullopt;
     if (auto* rm = std::get_if<RegexMatch>(&m->kind); rm && !rm->capture.empty()) {
@@ -198,22 +195,8 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     if (!ms) return std::nullopt;
     return SleepOp{*ms};
   }
-  if (name == "repeat") {
-    auto times = f.uint("times", true, 1, kMaxRepeat);
-    const json* st = f.take("steps");
-    if (!st) error(f.ptr("steps"), "is required");
-    if (!times || !st) return std::nullopt;
-    if (!within_product(f.ptr("times"), "runs of each inner step", ctx.runs, *times, kMaxRuns))
-      return std::nullopt;
-    bool outer = ctx.in_repeat;
-    uint64_t outer_runs = ctx.runs;
-    ctx.in_repeat = true;
-    ctx.runs *= *times;
-    RepeatOp o{*times, steps(*st, f.ptr("steps"), ctx)};
-    ctx.in_repeat = outer;
-    ctx.runs = outer_runs;
-    return o;
-  }
+  if (name == "repeat") return repeat_op(f, ctx);
+  if (name == "set") return set_op(f, ctx);
   if (name == "parallel") {
     auto clients = f.uint("clients", true, 1, kMaxClients);
     const json* st = f.take("steps");
@@ -260,7 +243,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
   error(f.ptr("op"), "unknown op " + show(name) +
                          " (known: connect, open, listen, accept, send, expect, expect_eof, "
                          "expect_reset, expect_silence, shutdown, close, sleep, repeat, parallel, "
-                         "server, impair)");
+                         "server, impair, set)");
   f.take_all();  // the unknown op is the only complaint worth reading
   return std::nullopt;
 }

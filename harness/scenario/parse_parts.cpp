@@ -71,20 +71,14 @@ std::optional<codec::Number> Parser::number(const json& j, const std::string& pt
     return n;
   }
   if (j.is_string()) {
-    auto s = j.get<std::string>();
-    if (s.find("${") == std::string::npos) {
-      auto v = codec::int_from_text(s);
-      if (!v) {
-        // TODO(w-vars merge): hand the string to scenario/expr for a syntax check instead.
-        error(ptr, "must be an integer, or a string with ${variables}, got " + show(j));
-        return std::nullopt;
-      }
-      n.literal = *v;
-      return n;
+    auto e = expr_value(j, ptr, ctx);  // syntax and names checked here, evaluated when it runs
+    if (!e) return std::nullopt;
+    if (auto c = e->constant()) {
+      n.literal = *c;
+    } else {
+      n.kind = codec::Number::Kind::expr;
+      n.expr = e->source;
     }
-    check_vars(s, ptr, ctx);
-    n.kind = codec::Number::Kind::expr;
-    n.expr = s;
     return n;
   }
   error(ptr, "must be an integer or an expression string, got " + show(j));

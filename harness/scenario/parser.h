@@ -98,6 +98,12 @@ class Parser {
   std::optional<codec::Number> number(const json& j, const std::string& ptr, StepContext& ctx);
   std::optional<codec::Frame> frame(Fields& f);
   const ConnInfo* use_conn(Fields& f, const StepContext& ctx, const std::string& name);
+  // parse_vars.cpp (issue 21): expressions, `set`, `repeat` with `until`, any-sender `from`.
+  void check_refs(const std::vector<VarRef>& refs, const std::string& ptr, StepContext& ctx);
+  std::optional<Expr> expr_value(const json& j, const std::string& ptr, StepContext& ctx);
+  std::optional<Op> set_op(Fields& f, StepContext& ctx);
+  std::optional<Op> repeat_op(Fields& f, StepContext& ctx);
+  void sender(Fields& f, StepContext& ctx, const ConnInfo* conn, ExpectOp& o);
   // False (and reported at `ptr`) when `outer` × `count` exceeds `max`.
   bool within_product(const std::string& ptr, const char* what, uint64_t outer, uint64_t count,
                       uint64_t max) {

@@ -45,6 +45,12 @@ void put_payload(json& j, const Payload& p) {
   }
 }
 
+// An expression as written; a plain number as a JSON number.
+json expr_json(const Expr& e) {
+  if (auto v = e.constant(); v && e.source == std::to_string(*v)) return *v;
+  return e.source;
+}
+
 void put_matcher(json& j, const Matcher& m) {
   if (auto* p = std::get_if<Payload>(&m.kind)) return put_payload(j, *p);
   if (auto* e = std::get_if<EchoMatch>(&m.kind)) {
@@ -55,6 +61,7 @@ void put_matcher(json& j, const Matcher& m) {
     j["regex"] = r->pattern.text;
     if (r->until) j["until"] = *r->until;
     if (r->bytes) j["bytes"] = *r->bytes;
+    if (r->bytes_expr) j["bytes"] = expr_json(*r->bytes_expr);
     for (const auto& c : r->capture) j["capture"][c.name] = c.group;
     return;
   }
@@ -63,7 +70,9 @@ void put_matcher(json& j, const Matcher& m) {
     return;
   }
   const auto& l = std::get<LengthMatch>(m.kind);
-  j["length"] = l.min == l.max ? json(l.min) : json{{"min", l.min}, {"max", l.max}};
+  j["length"] = l.exact           ? expr_json(*l.exact)
+                : l.min == l.max ? json(l.min)
+                                 : json{{"min", l.min}, {"max", l.max}};
 }
 
 json options_json(const SocketOptions& o) {
@@ -143,6 +152,7 @@ struct OpWriter {
     j["conn"] = o.conn;
     put_matcher(j, o.matcher);
     if (o.from) j["from"] = o.from->text;
+    if (o.capture_from) j["capture_from"] = *o.capture_from;
     if (o.expect_error) j["expect_error"] = *o.expect_error;
     if (o.frame) j["frame"] = frame_json(*o.frame);
   }
@@ -163,7 +173,8 @@ struct OpWriter {
   }
   void operator()(const SleepOp& o) { j["ms"] = o.ms; }
   void operator()(const RepeatOp& o) {
-    j["times"] = o.times;
+    j[o.until ? "max" : "times"] = o.times;
+    if (o.until) j["until"] = expr_json(*o.until);
     j["steps"] = write_steps(o.steps);
   }
   void operator()(const ParallelOp& o) {
@@ -175,6 +186,9 @@ struct OpWriter {
     if (o.ready_timeout_ms) j["ready_timeout_ms"] = *o.ready_timeout_ms;
   }
   void operator()(const ImpairOp& o) { j["spec"] = o.spec.text; }
+  void operator()(const SetOp& o) {
+    for (const auto& [name, e] : o.values) j["values"][name] = expr_json(e);
+  }
 };
 
 json write_case(const Case& c) {

@@ -151,6 +151,15 @@ TEST(CodecCheck, ReportsBadReferencesAndSendOnlyRules) {
   Part vi = derived(varint(0, VarintFormat::mqtt), Number::Kind::length_of, "b");
   EXPECT_EQ(check({block("b", {vi})}, true).size(), 1u);
   EXPECT_EQ(check({block("b", {}), block("b", {})}, true).size(), 1u);
+  // A CRC of an inner block holding a length of the outer one would sum bytes not yet known.
+  Part outer_len = derived(integer(2, 0), Number::Kind::length_of, "all");
+  Part crc = derived(integer(4, 0), Number::Kind::checksum, "inner");
+  auto late = check({block("all", {block("inner", {outer_len}), crc})}, true);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_NE(late[0].message.find("filled in only after it"), std::string::npos);
+  // Its own length inside the summed block is fine: lengths are filled in before sums.
+  Part own_len = derived(integer(2, 0), Number::Kind::length_of, "inner");
+  EXPECT_EQ(check({block("inner", {own_len, bytes("x")}), crc}, true).size(), 0u);
 }
 
 // Decoding `bytes` split at every point: the answer never depends on the split.
@@ -282,6 +291,11 @@ TEST(CodecResolve, ExpressionsTextAndHexHoles) {
       return "";
     }
     return "unknown variable in " + std::string(t);
+  };
+  r.hex_hole = [](std::string_view name, Bytes& out) -> std::string {
+    if (name != "id") return "unknown variable " + std::string(name);
+    out = std::string("\x12\x34", 2);
+    return "";
   };
   r.integer = [](std::string_view e, int64_t& out) -> std::string {
     if (e == "${block} + 1") {
