@@ -1,6 +1,5 @@
 #include "codec/ints.h"
 
-#include <charconv>
 
 namespace sockspec::codec {
 
@@ -85,25 +84,6 @@ VarintRead get_varint(std::string_view in, VarintFormat f) {
     }
   }
   return r;  // need more
-}
-
-// "12", "-3", "0x8000": a number written as a string without variables.
-std::optional<int64_t> int_from_text(std::string_view s) {
-  bool neg = !s.empty() && s[0] == '-';
-  if (neg) s.remove_prefix(1);
-  int base = 10;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    base = 16;
-    s.remove_prefix(2);
-  }
-  uint64_t u = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), u, base);
-  if (s.empty() || ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-  if (neg) {
-    if (u > static_cast<uint64_t>(INT64_MAX) + 1) return std::nullopt;
-    return static_cast<int64_t>(0 - u);  // two's complement: -INT64_MIN stays representable
-  }
-  return static_cast<int64_t>(u);  // above INT64_MAX: the u64 bit pattern
 }
 
 }  // namespace sockspec::codec

@@ -20,9 +20,6 @@ int64_t sign_extend(uint64_t v, unsigned width);
 // Whether `v` fits a field of `width` bytes (signed or not). A 64-bit field takes any value.
 bool int_fits(int64_t v, unsigned width, bool is_signed);
 
-// "12", "-3", "0x8000": an integer written as text (a u64 above INT64_MAX as its bit pattern).
-std::optional<int64_t> int_from_text(std::string_view s);
-
 // Largest value an MQTT remaining length can hold (4 bytes of 7 bits).
 inline constexpr uint64_t kMqttMax = 268'435'455;
 // The varint bytes of v, or "" when v does not fit the format (mqtt above kMqttMax).
