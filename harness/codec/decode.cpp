@@ -360,13 +360,16 @@ class Decoder {
                  std::find(open_.begin(), open_.end(), target) == open_.end();
     if (n.kind == Number::Kind::length_of && after) {
       // The length announces the block's size: the block takes exactly that many bytes.
-      if (less(p, got, n.adjust) ) {
+      // The block's size is got - adjust; a u64 above INT64_MAX counts as negative (too big).
+      int64_t size = 0;
+      if (__builtin_sub_overflow(got, n.adjust, &size) || size < 0) {
         return mismatch(p, got, start,
-                        "at least " + std::to_string(n.adjust) + " (length of \"" + n.block +
-                            "\" + " + std::to_string(n.adjust) + ")",
+                        "a length of \"" + n.block + "\"" +
+                            (n.adjust ? " + " + std::to_string(n.adjust) : "") +
+                            " (a size of 0 or more bytes)",
                         std::nullopt);
       }
-      sized_[target] = static_cast<uint64_t>(got - n.adjust);
+      sized_[target] = static_cast<uint64_t>(size);
       return St::ok;
     }
     if (got_.count(target)) return verify(p, got, start, pos_ - start);

@@ -223,6 +223,12 @@ TEST(CodecDecode, LengthSetsTheSizeOfTheBlockThatFollows) {
   // Off by one: the block takes 4 bytes, then "!" meets "n".
   auto off = decode_split(parts, std::string("\x00\x04" "a\r\n" "!" "next", 10), false);
   EXPECT_EQ(off.kind, Decoded::Kind::mismatch);
+  // A negative adjust: the field is 2 less than the block's length.
+  Parts adj = {derived(integer(1, 0), Number::Kind::length_of, "b", -2), block("b", {rest})};
+  auto a = decode(adj, "\x01xyz", true, true);
+  EXPECT_EQ(a.kind, Decoded::Kind::matched) << a.why;
+  Parts plus = {derived(integer(1, 0), Number::Kind::length_of, "b", 2), block("b", {rest})};
+  EXPECT_EQ(decode(plus, "\x01x", true, true).kind, Decoded::Kind::mismatch);  // size -1
   // Whole message: nothing may be left over.
   auto extra = decode(parts, std::string("\x00\x01" "a!x", 5), true, true);
   ASSERT_EQ(extra.kind, Decoded::Kind::mismatch);

@@ -4,6 +4,9 @@ example server (framed_crc_server.py, started by sockspec as a managed server), 
 with a faulty CRC. Asserts verdicts and what every report format says about the failed field."""
 import json
 import os
+import signal
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -74,6 +77,67 @@ class FramedCrc(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("/cases/0/steps/1/parts/0/u16", r.stdout + r.stderr)
         self.assertIn("\"nobody\", which does not exist", r.stdout + r.stderr)
+
+
+def listening(proc):
+    """The HOST, PORT of a process's first line, `listening tcp HOST:PORT`."""
+    line = proc.stdout.readline().split()
+    if len(line) != 3 or line[0] != "listening":
+        proc.kill()
+        raise AssertionError(f"no listening line: {line}")
+    host, port = line[2].rsplit(":", 1)
+    return host, int(port)
+
+
+def message(op, ident, data):
+    body = bytes([op]) + struct.pack(">H", ident) + data
+    return struct.pack(">H", len(body)) + body + struct.pack(">I", __import__("zlib").crc32(body))
+
+
+class RecordFramed(unittest.TestCase):
+    def test_a_recording_with_a_frame_has_one_typed_step_per_message_and_replays(self):
+        server = subprocess.Popen([sys.executable, SERVER, "0"], stdout=subprocess.PIPE, text=True)
+        try:
+            upstream = "%s:%d" % listening(server)
+            with tempfile.TemporaryDirectory() as d:
+                out = os.path.join(d, "rec.json")
+                rec = subprocess.Popen([SOCKSPEC, "record", "--listen", "127.0.0.1:0", "--upstream", upstream,
+                                        "-o", out, "--frame", "length:0:2:big:4", "--sessions", "1"],
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                try:
+                    addr = listening(rec)
+                    two = message(1, 1, b"one") + message(2, 2, b"two")
+                    with socket.create_connection(addr, timeout=10) as c:
+                        c.sendall(two[:5])  # split inside the first message
+                        c.sendall(two[5:])
+                        want = message(0x81, 1, b"one") + message(0x82, 2, b"TWO")
+                        got = b""
+                        while len(got) < len(want):
+                            chunk = c.recv(4096)
+                            if not chunk:
+                                break
+                            got += chunk
+                        self.assertEqual(got, want)
+                    _, err = rec.communicate(timeout=60)
+                    self.assertEqual(rec.returncode, 0, err)
+                finally:
+                    if rec.poll() is None:
+                        rec.send_signal(signal.SIGINT)
+                        rec.communicate(timeout=30)
+                with open(out) as f:
+                    steps = json.load(f)["cases"][0]["steps"]
+                self.assertEqual(steps[0]["frame"], {"length": {"offset": 0, "width": 2, "endian": "big", "adjust": 4}})
+                sends = [s for s in steps if s["op"] == "send"]
+                expects = [s for s in steps if s["op"] == "expect"]
+                self.assertEqual(len(sends), 2, steps)  # one per message, not per read
+                self.assertEqual(len(expects), 2, steps)
+                self.assertEqual(sends[0]["parts"][0], {"u16": {"length_of": "body", "adjust": -4}})
+                r = subprocess.run([SOCKSPEC, "run", out, "--target", upstream],
+                                   capture_output=True, text=True, timeout=120)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.communicate(timeout=30)
 
 
 if __name__ == "__main__":
