@@ -13,8 +13,8 @@ Framed bad(std::string why) { return {Framed::Kind::bad, 0, std::move(why)}; }
 
 Framed sized(const Frame& f, uint64_t header, int64_t announced, bool includes_header) {
   // The message's size, computed without overflow: every term is checked against max.
-  int64_t body = announced + f.adjust;
-  if (announced < 0 || body < 0) {
+  int64_t body = 0;
+  if (announced < 0 || __builtin_add_overflow(announced, f.adjust, &body) || body < 0) {
     return bad("length field " + std::to_string(announced) + " with adjust " +
                std::to_string(f.adjust) + " gives a negative size");
   }
@@ -63,6 +63,7 @@ Framed next_frame(const Frame& f, std::string_view buf) {
       auto r = get_varint(buf.substr(f.offset), f.format);
       if (r.kind == VarintRead::Kind::need_more) return {};
       if (r.kind == VarintRead::Kind::bad) return bad(r.why + " at offset " + std::to_string(f.offset));
+      if (r.value > static_cast<uint64_t>(INT64_MAX)) return bad("varint length above 2^63");
       Framed m = sized(f, f.offset + r.size, static_cast<int64_t>(r.value), false);
       if (m.kind == Framed::Kind::message && buf.size() < m.size) return {};
       return m;

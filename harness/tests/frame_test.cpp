@@ -48,6 +48,14 @@ TEST(Frame, MqttVarint) {
   std::string big = "\x30\xc8\x01" + std::string(200, 'x');
   same_for_every_split(f, big + std::string("\xe0\x00", 2), {203, 2});
   EXPECT_EQ(next_frame(f, std::string("\x30\x80\x00", 3)).kind, Framed::Kind::bad);
+  // A LEB128 length near 2^63 with an adjust: a bad frame, not an overflow (found by frame_fuzz).
+  f.format = VarintFormat::leb128;
+  f.adjust = 100;
+  EXPECT_EQ(next_frame(f, std::string("\x00\xfe\xff\xff\xff\xff\xff\xff\xff\x7f", 10)).kind,
+            Framed::Kind::bad);
+  f.adjust = 0;
+  EXPECT_EQ(next_frame(f, std::string("\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 11)).kind,
+            Framed::Kind::bad);
 }
 
 TEST(Frame, DelimiterAndFixed) {
