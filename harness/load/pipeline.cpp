@@ -284,7 +284,11 @@ void Pipeline::read_stream(TimePoint now) {
   for (;;) {
     while (!slots_.empty() && !slots_.front().done) {
       Slot& s = slots_.front();
-      auto out = match::match_stream(*s.matcher, conn_->rx, conn_->eof);
+      // A framed conn (or expect) takes one whole message per reply, as a case run does.
+      const auto& step_frame = std::get<scenario::ExpectOp>(steps_.expect->op).frame;
+      const auto& frame = step_frame ? step_frame : conn_->frame;
+      auto out = frame ? match::match_framed(*s.matcher, *frame, conn_->rx, conn_->eof)
+                       : match::match_stream(*s.matcher, conn_->rx, conn_->eof);
       if (out.kind == match::Outcome::Kind::need_more) {
         if (!conn_->eof) break;
         fail(s, "reset", "expect (step " + steps_.expect_path + ")",
