@@ -1,4 +1,4 @@
-// send, expect, expect_eof, expect_reset, expect_silence.
+// send and expect (the checks that nothing more comes are in end_steps.cpp).
 #include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -21,10 +21,6 @@ namespace {
 
 using scenario::Transport;
 
-std::string preview(std::string_view bytes, size_t max = 48) {
-  return "\"" + escape_bytes(bytes.substr(0, max)) + (bytes.size() > max ? "\"..." : "\"");
-}
-
 class SendMachine : public Machine {
  public:
   using Machine::Machine;
@@ -35,7 +31,7 @@ class SendMachine : public Machine {
     if (!c_) return {true};
     if (ev == kStart) {
       auto* cache = scope_.env.payload_cache;
-      bool fixed = op.payload.kind != scenario::Payload::Kind::text || !op.payload.text.has_vars();
+      bool fixed = op.payload.fixed();
       auto hit = cache && fixed ? cache->find(&op.payload) : decltype(cache->end()){};
       if (cache && fixed && hit != cache->end()) {
         bytes_ = hit->second;  // the cache's map nodes outlive this step
@@ -242,7 +238,9 @@ class ExpectMachine : public Machine {
   Progress stream() {
     const auto& op = std::get<scenario::ExpectOp>(step_.op);
     for (;;) {
-      auto out = match::match_stream(*matcher_, c_->rx, c_->eof);
+      const auto& frame = op.frame ? op.frame : c_->frame;
+      auto out = frame ? match::match_framed(*matcher_, *frame, c_->rx, c_->eof)
+                       : match::match_stream(*matcher_, c_->rx, c_->eof);
       if (out.kind == match::Outcome::Kind::matched) {
         std::string got = op.expect_error || !scope_.env.brief
                               ? preview(std::string_view(c_->rx).substr(0, out.consumed))
@@ -316,12 +314,14 @@ class ExpectMachine : public Machine {
   }
 
   std::string capture(const scenario::ExpectOp& op, const match::Outcome& out) {
-    if (out.groups.empty()) return "";
+    if (out.groups.empty() && out.fields.empty()) return "";
     return bind_captures(op.matcher, out, scope_.client.captures());
   }
   std::string captured(const scenario::ExpectOp& op) const {
     const auto* r = std::get_if<scenario::RegexMatch>(&op.matcher.kind);
-    if ((!r || r->capture.empty()) && !op.capture_from) return "";
+    bool parts = std::holds_alternative<scenario::PartsMatch>(op.matcher.kind);
+    if ((!r || r->capture.empty()) && !op.capture_from && !parts) return "";
+    if (parts && !op.capture_from && scope_.client.captures().empty()) return "";
     return "; captured " + scope_.client.captures().describe();
   }
 
@@ -397,124 +397,6 @@ class ExpectMachine : public Machine {
   SenderRule sender_;
 };
 
-class ExpectEofMachine : public Machine {
- public:
-  using Machine::Machine;
-  Progress advance(uint32_t ev) override {
-    Conn* c = conn(std::get<scenario::ExpectEofOp>(step_.op).conn);
-    if (!c) return {true};
-    for (;;) {
-      if (!c->rx.empty()) {
-        return fail(std::to_string(c->rx.size()) +
-                    " unread bytes instead of EOF: " + preview(c->rx));
-      }
-      if (c->eof) return pass("peer closed its side (FIN)");
-      if (c->reset_errno) {
-        return fail("connection reset (" + errno_name(c->reset_errno) + "), not an orderly close",
-                    c->reset_errno);
-      }
-      if (ev == 0)
-        return fail("no EOF " + within() + " (the peer kept the connection open)", ETIMEDOUT);
-      int err = 0;
-      Read r = read_some(*c, scope_.env.loop, result.bytes_received, err);
-      if (r == Read::again) return wait(c->fd.get(), EPOLLIN | EPOLLRDHUP);
-      if (r == Read::failed && !c->reset_errno) {
-        return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
-      }
-    }
-  }
-};
-
-class ExpectResetMachine : public Machine {
- public:
-  using Machine::Machine;
-  Progress advance(uint32_t ev) override {
-    Conn* c = conn(std::get<scenario::ExpectResetOp>(step_.op).conn);
-    if (!c) return {true};
-    for (;;) {
-      if (c->reset_errno) {
-        result.errno_name = errno_name(c->reset_errno);
-        std::string skipped = discarded_ ? " after " + std::to_string(discarded_) + " bytes" : "";
-        return pass("connection reset (" + result.errno_name + ")" + skipped);
-      }
-      if (c->eof) return fail("orderly close (FIN), not a reset");
-      if (ev == 0) return fail("no reset " + within(), ETIMEDOUT);
-      // Data the peer sent before its RST is read and dropped: the assertion is the reset.
-      discarded_ += c->rx.size();
-      c->rx.clear();
-      int err = 0;
-      Read r = read_some(*c, scope_.env.loop, result.bytes_received, err);
-      if (r == Read::again) return wait(c->fd.get(), EPOLLIN | EPOLLRDHUP);
-      if (r == Read::failed && !c->reset_errno) {
-        return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
-      }
-    }
-  }
-
- private:
-  size_t discarded_ = 0;
-};
-
-class ExpectSilenceMachine : public Machine {
- public:
-  using Machine::Machine;
-  Progress advance(uint32_t ev) override {
-    const auto& op = std::get<scenario::ExpectSilenceOp>(step_.op);
-    Conn* c = conn(op.conn);
-    if (!c) return {true};
-    if (ev == kStart) {
-      window_end_ = net::Clock::now() + std::chrono::milliseconds(op.for_ms);
-      if (window_end_ > deadline_) {
-        return fail("the case's deadline ends before the " + std::to_string(op.for_ms) +
-                    " ms silence window");
-      }
-      if (!c->rx.empty()) return extra(*c, op, "unread data already buffered");
-      if (c->eof) {
-        if (op.allow_eof) return pass("nothing more: the peer had closed its side (FIN)");
-        return fail("the peer had already closed the connection");
-      }
-    }
-    if (ev == 0) return pass("nothing arrived in " + std::to_string(op.for_ms) + " ms");
-    if (c->kind == Conn::Kind::listener) {
-      return fail("a connection arrived during the " + std::to_string(op.for_ms) + " ms window");
-    }
-    if (c->transport == Transport::udp) {
-      Datagram d;
-      int r = recv_datagram(*c, scope_.env.loop, d);
-      if (r == 0) return silence(*c);
-      if (r < 0) return fail(net::NetError{"recv", c->peer.to_string(), errno}.to_string(), errno);
-      result.bytes_received += d.full_size;
-      return fail("a datagram arrived from " + d.from.to_string() + ": " + preview(d.bytes));
-    }
-    int err = 0;
-    switch (read_some(*c, scope_.env.loop, result.bytes_received, err)) {
-      case Read::again:
-        return silence(*c);
-      case Read::data:
-        return extra(*c, op, "data arrived");
-      case Read::eof:
-        if (op.allow_eof) return pass("nothing more: the peer closed its side (FIN)");
-        return fail("the peer closed the connection (FIN)");
-      case Read::failed:
-        return fail(net::NetError{"recv", c->peer.to_string(), err}.to_string(), err);
-    }
-    return {true};
-  }
-
- private:
-  Progress silence(Conn& c) { return {false, c.fd.get(), EPOLLIN | EPOLLRDHUP, window_end_}; }
-  // Bytes where none may come. With allow_eof the step is the "nothing more than expected"
-  // check of a case, and says so: a server that answers twice is shown what it sent too many.
-  Progress extra(const Conn& c, const scenario::ExpectSilenceOp& op, const std::string& what) {
-    if (op.allow_eof) {
-      return fail(std::to_string(c.rx.size()) + (c.rx.size() == 1 ? " byte" : " bytes") +
-                  " more than expected (" + what + "): " + preview(c.rx));
-    }
-    return fail(what + ": " + preview(c.rx));
-  }
-  net::Deadline window_end_;
-};
-
 }  // namespace
 
 std::unique_ptr<Machine> make_io_machine(StepScope& s, const scenario::Step& step, net::Deadline d,
@@ -524,13 +406,6 @@ std::unique_ptr<Machine> make_io_machine(StepScope& s, const scenario::Step& ste
     return std::make_unique<SendMachine>(s, step, d, bound);
   if (std::holds_alternative<ExpectOp>(step.op))
     return std::make_unique<ExpectMachine>(s, step, d, bound);
-  if (std::holds_alternative<ExpectEofOp>(step.op))
-    return std::make_unique<ExpectEofMachine>(s, step, d, bound);
-  if (std::holds_alternative<ExpectResetOp>(step.op))
-    return std::make_unique<ExpectResetMachine>(s, step, d, bound);
-  if (std::holds_alternative<ExpectSilenceOp>(step.op)) {
-    return std::make_unique<ExpectSilenceMachine>(s, step, d, bound);
-  }
   return nullptr;
 }
 

@@ -6,7 +6,13 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/codec.h"
+
 namespace sockspec::engine {
+
+std::string preview(std::string_view bytes, size_t max) {
+  return "\"" + escape_bytes(bytes.substr(0, max)) + (bytes.size() > max ? "\"..." : "\"");
+}
 
 namespace {
 constexpr size_t kReadChunk = 64 * 1024;

@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "engine/conn.h"
 #include "net/event_loop.h"
@@ -19,6 +21,9 @@ inline constexpr size_t kMaxDatagram = 65536;
 enum class Read { data, eof, again, failed };
 
 inline bool is_reset(int err) { return err == ECONNRESET || err == EPIPE; }
+
+// Received bytes quoted for a message, cut after `max`: "abc\\n"...
+std::string preview(std::string_view bytes, size_t max = 48);
 
 // One recv() of at most `max` bytes (0: a large chunk) appended to c.rx; what it got is added
 // to `received`. On failure `err` is the errno, and c.reset_errno is set when the connection

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "codec/ints.h"
 #include "common/codec.h"
 #include "payload/payload.h"
 #include "scenario/endpoint.h"
+#include "scenario/expr.h"
 
 namespace sockspec::engine {
 
@@ -25,6 +27,50 @@ std::string encoding_culprit(const scenario::Payload& p, const scenario::VarValu
   }
   return error;
 }
+
+}  // namespace
+
+codec::Resolver part_resolver(const scenario::VarValues& vars) {
+  codec::Resolver r;
+  r.seed = vars.seed;
+  r.expand = [&vars](std::string_view text, codec::Bytes& out) {
+    auto x = scenario::expand(text, vars);
+    out = std::move(x.text);
+    return x.error;
+  };
+  // A hole in hex takes a bytes variable's bytes. An integer has no width there, so it is
+  // refused rather than guessed: a u8..u64 part says how many bytes it takes.
+  r.hex_hole = [&vars](std::string_view name, codec::Bytes& out) -> std::string {
+    auto ref = scenario::parse_ref(name);
+    if (!ref) return scenario::unknown_var_message(name);
+    auto l = scenario::lookup(*ref, vars);
+    if (!l.error.empty()) return l.error;
+    if (l.value.is_integer()) {
+      return "${" + std::string(name) + "} is an integer (" + std::to_string(l.value.integer) +
+             "), which has no width in hex; write it as a part of its own, e.g. {\"u16\": \"${" +
+             std::string(name) + "}\"}";
+    }
+    out = l.value.bytes;
+    return "";
+  };
+  // Parsed again each time it runs; the parser has already checked its syntax and names.
+  r.integer = [&vars](std::string_view source, int64_t& out) -> std::string {
+    auto p = scenario::parse_expr(source);
+    if (!p.expr) return p.error;
+    auto v = scenario::eval(*p.expr, vars);
+    out = v.value;
+    return v.error;
+  };
+  return r;
+}
+
+namespace {
+BytesOr parts_bytes(const codec::Parts& parts, const scenario::VarValues& vars) {
+  auto res = codec::resolve(parts, part_resolver(vars));
+  if (!res.error.empty()) return {"", res.error};
+  auto enc = codec::encode(res.parts);
+  return {std::move(enc.bytes), std::move(enc.error)};
+}
 }  // namespace
 
 BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& vars) {
@@ -41,6 +87,8 @@ BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& var
       if (!enc.error.empty()) return {"", encoding_culprit(p, vars, enc.error)};
       return {enc.bytes, ""};
     }
+    case K::parts:
+      return parts_bytes(p.parts, vars);
   }
   return {"", "unknown payload kind"};
 }
@@ -87,6 +135,11 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
     if (!n.error.empty()) return {std::nullopt, n.error};
     return {match::Length{n.value, n.value}, ""};
   }
+  if (auto* pm = std::get_if<scenario::PartsMatch>(&m.kind)) {
+    auto res = codec::resolve(pm->parts, part_resolver(vars));
+    if (!res.error.empty()) return {std::nullopt, res.error};
+    return {match::Fields{std::make_shared<const codec::Parts>(std::move(res.parts))}, ""};
+  }
   const auto& r = std::get<scenario::RegexMatch>(m.kind);
   size_t groups = r.groups_needed();
   std::optional<uint64_t> bytes = r.bytes;
@@ -111,6 +164,13 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
 
 std::string bind_captures(const scenario::Matcher& m, const match::Outcome& matched,
                           scenario::Captures& into) {
+  for (const auto& f : matched.fields) {
+    if (f.integer) {
+      into.set_integer(f.name, *f.integer);
+    } else {
+      into.set(f.name, f.bytes);
+    }
+  }
   const auto* r = std::get_if<scenario::RegexMatch>(&m.kind);
   if (!r) return "";
   for (const auto& cap : r->capture) {

@@ -17,9 +17,7 @@ using scenario::Transport;
 
 namespace {
 
-bool fixed_payload(const scenario::Payload& p) {
-  return p.kind != scenario::Payload::Kind::text || !p.text.has_vars();
-}
+bool fixed_payload(const scenario::Payload& p) { return p.fixed(); }
 
 // A matcher that is the same for every iteration, so it is resolved once.
 bool fixed_matcher(const scenario::Matcher& m) {
@@ -27,6 +25,9 @@ bool fixed_matcher(const scenario::Matcher& m) {
   if (const auto* r = std::get_if<scenario::RegexMatch>(&m.kind))
     return !r->pattern.has_vars() && !r->bytes_expr;
   if (const auto* l = std::get_if<scenario::LengthMatch>(&m.kind)) return !l->exact;
+  if (const auto* pm = std::get_if<scenario::PartsMatch>(&m.kind)) {
+    return !codec::has_variables(pm->parts);
+  }
   return true;  // echo (of a fixed payload)
 }
 
@@ -249,7 +250,11 @@ void Pipeline::read_stream(TimePoint now) {
   for (;;) {
     while (!slots_.empty() && !slots_.front().done) {
       Slot& s = slots_.front();
-      auto out = match::match_stream(*s.matcher, conn_->rx, conn_->eof);
+      // A framed conn (or expect) takes one whole message per reply, as a case run does.
+      const auto& step_frame = std::get<scenario::ExpectOp>(steps_.expect->op).frame;
+      const auto& frame = step_frame ? step_frame : conn_->frame;
+      auto out = frame ? match::match_framed(*s.matcher, *frame, conn_->rx, conn_->eof)
+                       : match::match_stream(*s.matcher, conn_->rx, conn_->eof);
       if (out.kind == match::Outcome::Kind::need_more) {
         if (!conn_->eof) break;
         fail(s, "reset", "expect (step " + steps_.expect_path + ")",

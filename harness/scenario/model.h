@@ -10,8 +10,11 @@
 #include <variant>
 #include <vector>
 
+#include "codec/frame.h"
+#include "codec/parts.h"
 #include "impair/spec.h"
 #include "match/regex.h"
+#include "payload/payload.h"
 #include "scenario/expr.h"
 
 namespace sockspec::scenario {
@@ -30,22 +33,25 @@ struct Template {
   bool has_vars() const { return text.find("${") != std::string::npos; }
 };
 
-enum class FillPattern { ascii, zero, counter, random };
-
-struct Fill {
-  uint64_t bytes = 0;
-  FillPattern pattern = FillPattern::ascii;
-  std::optional<uint64_t> seed;  // random only; default is the run's seed
-};
+// Generated payloads belong to payload/, which sits below the model (a codec uses them too).
+using payload::Fill;
+using payload::FillPattern;
 
 // Bytes to send or to expect. Exactly one source.
 struct Payload {
-  enum class Kind { text, literal, fill };
+  enum class Kind { text, literal, fill, parts };
   Kind kind = Kind::literal;
   Template text;         // Kind::text, resolved then encoded
   std::string encoding;  // Kind::text; empty means UTF-8
   Bytes literal;         // Kind::literal: hex and base64, decoded at parse time
   Fill fill;             // Kind::fill
+  codec::Parts parts;    // Kind::parts: typed fields, resolved and encoded when sent
+  // The same bytes every time it is sent (no ${...} and no expression), so built once.
+  bool fixed() const {
+    if (kind == Kind::text) return !text.has_vars();
+    if (kind == Kind::parts) return !codec::has_variables(parts);
+    return true;
+  }
 };
 
 struct EchoMatch {
@@ -79,8 +85,13 @@ struct LengthMatch {
   std::optional<Expr> exact{};
 };
 
+// `"parts": [...]` in an expect: the message matched field by field (codec/parts.h).
+struct PartsMatch {
+  codec::Parts parts;
+};
+
 struct Matcher {
-  std::variant<Payload, EchoMatch, RegexMatch, LengthMatch> kind;
+  std::variant<Payload, EchoMatch, RegexMatch, LengthMatch, PartsMatch> kind;
 };
 
 struct SocketOptions {
@@ -99,6 +110,7 @@ struct ConnectOp {
   std::optional<Template> bind;
   SocketOptions options;
   std::optional<std::string> expect_error;
+  std::optional<codec::Frame> frame;  // every later expect on this conn takes one message
 };
 struct OpenOp {
   std::string conn;
@@ -116,6 +128,7 @@ struct ListenOp {
 struct AcceptOp {
   std::string conn;
   std::string as;
+  std::optional<codec::Frame> frame;  // the accepted conn's default frame
 };
 struct SendOp {
   std::string conn;
@@ -134,8 +147,8 @@ struct ExpectOp {
   Matcher matcher;
   std::optional<Template> from;  // also "any" or "HOST:*" (any port), checked when it runs
   std::optional<std::string> expect_error;  // extension: the receive fails with this errno
-  // Binds the datagram's sender ("127.0.0.1:5353") as bytes.
-  std::optional<std::string> capture_from{};
+  std::optional<std::string> capture_from{};  // binds the sender ("127.0.0.1:5353") as bytes
+  std::optional<codec::Frame> frame{};        // this step only: one whole message, then match
 };
 struct ExpectEofOp {
   std::string conn;

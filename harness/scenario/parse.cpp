@@ -259,48 +259,31 @@ std::vector<Capture> Parser::captures(const json& j, const std::string& ptr, con
   return out;
 }
 
-std::optional<Fill> Parser::fill(const json& j, const std::string& ptr) {
-  Fields f(sink_, j, ptr);
-  if (!f.ok()) return std::nullopt;
-  Fill out;
-  auto bytes = f.uint("bytes", true, 0, kMaxFillBytes);
-  if (bytes) out.bytes = *bytes;
-  if (auto p = f.str("pattern", false)) {
-    if (*p == "ascii") {
-      out.pattern = FillPattern::ascii;
-    } else if (*p == "zero") {
-      out.pattern = FillPattern::zero;
-    } else if (*p == "counter") {
-      out.pattern = FillPattern::counter;
-    } else if (*p == "random") {
-      out.pattern = FillPattern::random;
-    } else {
-      error(f.ptr("pattern"), "must be ascii, zero, counter or random, got " + show(*p));
-    }
-  }
-  out.seed = f.uint("seed", false, 0, UINT64_MAX);
-  f.reject_unknown("fill");
-  if (!bytes) return std::nullopt;
-  return out;
-}
-
 // Exactly one of text, hex, base64, fill.
 std::optional<Payload> Parser::payload(Fields& f, StepContext& ctx, bool required) {
-  const char* kinds[] = {"text", "hex", "base64", "fill"};
+  const char* kinds[] = {"text", "hex", "base64", "fill", "parts"};
   int present = 0;
   for (const char* k : kinds) present += f.has(k) ? 1 : 0;
   auto encoding = f.str("encoding", false);
   if (present == 0) {
-    if (required) error(f.ptr(), "needs a payload: one of text, hex, base64, fill");
+    if (required) error(f.ptr(), "needs a payload: one of text, hex, base64, fill, parts");
     return std::nullopt;
   }
   if (present > 1) {
-    error(f.ptr(), "has more than one payload; give exactly one of text, hex, base64, fill");
+    error(f.ptr(),
+          "has more than one payload; give exactly one of text, hex, base64, fill, parts");
     for (const char* k : kinds) f.take(k);
     return std::nullopt;
   }
   Payload p;
   if (encoding && !f.has("text")) error(f.ptr("encoding"), "only applies to text");
+  if (f.has("parts")) {
+    auto parts = message_parts(f, ctx, true);
+    if (!parts) return std::nullopt;
+    p.kind = Payload::Kind::parts;
+    p.parts = std::move(*parts);
+    return p;
+  }
   if (auto t = templ(f, "text", false, ctx)) {
     p.kind = Payload::Kind::text;
     p.text = *t;
@@ -345,11 +328,12 @@ std::optional<Payload> Parser::payload(Fields& f, StepContext& ctx, bool require
 
 std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnInfo* conn) {
   const char* payload_kinds[] = {"text", "hex", "base64", "fill"};
-  const char* others[] = {"echo", "regex", "length"};
+  const char* others[] = {"echo", "regex", "length", "parts"};
   int present = 0;
   for (const char* k : payload_kinds) present += f.has(k) ? 1 : 0;
   for (const char* k : others) present += f.has(k) ? 1 : 0;
-  bool tcp = conn != nullptr && conn->transport == Transport::tcp;
+  // A framed TCP expect matches one whole message, as a datagram is matched.
+  bool tcp = conn != nullptr && conn->transport == Transport::tcp && !conn->framed;
   // until/bytes belong to regex; read them first so they are never "unknown".
   auto until = f.str("until", false);
   std::optional<uint64_t> count;
@@ -371,9 +355,10 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   const json* capture = f.take("capture");
   if (present != 1) {
     error(f.ptr(), present == 0
-                       ? "needs a matcher: one of text, hex, base64, fill, echo, regex, length"
+                       ? "needs a matcher: one of text, hex, base64, fill, echo, regex, length, "
+                         "parts"
                        : "has more than one matcher; give exactly one of text, hex, "
-                         "base64, fill, echo, regex, length");
+                         "base64, fill, echo, regex, length, parts");
     for (const char* k : payload_kinds) f.take(k);
     for (const char* k : others) f.take(k);
     f.take("encoding");
@@ -385,6 +370,11 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   }
   if (capture && !f.has("regex")) {
     error(f.ptr("capture"), "only applies to a regex matcher (its groups are what it keeps)");
+  }
+  if (f.has("parts")) {
+    auto parts = message_parts(f, ctx, false);
+    if (!parts) return std::nullopt;
+    return Matcher{PartsMatch{std::move(*parts)}};
   }
   if (const json* e = f.take("echo")) {
     if (e->is_boolean() && e->get<bool>()) return Matcher{EchoMatch{false}};

@@ -36,11 +36,15 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     o.bind = address(f, "bind", false, ctx);
     o.options = options(f);
     o.expect_error = errno_field(f);
+    o.frame = frame(f);
+    if (o.frame && t != Transport::tcp) {
+      error(f.ptr("frame"), "only applies to TCP: each UDP datagram is already one message");
+    }
     if (!c) return std::nullopt;
     o.conn = *c;
     if (!o.expect_error) {
       ctx.conns[*c] = {t == Transport::tcp ? ConnInfo::Kind::stream : ConnInfo::Kind::udp_connected,
-                       t};
+                       t, o.frame.has_value()};
     }
     return o;
   }
@@ -78,12 +82,13 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
   if (name == "accept") {
     auto c = conn_name();
     auto as = conn_name("as");
+    auto fr = frame(f);
     if (!c || !as) return std::nullopt;
     if (const ConnInfo* ci = use_conn(f, ctx, *c); ci && ci->kind != ConnInfo::Kind::listener) {
       error(f.ptr("conn"), "'" + *c + "' is not a TCP listener (make it with listen)");
     }
-    ctx.conns[*as] = {ConnInfo::Kind::stream, Transport::tcp};
-    return AcceptOp{*c, *as};
+    ctx.conns[*as] = {ConnInfo::Kind::stream, Transport::tcp, fr.has_value()};
+    return AcceptOp{*c, *as, fr};
   }
   if (name == "send") {
     SendOp o;
@@ -112,7 +117,16 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     auto c = conn_name();
     const ConnInfo* ci = c ? use_conn(f, ctx, *c) : nullptr;
     if (ci) not_listener(ci, *c);
-    auto m = matcher(f, ctx, ci);
+    o.frame = frame(f);
+    std::optional<ConnInfo> framed;
+    if (ci && o.frame) {
+      framed = *ci;
+      framed->framed = true;
+      if (ci->transport != Transport::tcp) {
+        error(f.ptr("frame"), "only applies to TCP: each UDP datagram is already one message");
+      }
+    }
+    auto m = matcher(f, ctx, framed ? &*framed : ci);
     sender(f, ctx, ci, o);  // from, capture_from
     o.expect_error = errno_field(f);
     if (!c || !m) return std::nullopt;
@@ -122,6 +136,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
       }
       for (const auto& cap : rm->capture) ctx.captured.insert(cap.name);  // for later steps
     }
+    if (auto* pm = std::get_if<PartsMatch>(&m->kind)) parts_captures(pm->parts, ctx.captured);
     o.conn = *c;
     o.matcher = *m;
     return o;

@@ -1,6 +1,7 @@
 #include "scenario/write.h"
 
 #include "common/codec.h"
+#include "scenario/write_parts.h"
 
 namespace sockspec::scenario {
 
@@ -38,6 +39,9 @@ void put_payload(json& j, const Payload& p) {
       j["fill"] = f;
       return;
     }
+    case Payload::Kind::parts:
+      j["parts"] = parts_json(p.parts);
+      return;
   }
 }
 
@@ -59,6 +63,10 @@ void put_matcher(json& j, const Matcher& m) {
     if (r->bytes) j["bytes"] = *r->bytes;
     if (r->bytes_expr) j["bytes"] = expr_json(*r->bytes_expr);
     for (const auto& c : r->capture) j["capture"][c.name] = c.group;
+    return;
+  }
+  if (auto* pm = std::get_if<PartsMatch>(&m.kind)) {
+    j["parts"] = parts_json(pm->parts);
     return;
   }
   const auto& l = std::get<LengthMatch>(m.kind);
@@ -115,6 +123,7 @@ struct OpWriter {
     if (o.to.text != "target") j["to"] = o.to.text;
     if (o.bind) j["bind"] = o.bind->text;
     put_socket(j, o.transport, o.options, o.expect_error);
+    if (o.frame) j["frame"] = frame_json(*o.frame);
   }
   void operator()(const OpenOp& o) {
     j["conn"] = o.conn;
@@ -130,6 +139,7 @@ struct OpWriter {
   void operator()(const AcceptOp& o) {
     j["conn"] = o.conn;
     j["as"] = o.as;
+    if (o.frame) j["frame"] = frame_json(*o.frame);
   }
   void operator()(const SendOp& o) {
     j["conn"] = o.conn;
@@ -145,6 +155,7 @@ struct OpWriter {
     if (o.from) j["from"] = o.from->text;
     if (o.capture_from) j["capture_from"] = *o.capture_from;
     if (o.expect_error) j["expect_error"] = *o.expect_error;
+    if (o.frame) j["frame"] = frame_json(*o.frame);
   }
   void operator()(const ExpectEofOp& o) { j["conn"] = o.conn; }
   void operator()(const ExpectResetOp& o) { j["conn"] = o.conn; }

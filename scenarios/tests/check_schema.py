@@ -58,7 +58,19 @@ class Schema(unittest.TestCase):
             "bad fill pattern": {"op": "send", "conn": "c", "fill": {"bytes": 1, "pattern": "stripes"}},
             "negative timeout": {"op": "send", "conn": "c", "text": "x", "timeout_ms": -5},
             "bad shutdown": {"op": "shutdown", "conn": "c", "how": "sideways"},
+            "two kinds in one part": {"op": "send", "conn": "c", "parts": [{"u8": 1, "u16": 2}]},
+            "unknown part kind": {"op": "send", "conn": "c", "parts": [{"u24": 1}]},
+            "bad checksum name": {"op": "send", "conn": "c", "parts": [{"u32": {"checksum": "md5", "of": "b"}}]},
+            "parts and text": {"op": "send", "conn": "c", "text": "x", "parts": [{"u8": 1}]},
+            "frame with two kinds": {"op": "connect", "conn": "c", "frame": {"fixed": 2, "delimiter": "\n"}},
+            "bad frame width": {"op": "connect", "conn": "c", "frame": {"length": {"width": 3}}},
         }
+        for good in [{"op": "send", "conn": "c", "parts": [{"u16": {"length_of": "b"}}, {"name": "b", "parts": [{"hex": "00 ${x} ff"}]}]},
+                     {"op": "expect", "conn": "c", "frame": {"varint": {"offset": 1, "format": "mqtt"}},
+                      "parts": [{"u8": {"mask": 240, "value": 32}}, {"varint": {"any": True}, "format": "mqtt"}, {"rest": True, "capture": "b"}]},
+                     {"op": "accept", "conn": "l", "as": "a", "frame": {"delimiter": "\r\n"}}]:
+            wrap1 = {"format": 1, "suite": "s", "cases": [{"id": "a", "steps": [good]}]}
+            jsonschema.validate(wrap1, SCHEMA)
         wrap = lambda step: {"format": 1, "suite": "s", "cases": [{"id": "a", "steps": [step]}]}
         jsonschema.validate(wrap(good_step), SCHEMA)
         for why, step in bad.items():
