@@ -148,7 +148,7 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
     if (!n.error.empty()) return {std::nullopt, n.error};
     bytes = n.value;
   }
-  if (r.compiled) return {match::Regex{r.compiled, r.until, bytes, groups}, ""};
+  if (r.compiled) return {match::Regex{r.compiled, r.until, bytes, groups, r.until_eof}, ""};
   // Captured values are quoted: ${token} in a regex matches the token's bytes exactly.
   auto x = scenario::expand(r.pattern.text, vars, match::quote_literal);
   if (!x.error.empty()) return {std::nullopt, x.error};
@@ -159,7 +159,7 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
                               x.text + "/ has " + std::to_string(c.pattern->groups()) +
                               " group(s)"};
   }
-  return {match::Regex{c.pattern, r.until, bytes, groups}, ""};
+  return {match::Regex{c.pattern, r.until, bytes, groups, r.until_eof}, ""};
 }
 
 std::string bind_captures(const scenario::Matcher& m, const match::Outcome& matched,

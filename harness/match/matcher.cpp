@@ -168,6 +168,17 @@ Outcome match_stream(const Resolved& m, std::string_view buf, bool eof) {
     }
     return {};
   }
+  if (r.until_eof) {
+    if (eof) return regex_check(r, buf, buf.size());
+    // Stop waiting once the close, wherever it comes, would end a segment too long to match.
+    size_t limit = std::min(r.re->max_input(), kMaxRegexSegment);
+    if (buf.size() > limit) {
+      return mismatch("no close in the first " + std::to_string(buf.size()) + " bytes" +
+                      (r.re->max_input() < kMaxRegexSegment ? "; " + over_budget(*r.re, buf.size())
+                                                            : std::string()));
+    }
+    return {};
+  }
   const std::string& delim = r.until.value_or("\n");
   size_t pos = buf.find(delim);
   if (pos != std::string_view::npos) return regex_check(r, buf.substr(0, pos), pos + delim.size());
@@ -229,6 +240,7 @@ std::string describe(const Resolved& m) {
   std::string s = "/" + display_pattern(r.re->source()) + "/";
   if (r.until) s += " until " + preview(*r.until);
   if (r.count) s += " over " + std::to_string(*r.count) + " bytes";
+  if (r.until_eof) s += " up to the close";
   return s;
 }
 

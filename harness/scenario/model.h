@@ -70,6 +70,9 @@ struct RegexMatch {
   std::optional<uint64_t> bytes;  // TCP: the segment is this many bytes
   // Instead of `bytes`: a count computed when the step runs ("${len} + 2").
   std::optional<Expr> bytes_expr{};
+  // Extension (TCP): the segment is everything up to the peer's close (a daytime answer, which
+  // RFC 867 gives no syntax: any text, then the close).
+  bool until_eof = false;
   std::vector<Capture> capture{};  // sorted by name (a JSON object keeps no order)
   // 1 + the highest captured group; 0 when nothing is captured (the match copies no group).
   size_t groups_needed() const {

@@ -336,6 +336,11 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   bool tcp = conn != nullptr && conn->transport == Transport::tcp && !conn->framed;
   // until/bytes belong to regex; read them first so they are never "unknown".
   auto until = f.str("until", false);
+  bool until_eof = false;
+  if (const json* ue = f.take("until_eof")) {
+    if (!ue->is_boolean()) error(f.ptr("until_eof"), "must be true or false, got " + show(*ue));
+    until_eof = ue->is_boolean() && ue->get<bool>();
+  }
   std::optional<uint64_t> count;
   std::optional<Expr> count_expr;  // "${len} + 2": counted when the step runs
   if (const json* b = f.take("bytes"); b && b->is_string()) {
@@ -368,6 +373,7 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   if ((until || counted) && !f.has("regex")) {
     error(f.ptr(until ? "until" : "bytes"), "only applies to a regex matcher");
   }
+  if (until_eof && !f.has("regex")) error(f.ptr("until_eof"), "only applies to a regex matcher");
   if (capture && !f.has("regex")) {
     error(f.ptr("capture"), "only applies to a regex matcher (its groups are what it keeps)");
   }
@@ -405,10 +411,16 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
       if (until->empty()) error(f.ptr("until"), "must not be empty");
       rm.until = *until;
     }
-    if (tcp && !until && !counted) {
+    rm.until_eof = until_eof;
+    if (until_eof && (until || counted)) {
+      error(f.ptr("until_eof"), "give one of until, bytes or until_eof");
+    } else if (until_eof && conn && !tcp) {
+      error(f.ptr("until_eof"), "does not apply to UDP: the whole datagram is matched");
+    }
+    if (tcp && !until && !counted && !until_eof) {
       error(f.ptr("regex"),
-            "on TCP needs \"until\" (a delimiter) or \"bytes\" (a count) to know "
-            "where the segment ends");
+            "on TCP needs \"until\" (a delimiter), \"bytes\" (a count) or \"until_eof\" "
+            "to know where the segment ends");
     }
     if (tcp && until && counted) error(f.ptr("bytes"), "give either until or bytes, not both");
     if (conn && !tcp && (until || counted)) {

@@ -60,6 +60,7 @@ void put_matcher(json& j, const Matcher& m) {
   if (auto* r = std::get_if<RegexMatch>(&m.kind)) {
     j["regex"] = r->pattern.text;
     if (r->until) j["until"] = *r->until;
+    if (r->until_eof) j["until_eof"] = true;
     if (r->bytes) j["bytes"] = *r->bytes;
     if (r->bytes_expr) j["bytes"] = expr_json(*r->bytes_expr);
     for (const auto& c : r->capture) j["capture"][c.name] = c.group;

@@ -181,6 +181,15 @@ class HandWrittenServers(unittest.TestCase):
                       '1 byte more than expected (unread data already buffered): "x"', r.stdout)
         self.assertEqual([c for c in must if v[c][0] != "fail"], [])
 
+    def test_a_daytime_server_answering_two_lines_passes_every_must_case(self):
+        # Issue 22: RFC 867 fixes no syntax; "one line" is only a SHOULD. Two lines then the
+        # close failed three MUST cases (an EOF or silence was expected after one line).
+        must = listed_cases("daytime-tcp", "must")
+        r, v = self.run_kind("daytime-two-lines", ["daytime-tcp"], 2, "all")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual({c: v[c][0] for c in must}, {c: "pass" for c in must}, r.stdout)
+        self.assertEqual(v["daytime-tcp/one-line"], ("warn", "should"), r.stdout)
+
     def test_the_documentation_selectors_echo_fails_the_slow_reader_case_only(self):
         # Issue 22: `conn.send(data)` on a non-blocking socket drops the rest of a partial write;
         # on loopback the kernel's buffers swallowed every other case's bytes whole.
