@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(scenario_fuzz profile_fuzz match_fuzz report_reader_fuzz threshold_fuzz)
+[ ${#targets[@]} -eq 0 ] && targets=(scenario_fuzz profile_fuzz match_fuzz report_reader_fuzz threshold_fuzz expr_fuzz parts_fuzz frame_fuzz)
 dir=build/fuzz
 jobs=${JOBS:-$(nproc)}
 
@@ -29,7 +29,7 @@ seed() {  # seed TARGET FILES...
 seed scenario_fuzz scenarios/suites/*.json scenarios/examples/*.json
 seed profile_fuzz scenarios/load/*.json
 seed report_reader_fuzz reports/tests/golden/report.json
-mkdir -p "$dir/corpus/threshold_fuzz" "$dir/corpus/match_fuzz"
+mkdir -p "$dir/corpus/threshold_fuzz" "$dir/corpus/match_fuzz" "$dir/corpus/expr_fuzz" "$dir/corpus/parts_fuzz" "$dir/corpus/frame_fuzz"
 python3 - "$dir/corpus" <<'PY'
 import glob, json, os, sys
 out = sys.argv[1]
@@ -42,6 +42,32 @@ for f in glob.glob("scenarios/load/*.json"):
 for i, (mode, exp, got) in enumerate([(0, b"hello\n", b"hello\n"), (0, b"hello\n", b"help"),
                                       (2, b"abc", b"abcdef"), (1, b"xxxx", b"12345678"), (9, b"", b"")]):
     open(os.path.join(out, "match_fuzz", f"seed-{i}"), "wb").write(bytes([mode]) + exp + b"\0" + got)
+# expr_fuzz: an expression, NUL, 8 bytes of ${a}, then ${b}'s bytes.
+for i, e in enumerate([b"${a} + 1", b"(${a} & 0x8000) != 0", b"len(${b}) < 512 && ${b} * 2",
+                       b"-9223372036854775808 / -1", b"1 << 63 || ${i} % 0", b"~!-${a} >> 3 ^ 7 | 1",
+                       b"GET $${x} ${a} ${b}"]):
+    open(os.path.join(out, "expr_fuzz", f"seed-{i}"), "wb").write(e + b"\0" + (5).to_bytes(8, "little") + b"42")
+# parts_fuzz: every parts array of the shipped suites, NUL, then a reply-like message.
+for f in glob.glob("scenarios/**/*.json", recursive=True):
+    if "schema" in f:
+        continue
+    def walk(x):
+        if isinstance(x, dict):
+            if isinstance(x.get("parts"), list) and "op" in x:
+                yield x["parts"]
+            for v in x.values():
+                yield from walk(v)
+        elif isinstance(x, list):
+            for v in x:
+                yield from walk(v)
+    for parts in walk(json.load(open(f))):
+        n += 1
+        open(os.path.join(out, "parts_fuzz", f"seed-{n}"), "wb").write(
+            json.dumps(parts).encode() + b"\0" + bytes([0, 8, 0x81, 0, 7]) + b"hello" + bytes(4))
+# frame_fuzz: frame selector (2 bytes), then a stream.
+for i, seed in enumerate([bytes([0x10, 0]) + b"\0\3abc\0\1z", bytes([1, 0]) + b"\x30\x02ab\xe0\x00",
+                          bytes([2, 2]) + b"+OK\r\n:1\r\n", bytes([3, 3]) + b"abcdefgh"]):
+    open(os.path.join(out, "frame_fuzz", f"seed-{i}"), "wb").write(seed)
 PY
 
 mkdir -p "$dir/artifacts"

@@ -6,7 +6,7 @@ set -euo pipefail
 
 # python3 writes the man page and bash completion from --help at build time.
 build_pkgs=(g++ make cmake ninja-build pkg-config python3
-            libboost-program-options-dev nlohmann-json3-dev libre2-dev
+            libboost-program-options-dev libboost-dev zlib1g-dev nlohmann-json3-dev libre2-dev
             libgtest-dev libgmock-dev libbenchmark-dev)
 # What the tests drive: the CLI tests, the JSON Schema check, and the third-party servers
 # the suites are proven against (inetd in a network namespace: iproute2; tcpserver from

@@ -30,7 +30,7 @@ BENCHMARK(BM_HistogramRecord);
 
 // Checking a 64-byte echo reply: the per-iteration cost of "every reply still checked".
 void BM_MatchStream64(benchmark::State& state) {
-  std::string want = payload::fill_bytes({64, scenario::FillPattern::random, 7}, 0);
+  std::string want = payload::fill_bytes({64, payload::FillPattern::random, 7}, 0);
   match::Resolved m = match::Exact{want};
   std::string got = want + "next";
   for (auto _ : state) {

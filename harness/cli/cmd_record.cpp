@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "codec/frame.h"
 #include "cli/options.h"
 #include "cli/signals.h"
 #include "record/proxy.h"
@@ -16,7 +17,7 @@ namespace po = boost::program_options;
 
 int cmd_record(const Invocation& inv) {
   record::ProxyOptions o;
-  std::string output, suite, transport;
+  std::string output, suite, transport, frame;
   po::options_description desc(
       "usage: sockspec record --listen ADDR:PORT --upstream HOST:PORT -o FILE [options]\n\n"
       "A transparent proxy: point a real client at --listen, and every session it has with the\n"
@@ -45,6 +46,10 @@ int cmd_record(const Invocation& inv) {
       "one-case", po::bool_switch(&o.record.one_case),
       "write every session into one case (conns c1, c2...) in the order things happened: for "
       "servers whose clients talk to each other, like a chat room")(
+      "frame", po::value(&frame),
+      "streams: cut each direction into messages and write each as one step of typed parts, "
+      "the connection framed alike: length:OFFSET:WIDTH[:big|little[:ADJUST]], "
+      "varint:OFFSET[:mqtt|leb128], delimiter:\\r\\n, fixed:N")(
       "sessions", po::value(&o.sessions)->default_value(0),
       "stream sockets: stop after this many client sessions have ended (0: until Ctrl-C)");
   po::variables_map vm;
@@ -78,6 +83,19 @@ int cmd_record(const Invocation& inv) {
     std::cerr << "sockspec record: --sessions counts stream sessions; datagram sessions never "
                  "end by themselves (stop with Ctrl-C)\n";
     return 2;
+  }
+  if (!frame.empty()) {
+    codec::Frame f;
+    if (auto err = codec::parse_frame_spec(frame, f); !err.empty()) {
+      std::cerr << "sockspec record: --frame " << frame << ": " << err << "\n";
+      return 2;
+    }
+    if (o.transport != scenario::Transport::tcp) {
+      std::cerr << "sockspec record: --frame applies to streams; each datagram is already one "
+                   "message\n";
+      return 2;
+    }
+    o.record.frame = f;
   }
   if (suite.empty()) suite = record::suite_name_for(output);
   StopSignals stop;

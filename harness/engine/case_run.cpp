@@ -19,7 +19,12 @@ ScaledTimeout scale_timeout(uint64_t ms, const char* whose, double scale) {
 std::vector<std::pair<std::string, std::string>> printable_captures(const scenario::Captures& c) {
   constexpr size_t kKept = 1024;  // a report shows tokens, not whole replies
   std::vector<std::pair<std::string, std::string>> out;
-  for (const auto& [name, value] : c.all()) {
+  for (const auto& [name, val] : c.all()) {
+    if (val.is_integer()) {
+      out.emplace_back(name, std::to_string(val.integer));
+      continue;
+    }
+    const std::string& value = val.bytes;
     std::string v = escape_bytes(std::string_view(value).substr(0, kKept));
     if (value.size() > kKept) v += "... (" + std::to_string(value.size()) + " bytes)";
     out.emplace_back(name, std::move(v));

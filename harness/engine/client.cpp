@@ -130,17 +130,10 @@ bool Client::begin_next_step() {
     Frame& f = frames_.back();
     if (f.pc == f.steps->size()) {
       if (frames_.size() == 1) return false;
-      if (++f.iter < f.times) {
+      if (next_iteration()) {
         f.pc = 0;
         continue;
       }
-      reports::StepResult r = std::move(*f.container);
-      r.verdict = reports::Verdict::pass;
-      r.elapsed_ms = ms_since(f.started);
-      r.message = std::to_string(f.times) + " iterations";
-      frames_.pop_back();
-      ++frames_.back().pc;  // past the repeat step itself
-      complete(std::move(r), {});
       if (finished_) return false;
       continue;
     }
@@ -150,6 +143,7 @@ bool Client::begin_next_step() {
       Frame inner;
       inner.steps = &rep->steps;
       inner.times = rep->times;
+      if (rep->until) inner.until = &*rep->until;
       inner.path = f.path + std::to_string(f.pc) + ".";
       inner.deadline = deadline;
       inner.deadline_what = what;
@@ -169,6 +163,43 @@ bool Client::begin_next_step() {
         deadline, what);
     return true;
   }
+}
+
+bool Client::next_iteration() {
+  Frame& f = frames_.back();
+  auto verdict = reports::Verdict::pass;
+  std::string message;
+  if (f.until) {
+    // ${i} is the iteration that just ended; the body's captures and sets are visible.
+    auto v = scenario::eval(*f.until, step_vars());
+    if (!v.error.empty()) {
+      verdict = reports::Verdict::error;
+      message = "until: " + v.error;
+    } else if (v.value != 0) {
+      message = "until \"" + f.until->source + "\" held after " + std::to_string(f.iter + 1) +
+                " iteration(s)";
+    } else if (f.iter + 1 < f.times) {
+      ++f.iter;
+      return true;
+    } else {
+      verdict = reports::Verdict::fail;
+      message = "until \"" + f.until->source + "\" still false after max " +
+                std::to_string(f.times) + " iterations";
+      if (!captures_.empty()) message += " (" + captures_.describe() + ")";
+    }
+  } else if (++f.iter < f.times) {
+    return true;
+  } else {
+    message = std::to_string(f.times) + " iterations";
+  }
+  reports::StepResult r = std::move(*f.container);
+  r.verdict = verdict;
+  r.elapsed_ms = ms_since(f.started);
+  r.message = std::move(message);
+  frames_.pop_back();
+  ++frames_.back().pc;  // past the repeat step itself
+  complete(std::move(r), {});
+  return false;
 }
 
 void Client::pump(uint32_t ev) {

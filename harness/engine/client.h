@@ -63,7 +63,8 @@ class Client : public net::Waiter {
   struct Frame {
     const scenario::Steps* steps;
     size_t pc = 0;
-    uint64_t iter = 0, times = 1;
+    uint64_t iter = 0, times = 1;  // with `until`, times is its `max`
+    const scenario::Expr* until = nullptr;
     std::string path;  // prefix of the paths of the steps in this frame
     net::Deadline deadline;
     std::string deadline_what;
@@ -75,6 +76,9 @@ class Client : public net::Waiter {
 
   void pump(uint32_t ev);
   bool begin_next_step();  // false when the client is done
+  // At the end of a repeat's iteration: true to run another, false when the frame is done
+  // (its result completed, passed or failed).
+  bool next_iteration();
   void complete(reports::StepResult r, std::vector<reports::StepResult> extra);
   void finish();
   scenario::VarValues step_vars() const;

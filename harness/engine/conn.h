@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/frame.h"
 #include "net/address.h"
 #include "net/fd.h"
 #include "scenario/model.h"
@@ -52,6 +53,7 @@ struct Conn {
   std::string rx;       // TCP bytes received and not yet consumed by an expect
   bool eof = false;     // TCP FIN seen
   int reset_errno = 0;  // ECONNRESET / EPIPE once the connection is known dead
+  std::optional<codec::Frame> frame;  // TCP: each expect takes one whole message (connect/accept)
 
   std::string sent_since_expect;  // TCP: for `echo` matchers
   bool sent_overflow = false;

@@ -1,4 +1,4 @@
-// sleep, parallel, server, impair.
+// sleep, parallel, server, impair, set.
 #include <csignal>
 #include <stdexcept>
 
@@ -198,6 +198,27 @@ class ImpairMachine : public Machine {
   }
 };
 
+// Binds integer variables; every value is computed from the variables before the step.
+class SetMachine : public Machine {
+ public:
+  using Machine::Machine;
+  Progress advance(uint32_t) override {
+    const auto& op = std::get<scenario::SetOp>(step_.op);
+    std::vector<int64_t> values;
+    for (const auto& [name, e] : op.values) {
+      auto v = scenario::eval(e, scope_.vars);
+      if (!v.error.empty()) return error("set " + name + ": " + v.error);
+      values.push_back(v.value);
+    }
+    std::string said;
+    for (size_t k = 0; k < values.size(); ++k) {
+      scope_.client.captures().set_integer(op.values[k].first, values[k]);
+      said += (k ? ", " : "") + op.values[k].first + "=" + std::to_string(values[k]);
+    }
+    return pass(said);
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<Machine> make_control_machine(StepScope& s, const scenario::Step& step,
@@ -209,6 +230,7 @@ std::unique_ptr<Machine> make_control_machine(StepScope& s, const scenario::Step
     return std::make_unique<ParallelMachine>(s, step, d, bound);
   if (std::holds_alternative<ServerOp>(step.op))
     return std::make_unique<ServerMachine>(s, step, d, bound);
+  if (std::holds_alternative<SetOp>(step.op)) return std::make_unique<SetMachine>(s, step, d, bound);
   if (std::holds_alternative<ImpairOp>(step.op))
     return std::make_unique<ImpairMachine>(s, step, d, bound);
   throw std::logic_error(std::string("no machine for op ") + op_name(step.op));

@@ -12,6 +12,7 @@
 #include "engine/machine.h"
 #include "engine/receive.h"
 #include "engine/resolve.h"
+#include "engine/sender.h"
 #include "net/socket.h"
 
 namespace sockspec::engine {
@@ -34,7 +35,7 @@ class SendMachine : public Machine {
     if (!c_) return {true};
     if (ev == kStart) {
       auto* cache = scope_.env.payload_cache;
-      bool fixed = op.payload.kind != scenario::Payload::Kind::text || !op.payload.text.has_vars();
+      bool fixed = op.payload.fixed();
       auto hit = cache && fixed ? cache->find(&op.payload) : decltype(cache->end()){};
       if (cache && fixed && hit != cache->end()) {
         bytes_ = hit->second;  // the cache's map nodes outlive this step
@@ -221,12 +222,9 @@ class ExpectMachine : public Machine {
       if (!m.matcher) return error("expect: " + m.error);
       matcher_ = std::move(*m.matcher);
       if (c_->transport == Transport::udp) {
-        expected_from_ = c_->peer;
-        if (op.from) {
-          auto f = resolve_endpoint(*op.from, scope_.vars, scope_.env.target, SOCK_DGRAM);
-          if (!f.error.empty()) return error("expect: " + f.error);
-          expected_from_ = f.addr;
-        }
+        auto f = resolve_sender(op.from, c_->peer, scope_.vars, scope_.env.target);
+        if (!f.error.empty()) return error("expect: " + f.error);
+        sender_ = f.rule;
       }
     }
     if (ev == 0) return timed_out();
@@ -237,7 +235,9 @@ class ExpectMachine : public Machine {
   Progress stream() {
     const auto& op = std::get<scenario::ExpectOp>(step_.op);
     for (;;) {
-      auto out = match::match_stream(*matcher_, c_->rx, c_->eof);
+      const auto& frame = op.frame ? op.frame : c_->frame;
+      auto out = frame ? match::match_framed(*matcher_, *frame, c_->rx, c_->eof)
+                       : match::match_stream(*matcher_, c_->rx, c_->eof);
       if (out.kind == match::Outcome::Kind::matched) {
         std::string got = op.expect_error || !scope_.env.brief
                               ? preview(std::string_view(c_->rx).substr(0, out.consumed))
@@ -275,7 +275,7 @@ class ExpectMachine : public Machine {
       d.bytes = std::move(seq->early[seq->waiting.front()]);  // it came early; it is its turn now
       seq->early.erase(seq->waiting.front());
       d.full_size = d.bytes.size();
-      d.from = expected_from_;
+      d.from = c_->peer;
       take(*seq);
       return judge(op, d);
     }
@@ -311,12 +311,14 @@ class ExpectMachine : public Machine {
   }
 
   std::string capture(const scenario::ExpectOp& op, const match::Outcome& out) {
-    if (out.groups.empty()) return "";
+    if (out.groups.empty() && out.fields.empty()) return "";
     return bind_captures(op.matcher, out, scope_.client.captures());
   }
   std::string captured(const scenario::ExpectOp& op) const {
     const auto* r = std::get_if<scenario::RegexMatch>(&op.matcher.kind);
-    if (!r || r->capture.empty()) return "";
+    bool parts = std::holds_alternative<scenario::PartsMatch>(op.matcher.kind);
+    if ((!r || r->capture.empty()) && !op.capture_from && !parts) return "";
+    if (parts && !op.capture_from && scope_.client.captures().empty()) return "";
     return "; captured " + scope_.client.captures().describe();
   }
 
@@ -331,15 +333,16 @@ class ExpectMachine : public Machine {
       return fail("datagram of " + std::to_string(d.full_size) +
                   " bytes is larger than any UDP payload");
     }
-    if (!(d.from == expected_from_)) {
+    if (!sender_.accepts(d.from)) {
       return fail("datagram from " + d.from.to_string() + ", expected from " +
-                  expected_from_.to_string() + ": " + preview(d.bytes));
+                  sender_.describe() + ": " + preview(d.bytes));
     }
     auto out = match::match_datagram(*matcher_, d.bytes);
     if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);
     if (op.expect_error)
       return fail("received a datagram, but " + *op.expect_error + " was expected");
     if (auto err = capture(op, out); !err.empty()) return fail(err);
+    if (op.capture_from) scope_.client.captures().set(*op.capture_from, d.from.to_string());
     return pass_described([&] {
       return "matched a " + std::to_string(d.bytes.size()) + "-byte datagram from " +
              d.from.to_string() + captured(op);
@@ -386,7 +389,7 @@ class ExpectMachine : public Machine {
 
   Conn* c_ = nullptr;
   std::optional<match::Resolved> matcher_;
-  net::SockAddr expected_from_;
+  SenderRule sender_;
 };
 
 class ExpectEofMachine : public Machine {

@@ -2,11 +2,76 @@
 
 #include <algorithm>
 
+#include "codec/ints.h"
 #include "common/codec.h"
 #include "payload/payload.h"
 #include "scenario/endpoint.h"
+#include "scenario/expr.h"
 
 namespace sockspec::engine {
+
+namespace {
+// The text was written in the charset (validate checks the text as written), so a value a
+// variable inserted is what failed: the message names it.
+std::string encoding_culprit(const scenario::Payload& p, const scenario::VarValues& vars,
+                             const std::string& error) {
+  for (const auto& ref : scenario::scan_vars(p.text.text).refs) {
+    auto l = scenario::lookup(ref, vars);
+    if (!l.error.empty()) continue;
+    std::string v = l.value.text();
+    if (payload::encode_text(v, p.encoding).error.empty()) continue;
+    constexpr size_t kShown = 40;
+    return scenario::ref_text(ref) + " = \"" + escape_bytes(std::string_view(v).substr(0, kShown)) +
+           (v.size() > kShown ? "..." : "") + "\" cannot be encoded as " + p.encoding + " (" +
+           error + ")";
+  }
+  return error;
+}
+
+}  // namespace
+
+codec::Resolver part_resolver(const scenario::VarValues& vars) {
+  codec::Resolver r;
+  r.seed = vars.seed;
+  r.expand = [&vars](std::string_view text, codec::Bytes& out) {
+    auto x = scenario::expand(text, vars);
+    out = std::move(x.text);
+    return x.error;
+  };
+  // A hole in hex takes a bytes variable's bytes. An integer has no width there, so it is
+  // refused rather than guessed: a u8..u64 part says how many bytes it takes.
+  r.hex_hole = [&vars](std::string_view name, codec::Bytes& out) -> std::string {
+    auto ref = scenario::parse_ref(name);
+    if (!ref) return scenario::unknown_var_message(name);
+    auto l = scenario::lookup(*ref, vars);
+    if (!l.error.empty()) return l.error;
+    if (l.value.is_integer()) {
+      return "${" + std::string(name) + "} is an integer (" + std::to_string(l.value.integer) +
+             "), which has no width in hex; write it as a part of its own, e.g. {\"u16\": \"${" +
+             std::string(name) + "}\"}";
+    }
+    out = l.value.bytes;
+    return "";
+  };
+  // Parsed again each time it runs; the parser has already checked its syntax and names.
+  r.integer = [&vars](std::string_view source, int64_t& out) -> std::string {
+    auto p = scenario::parse_expr(source);
+    if (!p.expr) return p.error;
+    auto v = scenario::eval(*p.expr, vars);
+    out = v.value;
+    return v.error;
+  };
+  return r;
+}
+
+namespace {
+BytesOr parts_bytes(const codec::Parts& parts, const scenario::VarValues& vars) {
+  auto res = codec::resolve(parts, part_resolver(vars));
+  if (!res.error.empty()) return {"", res.error};
+  auto enc = codec::encode(res.parts);
+  return {std::move(enc.bytes), std::move(enc.error)};
+}
+}  // namespace
 
 BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& vars) {
   using K = scenario::Payload::Kind;
@@ -19,11 +84,33 @@ BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& var
       auto x = scenario::expand(p.text.text, vars);
       if (!x.error.empty()) return {"", x.error};
       auto enc = payload::encode_text(x.text, p.encoding);
-      return {enc.bytes, enc.error};
+      if (!enc.error.empty()) return {"", encoding_culprit(p, vars, enc.error)};
+      return {enc.bytes, ""};
     }
+    case K::parts:
+      return parts_bytes(p.parts, vars);
   }
   return {"", "unknown payload kind"};
 }
+
+namespace {
+struct Count {
+  uint64_t value = 0;
+  std::string error;
+};
+// A byte count computed when the step runs: `min`..1 GiB, as the parser allows for numbers.
+Count count_of(const scenario::Expr& e, const char* what, int64_t min,
+               const scenario::VarValues& vars) {
+  constexpr int64_t kMax = int64_t{1} << 30;
+  auto v = scenario::eval(e, vars);
+  if (!v.error.empty()) return {0, std::string(what) + ": " + v.error};
+  if (v.value < min || v.value > kMax) {
+    return {0, std::string(what) + " \"" + e.source + "\" is " + std::to_string(v.value) +
+                   ", outside " + std::to_string(min) + ".." + std::to_string(kMax)};
+  }
+  return {static_cast<uint64_t>(v.value), ""};
+}
+}  // namespace
 
 MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
                           const scenario::VarValues& vars) {
@@ -43,11 +130,25 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
     return {match::Exact{e->upper ? payload::ascii_upper(sent) : sent}, ""};
   }
   if (auto* l = std::get_if<scenario::LengthMatch>(&m.kind)) {
-    return {match::Length{l->min, l->max}, ""};
+    if (!l->exact) return {match::Length{l->min, l->max}, ""};
+    auto n = count_of(*l->exact, "length", 0, vars);
+    if (!n.error.empty()) return {std::nullopt, n.error};
+    return {match::Length{n.value, n.value}, ""};
+  }
+  if (auto* pm = std::get_if<scenario::PartsMatch>(&m.kind)) {
+    auto res = codec::resolve(pm->parts, part_resolver(vars));
+    if (!res.error.empty()) return {std::nullopt, res.error};
+    return {match::Fields{std::make_shared<const codec::Parts>(std::move(res.parts))}, ""};
   }
   const auto& r = std::get<scenario::RegexMatch>(m.kind);
   size_t groups = r.groups_needed();
-  if (r.compiled) return {match::Regex{r.compiled, r.until, r.bytes, groups}, ""};
+  std::optional<uint64_t> bytes = r.bytes;
+  if (r.bytes_expr) {
+    auto n = count_of(*r.bytes_expr, "bytes", 1, vars);
+    if (!n.error.empty()) return {std::nullopt, n.error};
+    bytes = n.value;
+  }
+  if (r.compiled) return {match::Regex{r.compiled, r.until, bytes, groups}, ""};
   // Captured values are quoted: ${token} in a regex matches the token's bytes exactly.
   auto x = scenario::expand(r.pattern.text, vars, match::quote_literal);
   if (!x.error.empty()) return {std::nullopt, x.error};
@@ -58,11 +159,18 @@ MatcherOr resolve_matcher(const scenario::Matcher& m, const Conn& conn,
                               x.text + "/ has " + std::to_string(c.pattern->groups()) +
                               " group(s)"};
   }
-  return {match::Regex{c.pattern, r.until, r.bytes, groups}, ""};
+  return {match::Regex{c.pattern, r.until, bytes, groups}, ""};
 }
 
 std::string bind_captures(const scenario::Matcher& m, const match::Outcome& matched,
                           scenario::Captures& into) {
+  for (const auto& f : matched.fields) {
+    if (f.integer) {
+      into.set_integer(f.name, *f.integer);
+    } else {
+      into.set(f.name, f.bytes);
+    }
+  }
   const auto* r = std::get_if<scenario::RegexMatch>(&m.kind);
   if (!r) return "";
   for (const auto& cap : r->capture) {

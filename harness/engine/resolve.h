@@ -17,6 +17,9 @@ struct BytesOr {
   std::string bytes;
   std::string error;
 };
+// What `${...}` and expressions in typed parts are worth when the step runs.
+codec::Resolver part_resolver(const scenario::VarValues& vars);
+
 BytesOr payload_bytes(const scenario::Payload& p, const scenario::VarValues& vars);
 
 struct MatcherOr {

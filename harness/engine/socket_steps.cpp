@@ -114,6 +114,7 @@ class ConnectMachine : public ErrnoAsserting {
     c.transport = t;
     c.kind = t == Transport::tcp ? Conn::Kind::stream : Conn::Kind::udp_connected;
     c.peer = peer_;
+    c.frame = op_.frame;
     if (t == Transport::udp && scope_.env.udp_sequence)
       c.sequence = std::make_unique<UdpSequence>();
     scope_.conns[op_.conn] = std::move(c);
@@ -205,6 +206,7 @@ class AcceptMachine : public Machine {
     c.transport = Transport::tcp;
     c.kind = Conn::Kind::stream;
     c.peer = peer;
+    c.frame = op.frame;
     scope_.conns[op.as] = std::move(c);
     return pass("accepted " + peer.to_string() + " as " + op.as);
   }

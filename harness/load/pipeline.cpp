@@ -17,15 +17,18 @@ using scenario::Transport;
 
 namespace {
 
-bool fixed_payload(const scenario::Payload& p) {
-  return p.kind != scenario::Payload::Kind::text || !p.text.has_vars();
-}
+bool fixed_payload(const scenario::Payload& p) { return p.fixed(); }
 
 // A matcher that is the same for every iteration, so it is resolved once.
 bool fixed_matcher(const scenario::Matcher& m) {
   if (const auto* p = std::get_if<scenario::Payload>(&m.kind)) return fixed_payload(*p);
-  if (const auto* r = std::get_if<scenario::RegexMatch>(&m.kind)) return !r->pattern.has_vars();
-  return true;  // echo (of a fixed payload) and length
+  if (const auto* r = std::get_if<scenario::RegexMatch>(&m.kind))
+    return !r->pattern.has_vars() && !r->bytes_expr;
+  if (const auto* l = std::get_if<scenario::LengthMatch>(&m.kind)) return !l->exact;
+  if (const auto* pm = std::get_if<scenario::PartsMatch>(&m.kind)) {
+    return !codec::has_variables(pm->parts);
+  }
+  return true;  // echo (of a fixed payload)
 }
 
 void put_tag(std::string& wire, uint64_t tag) {

@@ -11,7 +11,7 @@ std::optional<PipelineSteps> pipeline_steps(const scenario::Steps& it, uint64_t 
   } else if (send->conn != expect->conn) {
     why = "needs the send and the expect on the same conn";
   } else if (send->repeat != 1 || send->to || send->expect_error || expect->from ||
-             expect->expect_error) {
+             expect->capture_from || expect->expect_error) {
     why = "needs a plain send and expect (no repeat, to, from or expect_error)";
   } else {
     return PipelineSteps{&it[0], &it[1], "0", "1", it[1].timeout_ms.value_or(default_timeout_ms)};

@@ -84,10 +84,47 @@ Outcome stream_exact(const Exact& e, std::string_view buf, bool eof) {
   return {};
 }
 
+Outcome fields(const Fields& f, std::string_view buf, bool whole, bool eof) {
+  codec::Decoded d = codec::decode(*f.parts, buf, whole, eof);
+  Outcome o;
+  switch (d.kind) {
+    case codec::Decoded::Kind::need_more:
+      return o;
+    case codec::Decoded::Kind::matched:
+      o = matched(d.consumed);
+      o.fields = std::move(d.captures);
+      return o;
+    case codec::Decoded::Kind::mismatch:
+      if (d.offset) return bytes_mismatch(std::move(d.why), d.expected, d.actual, *d.offset);
+      return mismatch(std::move(d.why));
+  }
+  return o;
+}
+
 }  // namespace
+
+Outcome match_framed(const Resolved& m, const codec::Frame& frame, std::string_view buf,
+                     bool eof) {
+  codec::Framed f = codec::next_frame(frame, buf);
+  if (f.kind == codec::Framed::Kind::bad) {
+    return mismatch("bad frame (" + codec::describe(frame) + "): " + f.why);
+  }
+  if (f.kind == codec::Framed::Kind::need_more) {
+    if (!eof) return {};
+    return mismatch("connection closed inside a frame: " + std::to_string(buf.size()) +
+                    " bytes buffered, " + codec::describe(frame) +
+                    (buf.empty() ? "" : "; got " + preview(buf)));
+  }
+  Outcome o = match_datagram(m, buf.substr(0, f.size));
+  if (o.kind == Outcome::Kind::matched) o.consumed = f.size;
+  if (o.kind == Outcome::Kind::mismatch) o.why = "message of " + std::to_string(f.size) +
+                                                 " bytes: " + o.why;
+  return o;
+}
 
 Outcome match_stream(const Resolved& m, std::string_view buf, bool eof) {
   if (auto* e = std::get_if<Exact>(&m)) return stream_exact(*e, buf, eof);
+  if (auto* f = std::get_if<Fields>(&m)) return fields(*f, buf, false, eof);
   if (auto* l = std::get_if<Length>(&m)) {
     if (buf.size() >= l->min) return matched(std::min<size_t>(buf.size(), l->max));
     if (eof) {
@@ -127,6 +164,7 @@ Outcome match_stream(const Resolved& m, std::string_view buf, bool eof) {
 }
 
 Outcome match_datagram(const Resolved& m, std::string_view dg) {
+  if (auto* f = std::get_if<Fields>(&m)) return fields(*f, dg, true, true);
   if (auto* e = std::get_if<Exact>(&m)) {
     size_t d = first_difference(e->bytes, dg);
     if (d == e->bytes.size() && d == dg.size()) return matched(dg.size());
@@ -149,6 +187,13 @@ Outcome match_datagram(const Resolved& m, std::string_view dg) {
 }
 
 std::string describe(const Resolved& m) {
+  if (auto* f = std::get_if<Fields>(&m)) {
+    std::string s = std::to_string(f->parts->size()) + " typed parts (";
+    for (size_t i = 0; i < f->parts->size() && i < 6; ++i) {
+      s += (i ? ", " : "") + codec::describe((*f->parts)[i]);
+    }
+    return s + (f->parts->size() > 6 ? ", ...)" : ")");
+  }
   if (auto* e = std::get_if<Exact>(&m)) {
     return std::to_string(e->bytes.size()) + " bytes " + preview(e->bytes);
   }

@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "codec/frame.h"
+#include "codec/parts.h"
 #include "match/regex.h"
 
 namespace sockspec::match {
@@ -30,8 +32,12 @@ struct Regex {
 struct Length {
   uint64_t min = 0, max = 0;
 };
+// Typed parts, resolved (codec::resolve): the message matched field by field.
+struct Fields {
+  std::shared_ptr<const codec::Parts> parts;  // never null
+};
 // A matcher with its variables and echo bytes already resolved.
-using Resolved = std::variant<Exact, Regex, Length>;
+using Resolved = std::variant<Exact, Regex, Length, Fields>;
 
 // Longest stream segment a regex waits for before it gives up on finding the delimiter
 // (less when the pattern's work budget allows less: Pattern::max_input).
@@ -48,12 +54,18 @@ struct Outcome {
   // Matched regex with Regex::groups > 0: each group's bytes, nullopt where the group took no
   // part in the match. Empty (no allocation) otherwise.
   std::vector<std::optional<std::string>> groups;
+  // Matched typed parts: the values their `capture`s bind.
+  std::vector<codec::Captured> fields;
 };
 
 // `buffered` is every unread byte of the stream; `eof` says no more will come.
 Outcome match_stream(const Resolved& m, std::string_view buffered, bool eof);
 // A UDP datagram is matched whole: a longer or shorter datagram never passes.
 Outcome match_datagram(const Resolved& m, std::string_view datagram);
+// A framed stream: the frame takes one whole message from the front of `buffered` (however it
+// was split), which is then matched as a datagram is; `consumed` is the whole message.
+Outcome match_framed(const Resolved& m, const codec::Frame& frame, std::string_view buffered,
+                     bool eof);
 
 // A short description for messages: "12 bytes \"hello\\n\"...", "/re/ until \"\\n\"".
 std::string describe(const Resolved& m);

@@ -14,9 +14,8 @@ uint64_t SplitMix64::next() {
   return z ^ (z >> 31);
 }
 
-scenario::Bytes fill_bytes(const scenario::Fill& fill, uint64_t run_seed) {
-  using scenario::FillPattern;
-  scenario::Bytes out(fill.bytes, '\0');
+Bytes fill_bytes(const Fill& fill, uint64_t run_seed) {
+  Bytes out(fill.bytes, '\0');
   switch (fill.pattern) {
     case FillPattern::zero:
       break;
@@ -86,8 +85,8 @@ Encoded encode_text(std::string_view utf8, std::string_view encoding) {
   return {out, ""};
 }
 
-scenario::Bytes ascii_upper(std::string_view bytes) {
-  scenario::Bytes out(bytes);
+Bytes ascii_upper(std::string_view bytes) {
+  Bytes out(bytes);
   for (char& c : out) {
     if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
   }

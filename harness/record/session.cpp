@@ -1,5 +1,7 @@
 #include "record/session.h"
 
+#include "record/framed.h"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -59,7 +61,7 @@ bool has_digit(std::string_view s) {
 
 scenario::Step expect_step(const std::string& conn, scenario::Matcher m) {
   return scenario::Step{
-      scenario::ExpectOp{conn, std::move(m), std::nullopt, std::nullopt}, {}, {}, {}};
+      scenario::ExpectOp{conn, std::move(m), std::nullopt, std::nullopt, std::nullopt}, {}, {}, {}};
 }
 
 scenario::Step regex_step(const std::string& conn, std::string_view text,
@@ -126,12 +128,33 @@ Session::Session(Transport transport, std::string client, std::string conn, Cloc
   scenario::ConnectOp c;
   c.conn = conn_;
   c.transport = transport;
+  if (framed()) c.frame = opt_.frame;
   push(std::move(c), start, false);
 }
 
+namespace {
+scenario::Payload parts_payload(codec::Parts parts) {
+  scenario::Payload p;
+  p.kind = scenario::Payload::Kind::parts;
+  p.parts = std::move(parts);
+  return p;
+}
+}  // namespace
+
 void Session::flush_reply(std::vector<TimedStep>& out) const {
   if (reply_.empty()) return;
-  auto expects = expects_for(reply_, transport_, opt_, conn_);
+  scenario::Steps expects;
+  std::string rest = reply_;
+  if (framed()) {
+    bool bad = false;
+    for (const auto& m : take_messages(*opt_.frame, rest, bad)) {
+      auto parts = message_parts(*opt_.frame, m, opt_.max_expect_bytes);
+      expects.push_back(expect_step(conn_, {scenario::PartsMatch{std::move(parts)}}));
+    }
+  }
+  if (!rest.empty()) {
+    for (auto& e : expects_for(rest, transport_, opt_, conn_)) expects.push_back(std::move(e));
+  }
   // A reply slower than half the default bound gets room of its own: twice what it took.
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(reply_done_ - last_client_);
   auto ms = static_cast<uint64_t>(std::max<int64_t>(0, took.count()));
@@ -148,6 +171,25 @@ void Session::client_acts(scenario::Op op, Clock::time_point at) {
 
 void Session::client_sent(std::string_view bytes, Clock::time_point at) {
   if (ended_) return;
+  if (!framed()) {
+    client_acts(scenario::SendOp{conn_, payload_of(bytes), std::nullopt, 1, std::nullopt}, at);
+    return;
+  }
+  request_.append(bytes);
+  bool bad = false;
+  for (const auto& m : take_messages(*opt_.frame, request_, bad)) {
+    auto parts = message_parts(*opt_.frame, m, UINT64_MAX);  // a send has no `rest`
+    client_acts(scenario::SendOp{conn_, parts_payload(std::move(parts)), std::nullopt, 1,
+                                 std::nullopt},
+                at);
+  }
+  if (bad) flush_client(at);  // not this protocol's framing after all: the bytes as they came
+}
+
+void Session::flush_client(Clock::time_point at) {
+  if (request_.empty()) return;
+  std::string bytes = std::move(request_);
+  request_.clear();
   client_acts(scenario::SendOp{conn_, payload_of(bytes), std::nullopt, 1, std::nullopt}, at);
 }
 
@@ -164,6 +206,7 @@ void Session::server_sent(std::string_view bytes, Clock::time_point at) {
 
 void Session::client_eof(Clock::time_point at) {
   if (ended_ || client_eof_) return;
+  flush_client(at);
   client_eof_ = true;
   if (server_eof_) {  // the server had finished: this is the client's close
     client_acts(scenario::CloseOp{conn_, false}, at);
@@ -175,6 +218,7 @@ void Session::client_eof(Clock::time_point at) {
 
 void Session::client_reset(Clock::time_point at) {
   if (ended_) return;
+  flush_client(at);
   client_acts(scenario::CloseOp{conn_, true}, at);
   ended_ = true;
 }
@@ -203,6 +247,13 @@ std::vector<TimedStep> Session::timeline() const {
   std::vector<TimedStep> out = steps_;
   if (!ended_) {
     flush_reply(out);
+    if (!request_.empty()) {  // recording stopped inside a client's message
+      out.push_back({last_client_,
+                     scenario::Step{scenario::SendOp{conn_, payload_of(request_), std::nullopt, 1,
+                                                     std::nullopt},
+                                    {}, {}, {}},
+                     true});
+    }
     // When recording stopped, which is after everything any session did.
     out.push_back({Clock::time_point::max(),
                    scenario::Step{scenario::CloseOp{conn_, false}, {}, {}, {}}, false});

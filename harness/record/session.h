@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +21,8 @@ struct RecordOptions {
   bool regex_digits = false;           // text replies become regexes, digit runs [0-9]+
   uint64_t default_timeout_ms = 2000;  // the suite's; a slower recorded reply gets its own
   bool one_case = false;               // every session in one case (see one_case below)
+  // Streams: messages cut by this frame, each one send or expect of typed parts (--frame).
+  std::optional<codec::Frame> frame;
 };
 
 // A step and when the proxy saw what it stands for; pauses are worked out from these times
@@ -53,6 +56,8 @@ class Session {
  private:
   void client_acts(scenario::Op op, Clock::time_point at);  // flushes the reply first
   void flush_reply(std::vector<TimedStep>& out) const;
+  void flush_client(Clock::time_point at);  // --frame: what is left of a message, as bytes
+  bool framed() const { return opt_.frame && transport_ == scenario::Transport::tcp; }
   void push(scenario::Op op, Clock::time_point at, bool by_client) {
     steps_.push_back({at, scenario::Step{std::move(op), {}, {}, {}}, by_client});
   }
@@ -62,6 +67,7 @@ class Session {
   RecordOptions opt_;
   std::vector<TimedStep> steps_;
   std::string reply_;  // stream: server bytes not yet written as an expect
+  std::string request_;  // --frame: client bytes not yet a whole message
   Clock::time_point last_client_, reply_done_;
   bool client_eof_ = false, server_eof_ = false, ended_ = false;
 };

@@ -101,7 +101,9 @@ using scenario::Transport;
 
 // An address a step names that is neither the target nor an AF_UNIX name.
 bool names_ip_address(const std::optional<Template>& t) {
-  return t && t->text != "target" && !scenario::unix_prefix(t->text);
+  // "any" and "target:*" (an expect's sender) fit any target.
+  return t && t->text != "target" && t->text != "any" && t->text != "target:*" &&
+         !scenario::unix_prefix(t->text);
 }
 
 bool mentions_target_port(const Template& t) {

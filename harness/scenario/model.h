@@ -10,8 +10,12 @@
 #include <variant>
 #include <vector>
 
+#include "codec/frame.h"
+#include "codec/parts.h"
 #include "impair/spec.h"
 #include "match/regex.h"
+#include "payload/payload.h"
+#include "scenario/expr.h"
 
 namespace sockspec::scenario {
 
@@ -29,22 +33,25 @@ struct Template {
   bool has_vars() const { return text.find("${") != std::string::npos; }
 };
 
-enum class FillPattern { ascii, zero, counter, random };
-
-struct Fill {
-  uint64_t bytes = 0;
-  FillPattern pattern = FillPattern::ascii;
-  std::optional<uint64_t> seed;  // random only; default is the run's seed
-};
+// Generated payloads belong to payload/, which sits below the model (a codec uses them too).
+using payload::Fill;
+using payload::FillPattern;
 
 // Bytes to send or to expect. Exactly one source.
 struct Payload {
-  enum class Kind { text, literal, fill };
+  enum class Kind { text, literal, fill, parts };
   Kind kind = Kind::literal;
   Template text;         // Kind::text, resolved then encoded
   std::string encoding;  // Kind::text; empty means UTF-8
   Bytes literal;         // Kind::literal: hex and base64, decoded at parse time
   Fill fill;             // Kind::fill
+  codec::Parts parts;    // Kind::parts: typed fields, resolved and encoded when sent
+  // The same bytes every time it is sent (no ${...} and no expression), so built once.
+  bool fixed() const {
+    if (kind == Kind::text) return !text.has_vars();
+    if (kind == Kind::parts) return !codec::has_variables(parts);
+    return true;
+  }
 };
 
 struct EchoMatch {
@@ -61,6 +68,7 @@ struct RegexMatch {
   std::shared_ptr<const match::Pattern> compiled;
   std::optional<Bytes> until;     // TCP: the segment ends at this delimiter (consumed, not matched)
   std::optional<uint64_t> bytes;  // TCP: the segment is this many bytes
+  std::optional<Expr> bytes_expr{};  // instead of `bytes`: a count computed when the step runs
   std::vector<Capture> capture{};  // sorted by name (a JSON object keeps no order)
   // 1 + the highest captured group; 0 when nothing is captured (the match copies no group).
   size_t groups_needed() const {
@@ -72,10 +80,16 @@ struct RegexMatch {
 struct LengthMatch {
   uint64_t min = 0;
   uint64_t max = 0;  // equal to min for an exact length
+  std::optional<Expr> exact{};  // instead: an exact length computed when the step runs
+};
+
+// `"parts": [...]` in an expect: the message matched field by field (codec/parts.h).
+struct PartsMatch {
+  codec::Parts parts;
 };
 
 struct Matcher {
-  std::variant<Payload, EchoMatch, RegexMatch, LengthMatch> kind;
+  std::variant<Payload, EchoMatch, RegexMatch, LengthMatch, PartsMatch> kind;
 };
 
 struct SocketOptions {
@@ -94,6 +108,7 @@ struct ConnectOp {
   std::optional<Template> bind;
   SocketOptions options;
   std::optional<std::string> expect_error;
+  std::optional<codec::Frame> frame;  // every later expect on this conn takes one message
 };
 struct OpenOp {
   std::string conn;
@@ -111,6 +126,7 @@ struct ListenOp {
 struct AcceptOp {
   std::string conn;
   std::string as;
+  std::optional<codec::Frame> frame;  // the accepted conn's default frame
 };
 struct SendOp {
   std::string conn;
@@ -122,8 +138,10 @@ struct SendOp {
 struct ExpectOp {
   std::string conn;
   Matcher matcher;
-  std::optional<Template> from;
+  std::optional<Template> from;  // also "any" or "HOST:*" (any port), checked when it runs
   std::optional<std::string> expect_error;  // extension: the receive fails with this errno
+  std::optional<std::string> capture_from{};  // binds the sender ("127.0.0.1:5353") as bytes
+  std::optional<codec::Frame> frame{};        // this step only: one whole message, then match
 };
 struct ExpectEofOp {
   std::string conn;
@@ -151,8 +169,13 @@ struct SleepOp {
   uint64_t ms = 0;
 };
 struct RepeatOp {
-  uint64_t times = 0;
+  uint64_t times = 0;  // with `until`: the bound (`max`)
   Steps steps;
+  std::optional<Expr> until{};  // checked after each iteration; true (non-zero) ends the loop
+};
+// Binds integer variables, all computed from the values before the step.
+struct SetOp {
+  std::vector<std::pair<std::string, Expr>> values;  // sorted by name
 };
 struct ParallelOp {
   uint64_t clients = 0;
@@ -171,7 +194,7 @@ struct ImpairOp {
 
 using Op = std::variant<ConnectOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp, ExpectEofOp,
                         ExpectResetOp, ExpectSilenceOp, ShutdownOp, CloseOp, SleepOp, RepeatOp,
-                        ParallelOp, ServerOp, ImpairOp>;
+                        ParallelOp, ServerOp, ImpairOp, SetOp>;
 
 struct Step {
   Op op;

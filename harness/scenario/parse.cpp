@@ -210,22 +210,7 @@ void Parser::check_vars(const std::string& text, const std::string& ptr, StepCon
     error(ptr, scan.error);
     return;
   }
-  for (const auto& r : scan.refs) {
-    if (r.kind == VarRef::Kind::i && !ctx.in_repeat)
-      error(ptr, "${i} is only defined inside a repeat");
-    if (r.kind == VarRef::Kind::client && !ctx.in_parallel) {
-      error(ptr, "${client} is only defined inside a parallel");
-    }
-    if (r.kind == VarRef::Kind::conn_local_port && !ctx.conns.count(r.name)) {
-      error(ptr, "${conn." + r.name + ".local_port}: conn '" + r.name + "' is not open here");
-    }
-    if (r.kind == VarRef::Kind::capture && !ctx.captured.count(r.name)) {
-      std::string known;
-      for (const auto& n : ctx.captured) known += (known.empty() ? "" : ", ") + n;
-      error(ptr, "${" + r.name + "} is used before any step captures it" +
-                     (known.empty() ? std::string() : " (captured so far: " + known + ")"));
-    }
-  }
+  check_refs(scan.refs, ptr, ctx);
 }
 
 std::optional<Template> Parser::templ(Fields& f, std::string_view key, bool required,
@@ -274,48 +259,31 @@ std::vector<Capture> Parser::captures(const json& j, const std::string& ptr, con
   return out;
 }
 
-std::optional<Fill> Parser::fill(const json& j, const std::string& ptr) {
-  Fields f(sink_, j, ptr);
-  if (!f.ok()) return std::nullopt;
-  Fill out;
-  auto bytes = f.uint("bytes", true, 0, kMaxFillBytes);
-  if (bytes) out.bytes = *bytes;
-  if (auto p = f.str("pattern", false)) {
-    if (*p == "ascii") {
-      out.pattern = FillPattern::ascii;
-    } else if (*p == "zero") {
-      out.pattern = FillPattern::zero;
-    } else if (*p == "counter") {
-      out.pattern = FillPattern::counter;
-    } else if (*p == "random") {
-      out.pattern = FillPattern::random;
-    } else {
-      error(f.ptr("pattern"), "must be ascii, zero, counter or random, got " + show(*p));
-    }
-  }
-  out.seed = f.uint("seed", false, 0, UINT64_MAX);
-  f.reject_unknown("fill");
-  if (!bytes) return std::nullopt;
-  return out;
-}
-
 // Exactly one of text, hex, base64, fill.
 std::optional<Payload> Parser::payload(Fields& f, StepContext& ctx, bool required) {
-  const char* kinds[] = {"text", "hex", "base64", "fill"};
+  const char* kinds[] = {"text", "hex", "base64", "fill", "parts"};
   int present = 0;
   for (const char* k : kinds) present += f.has(k) ? 1 : 0;
   auto encoding = f.str("encoding", false);
   if (present == 0) {
-    if (required) error(f.ptr(), "needs a payload: one of text, hex, base64, fill");
+    if (required) error(f.ptr(), "needs a payload: one of text, hex, base64, fill, parts");
     return std::nullopt;
   }
   if (present > 1) {
-    error(f.ptr(), "has more than one payload; give exactly one of text, hex, base64, fill");
+    error(f.ptr(),
+          "has more than one payload; give exactly one of text, hex, base64, fill, parts");
     for (const char* k : kinds) f.take(k);
     return std::nullopt;
   }
   Payload p;
   if (encoding && !f.has("text")) error(f.ptr("encoding"), "only applies to text");
+  if (f.has("parts")) {
+    auto parts = message_parts(f, ctx, true);
+    if (!parts) return std::nullopt;
+    p.kind = Payload::Kind::parts;
+    p.parts = std::move(*parts);
+    return p;
+  }
   if (auto t = templ(f, "text", false, ctx)) {
     p.kind = Payload::Kind::text;
     p.text = *t;
@@ -360,30 +328,52 @@ std::optional<Payload> Parser::payload(Fields& f, StepContext& ctx, bool require
 
 std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnInfo* conn) {
   const char* payload_kinds[] = {"text", "hex", "base64", "fill"};
-  const char* others[] = {"echo", "regex", "length"};
+  const char* others[] = {"echo", "regex", "length", "parts"};
   int present = 0;
   for (const char* k : payload_kinds) present += f.has(k) ? 1 : 0;
   for (const char* k : others) present += f.has(k) ? 1 : 0;
-  bool tcp = conn != nullptr && conn->transport == Transport::tcp;
+  // A framed TCP expect matches one whole message, as a datagram is matched.
+  bool tcp = conn != nullptr && conn->transport == Transport::tcp && !conn->framed;
   // until/bytes belong to regex; read them first so they are never "unknown".
   auto until = f.str("until", false);
-  auto count = f.uint("bytes", false, 1, kMaxFillBytes);
+  std::optional<uint64_t> count;
+  std::optional<Expr> count_expr;  // "${len} + 2": counted when the step runs
+  if (const json* b = f.take("bytes"); b && b->is_string()) {
+    count_expr = expr_value(*b, f.ptr("bytes"), ctx);
+    if (auto v = count_expr ? count_expr->constant() : std::nullopt) {
+      if (*v < 1 || static_cast<uint64_t>(*v) > kMaxFillBytes) {
+        error(f.ptr("bytes"), "must be 1.." + std::to_string(kMaxFillBytes) + ", got " + std::to_string(*v));
+      } else {
+        count = static_cast<uint64_t>(*v);
+      }
+      count_expr.reset();
+    }
+  } else if (b) {
+    count = f.uint("bytes", false, 1, kMaxFillBytes);
+  }
   const json* capture = f.take("capture");
   if (present != 1) {
     error(f.ptr(), present == 0
-                       ? "needs a matcher: one of text, hex, base64, fill, echo, regex, length"
+                       ? "needs a matcher: one of text, hex, base64, fill, echo, regex, length, "
+                         "parts"
                        : "has more than one matcher; give exactly one of text, hex, "
-                         "base64, fill, echo, regex, length");
+                         "base64, fill, echo, regex, length, parts");
     for (const char* k : payload_kinds) f.take(k);
     for (const char* k : others) f.take(k);
     f.take("encoding");
     return std::nullopt;
   }
-  if ((until || count) && !f.has("regex")) {
+  bool counted = f.has("bytes");
+  if ((until || counted) && !f.has("regex")) {
     error(f.ptr(until ? "until" : "bytes"), "only applies to a regex matcher");
   }
   if (capture && !f.has("regex")) {
     error(f.ptr("capture"), "only applies to a regex matcher (its groups are what it keeps)");
+  }
+  if (f.has("parts")) {
+    auto parts = message_parts(f, ctx, false);
+    if (!parts) return std::nullopt;
+    return Matcher{PartsMatch{std::move(*parts)}};
   }
   if (const json* e = f.take("echo")) {
     if (e->is_boolean() && e->get<bool>()) return Matcher{EchoMatch{false}};
@@ -394,7 +384,7 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
   if (f.has("regex")) {
     auto pattern = templ(f, "regex", true, ctx);
     if (!pattern) return std::nullopt;
-    RegexMatch rm{*pattern, nullptr, std::nullopt, count};
+    RegexMatch rm{*pattern, nullptr, std::nullopt, count, count_expr};
     if (!pattern->has_vars()) {
       auto c = regexes_.compile(pattern->text);
       rm.compiled = c.pattern;
@@ -414,19 +404,24 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
       if (until->empty()) error(f.ptr("until"), "must not be empty");
       rm.until = *until;
     }
-    if (tcp && !until && !count) {
+    if (tcp && !until && !counted) {
       error(f.ptr("regex"),
             "on TCP needs \"until\" (a delimiter) or \"bytes\" (a count) to know "
             "where the segment ends");
     }
-    if (tcp && until && count) error(f.ptr("bytes"), "give either until or bytes, not both");
-    if (conn && !tcp && (until || count)) {
+    if (tcp && until && counted) error(f.ptr("bytes"), "give either until or bytes, not both");
+    if (conn && !tcp && (until || counted)) {
       error(f.ptr(until ? "until" : "bytes"),
             "does not apply to UDP: the whole datagram is matched");
     }
     return Matcher{rm};
   }
   if (const json* l = f.take("length")) {
+    if (l->is_string()) {  // "${n}": an exact length counted when the step runs
+      auto e = expr_value(*l, f.ptr("length"), ctx);
+      if (!e) return std::nullopt;
+      return Matcher{LengthMatch{0, 0, std::move(e)}};
+    }
     if (l->is_number_unsigned()) {
       uint64_t n = l->get<uint64_t>();
       return Matcher{LengthMatch{n, n}};
@@ -445,7 +440,8 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
       if (tcp && lm.min == 0) error(f.ptr("length") + "/min", "must be >= 1 on TCP");
       return Matcher{lm};
     }
-    error(f.ptr("length"), "must be a byte count or {\"min\": A, \"max\": B}, got " + show(*l));
+    error(f.ptr("length"),
+          "must be a byte count, an expression or {\"min\": A, \"max\": B}, got " + show(*l));
     return std::nullopt;
   }
   auto p = payload(f, ctx, true);

@@ -36,11 +36,15 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     o.bind = address(f, "bind", false, ctx);
     o.options = options(f);
     o.expect_error = errno_field(f);
+    o.frame = frame(f);
+    if (o.frame && t != Transport::tcp) {
+      error(f.ptr("frame"), "only applies to TCP: each UDP datagram is already one message");
+    }
     if (!c) return std::nullopt;
     o.conn = *c;
     if (!o.expect_error) {
       ctx.conns[*c] = {t == Transport::tcp ? ConnInfo::Kind::stream : ConnInfo::Kind::udp_connected,
-                       t};
+                       t, o.frame.has_value()};
     }
     return o;
   }
@@ -78,12 +82,13 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
   if (name == "accept") {
     auto c = conn_name();
     auto as = conn_name("as");
+    auto fr = frame(f);
     if (!c || !as) return std::nullopt;
     if (const ConnInfo* ci = use_conn(f, ctx, *c); ci && ci->kind != ConnInfo::Kind::listener) {
       error(f.ptr("conn"), "'" + *c + "' is not a TCP listener (make it with listen)");
     }
-    ctx.conns[*as] = {ConnInfo::Kind::stream, Transport::tcp};
-    return AcceptOp{*c, *as};
+    ctx.conns[*as] = {ConnInfo::Kind::stream, Transport::tcp, fr.has_value()};
+    return AcceptOp{*c, *as, fr};
   }
   if (name == "send") {
     SendOp o;
@@ -107,11 +112,17 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     auto c = conn_name();
     const ConnInfo* ci = c ? use_conn(f, ctx, *c) : nullptr;
     if (ci) not_listener(ci, *c);
-    auto m = matcher(f, ctx, ci);
-    o.from = address(f, "from", false, ctx);
-    if (o.from && ci && ci->transport == Transport::tcp) {
-      error(f.ptr("from"), "only applies to UDP: a TCP conn has one peer");
+    o.frame = frame(f);
+    std::optional<ConnInfo> framed;
+    if (ci && o.frame) {
+      framed = *ci;
+      framed->framed = true;
+      if (ci->transport != Transport::tcp) {
+        error(f.ptr("frame"), "only applies to TCP: each UDP datagram is already one message");
+      }
     }
+    auto m = matcher(f, ctx, framed ? &*framed : ci);
+    sender(f, ctx, ci, o);  // from, capture_from
     o.expect_error = errno_field(f);
     if (!c || !m) return std::nullopt;
     if (auto* rm = std::get_if<RegexMatch>(&m->kind); rm && !rm->capture.empty()) {
@@ -120,6 +131,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
       }
       for (const auto& cap : rm->capture) ctx.captured.insert(cap.name);  // for later steps
     }
+    if (auto* pm = std::get_if<PartsMatch>(&m->kind)) parts_captures(pm->parts, ctx.captured);
     o.conn = *c;
     o.matcher = *m;
     return o;
@@ -183,22 +195,8 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     if (!ms) return std::nullopt;
     return SleepOp{*ms};
   }
-  if (name == "repeat") {
-    auto times = f.uint("times", true, 1, kMaxRepeat);
-    const json* st = f.take("steps");
-    if (!st) error(f.ptr("steps"), "is required");
-    if (!times || !st) return std::nullopt;
-    if (!within_product(f.ptr("times"), "runs of each inner step", ctx.runs, *times, kMaxRuns))
-      return std::nullopt;
-    bool outer = ctx.in_repeat;
-    uint64_t outer_runs = ctx.runs;
-    ctx.in_repeat = true;
-    ctx.runs *= *times;
-    RepeatOp o{*times, steps(*st, f.ptr("steps"), ctx)};
-    ctx.in_repeat = outer;
-    ctx.runs = outer_runs;
-    return o;
-  }
+  if (name == "repeat") return repeat_op(f, ctx);
+  if (name == "set") return set_op(f, ctx);
   if (name == "parallel") {
     auto clients = f.uint("clients", true, 1, kMaxClients);
     const json* st = f.take("steps");
@@ -245,7 +243,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
   error(f.ptr("op"), "unknown op " + show(name) +
                          " (known: connect, open, listen, accept, send, expect, expect_eof, "
                          "expect_reset, expect_silence, shutdown, close, sleep, repeat, parallel, "
-                         "server, impair)");
+                         "server, impair, set)");
   f.take_all();  // the unknown op is the only complaint worth reading
   return std::nullopt;
 }

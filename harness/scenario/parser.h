@@ -40,6 +40,7 @@ struct ConnInfo {
   enum class Kind { stream, listener, udp_connected, udp_open };
   Kind kind;
   Transport transport;
+  bool framed = false;  // a frame on connect/accept: each expect takes one whole message
 };
 using ConnScope = std::map<std::string, ConnInfo>;
 
@@ -54,6 +55,9 @@ struct StepContext {
 };
 
 class Parser;
+
+// parse_parts.cpp
+void parts_captures(const codec::Parts& parts, std::set<std::string>& into);
 
 class Parser {
  public:
@@ -84,7 +88,22 @@ class Parser {
   std::optional<Matcher> matcher(Fields& f, StepContext& ctx, const ConnInfo* conn);
   std::vector<Capture> captures(const json& j, const std::string& ptr, const RegexMatch& rm);
   std::optional<Fill> fill(const json& j, const std::string& ptr);
+  // parse_parts.cpp: typed parts and frames.
+  std::optional<codec::Parts> message_parts(Fields& f, StepContext& ctx, bool send);
+  std::optional<codec::Parts> parts(const json& j, const std::string& ptr, StepContext& ctx,
+                                    bool send);
+  std::optional<codec::Part> part(const json& j, const std::string& ptr, StepContext& ctx,
+                                  bool send);
+  std::optional<codec::Value> value(const json& j, const std::string& ptr, StepContext& ctx);
+  std::optional<codec::Number> number(const json& j, const std::string& ptr, StepContext& ctx);
+  std::optional<codec::Frame> frame(Fields& f);
   const ConnInfo* use_conn(Fields& f, const StepContext& ctx, const std::string& name);
+  // parse_vars.cpp (issue 21): expressions, `set`, `repeat` with `until`, any-sender `from`.
+  void check_refs(const std::vector<VarRef>& refs, const std::string& ptr, StepContext& ctx);
+  std::optional<Expr> expr_value(const json& j, const std::string& ptr, StepContext& ctx);
+  std::optional<Op> set_op(Fields& f, StepContext& ctx);
+  std::optional<Op> repeat_op(Fields& f, StepContext& ctx);
+  void sender(Fields& f, StepContext& ctx, const ConnInfo* conn, ExpectOp& o);
   // False (and reported at `ptr`) when `outer` × `count` exceeds `max`.
   bool within_product(const std::string& ptr, const char* what, uint64_t outer, uint64_t count,
                       uint64_t max) {

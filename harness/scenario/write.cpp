@@ -1,6 +1,7 @@
 #include "scenario/write.h"
 
 #include "common/codec.h"
+#include "scenario/write_parts.h"
 
 namespace sockspec::scenario {
 
@@ -38,7 +39,16 @@ void put_payload(json& j, const Payload& p) {
       j["fill"] = f;
       return;
     }
+    case Payload::Kind::parts:
+      j["parts"] = parts_json(p.parts);
+      return;
   }
+}
+
+// An expression as written; a plain number as a JSON number.
+json expr_json(const Expr& e) {
+  if (auto v = e.constant(); v && e.source == std::to_string(*v)) return *v;
+  return e.source;
 }
 
 void put_matcher(json& j, const Matcher& m) {
@@ -51,11 +61,18 @@ void put_matcher(json& j, const Matcher& m) {
     j["regex"] = r->pattern.text;
     if (r->until) j["until"] = *r->until;
     if (r->bytes) j["bytes"] = *r->bytes;
+    if (r->bytes_expr) j["bytes"] = expr_json(*r->bytes_expr);
     for (const auto& c : r->capture) j["capture"][c.name] = c.group;
     return;
   }
+  if (auto* pm = std::get_if<PartsMatch>(&m.kind)) {
+    j["parts"] = parts_json(pm->parts);
+    return;
+  }
   const auto& l = std::get<LengthMatch>(m.kind);
-  j["length"] = l.min == l.max ? json(l.min) : json{{"min", l.min}, {"max", l.max}};
+  j["length"] = l.exact           ? expr_json(*l.exact)
+                : l.min == l.max ? json(l.min)
+                                 : json{{"min", l.min}, {"max", l.max}};
 }
 
 json options_json(const SocketOptions& o) {
@@ -106,6 +123,7 @@ struct OpWriter {
     if (o.to.text != "target") j["to"] = o.to.text;
     if (o.bind) j["bind"] = o.bind->text;
     put_socket(j, o.transport, o.options, o.expect_error);
+    if (o.frame) j["frame"] = frame_json(*o.frame);
   }
   void operator()(const OpenOp& o) {
     j["conn"] = o.conn;
@@ -121,6 +139,7 @@ struct OpWriter {
   void operator()(const AcceptOp& o) {
     j["conn"] = o.conn;
     j["as"] = o.as;
+    if (o.frame) j["frame"] = frame_json(*o.frame);
   }
   void operator()(const SendOp& o) {
     j["conn"] = o.conn;
@@ -133,7 +152,9 @@ struct OpWriter {
     j["conn"] = o.conn;
     put_matcher(j, o.matcher);
     if (o.from) j["from"] = o.from->text;
+    if (o.capture_from) j["capture_from"] = *o.capture_from;
     if (o.expect_error) j["expect_error"] = *o.expect_error;
+    if (o.frame) j["frame"] = frame_json(*o.frame);
   }
   void operator()(const ExpectEofOp& o) { j["conn"] = o.conn; }
   void operator()(const ExpectResetOp& o) { j["conn"] = o.conn; }
@@ -152,7 +173,8 @@ struct OpWriter {
   }
   void operator()(const SleepOp& o) { j["ms"] = o.ms; }
   void operator()(const RepeatOp& o) {
-    j["times"] = o.times;
+    j[o.until ? "max" : "times"] = o.times;
+    if (o.until) j["until"] = expr_json(*o.until);
     j["steps"] = write_steps(o.steps);
   }
   void operator()(const ParallelOp& o) {
@@ -164,6 +186,9 @@ struct OpWriter {
     if (o.ready_timeout_ms) j["ready_timeout_ms"] = *o.ready_timeout_ms;
   }
   void operator()(const ImpairOp& o) { j["spec"] = o.spec.text; }
+  void operator()(const SetOp& o) {
+    for (const auto& [name, e] : o.values) j["values"][name] = expr_json(e);
+  }
 };
 
 json write_case(const Case& c) {

@@ -10,17 +10,17 @@ namespace sockspec {
 namespace {
 
 TEST(Fill, AsciiRotatesThroughThe94PrintableCharacters) {
-  auto b = payload::fill_bytes({200, scenario::FillPattern::ascii, std::nullopt}, 0);
+  auto b = payload::fill_bytes({200, payload::FillPattern::ascii, std::nullopt}, 0);
   EXPECT_EQ(b[0], '!');
   EXPECT_EQ(b[93], '~');
   EXPECT_EQ(b[94], '!');
 }
 
 TEST(Fill, CounterIsTheIndexModulo256AndZeroIsZero) {
-  auto c = payload::fill_bytes({300, scenario::FillPattern::counter, std::nullopt}, 0);
+  auto c = payload::fill_bytes({300, payload::FillPattern::counter, std::nullopt}, 0);
   EXPECT_EQ(static_cast<unsigned char>(c[255]), 255);
   EXPECT_EQ(static_cast<unsigned char>(c[256]), 0);
-  EXPECT_EQ(payload::fill_bytes({3, scenario::FillPattern::zero, std::nullopt}, 9),
+  EXPECT_EQ(payload::fill_bytes({3, payload::FillPattern::zero, std::nullopt}, 9),
             std::string(3, '\0'));
 }
 
@@ -28,12 +28,12 @@ TEST(Fill, RandomIsSplitMix64LittleEndianAndSeeded) {
   // splitmix64 from state 0 first returns 0xe220a8397b1dcdaf (the published reference).
   payload::SplitMix64 rng(0);
   EXPECT_EQ(rng.next(), 0xe220a8397b1dcdafull);
-  auto b = payload::fill_bytes({8, scenario::FillPattern::random, 0}, 123);
+  auto b = payload::fill_bytes({8, payload::FillPattern::random, 0}, 123);
   EXPECT_EQ(to_hex(b), "afcd1d7b39a820e2");
   // Without its own seed the run's seed is used, so runs with the same --seed agree.
-  auto r1 = payload::fill_bytes({64, scenario::FillPattern::random, std::nullopt}, 7);
-  auto r2 = payload::fill_bytes({64, scenario::FillPattern::random, std::nullopt}, 7);
-  auto r3 = payload::fill_bytes({64, scenario::FillPattern::random, std::nullopt}, 8);
+  auto r1 = payload::fill_bytes({64, payload::FillPattern::random, std::nullopt}, 7);
+  auto r2 = payload::fill_bytes({64, payload::FillPattern::random, std::nullopt}, 7);
+  auto r3 = payload::fill_bytes({64, payload::FillPattern::random, std::nullopt}, 8);
   EXPECT_EQ(r1, r2);
   EXPECT_NE(r1, r3);
 }

@@ -61,6 +61,36 @@ TEST(RecordSession, ReadsAreSendsRepliesJoinUntilTheClientActsAndAHalfCloseIsASh
   EXPECT_EQ(j[6]["op"], "close");
 }
 
+TEST(RecordSession, WithAFrameEachMessageIsOneStepOfTypedParts) {
+  auto t0 = Clock::now();
+  RecordOptions opt;
+  codec::Frame f;
+  ASSERT_EQ(codec::parse_frame_spec("length:0:2:big", f), "");
+  opt.frame = f;
+  Session s(Transport::tcp, "127.0.0.1:5000", "c", t0, opt);
+  // Two requests in three reads, split inside the second's header.
+  s.client_sent(std::string("\x00\x02hi\x00", 5), t0 + 1ms);
+  s.client_sent(std::string("\x03\x01\x02\x03", 4), t0 + 2ms);
+  s.server_sent(std::string("\x00\x02HI\x00\x01", 6), t0 + 3ms);
+  s.server_sent(std::string("!", 1), t0 + 4ms);
+  s.client_eof(t0 + 5ms);
+  s.server_eof(t0 + 6ms);
+  auto c = record::to_case(s, "session-1", opt);
+  auto j = steps_json(c);
+  ASSERT_EQ(j.size(), 8u) << j.dump();
+  EXPECT_EQ(j[0]["frame"].dump(), R"({"length":{"offset":0,"width":2,"endian":"big"}})");
+  EXPECT_EQ(j[1]["parts"].dump(),
+            R"([{"u16":{"length_of":"body"}},{"parts":[{"text":"hi"}],"name":"body"}])");
+  EXPECT_EQ(j[2]["parts"][1]["parts"][0]["hex"], "010203");
+  EXPECT_EQ(j[3]["op"], "expect");
+  EXPECT_EQ(j[3]["parts"][1]["parts"][0]["text"], "HI");
+  EXPECT_EQ(j[4]["parts"][1]["parts"][0]["text"], "!");
+  EXPECT_EQ(j[5]["op"], "shutdown");
+  // What was written reads back as a valid suite.
+  auto text = record::suite_text("rec", "", Transport::tcp, 2000, {c});
+  EXPECT_EQ(text.error, "") << text.text;
+}
+
 TEST(RecordSession, ResetsOnEitherSideEndTheSession) {
   auto t0 = Clock::now();
   Session a(Transport::tcp, "x", "c", t0, RecordOptions{});
