@@ -230,7 +230,8 @@ std::unique_ptr<Machine> make_control_machine(StepScope& s, const scenario::Step
     return std::make_unique<ParallelMachine>(s, step, d, bound);
   if (std::holds_alternative<ServerOp>(step.op))
     return std::make_unique<ServerMachine>(s, step, d, bound);
-  if (std::holds_alternative<SetOp>(step.op)) return std::make_unique<SetMachine>(s, step, d, bound);
+  if (std::holds_alternative<SetOp>(step.op))
+    return std::make_unique<SetMachine>(s, step, d, bound);
   if (std::holds_alternative<ImpairOp>(step.op))
     return std::make_unique<ImpairMachine>(s, step, d, bound);
   throw std::logic_error(std::string("no machine for op ") + op_name(step.op));

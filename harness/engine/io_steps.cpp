@@ -334,8 +334,8 @@ class ExpectMachine : public Machine {
                   " bytes is larger than any UDP payload");
     }
     if (!sender_.accepts(d.from)) {
-      return fail("datagram from " + d.from.to_string() + ", expected from " +
-                  sender_.describe() + ": " + preview(d.bytes));
+      return fail("datagram from " + d.from.to_string() + ", expected from " + sender_.describe() +
+                  ": " + preview(d.bytes));
     }
     auto out = match::match_datagram(*matcher_, d.bytes);
     if (out.kind == match::Outcome::Kind::mismatch) return mismatch(out);

@@ -3,10 +3,10 @@
 // integer from the first 8 bytes), ${b} (the next bytes, up to a second NUL, as bytes) and
 // ${i}. Checks that nothing is undefined (UBSan), that evaluation is deterministic, and that
 // an expression re-parsed from its own source evaluates the same.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -50,8 +50,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto scan = s::scan_vars(text);
   auto x = s::expand(text, vars);
   if (scan.error.empty() != x.error.empty() && x.error.find("captured") == std::string::npos &&
-      x.error.find("outside") == std::string::npos && x.error.find("not set") == std::string::npos &&
-      x.error.find("not open") == std::string::npos)
+      x.error.find("outside") == std::string::npos &&
+      x.error.find("not set") == std::string::npos && x.error.find("not open") == std::string::npos)
     std::abort();
   return 0;
 }

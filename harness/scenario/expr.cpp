@@ -15,7 +15,7 @@ using Op = Expr::Op;
 // Bounds that keep parsing and evaluation small whatever a file (or a fuzzer) writes: the
 // evaluator recurses once per level of the tree.
 constexpr size_t kMaxSource = 4096;
-constexpr uint32_t kMaxDepth = 64;         // nested parentheses and unary operators
+constexpr uint32_t kMaxDepth = 64;        // nested parentheses and unary operators
 constexpr uint32_t kMaxTreeDepth = 1000;  // operators in a chain (a + b + c ...)
 
 struct BinaryLevel {
@@ -220,7 +220,8 @@ class ExprParser {
   std::optional<uint32_t> variable() {
     size_t open = pos_;
     size_t close = s_.find('}', open + 2);
-    if (close == std::string_view::npos) return fail("unterminated ${ at offset " + std::to_string(open));
+    if (close == std::string_view::npos)
+      return fail("unterminated ${ at offset " + std::to_string(open));
     auto name = s_.substr(open + 2, close - open - 2);
     auto ref = parse_ref(name);
     if (!ref) return fail(unknown_var_message(name));
@@ -248,8 +249,8 @@ class ExprParser {
     return static_cast<uint32_t>(e_.nodes.size() - 1);
   }
   void skip_space() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' ||
-                                s_[pos_] == '\r'))
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
       ++pos_;
   }
   std::string near() const {
@@ -402,8 +403,9 @@ class Evaluator {
     std::string_view digits = s;
     bool negative = !digits.empty() && digits[0] == '-';
     if (negative) digits.remove_prefix(1);
-    bool ok = !digits.empty() && digits.size() <= 19 &&
-              std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+    bool ok =
+        !digits.empty() && digits.size() <= 19 &&
+        std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
     uint64_t v = 0;
     if (ok) {
       for (char c : digits) v = v * 10 + static_cast<uint64_t>(c - '0');
@@ -414,7 +416,8 @@ class Evaluator {
                   (s.size() > 32 ? "..." : "") +
                   "\", not a decimal integer (an expression reads bytes only as ASCII digits)");
     }
-    if (negative) return v == static_cast<uint64_t>(INT64_MAX) + 1 ? INT64_MIN : -static_cast<int64_t>(v);
+    if (negative)
+      return v == static_cast<uint64_t>(INT64_MAX) + 1 ? INT64_MIN : -static_cast<int64_t>(v);
     return static_cast<int64_t>(v);
   }
 

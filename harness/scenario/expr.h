@@ -48,12 +48,12 @@ struct Expr {
   };
   struct Node {
     Op op = Op::constant;
-    int64_t value = 0;     // Op::constant
+    int64_t value = 0;      // Op::constant
     uint32_t ref = 0;       // Op::var, Op::len: index into refs
     uint32_t a = 0, b = 0;  // operands: indices into nodes
   };
 
-  std::string source;       // as written, for messages
+  std::string source;        // as written, for messages
   std::vector<VarRef> refs;  // every variable it reads, in order of first use, each once
   std::vector<Node> nodes;   // operands before their operators; the root last
 
@@ -63,10 +63,10 @@ struct Expr {
 
 struct ExprParse {
   std::optional<Expr> expr;
-  std::string error;  // "expected ')' at offset 7 in "(${a} + 1"" and the like
+  std::string error;  // "expected ) at the end in expression \"(${a} + 1\"" and the like
 };
 // Syntax only: names are known variables (parse_ref), not yet bound ones; the caller checks
-// those against its scope with refs(). ${target.host} is refused (it is no number).
+// those against its scope with `refs`. ${target.host} is refused (it is no number).
 ExprParse parse_expr(std::string_view text);
 // A JSON integer given where an expression may be.
 Expr constant_expr(int64_t v);

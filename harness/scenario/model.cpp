@@ -37,8 +37,7 @@ const char* op_name(const Op& op) {
           [](const ShutdownOp&) { return "shutdown"; }, [](const CloseOp&) { return "close"; },
           [](const SleepOp&) { return "sleep"; }, [](const RepeatOp&) { return "repeat"; },
           [](const ParallelOp&) { return "parallel"; }, [](const ServerOp&) { return "server"; },
-          [](const ImpairOp&) { return "impair"; },
-          [](const SetOp&) { return "set"; }},
+          [](const ImpairOp&) { return "impair"; }, [](const SetOp&) { return "set"; }},
       op);
 }
 

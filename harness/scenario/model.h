@@ -68,7 +68,8 @@ struct RegexMatch {
   std::shared_ptr<const match::Pattern> compiled;
   std::optional<Bytes> until;     // TCP: the segment ends at this delimiter (consumed, not matched)
   std::optional<uint64_t> bytes;  // TCP: the segment is this many bytes
-  std::optional<Expr> bytes_expr{};  // instead of `bytes`: a count computed when the step runs
+  // Instead of `bytes`: a count computed when the step runs ("${len} + 2").
+  std::optional<Expr> bytes_expr{};
   std::vector<Capture> capture{};  // sorted by name (a JSON object keeps no order)
   // 1 + the highest captured group; 0 when nothing is captured (the match copies no group).
   size_t groups_needed() const {
@@ -80,7 +81,8 @@ struct RegexMatch {
 struct LengthMatch {
   uint64_t min = 0;
   uint64_t max = 0;  // equal to min for an exact length
-  std::optional<Expr> exact{};  // instead: an exact length computed when the step runs
+  // Instead of min/max: an exact length computed when the step runs ("${n}").
+  std::optional<Expr> exact{};
 };
 
 // `"parts": [...]` in an expect: the message matched field by field (codec/parts.h).
@@ -140,8 +142,9 @@ struct ExpectOp {
   Matcher matcher;
   std::optional<Template> from;  // also "any" or "HOST:*" (any port), checked when it runs
   std::optional<std::string> expect_error;  // extension: the receive fails with this errno
-  std::optional<std::string> capture_from{};  // binds the sender ("127.0.0.1:5353") as bytes
-  std::optional<codec::Frame> frame{};        // this step only: one whole message, then match
+  // Binds the datagram's sender ("127.0.0.1:5353") as bytes.
+  std::optional<std::string> capture_from{};
+  std::optional<codec::Frame> frame{};  // this step only: one whole message, then match
 };
 struct ExpectEofOp {
   std::string conn;

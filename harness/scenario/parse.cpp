@@ -342,7 +342,8 @@ std::optional<Matcher> Parser::matcher(Fields& f, StepContext& ctx, const ConnIn
     count_expr = expr_value(*b, f.ptr("bytes"), ctx);
     if (auto v = count_expr ? count_expr->constant() : std::nullopt) {
       if (*v < 1 || static_cast<uint64_t>(*v) > kMaxFillBytes) {
-        error(f.ptr("bytes"), "must be 1.." + std::to_string(kMaxFillBytes) + ", got " + std::to_string(*v));
+        error(f.ptr("bytes"),
+              "must be 1.." + std::to_string(kMaxFillBytes) + ", got " + std::to_string(*v));
       } else {
         count = static_cast<uint64_t>(*v);
       }

@@ -6,8 +6,7 @@
 
 namespace sockspec::scenario::detail {
 
-void Parser::check_refs(const std::vector<VarRef>& refs, const std::string& ptr,
-                        StepContext& ctx) {
+void Parser::check_refs(const std::vector<VarRef>& refs, const std::string& ptr, StepContext& ctx) {
   for (const auto& r : refs) {
     if (r.kind == VarRef::Kind::i && !ctx.in_repeat)
       error(ptr, "${i} is only defined inside a repeat");
@@ -126,8 +125,8 @@ void Parser::sender(Fields& f, StepContext& ctx, const ConnInfo* conn, ExpectOp&
     bool wildcard = *text == "any" || any_port_host(*text);
     if (auto host = any_port_host(*text); host && text->find("${") == std::string::npos) {
       std::string probe = std::string(*host) + ":0";
-      if (auto ep = parse_endpoint(probe); !ep.endpoint || ep.endpoint->is_target ||
-                                           ep.endpoint->is_unix()) {
+      if (auto ep = parse_endpoint(probe);
+          !ep.endpoint || ep.endpoint->is_target || ep.endpoint->is_unix()) {
         error(f.ptr("from"), "\"HOST:*\" needs a host name or address before :*, got " +
                                  show(*text) + (ep.endpoint ? "" : ": " + ep.error));
       }

@@ -64,7 +64,6 @@ std::string unknown_var_message(std::string_view name) {
 
 namespace {
 
-
 // Calls on_var(ref) for each ${...}; on_text for the text between (`$${` is the text `${`).
 // Returns an error or "".
 template <typename OnText, typename OnVar>
@@ -166,10 +165,13 @@ Lookup lookup(const VarRef& r, const VarValues& values) {
   using K = VarRef::Kind;
   auto integer = [](uint64_t v) -> Lookup {
     // ${seed} may exceed int64; it is written as decimal text then, and is no number.
-    if (v > static_cast<uint64_t>(INT64_MAX)) return {Value{Value::Type::bytes, std::to_string(v), 0}, ""};
+    if (v > static_cast<uint64_t>(INT64_MAX))
+      return {Value{Value::Type::bytes, std::to_string(v), 0}, ""};
     return {Value{Value::Type::integer, "", static_cast<int64_t>(v)}, ""};
   };
-  auto bytes = [](std::string b) -> Lookup { return {Value{Value::Type::bytes, std::move(b), 0}, ""}; };
+  auto bytes = [](std::string b) -> Lookup {
+    return {Value{Value::Type::bytes, std::move(b), 0}, ""};
+  };
   auto none = [](std::string why) -> Lookup { return {Value{}, std::move(why)}; };
   switch (r.kind) {
     case K::target_host:

@@ -70,7 +70,7 @@ void put_matcher(json& j, const Matcher& m) {
     return;
   }
   const auto& l = std::get<LengthMatch>(m.kind);
-  j["length"] = l.exact           ? expr_json(*l.exact)
+  j["length"] = l.exact          ? expr_json(*l.exact)
                 : l.min == l.max ? json(l.min)
                                  : json{{"min", l.min}, {"max", l.max}};
 }

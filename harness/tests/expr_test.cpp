@@ -1,7 +1,8 @@
 // Expressions (scenario/expr.h) and typed variables in strings (scenario/template.h).
+#include "scenario/expr.h"
+
 #include <gtest/gtest.h>
 
-#include "scenario/expr.h"
 #include "scenario/template.h"
 
 namespace sockspec {
@@ -44,8 +45,9 @@ TEST(Expr, ArithmeticAndPrecedence) {
 }
 
 TEST(Expr, ErrorsAreReportedNeverUndefined) {
-  EXPECT_EQ(run("9223372036854775807 + 1"),
-            "eval: expression \"9223372036854775807 + 1\": 9223372036854775807 + 1 overflows int64");
+  EXPECT_EQ(
+      run("9223372036854775807 + 1"),
+      "eval: expression \"9223372036854775807 + 1\": 9223372036854775807 + 1 overflows int64");
   EXPECT_NE(run("1 / 0").find("division by zero"), std::string::npos);
   EXPECT_NE(run("1 % (2 - 2)").find("division by zero"), std::string::npos);
   EXPECT_NE(run("-9223372036854775808 / -1").find("overflows"), std::string::npos);
@@ -64,8 +66,9 @@ TEST(Expr, ErrorsAreReportedNeverUndefined) {
 
 TEST(Expr, SyntaxErrorsSayWhere) {
   EXPECT_EQ(run("(1 + 2"), "parse: expected ) at the end in expression \"(1 + 2\"");
-  EXPECT_EQ(run("1 +"),
-            "parse: expected a number, ${name}, len(${name}) or ( at the end in expression \"1 +\"");
+  EXPECT_EQ(
+      run("1 +"),
+      "parse: expected a number, ${name}, len(${name}) or ( at the end in expression \"1 +\"");
   EXPECT_NE(run("1 2").find("unexpected \"2\" at offset 2"), std::string::npos);
   EXPECT_NE(run("").find("empty expression"), std::string::npos);
   EXPECT_NE(run("0x").find("hex digits"), std::string::npos);
