@@ -17,13 +17,16 @@ build_pkgs=(g++ make cmake ninja-build pkg-config python3
 # the test's own folder), the CI recipes (python3-yaml reads them from docs/ci.md), and
 # bash-completion, which the installed completion plugs into. Slurm and munge for the
 # sharded-run test on a single-node cluster the test starts itself (deploy/slurm/). clang and
-# its runtime (libFuzzer) build the fuzz targets that `make test` runs briefly. dnsmasq-base:
-# the dnsmasq binary the DNS load profile is proven against, without the `dnsmasq` package's
+# its runtime (libFuzzer) build the fuzz targets that `make test` runs briefly.
+# The real servers the protocol suites (scenarios/protocols/) and the DNS load profile are proven
+# against, each started by the test itself in its default configuration on a loopback port
+# (never as a service). dnsmasq-base is the dnsmasq binary without the `dnsmasq` package's
 # system service (which would answer on port 53 of the machine).
 package_pkgs=(dpkg-dev lintian man-db)
 test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd ucspi-tcp systemd chromium
            "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion
-           slurm-wlm munge clang libclang-rt-14-dev dnsmasq-base)
+           slurm-wlm munge clang libclang-rt-14-dev
+           redis-server memcached dnsmasq-base tftpd-hpa mosquitto nginx)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
@@ -51,7 +54,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "sockspec: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# Package scripts must not start services (inetd) on the build machine: the
+# Package scripts must not start services (inetd, redis, memcached, dnsmasq, tftpd-hpa,
+# mosquitto, nginx) on the build machine: the
 # tests start their own instances on addresses they choose.
 policy=/usr/sbin/policy-rc.d
 created_policy=0
