@@ -107,6 +107,18 @@ TEST(RegexMismatch, ThePatternIsShownEscapedOnceAndTheSegmentPastItsFirstFortyBy
   EXPECT_EQ(describe(m).find('\r'), std::string::npos);
 }
 
+TEST(StreamMatch, RegexUntilEofWaitsForTheCloseAndMatchesEverythingBeforeIt) {
+  Regex r = regex("[ -~\r\n]+");
+  r.until_eof = true;
+  Resolved m = r;
+  std::string wire = "Thursday\r\n12:00:00\r\n";
+  EXPECT_EQ(match_stream(m, wire, false).kind, K::need_more);
+  auto o = match_stream(m, wire, true);
+  EXPECT_EQ(o.kind, K::matched);
+  EXPECT_EQ(o.consumed, wire.size());
+  EXPECT_EQ(match_stream(m, std::string("bad\x01\n"), true).kind, K::mismatch);
+}
+
 TEST(DatagramMatch, ALongerDatagramNeverPassesAsAMatch) {
   std::string want(1024, 'x');
   auto longer = match_datagram(Exact{want}, want + "y");
