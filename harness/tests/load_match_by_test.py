@@ -28,6 +28,21 @@ def free_udp_port():
         return s.getsockname()[1]
 
 
+def free_dns_port(tries=200):
+    """A port free for UDP and TCP both: dnsmasq listens on both (DNS over TCP too), and fails
+    to start when another test holds the TCP port of the UDP number it was given."""
+    for _ in range(tries):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
+            u.bind(("127.0.0.1", 0))
+            port = u.getsockname()[1]
+            try:
+                t.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no port free for UDP and TCP in %d tries" % tries)
+
+
 def dns_profile(**kw):
     with open(DNS_PROFILE) as f:
         p = json.load(f)
@@ -41,7 +56,16 @@ class Dnsmasq:
     forwards nothing (--no-resolv, no upstream)."""
 
     def __init__(self):
-        self.port = free_udp_port()
+        last = ""
+        for _ in range(3):  # the port picked may be taken before dnsmasq binds it: another
+            if self.start(free_dns_port()):
+                return
+            last = "exit status %s: %s" % (self.proc.returncode, self.proc.stderr.read().decode())
+            self.proc.stderr.close()
+        raise RuntimeError("dnsmasq exited three times; the last: " + last)
+
+    def start(self, port):
+        self.port = port
         self.proc = subprocess.Popen(
             ["dnsmasq", "-k", "-C", "/dev/null", "--no-resolv", "--no-hosts", "--port", str(self.port),
              "--listen-address", "127.0.0.1", "--bind-interfaces", "--address=/example.test/192.0.2.1"],
@@ -51,11 +75,11 @@ class Dnsmasq:
             s.settimeout(0.1)
             for _ in range(100):
                 if self.proc.poll() is not None:
-                    raise RuntimeError("dnsmasq exited: " + self.proc.stderr.read().decode())
+                    return False
                 s.sendto(QUERY, ("127.0.0.1", self.port))
                 try:
                     if s.recvfrom(2048)[0][2:] == ANSWER:
-                        return
+                        return True
                 except socket.timeout:
                     continue
         self.stop()
