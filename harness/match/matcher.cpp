@@ -38,7 +38,8 @@ size_t first_difference(std::string_view a, std::string_view b) {
   size_t n = std::min(a.size(), b.size());
   // A stream's exact match is checked again as each read adds bytes: memcmp keeps that
   // cheap for megabytes (an echo of 8 MiB is compared some hundred times as it arrives).
-  if (std::memcmp(a.data(), b.data(), n) == 0) return n;
+  // (n == 0 first: an empty view may hold a null pointer, which memcmp must not get.)
+  if (n == 0 || std::memcmp(a.data(), b.data(), n) == 0) return n;
   auto [ia, ib] = std::mismatch(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(n), b.begin());
   return static_cast<size_t>(ia - a.begin());
 }
