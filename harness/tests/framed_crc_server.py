@@ -15,11 +15,11 @@ Usage: framed_crc_server.py PORT [--fault bad-crc] [--bind ADDR]
 
 It listens on loopback (port 0 picks one) and prints "listening tcp ADDR:PORT".
 """
-import argparse
 import asyncio
-import signal
 import struct
 import zlib
+
+from asyncio_server import arguments, serve_until_signalled
 
 
 def frame(body, fault):
@@ -57,23 +57,11 @@ async def serve(args):
         finally:
             writer.close()
 
-    server = await asyncio.start_server(client, args.bind, args.port)
-    host, port = server.sockets[0].getsockname()[:2]
-    print(f"listening tcp {host}:{port}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with server:
-        await stop.wait()
+    await serve_until_signalled(client, args.bind, args.port)
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("port", type=int)
-    p.add_argument("--bind", default="127.0.0.1")
-    p.add_argument("--fault", choices=["bad-crc"])
-    asyncio.run(serve(p.parse_args()))
+    asyncio.run(serve(arguments(__doc__, ["bad-crc"])))
 
 
 if __name__ == "__main__":
