@@ -140,4 +140,13 @@ std::optional<bool> Fields::boolean(std::string_view key) {
   return v->get<bool>();
 }
 
+std::string Fields::or_list(const std::vector<std::string_view>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += i + 1 == words.size() ? " or " : ", ";
+    out += words[i];
+  }
+  return out;
+}
+
 }  // namespace sockspec::scenario

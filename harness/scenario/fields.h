@@ -4,6 +4,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <initializer_list>
 #include <optional>
 #include <set>
 #include <string>
@@ -67,8 +68,23 @@ class Fields {
   std::optional<uint64_t> uint(std::string_view key, bool required, uint64_t min, uint64_t max);
   std::optional<double> number(std::string_view key, bool required, double min, double max);
   std::optional<bool> boolean(std::string_view key);
+  // A string naming one of `names` (in that order in the message: "must be a, b or c, got X").
+  template <class E>
+  std::optional<E> one_of(std::string_view key, bool required,
+                          std::initializer_list<std::pair<std::string_view, E>> names) {
+    auto s = str(key, required);
+    if (!s) return std::nullopt;
+    std::vector<std::string_view> words;
+    for (const auto& [name, value] : names) {
+      if (*s == name) return value;
+      words.push_back(name);
+    }
+    error(key, "must be " + or_list(words) + ", got " + show(*s));
+    return std::nullopt;
+  }
 
  private:
+  static std::string or_list(const std::vector<std::string_view>& words);  // "a, b or c"
   const nlohmann::json* present(std::string_view key, bool required);
   DiagnosticSink& sink_;
   const nlohmann::json* obj_;

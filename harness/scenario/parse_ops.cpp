@@ -167,19 +167,11 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
   }
   if (name == "shutdown") {
     auto c = conn_name();
-    auto how = f.str("how", true);
+    auto how = f.one_of<ShutdownHow>(
+        "how", true,
+        {{"write", ShutdownHow::write}, {"read", ShutdownHow::read}, {"both", ShutdownHow::both}});
     ShutdownOp o;
-    if (how) {
-      if (*how == "write") {
-        o.how = ShutdownHow::write;
-      } else if (*how == "read") {
-        o.how = ShutdownHow::read;
-      } else if (*how == "both") {
-        o.how = ShutdownHow::both;
-      } else {
-        error(f.ptr("how"), "must be write, read or both, got " + show(*how));
-      }
-    }
+    if (how) o.how = *how;
     if (!c || !how) return std::nullopt;
     const ConnInfo* ci = use_conn(f, ctx, *c);
     need_tcp(ci, *c);
@@ -217,22 +209,15 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     return ParallelOp{*clients, steps(*st, f.ptr("steps"), inner)};
   }
   if (name == "server") {
-    auto action = f.str("action", true);
+    auto action = f.one_of<ServerAction>("action", true,
+                                         {{"start", ServerAction::start},
+                                          {"stop", ServerAction::stop},
+                                          {"restart", ServerAction::restart},
+                                          {"kill", ServerAction::kill}});
     ServerOp o;
     o.ready_timeout_ms = f.uint("ready_timeout_ms", false, 1, kMaxTimeoutMs);
     if (!action) return std::nullopt;
-    if (*action == "start") {
-      o.action = ServerAction::start;
-    } else if (*action == "stop") {
-      o.action = ServerAction::stop;
-    } else if (*action == "restart") {
-      o.action = ServerAction::restart;
-    } else if (*action == "kill") {
-      o.action = ServerAction::kill;
-    } else {
-      error(f.ptr("action"), "must be start, stop, restart or kill, got " + show(*action));
-      return std::nullopt;
-    }
+    o.action = *action;
     return o;
   }
   if (name == "impair") {

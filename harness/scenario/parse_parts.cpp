@@ -39,18 +39,12 @@ std::optional<Fill> Parser::fill(const json& j, const std::string& ptr) {
   Fill out;
   auto bytes = f.uint("bytes", true, 0, kMaxFillBytes);
   if (bytes) out.bytes = *bytes;
-  if (auto p = f.str("pattern", false)) {
-    if (*p == "ascii") {
-      out.pattern = FillPattern::ascii;
-    } else if (*p == "zero") {
-      out.pattern = FillPattern::zero;
-    } else if (*p == "counter") {
-      out.pattern = FillPattern::counter;
-    } else if (*p == "random") {
-      out.pattern = FillPattern::random;
-    } else {
-      error(f.ptr("pattern"), "must be ascii, zero, counter or random, got " + show(*p));
-    }
+  if (auto p = f.one_of<FillPattern>("pattern", false,
+                                     {{"ascii", FillPattern::ascii},
+                                      {"zero", FillPattern::zero},
+                                      {"counter", FillPattern::counter},
+                                      {"random", FillPattern::random}})) {
+    out.pattern = *p;
   }
   out.seed = f.uint("seed", false, 0, UINT64_MAX);
   f.reject_unknown("fill");
@@ -191,8 +185,11 @@ std::optional<codec::Part> Parser::part(const json& j, const std::string& ptr, S
     if (auto why = capture_name_problem(*c); !why.empty()) error(f.ptr("capture"), why);
     p.capture = *c;
   }
-  auto endian = f.str("endian", false);
-  auto format = f.str("format", false);
+  auto endian = f.one_of<codec::Endian>(
+      "endian", false, {{"big", codec::Endian::big}, {"little", codec::Endian::little}});
+  auto format = f.one_of<codec::VarintFormat>(
+      "format", false,
+      {{"leb128", codec::VarintFormat::leb128}, {"mqtt", codec::VarintFormat::mqtt}});
   auto encoding = f.str("encoding", false);
   bool integer = false;
   for (const auto& ik : kInts) {
@@ -204,19 +201,11 @@ std::optional<codec::Part> Parser::part(const json& j, const std::string& ptr, S
   }
   if (endian) {
     if (!integer) error(f.ptr("endian"), "only applies to u8..u64 and i8..i64");
-    if (*endian == "little") {
-      p.endian = codec::Endian::little;
-    } else if (*endian != "big") {
-      error(f.ptr("endian"), "must be big or little, got " + show(*endian));
-    }
+    p.endian = *endian;
   }
   if (format) {
     if (k != "varint") error(f.ptr("format"), "only applies to varint");
-    if (*format == "mqtt") {
-      p.format = codec::VarintFormat::mqtt;
-    } else if (*format != "leb128") {
-      error(f.ptr("format"), "must be leb128 or mqtt, got " + show(*format));
-    }
+    p.format = *format;
   }
   if (encoding && k != "text") error(f.ptr("encoding"), "only applies to text");
   const json& body = *f.take(k);
@@ -349,12 +338,9 @@ std::optional<codec::Frame> Parser::frame(Fields& outer) {
       if (*w != 1 && *w != 2 && *w != 4 && *w != 8) error(g.ptr("width"), "must be 1, 2, 4 or 8");
       fr.width = static_cast<unsigned>(*w);
     }
-    if (auto e = g.str("endian", false)) {
-      if (*e == "little") {
-        fr.endian = codec::Endian::little;
-      } else if (*e != "big") {
-        error(g.ptr("endian"), "must be big or little, got " + show(*e));
-      }
+    if (auto e = g.one_of<codec::Endian>(
+            "endian", false, {{"big", codec::Endian::big}, {"little", codec::Endian::little}})) {
+      fr.endian = *e;
     }
     if (const json* a = g.take("adjust")) {
       if (a->is_number_integer() && std::abs(a->get<int64_t>()) <= int64_t{1} << 32) {
@@ -368,12 +354,10 @@ std::optional<codec::Frame> Parser::frame(Fields& outer) {
   inner("varint", [&](Fields& g) {
     fr.kind = codec::Frame::Kind::varint;
     if (auto o = g.uint("offset", false, 0, 65535)) fr.offset = *o;
-    if (auto fm = g.str("format", false)) {
-      if (*fm == "leb128") {
-        fr.format = codec::VarintFormat::leb128;
-      } else if (*fm != "mqtt") {
-        error(g.ptr("format"), "must be mqtt or leb128, got " + show(*fm));
-      }
+    if (auto fm = g.one_of<codec::VarintFormat>("format", false,
+                                                 {{"mqtt", codec::VarintFormat::mqtt},
+                                                  {"leb128", codec::VarintFormat::leb128}})) {
+      fr.format = *fm;
     }
   });
   if (auto d = f.str("delimiter", false)) {
