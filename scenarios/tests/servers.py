@@ -9,7 +9,7 @@ correct:
   threaded-echo-backlog-2   a thread per client, listen(2): bursts overflow its queue
   socketserver-echo         Python's socketserver.ThreadingTCPServer with its defaults
   daytime-two-lines         a TCP daytime server whose answer is two lines (RFC 867 fixes no
-                            syntax), then closes
+                            syntax), then closes, leaving what it was sent unread (so RST)
 broken:
   time-udp-drops-queued     answers one datagram, then throws away every datagram that
                             queued meanwhile (a super-server that re-arms too late)
@@ -19,6 +19,7 @@ broken:
                             `conn.send(data)` where `sendall` was meant, so the rest of a
                             partial write is lost (the most common bug of a first server)
 """
+import select
 import selectors
 import socket
 import socketserver
@@ -104,6 +105,9 @@ def daytime_two_lines(port):
     while True:
         c, _ = s.accept()
         with c:
+            # Wait a moment for input and leave it unread, as a server that ignores input does:
+            # closing with it unread sends RST after the answer (RFC 1122 4.2.2.13), every time.
+            select.select([c], [], [], 0.2)
             c.sendall(time.strftime("%A, %B %d, %Y\r\n%H:%M:%S-UTC\r\n", time.gmtime()).encode())
 
 
