@@ -5,9 +5,9 @@
 #include <iostream>
 
 #include "cli/commands.h"
-#include "codec/frame.h"
 #include "cli/options.h"
 #include "cli/signals.h"
+#include "codec/frame.h"
 #include "record/proxy.h"
 #include "scenario/endpoint.h"
 

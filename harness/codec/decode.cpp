@@ -13,7 +13,7 @@ namespace sockspec::codec {
 
 namespace {
 
-constexpr size_t kOpen = SIZE_MAX;          // a region that ends where the stream ends
+constexpr size_t kOpen = SIZE_MAX;             // a region that ends where the stream ends
 constexpr size_t kMaxUntil = size_t{1} << 20;  // longest `until` segment waited for
 
 std::string spaced_hex(std::string_view b) {
@@ -100,8 +100,8 @@ class Decoder {
     if (from < buf_.size()) {
       around = spaced_hex(buf_.substr(from, std::min(offset, buf_.size()) - from));
       if (offset < buf_.size()) {
-        around += (around.empty() ? "[" : " [") + spaced_hex(buf_.substr(offset, fend - offset)) +
-                  "]";
+        around +=
+            (around.empty() ? "[" : " [") + spaced_hex(buf_.substr(offset, fend - offset)) + "]";
         if (to > fend) around += " " + spaced_hex(buf_.substr(fend, to - fend));
       }
     }
@@ -154,8 +154,8 @@ class Decoder {
 
   void bind(const Part& p, std::optional<int64_t> integer, size_t start) {
     if (p.capture.empty()) return;
-    out_.captures.push_back({p.capture, integer,
-                             integer ? Bytes() : Bytes(buf_.substr(start, pos_ - start))});
+    out_.captures.push_back(
+        {p.capture, integer, integer ? Bytes() : Bytes(buf_.substr(start, pos_ - start))});
   }
 
   St part(const Part& p, size_t end) {
@@ -233,8 +233,8 @@ class Decoder {
                        "no delimiter \"" + escape_bytes(p.delimiter) + "\" before the end");
           }
           if (lim - pos_ > kMaxUntil) {
-            return bad(p, pos_, 16, "no delimiter in the first " + std::to_string(kMaxUntil) +
-                                        " bytes");
+            return bad(p, pos_, 16,
+                       "no delimiter in the first " + std::to_string(kMaxUntil) + " bytes");
           }
           return more();
         }
@@ -322,8 +322,7 @@ class Decoder {
               std::optional<int64_t> exact) {
     Bytes w = exact ? wire(p, *exact) : Bytes();
     return bad(p, start, pos_ - start,
-               "expected " + want + ", got " + show(p, got) + " at offset " +
-                   std::to_string(start),
+               "expected " + want + ", got " + show(p, got) + " at offset " + std::to_string(start),
                exact ? &w : nullptr);
   }
 
@@ -356,8 +355,8 @@ class Decoder {
       return mismatch(p, got, start, std::to_string(want) + " (the count of \"" + n.block + "\")",
                       want);
     }
-    bool after = !got_.count(target) &&
-                 std::find(open_.begin(), open_.end(), target) == open_.end();
+    bool after =
+        !got_.count(target) && std::find(open_.begin(), open_.end(), target) == open_.end();
     if (n.kind == Number::Kind::length_of && after) {
       // The length announces the block's size: the block takes exactly that many bytes.
       // The block's size is got - adjust; a u64 above INT64_MAX counts as negative (too big).
@@ -388,8 +387,8 @@ class Decoder {
       Bytes w = wire(p, want);
       return bad(p, offset, size,
                  "expected " + std::to_string(want) + " (length of \"" + n.block + "\"" +
-                     (n.adjust ? " + " + std::to_string(n.adjust) : "") + "), got " +
-                     show(p, got) + " at offset " + std::to_string(offset),
+                     (n.adjust ? " + " + std::to_string(n.adjust) : "") + "), got " + show(p, got) +
+                     " at offset " + std::to_string(offset),
                  &w);
     }
     // A checksum: summed with its own field as zeros when the block contains it.
@@ -399,9 +398,8 @@ class Decoder {
     if (got == want) return St::ok;
     Bytes w = wire(p, want);
     return bad(p, offset, size,
-               std::string(to_string(n.sum)) + " of \"" + n.block + "\" is 0x" +
-                   to_hex_int(want) + ", got 0x" + to_hex_int(got) + " at offset " +
-                   std::to_string(offset),
+               std::string(to_string(n.sum)) + " of \"" + n.block + "\" is 0x" + to_hex_int(want) +
+                   ", got 0x" + to_hex_int(got) + " at offset " + std::to_string(offset),
                &w);
   }
 };

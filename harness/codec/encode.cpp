@@ -162,7 +162,8 @@ class Encoder {
         auto v = value(p, pending);
         if (!v) return;
         std::string wire = put_varint(static_cast<uint64_t>(*v), p.format);
-        if (wire.empty()) return fail(p, std::to_string(*v) + " is above the MQTT maximum 268435455");
+        if (wire.empty())
+          return fail(p, std::to_string(*v) + " is above the MQTT maximum 268435455");
         out.bytes += wire;
         return;
       }

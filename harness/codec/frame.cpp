@@ -18,8 +18,8 @@ Framed sized(const Frame& f, uint64_t header, int64_t announced, bool includes_h
     return bad("length field " + std::to_string(announced) + " with adjust " +
                std::to_string(f.adjust) + " gives a negative size");
   }
-  uint64_t total = includes_header ? static_cast<uint64_t>(body)
-                                   : header + static_cast<uint64_t>(body);
+  uint64_t total =
+      includes_header ? static_cast<uint64_t>(body) : header + static_cast<uint64_t>(body);
   if (total < header) {
     return bad("length field says " + std::to_string(total) + " bytes in all, fewer than its " +
                std::to_string(header) + "-byte header");
@@ -62,7 +62,8 @@ Framed next_frame(const Frame& f, std::string_view buf) {
       if (buf.size() <= f.offset) return {};
       auto r = get_varint(buf.substr(f.offset), f.format);
       if (r.kind == VarintRead::Kind::need_more) return {};
-      if (r.kind == VarintRead::Kind::bad) return bad(r.why + " at offset " + std::to_string(f.offset));
+      if (r.kind == VarintRead::Kind::bad)
+        return bad(r.why + " at offset " + std::to_string(f.offset));
       if (r.value > static_cast<uint64_t>(INT64_MAX)) return bad("varint length above 2^63");
       Framed m = sized(f, f.offset + r.size, static_cast<int64_t>(r.value), false);
       if (m.kind == Framed::Kind::message && buf.size() < m.size) return {};
@@ -97,16 +98,21 @@ std::optional<std::string> unescape(std::string_view s) {
       continue;
     }
     char c = s[++i];
-    if (c == 'r') out += '\r';
-    else if (c == 'n') out += '\n';
-    else if (c == 't') out += '\t';
-    else if (c == '\\') out += '\\';
+    if (c == 'r')
+      out += '\r';
+    else if (c == 'n')
+      out += '\n';
+    else if (c == 't')
+      out += '\t';
+    else if (c == '\\')
+      out += '\\';
     else if (c == 'x' && i + 2 < s.size()) {
       auto h = from_hex(s.substr(i + 1, 2));
       if (!h) return std::nullopt;
       out += *h;
       i += 2;
-    } else return std::nullopt;
+    } else
+      return std::nullopt;
   }
   return out;
 }
@@ -140,13 +146,16 @@ std::string parse_frame_spec(std::string_view spec, Frame& f) {
     f.kind = Frame::Kind::length;
     f.width = static_cast<unsigned>(n);
     if (parts.size() >= 4) {
-      if (parts[3] == "little") f.endian = Endian::little;
-      else if (parts[3] != "big") return "length: byte order is big or little";
+      if (parts[3] == "little")
+        f.endian = Endian::little;
+      else if (parts[3] != "big")
+        return "length: byte order is big or little";
     }
     if (parts.size() == 5) {
       int64_t a = 0;
       auto [p, ec] = std::from_chars(parts[4].data(), parts[4].data() + parts[4].size(), a);
-      if (ec != std::errc() || p != parts[4].data() + parts[4].size()) return "length: ADJUST is an integer";
+      if (ec != std::errc() || p != parts[4].data() + parts[4].size())
+        return "length: ADJUST is an integer";
       f.adjust = a;
     }
     return "";
@@ -158,8 +167,10 @@ std::string parse_frame_spec(std::string_view spec, Frame& f) {
     }
     f.kind = Frame::Kind::varint;
     if (parts.size() == 3) {
-      if (parts[2] == "leb128") f.format = VarintFormat::leb128;
-      else if (parts[2] != "mqtt") return "varint: format is mqtt or leb128";
+      if (parts[2] == "leb128")
+        f.format = VarintFormat::leb128;
+      else if (parts[2] != "mqtt")
+        return "varint: format is mqtt or leb128";
     }
     return "";
   }
@@ -177,9 +188,8 @@ std::string describe(const Frame& f) {
              (f.endian == Endian::big ? "big" : "little") + "-endian length at offset " +
              std::to_string(f.offset);
     case Frame::Kind::varint:
-      return std::string("frames with a ") +
-             (f.format == VarintFormat::mqtt ? "MQTT" : "LEB128") + " length at offset " +
-             std::to_string(f.offset);
+      return std::string("frames with a ") + (f.format == VarintFormat::mqtt ? "MQTT" : "LEB128") +
+             " length at offset " + std::to_string(f.offset);
   }
   return "frames";
 }

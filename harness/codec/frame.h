@@ -23,8 +23,8 @@ struct Frame {
   bool includes_header = false;
   // varint: a varint at `offset`; the message is offset + its bytes + its value.
   VarintFormat format = VarintFormat::mqtt;
-  Bytes delimiter;    // delimiter: the message ends with (and includes) it
-  uint64_t size = 0;  // fixed
+  Bytes delimiter;         // delimiter: the message ends with (and includes) it
+  uint64_t size = 0;       // fixed
   uint64_t max = 1 << 20;  // a longer message (or a delimiter not found by then) is a bad frame
 };
 

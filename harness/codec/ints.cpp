@@ -1,6 +1,5 @@
 #include "codec/ints.h"
 
-
 namespace sockspec::codec {
 
 void put_int(std::string& out, uint64_t v, unsigned width, Endian endian) {

@@ -1,9 +1,10 @@
 // Parts: naming, resolving variables, static checks.
+#include "codec/parts.h"
+
 #include <algorithm>
 #include <map>
 
 #include "codec/ints.h"
-#include "codec/parts.h"
 #include "common/codec.h"
 
 namespace sockspec::codec {
@@ -104,9 +105,9 @@ void collect_blocks(const Parts& parts, std::map<std::string, const Part*>& bloc
     if (!p.name.empty()) {
       auto [it, fresh] = blocks.emplace(p.name, &p);
       if (!fresh) {
-        out.push_back({p.pointer + "/name", "the name \"" + p.name +
-                                                "\" is already used by the part at " +
-                                                it->second->pointer});
+        out.push_back(
+            {p.pointer + "/name",
+             "the name \"" + p.name + "\" is already used by the part at " + it->second->pointer});
       }
     }
     if (p.kind == Part::Kind::block) collect_blocks(p.parts, blocks, out);
@@ -142,14 +143,14 @@ struct Checker {
         if (at == r.enclosing.end()) continue;
         auto outer = std::find(r.enclosing.begin(), r.enclosing.end(), r.block);
         bool later = outer < at;  // the field waits for a block around the summed one
-        bool two_sums = r.block == sum.block &&
-                        r.field->value.number.kind == Number::Kind::checksum &&
-                        std::find_if(self_refs.begin(), self_refs.end(), [&](const SelfRef& x) {
-                          return x.field == sum.field;
-                        }) != self_refs.end();
+        bool two_sums =
+            r.block == sum.block && r.field->value.number.kind == Number::Kind::checksum &&
+            std::find_if(self_refs.begin(), self_refs.end(),
+                         [&](const SelfRef& x) { return x.field == sum.field; }) != self_refs.end();
         if (later || two_sums) {
           out.push_back({sum.ptr, "the checksum of \"" + sum.block->name + "\" would cover " +
-                                      r.field->pointer + ", which is filled in only after it; "
+                                      r.field->pointer +
+                                      ", which is filled in only after it; "
                                       "sum a block that does not contain that field"});
           break;
         }
@@ -177,9 +178,12 @@ struct Checker {
     }
     if (n.kind == Number::Kind::checksum) sums.push_back({&p, it->second, ptr});
     if (inside && p.kind != Part::Kind::integer && n.kind != Number::Kind::count_of) {
-      out.push_back({ptr, "a " + p.source + " field cannot hold a length or checksum of the "
-                          "block \"" + n.block + "\" that contains it (its size would depend on "
-                          "its value); use a fixed-width integer"});
+      out.push_back({ptr, "a " + p.source +
+                              " field cannot hold a length or checksum of the "
+                              "block \"" +
+                              n.block +
+                              "\" that contains it (its size would depend on "
+                              "its value); use a fixed-width integer"});
     }
   }
 
@@ -191,10 +195,11 @@ struct Checker {
     if (send && !p.capture.empty()) {
       out.push_back({p.pointer + "/capture", "capture applies to an expect, not to a send"});
     }
-    if (send && (p.kind == Part::Kind::any || p.kind == Part::Kind::rest ||
-                 p.kind == Part::Kind::until)) {
-      out.push_back({p.pointer, "\"" + p.source + "\" matches received bytes; a send needs "
-                                "bytes it can write (text, hex, fill or a number)"});
+    if (send &&
+        (p.kind == Part::Kind::any || p.kind == Part::Kind::rest || p.kind == Part::Kind::until)) {
+      out.push_back({p.pointer, "\"" + p.source +
+                                    "\" matches received bytes; a send needs "
+                                    "bytes it can write (text, hex, fill or a number)"});
     }
     switch (p.kind) {
       case Part::Kind::integer:
@@ -202,15 +207,16 @@ struct Checker {
       case Part::Kind::decimal: {
         std::string ptr = p.pointer + "/" + p.source;
         if (send && p.value.kind != Value::Kind::exact) {
-          out.push_back({ptr, "a send writes one value: mask, min/max and any apply to an "
-                              "expect"});
+          out.push_back({ptr,
+                         "a send writes one value: mask, min/max and any apply to an "
+                         "expect"});
         }
         number(p, p.value.number, ptr);
         if (p.kind == Part::Kind::integer && p.value.kind == Value::Kind::exact &&
             p.value.number.kind == Number::Kind::literal &&
             !int_fits(p.value.number.literal, p.width, p.is_signed)) {
-          out.push_back({ptr, std::to_string(p.value.number.literal) + " does not fit " +
-                                  p.source});
+          out.push_back(
+              {ptr, std::to_string(p.value.number.literal) + " does not fit " + p.source});
         }
         break;
       }

@@ -68,9 +68,9 @@ struct Part {
   bool is_signed = false;
   Endian endian = Endian::big;
   VarintFormat format = VarintFormat::leb128;
-  Value value;           // integer, varint, decimal
-  Number count;          // any: how many bytes
-  Bytes delimiter;       // until
+  Value value;              // integer, varint, decimal
+  Number count;             // any: how many bytes
+  Bytes delimiter;          // until
   std::vector<Part> parts;  // block
 };
 using Parts = std::vector<Part>;

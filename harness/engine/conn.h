@@ -50,9 +50,9 @@ struct Conn {
   scenario::Transport transport = scenario::Transport::tcp;
   net::SockAddr peer;  // connected peer; for udp_open, the default destination (target)
 
-  std::string rx;       // TCP bytes received and not yet consumed by an expect
-  bool eof = false;     // TCP FIN seen
-  int reset_errno = 0;  // ECONNRESET / EPIPE once the connection is known dead
+  std::string rx;                     // TCP bytes received and not yet consumed by an expect
+  bool eof = false;                   // TCP FIN seen
+  int reset_errno = 0;                // ECONNRESET / EPIPE once the connection is known dead
   std::optional<codec::Frame> frame;  // TCP: each expect takes one whole message (connect/accept)
 
   std::string sent_since_expect;  // TCP: for `echo` matchers

@@ -135,8 +135,8 @@ class ExpectSilenceMachine : public Machine {
 
 }  // namespace
 
-std::unique_ptr<Machine> make_end_machine(StepScope& s, const scenario::Step& step,
-                                          net::Deadline d, std::string& bound) {
+std::unique_ptr<Machine> make_end_machine(StepScope& s, const scenario::Step& step, net::Deadline d,
+                                          std::string& bound) {
   using namespace scenario;
   if (std::holds_alternative<ExpectEofOp>(step.op))
     return std::make_unique<ExpectEofMachine>(s, step, d, bound);

@@ -86,8 +86,8 @@ std::unique_ptr<Machine> make_socket_machine(StepScope& s, const scenario::Step&
 std::unique_ptr<Machine> make_io_machine(StepScope& s, const scenario::Step& step, net::Deadline d,
                                          std::string& bound);
 // expect_eof, expect_reset, expect_silence (end_steps.cpp).
-std::unique_ptr<Machine> make_end_machine(StepScope& s, const scenario::Step& step,
-                                          net::Deadline d, std::string& bound);
+std::unique_ptr<Machine> make_end_machine(StepScope& s, const scenario::Step& step, net::Deadline d,
+                                          std::string& bound);
 std::unique_ptr<Machine> make_control_machine(StepScope& s, const scenario::Step& step,
                                               net::Deadline d, std::string& bound);
 

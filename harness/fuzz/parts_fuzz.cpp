@@ -59,8 +59,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string head =
       R"({"format": 1, "suite": "f", "cases": [{"id": "c", "steps": [{"op": "connect", "conn": "c"}, )";
   for (bool send : {true, false}) {
-    std::string suite = head + (send ? R"({"op": "send", "conn": "c", "parts": )"
-                                     : R"({"op": "expect", "conn": "c", "parts": )") +
+    std::string suite = head +
+                        (send ? R"({"op": "send", "conn": "c", "parts": )"
+                              : R"({"op": "expect", "conn": "c", "parts": )") +
                         std::string(parts_json) + "}]}]}";
     auto r = s::parse_suite(suite, "fuzz.json");
     const c::Parts* parts = parts_of(r.suite, send);

@@ -128,8 +128,7 @@ Outcome fields(const Fields& f, std::string_view buf, bool whole, bool eof) {
 
 }  // namespace
 
-Outcome match_framed(const Resolved& m, const codec::Frame& frame, std::string_view buf,
-                     bool eof) {
+Outcome match_framed(const Resolved& m, const codec::Frame& frame, std::string_view buf, bool eof) {
   codec::Framed f = codec::next_frame(frame, buf);
   if (f.kind == codec::Framed::Kind::bad) {
     return mismatch("bad frame (" + codec::describe(frame) + "): " + f.why);
@@ -142,8 +141,8 @@ Outcome match_framed(const Resolved& m, const codec::Frame& frame, std::string_v
   }
   Outcome o = match_datagram(m, buf.substr(0, f.size));
   if (o.kind == Outcome::Kind::matched) o.consumed = f.size;
-  if (o.kind == Outcome::Kind::mismatch) o.why = "message of " + std::to_string(f.size) +
-                                                 " bytes: " + o.why;
+  if (o.kind == Outcome::Kind::mismatch)
+    o.why = "message of " + std::to_string(f.size) + " bytes: " + o.why;
   return o;
 }
 

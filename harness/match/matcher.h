@@ -27,8 +27,8 @@ struct Regex {
   std::shared_ptr<const Pattern> re;  // never null
   std::optional<std::string> until;   // stream: the segment ends before this delimiter
   std::optional<uint64_t> count;      // stream: the segment is this many bytes
-  size_t groups = 0;  // on a match, Outcome::groups holds groups 0..groups-1 (for capture)
-  bool until_eof = false;             // stream: the segment is all bytes up to the close
+  size_t groups = 0;       // on a match, Outcome::groups holds groups 0..groups-1 (for capture)
+  bool until_eof = false;  // stream: the segment is all bytes up to the close
 };
 struct Length {
   uint64_t min = 0, max = 0;

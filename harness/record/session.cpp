@@ -1,10 +1,9 @@
 #include "record/session.h"
 
-#include "record/framed.h"
-
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "record/framed.h"
 #include "scenario/parse.h"
 #include "scenario/write.h"
 
@@ -179,9 +178,9 @@ void Session::client_sent(std::string_view bytes, Clock::time_point at) {
   bool bad = false;
   for (const auto& m : take_messages(*opt_.frame, request_, bad)) {
     auto parts = message_parts(*opt_.frame, m, UINT64_MAX);  // a send has no `rest`
-    client_acts(scenario::SendOp{conn_, parts_payload(std::move(parts)), std::nullopt, 1,
-                                 std::nullopt},
-                at);
+    client_acts(
+        scenario::SendOp{conn_, parts_payload(std::move(parts)), std::nullopt, 1, std::nullopt},
+        at);
   }
   if (bad) flush_client(at);  // not this protocol's framing after all: the bytes as they came
 }
@@ -251,7 +250,9 @@ std::vector<TimedStep> Session::timeline() const {
       out.push_back({last_client_,
                      scenario::Step{scenario::SendOp{conn_, payload_of(request_), std::nullopt, 1,
                                                      std::nullopt},
-                                    {}, {}, {}},
+                                    {},
+                                    {},
+                                    {}},
                      true});
     }
     // When recording stopped, which is after everything any session did.

@@ -66,7 +66,7 @@ class Session {
   std::string client_, conn_;
   RecordOptions opt_;
   std::vector<TimedStep> steps_;
-  std::string reply_;  // stream: server bytes not yet written as an expect
+  std::string reply_;    // stream: server bytes not yet written as an expect
   std::string request_;  // --frame: client bytes not yet a whole message
   Clock::time_point last_client_, reply_done_;
   bool client_eof_ = false, server_eof_ = false, ended_ = false;

@@ -88,7 +88,7 @@ class Run {
   double timeout_scale_ = 1;  // --timeout-scale, or what the conditions call for
   int unix_type_ = 0;         // SOCK_STREAM or SOCK_DGRAM for an AF_UNIX target
   bool ipv4_ = false, ipv6_ = false, interrupted_ = false;
-  std::string unreachable_;  // why the target was never reached (exit 3), for the reports
+  std::string unreachable_;       // why the target was never reached (exit 3), for the reports
   bool reach_unchecked_ = false;  // not probed: the first cases that connect to it decide
   std::mutex print_mu_;
 };

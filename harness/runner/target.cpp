@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <iterator>
 #include <cstdlib>
 #include <filesystem>
+#include <iterator>
 
 #include "common/codec.h"
 #include "net/socket.h"
@@ -43,8 +43,8 @@ TargetSpec parse_target(const std::string& text) {
   return t;
 }
 
-Reach reach_target(const std::string& name, const std::string& host, uint16_t port,
-                   bool probe_tcp, bool deferred) {
+Reach reach_target(const std::string& name, const std::string& host, uint16_t port, bool probe_tcp,
+                   bool deferred) {
   Reach r;
   r.target.name = name;
   r.target.host = host;

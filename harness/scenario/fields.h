@@ -3,8 +3,8 @@
 // reported as unknown, with the keys allowed there. Pure.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <initializer_list>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>

@@ -149,7 +149,7 @@ struct ExpectOp {
   std::string conn;
   Matcher matcher;
   std::optional<Template> from;  // also "any" or "HOST:*" (any port), checked when it runs
-  std::optional<std::string> expect_error;  // extension: the receive fails with this errno
+  std::optional<std::string> expect_error;    // extension: the receive fails with this errno
   std::optional<std::string> capture_from{};  // binds the sender ("127.0.0.1:5353") as bytes
   std::optional<codec::Frame> frame{};        // this step only: one whole message, then match
 };

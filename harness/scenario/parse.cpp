@@ -270,8 +270,7 @@ std::optional<Payload> Parser::payload(Fields& f, StepContext& ctx, bool require
     return std::nullopt;
   }
   if (present > 1) {
-    error(f.ptr(),
-          "has more than one payload; give exactly one of text, hex, base64, fill, parts");
+    error(f.ptr(), "has more than one payload; give exactly one of text, hex, base64, fill, parts");
     for (const char* k : kinds) f.take(k);
     return std::nullopt;
   }

@@ -104,7 +104,8 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     if (auto r = f.uint("read_while_blocked", false, 1, 1 << 20)) {
       o.read_while_blocked = *r;
       if (ci && ci->transport != Transport::tcp)
-        error(f.ptr("read_while_blocked"), "only applies to TCP: a datagram send never blocks on the peer");
+        error(f.ptr("read_while_blocked"),
+              "only applies to TCP: a datagram send never blocks on the peer");
     }
     o.expect_error = errno_field(f);
     if (!c || !p) return std::nullopt;

@@ -17,7 +17,7 @@ struct IntKind {
   unsigned width;
   bool is_signed;
 };
-constexpr IntKind kInts[] = {{"u8", 1, false}, {"u16", 2, false}, {"u32", 4, false},
+constexpr IntKind kInts[] = {{"u8", 1, false},  {"u16", 2, false}, {"u32", 4, false},
                              {"u64", 8, false}, {"i8", 1, true},   {"i16", 2, true},
                              {"i32", 4, true},  {"i64", 8, true}};
 constexpr const char* kOtherKinds[] = {"text", "hex",  "fill",  "varint", "decimal",
@@ -81,8 +81,7 @@ std::optional<codec::Number> Parser::number(const json& j, const std::string& pt
 
 // VALUE: a number, or an object: length_of/count_of/checksum (derived), mask/value,
 // min/max, any.
-std::optional<codec::Value> Parser::value(const json& j, const std::string& ptr,
-                                          StepContext& ctx) {
+std::optional<codec::Value> Parser::value(const json& j, const std::string& ptr, StepContext& ctx) {
   codec::Value v;
   if (!j.is_object()) {
     auto n = number(j, ptr, ctx);
@@ -94,8 +93,9 @@ std::optional<codec::Value> Parser::value(const json& j, const std::string& ptr,
   int kinds = (f.has("min") || f.has("max")) ? 1 : 0;
   for (const char* k : {"length_of", "count_of", "checksum", "mask", "any"}) kinds += f.has(k);
   if (kinds != 1) {
-    error(ptr, "needs exactly one of length_of, count_of, checksum (with of), mask (with value), "
-               "min/max, any");
+    error(ptr,
+          "needs exactly one of length_of, count_of, checksum (with of), mask (with value), "
+          "min/max, any");
     f.take_all();
     return std::nullopt;
   }
@@ -276,8 +276,8 @@ std::optional<codec::Part> Parser::part(const json& j, const std::string& ptr, S
   return p;
 }
 
-std::optional<codec::Parts> Parser::parts(const json& j, const std::string& ptr,
-                                          StepContext& ctx, bool send) {
+std::optional<codec::Parts> Parser::parts(const json& j, const std::string& ptr, StepContext& ctx,
+                                          bool send) {
   if (!j.is_array() || j.empty()) {
     error(ptr, "must be a non-empty array of parts, got " + show(j));
     return std::nullopt;
@@ -354,9 +354,9 @@ std::optional<codec::Frame> Parser::frame(Fields& outer) {
   inner("varint", [&](Fields& g) {
     fr.kind = codec::Frame::Kind::varint;
     if (auto o = g.uint("offset", false, 0, 65535)) fr.offset = *o;
-    if (auto fm = g.one_of<codec::VarintFormat>("format", false,
-                                                 {{"mqtt", codec::VarintFormat::mqtt},
-                                                  {"leb128", codec::VarintFormat::leb128}})) {
+    if (auto fm = g.one_of<codec::VarintFormat>(
+            "format", false,
+            {{"mqtt", codec::VarintFormat::mqtt}, {"leb128", codec::VarintFormat::leb128}})) {
       fr.format = *fm;
     }
   });

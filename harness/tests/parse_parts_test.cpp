@@ -10,16 +10,19 @@ namespace {
 
 std::string suite_with(const std::string& steps) {
   return R"({"format": 1, "suite": "s", "transport": "tcp", "cases": [{"id": "c", "steps": [
-    {"op": "connect", "conn": "c"}, )" + steps + "]}]}";
+    {"op": "connect", "conn": "c"}, )" +
+         steps + "]}]}";
 }
 
 std::vector<std::string> errors_of(const std::string& steps) {
   std::vector<std::string> out;
-  for (const auto& d : parse_suite(suite_with(steps), "t.json").errors) out.push_back(d.to_string());
+  for (const auto& d : parse_suite(suite_with(steps), "t.json").errors)
+    out.push_back(d.to_string());
   return out;
 }
 
-::testing::AssertionResult has_error(const std::vector<std::string>& errs, const std::string& want) {
+::testing::AssertionResult has_error(const std::vector<std::string>& errs,
+                                     const std::string& want) {
   for (const auto& e : errs) {
     if (e.find(want) != std::string::npos) return ::testing::AssertionSuccess();
   }
@@ -81,8 +84,9 @@ TEST(ParseParts, MistakesAreReportedAtTheirPointers) {
   EXPECT_TRUE(has_error(errors_of(s + R"([{"u24": 1}]})"), "unknown key"));
   EXPECT_TRUE(has_error(errors_of(s + R"([{"u8": 1, "text": "x"}]})"),
                         "/parts/0: has two kinds (u8 and text)"));
-  EXPECT_TRUE(has_error(errors_of(s + R"([{"u16": {"length_of": "nope"}}, {"name": "b", "parts": [{"u8": 1}]}]})"),
-                        "/parts/0/u16: names the block \"nope\", which does not exist (blocks: b)"));
+  EXPECT_TRUE(has_error(
+      errors_of(s + R"([{"u16": {"length_of": "nope"}}, {"name": "b", "parts": [{"u8": 1}]}]})"),
+      "/parts/0/u16: names the block \"nope\", which does not exist (blocks: b)"));
   EXPECT_TRUE(has_error(errors_of(s + R"([{"u8": 1, "capture": "x"}]})"),
                         "/parts/0/capture: capture applies to an expect"));
   EXPECT_TRUE(has_error(errors_of(s + R"([{"rest": true}]})"), "/parts/0: \"rest\" matches"));
@@ -91,33 +95,46 @@ TEST(ParseParts, MistakesAreReportedAtTheirPointers) {
                         "/parts/0/u8: a send writes one value"));
   EXPECT_TRUE(has_error(errors_of(s + R"([{"u8": "${nope}"}]})"),
                         "/parts/0/u8: ${nope} is used before any step captures it"));
-  EXPECT_TRUE(has_error(errors_of(s + R"([{"u32": {"checksum": "md5", "of": "b"}}, {"name": "b", "parts": [{"u8": 1}]}]})"),
-                        "/parts/0/u32/checksum: must be crc32, crc32c"));
+  EXPECT_TRUE(has_error(
+      errors_of(
+          s + R"([{"u32": {"checksum": "md5", "of": "b"}}, {"name": "b", "parts": [{"u8": 1}]}]})"),
+      "/parts/0/u32/checksum: must be crc32, crc32c"));
   EXPECT_TRUE(has_error(errors_of(s + R"([{"varint": 1, "format": "zigzag"}]})"),
                         "/parts/0/format: must be leb128 or mqtt"));
   EXPECT_TRUE(has_error(errors_of(s + R"([{"u8": 1, "endian": "middle"}]})"),
                         "/parts/0/endian: must be big or little"));
   EXPECT_TRUE(has_error(errors_of(s + R"([{"hex": "0g"}]})"), "/parts/0/hex: must be pairs"));
-  EXPECT_TRUE(has_error(errors_of(s + R"([{"name": "b", "parts": [{"varint": {"length_of": "b"}}]}]})"),
-                        "/parts/0/parts/0/varint: a varint field cannot hold"));
-  EXPECT_TRUE(has_error(errors_of(s + R"([{"name": "b", "parts": [{"u8": 1}]}, {"name": "b", "parts": [{"u8": 1}]}]})"),
-                        "/parts/1/name: the name \"b\" is already used"));
+  EXPECT_TRUE(
+      has_error(errors_of(s + R"([{"name": "b", "parts": [{"varint": {"length_of": "b"}}]}]})"),
+                "/parts/0/parts/0/varint: a varint field cannot hold"));
+  EXPECT_TRUE(has_error(
+      errors_of(s +
+                R"([{"name": "b", "parts": [{"u8": 1}]}, {"name": "b", "parts": [{"u8": 1}]}]})"),
+      "/parts/1/name: the name \"b\" is already used"));
   EXPECT_TRUE(has_error(errors_of(s + R"([]})"), "/parts: must be a non-empty array"));
-  EXPECT_TRUE(has_error(errors_of(R"({"op": "send", "conn": "c", "text": "x", "parts": [{"u8": 1}]})"),
-                        "more than one payload"));
-  EXPECT_TRUE(has_error(errors_of(R"({"op": "expect", "conn": "c", "frame": {"fixed": 2, "delimiter": "x"}, "length": 2})"),
-                        "/frame: needs exactly one of length, varint"));
-  EXPECT_TRUE(has_error(errors_of(R"({"op": "expect", "conn": "c", "frame": {"length": {"width": 3}}, "length": 2})"),
-                        "/frame/length/width: must be 1, 2, 4 or 8"));
+  EXPECT_TRUE(
+      has_error(errors_of(R"({"op": "send", "conn": "c", "text": "x", "parts": [{"u8": 1}]})"),
+                "more than one payload"));
+  EXPECT_TRUE(has_error(
+      errors_of(
+          R"({"op": "expect", "conn": "c", "frame": {"fixed": 2, "delimiter": "x"}, "length": 2})"),
+      "/frame: needs exactly one of length, varint"));
+  EXPECT_TRUE(has_error(
+      errors_of(R"({"op": "expect", "conn": "c", "frame": {"length": {"width": 3}}, "length": 2})"),
+      "/frame/length/width: must be 1, 2, 4 or 8"));
 }
 
 TEST(ParseParts, AFrameLetsATcpRegexGoWithoutADelimiter) {
-  EXPECT_TRUE(errors_of(R"({"op": "expect", "conn": "c", "frame": {"delimiter": "\n"}, "regex": "a+\n"})").empty());
-  EXPECT_TRUE(has_error(errors_of(R"({"op": "expect", "conn": "c", "regex": "a+"})"), "needs \"until\""));
+  EXPECT_TRUE(
+      errors_of(R"({"op": "expect", "conn": "c", "frame": {"delimiter": "\n"}, "regex": "a+\n"})")
+          .empty());
+  EXPECT_TRUE(
+      has_error(errors_of(R"({"op": "expect", "conn": "c", "regex": "a+"})"), "needs \"until\""));
   auto udp = R"({"format": 1, "suite": "s", "transport": "udp", "cases": [{"id": "c", "steps": [
     {"op": "connect", "conn": "u", "frame": {"fixed": 4}}]}]})";
   ASSERT_EQ(parse_suite(udp, "t.json").errors.size(), 1u);
-  EXPECT_NE(parse_suite(udp, "t.json").errors[0].message.find("only applies to TCP"), std::string::npos);
+  EXPECT_NE(parse_suite(udp, "t.json").errors[0].message.find("only applies to TCP"),
+            std::string::npos);
 }
 
 }  // namespace
