@@ -40,8 +40,7 @@ build-test: deps-test
 	cmake --build $(TEST_DIR) -j $(JOBS)
 
 test: build-test
-	ctest --test-dir $(TEST_DIR) --output-on-failure -j $(JOBS) --timeout 600
-	$(MAKE) tsan fuzz-smoke
+	JOBS=$(JOBS) FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) scripts/test.sh $(TEST_DIR)
 
 # `make test` on a busy machine: one CPU hog (a busy shell loop) per core, started first and
 # killed however the tests end (each loop, then its `timeout`; each also ends itself after

@@ -18,6 +18,7 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSOCKSPEC_FUZZ=ON \
   "${launcher[@]}" >/dev/null
 cmake --build "$dir" -j "$jobs" --target fuzz_targets
+[ -n "${BUILD_ONLY:-}" ] && exit 0  # scripts/test.sh builds ahead, beside the tests
 
 # Seeds: what each reader is given in real life.
 seed() {  # seed TARGET FILES...

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The body of `make test`, after the ASan+UBSan build: every ctest test, then the ThreadSanitizer
+# checks (scripts/tsan.sh) and a short fuzz run (scripts/fuzz.sh FUZZ_SMOKE_SECONDS).
+# The tests spend most of their time waiting on sockets, so the ThreadSanitizer and libFuzzer
+# builds run beside them, niced so that the tests come first; the tests are proven to hold with
+# a CPU hog on every core (`make test-busy`), which is what these builds are to them.
+#   scripts/test.sh TEST_DIR        (JOBS, FUZZ_SMOKE_SECONDS from the environment)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+dir=$1
+jobs=${JOBS:-$(nproc)}
+mkdir -p build
+log=build/side-builds.log
+set -m  # the side builds in a process group of their own, to stop them all if we are stopped
+(BUILD_ONLY=1 JOBS=$jobs nice -n 10 scripts/tsan.sh && BUILD_ONLY=1 JOBS=$jobs nice -n 10 scripts/fuzz.sh) \
+  >"$log" 2>&1 &
+side=$!
+set +m
+trap 'kill -- -$side 2>/dev/null' EXIT INT TERM
+echo "test: building the ThreadSanitizer and fuzz targets beside the tests (log: $log)"
+ctest_rc=0
+ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 600 || ctest_rc=$?
+side_rc=0
+wait $side || side_rc=$?
+trap - EXIT INT TERM
+if [ $side_rc -ne 0 ]; then
+  echo "test: the ThreadSanitizer or fuzz build failed (exit $side_rc):" >&2
+  tail -40 "$log" >&2
+  exit 1
+fi
+[ $ctest_rc -eq 0 ] || exit $ctest_rc
+set -e
+JOBS=$jobs scripts/tsan.sh
+JOBS=$jobs scripts/fuzz.sh "${FUZZ_SMOKE_SECONDS:-3}"
