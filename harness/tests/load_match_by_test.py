@@ -6,9 +6,9 @@ the answer, and the profiles `validate` refuses. Counts are compared exactly; no
 asserts how fast anything was."""
 import json
 import os
-import shutil
 import socket
 import subprocess
+import sys
 import threading
 import unittest
 
@@ -16,31 +16,14 @@ from load_test import load  # the same runner: a profile to a temp dir, its repo
 
 SOCKSPEC = os.environ.get("SOCKSPEC", "sockspec")
 SCENARIOS = os.environ.get("SOCKSPEC_SCENARIOS_SRC", "scenarios")
+# dnsmasq started as docs/load.md and docs/protocols.md give it (answers example.test itself,
+# forwards nothing), on a port free for UDP and TCP, by the protocol suites' own helper.
+sys.path.insert(0, os.path.join(SCENARIOS, "tests"))
+import real_servers  # noqa: E402
 DNS_PROFILE = os.path.join(SCENARIOS, "load", "dns-udp.json")
 QUERY = bytes.fromhex("0000 0100 0001 0000 0000 0000 07 6578616d706c65 04 74657374 00 0001 0001")
 ANSWER = bytes.fromhex("8580 0001 0001 0000 0000 07 6578616d706c65 04 74657374 00 0001 0001"
                        " c00c 0001 0001 00000000 0004 c0000201")
-
-
-def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_dns_port(tries=200):
-    """A port free for UDP and TCP both: dnsmasq listens on both (DNS over TCP too), and fails
-    to start when another test holds the TCP port of the UDP number it was given."""
-    for _ in range(tries):
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u, socket.socket() as t:
-            u.bind(("127.0.0.1", 0))
-            port = u.getsockname()[1]
-            try:
-                t.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no port free for UDP and TCP in %d tries" % tries)
 
 
 def dns_profile(**kw):
@@ -49,45 +32,6 @@ def dns_profile(**kw):
     p.pop("$schema")
     p.update(kw)
     return p
-
-
-class Dnsmasq:
-    """dnsmasq exactly as docs/load.md and the profile give it: answers example.test itself and
-    forwards nothing (--no-resolv, no upstream)."""
-
-    def __init__(self):
-        last = ""
-        for _ in range(3):  # the port picked may be taken before dnsmasq binds it: another
-            if self.start(free_dns_port()):
-                return
-            last = "exit status %s: %s" % (self.proc.returncode, self.proc.stderr.read().decode())
-            self.proc.stderr.close()
-        raise RuntimeError("dnsmasq exited three times; the last: " + last)
-
-    def start(self, port):
-        self.port = port
-        self.proc = subprocess.Popen(
-            ["dnsmasq", "-k", "-C", "/dev/null", "--no-resolv", "--no-hosts", "--port", str(self.port),
-             "--listen-address", "127.0.0.1", "--bind-interfaces", "--address=/example.test/192.0.2.1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        # Ready once it answers a query (bounded: 100 tries of 100 ms).
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.1)
-            for _ in range(100):
-                if self.proc.poll() is not None:
-                    return False
-                s.sendto(QUERY, ("127.0.0.1", self.port))
-                try:
-                    if s.recvfrom(2048)[0][2:] == ANSWER:
-                        return True
-                except socket.timeout:
-                    continue
-        self.stop()
-        raise RuntimeError("dnsmasq did not answer on port %d" % self.port)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.communicate(timeout=30)
 
 
 class FakeDns:
@@ -127,10 +71,11 @@ class FakeDns:
 SAFE = ("--rate", "400", "--duration", "1.5", "--threads", "1")
 
 
-@unittest.skipUnless(shutil.which("dnsmasq"), "dnsmasq is not installed (scripts/install-deps.sh test)")
+@unittest.skipUnless(real_servers.missing_program("dns") is None,
+                     "dnsmasq is not installed (scripts/install-deps.sh test)")
 class AgainstDnsmasq(unittest.TestCase):
     def test_every_query_answered_matched_by_its_id_and_checked(self):
-        server = Dnsmasq()
+        server = real_servers.Server("dns").start()
         try:
             r, rep, _ = load(dns_profile(), "--target", f"127.0.0.1:{server.port}", *SAFE)
         finally:
