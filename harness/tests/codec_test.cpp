@@ -1,10 +1,11 @@
 // The typed-part codec: encoding, derived values, checksums against published check values,
 // and decoding that names the failing field and answers the same however a stream is split.
+#include "common/codec.h"
+
 #include <gtest/gtest.h>
 
 #include "codec/ints.h"
 #include "codec/parts.h"
-#include "common/codec.h"
 
 namespace sockspec::codec {
 namespace {
@@ -116,9 +117,9 @@ TEST(CodecEncode, MqttRemainingLengthAndNestedChecksum) {
   ASSERT_EQ(e.error, "");
   EXPECT_EQ(to_hex(e.bytes.substr(0, 3)), "30c801");
   // A CRC over a block that holds its own length field.
-  Parts framed = {block("frame", {derived(integer(2, 0), Number::Kind::length_of, "frame"),
-                                  bytes("hi")}),
-                  derived(integer(4, 0), Number::Kind::checksum, "frame")};
+  Parts framed = {
+      block("frame", {derived(integer(2, 0), Number::Kind::length_of, "frame"), bytes("hi")}),
+      derived(integer(4, 0), Number::Kind::checksum, "frame")};
   framed[1].value.number.sum = ChecksumKind::crc32;
   auto f = encode(framed);
   ASSERT_EQ(f.error, "");
@@ -190,15 +191,21 @@ TEST(CodecDecode, DnsHeaderByMaskAndCapture) {
   Part an = integer(2, 1, "ancount");
   an.pointer = "/cases/2/steps/3/parts/2";
   Parts parts = {id, flags, an};
+  // clang-format off
   auto ok = decode_split(parts, *from_hex("abcd8180" "0001"), false);
+  // clang-format on
   ASSERT_EQ(ok.kind, Decoded::Kind::matched);
   ASSERT_EQ(ok.captures.size(), 1u);
   EXPECT_EQ(ok.captures[0].integer, 0xabcd);
+  // clang-format off
   auto bad_flags = decode_split(parts, *from_hex("abcd0100" "0001"), false);
+  // clang-format on
   ASSERT_EQ(bad_flags.kind, Decoded::Kind::mismatch);
   EXPECT_NE(bad_flags.why.find("(u16 \"flags\"): expected bits under mask 0x8000"),
             std::string::npos);
+  // clang-format off
   auto bad_an = decode_split(parts, *from_hex("abcd8180" "0000" "ffff"), false);
+  // clang-format on
   ASSERT_EQ(bad_an.kind, Decoded::Kind::mismatch);
   EXPECT_NE(bad_an.why.find("field /cases/2/steps/3/parts/2 (u16 \"ancount\"): expected 1, got 0 "
                             "at offset 4 (hex around: ab cd 81 80 [00 00] ff ff)"),
@@ -216,12 +223,16 @@ TEST(CodecDecode, LengthSetsTheSizeOfTheBlockThatFollows) {
   rest.pointer = "/r";
   Parts parts = {derived(integer(2, 0, "len"), Number::Kind::length_of, "body"),
                  block("body", {rest}), bytes("!")};
+  // clang-format off
   auto ok = decode_split(parts, std::string("\x00\x03" "a\r\n" "!" "next", 10), false);
+  // clang-format on
   ASSERT_EQ(ok.kind, Decoded::Kind::matched) << ok.why;
   EXPECT_EQ(ok.consumed, 6u);
   EXPECT_EQ(ok.captures.at(0).bytes, "a\r\n");
   // Off by one: the block takes 4 bytes, then "!" meets "n".
+  // clang-format off
   auto off = decode_split(parts, std::string("\x00\x04" "a\r\n" "!" "next", 10), false);
+  // clang-format on
   EXPECT_EQ(off.kind, Decoded::Kind::mismatch);
   // A negative adjust: the field is 2 less than the block's length.
   Parts adj = {derived(integer(1, 0), Number::Kind::length_of, "b", -2), block("b", {rest})};
@@ -230,7 +241,9 @@ TEST(CodecDecode, LengthSetsTheSizeOfTheBlockThatFollows) {
   Parts plus = {derived(integer(1, 0), Number::Kind::length_of, "b", 2), block("b", {rest})};
   EXPECT_EQ(decode(plus, "\x01x", true, true).kind, Decoded::Kind::mismatch);  // size -1
   // Whole message: nothing may be left over.
+  // clang-format off
   auto extra = decode(parts, std::string("\x00\x01" "a!x", 5), true, true);
+  // clang-format on
   ASSERT_EQ(extra.kind, Decoded::Kind::mismatch);
   EXPECT_NE(extra.why.find("1 bytes after the last part"), std::string::npos);
 }
@@ -261,7 +274,9 @@ TEST(CodecDecode, VarintDecimalUntilAndRange) {
   any.kind = Part::Kind::rest;
   any.source = "rest";
   Parts mqtt = {bytes("\x20"), rl, block("b", {any})};
+  // clang-format off
   EXPECT_EQ(decode_split(mqtt, std::string("\x20\x02\x00\x00" "\x20", 5), false).consumed, 4u);
+  // clang-format on
   EXPECT_EQ(decode(mqtt, std::string("\x20\x80\x00", 3), false, false).kind,
             Decoded::Kind::mismatch);  // overlong
   Part dec;
@@ -324,7 +339,9 @@ TEST(CodecResolve, ExpressionsTextAndHexHoles) {
   n.value.number.expr = "${block} + 1";
   auto res = resolve({h, t, n}, r);
   ASSERT_EQ(res.error, "");
+  // clang-format off
   EXPECT_EQ(hex(res.parts), "001234ff" "4745542078" "0008");
+  // clang-format on
   n.value.number.expr = "nope";
   EXPECT_NE(resolve({n}, r).error.find("bad expression"), std::string::npos);
 }

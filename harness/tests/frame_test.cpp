@@ -1,7 +1,8 @@
 // Framers: one message at a time, the same answer however the stream is split.
+#include "codec/frame.h"
+
 #include <gtest/gtest.h>
 
-#include "codec/frame.h"
 #include "common/codec.h"
 
 namespace sockspec::codec {
@@ -28,7 +29,9 @@ void same_for_every_split(const Frame& f, const std::string& stream,
 
 TEST(Frame, LengthPrefixed) {
   Frame f;  // 2-byte big-endian length at 0, header excluded
+  // clang-format off
   same_for_every_split(f, std::string("\x00\x03" "abc" "\x00\x00" "\x00\x01" "z", 10), {5, 2, 3});
+  // clang-format on
   f.includes_header = true;
   EXPECT_EQ(next_frame(f, std::string("\x00\x01", 2)).kind, Framed::Kind::bad);  // < header
   f.includes_header = false;
@@ -38,7 +41,9 @@ TEST(Frame, LengthPrefixed) {
   dns.offset = 1;
   dns.width = 1;
   dns.adjust = -1;
+  // clang-format off
   same_for_every_split(dns, std::string("T\x03" "ab" "T\x01", 6), {4, 2});
+  // clang-format on
 }
 
 TEST(Frame, MqttVarint) {
