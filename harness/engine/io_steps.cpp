@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "common/codec.h"
@@ -49,6 +50,8 @@ class SendMachine : public Machine {
       } else {
         dest_ = c_->peer;
       }
+    } else if (ev == 0 && read_at_ < deadline_ && net::Clock::now() < deadline_) {
+      return read_slowly(op);  // the send waited kReadEvery without room: time for one read
     } else if (ev == 0) {
       return fail("sent " + std::to_string(result.bytes_sent) + " of " +
                       std::to_string(bytes_.size() * op.repeat) + " bytes " + within() +
@@ -70,13 +73,7 @@ class SendMachine : public Machine {
       if (n < 0) {
         if (errno != EAGAIN && errno != EINTR) return failed(errno);
         if (op.read_while_blocked == 0) return wait(c_->fd.get(), EPOLLOUT);
-        // Blocked: take one small read of what came back, then try the send again.
-        int err = 0;
-        Read r = read_some(*c_, scope_.env.loop, result.bytes_received, err,
-                           static_cast<size_t>(op.read_while_blocked));
-        if (r == Read::data) continue;
-        if (r == Read::failed) return failed(err);
-        return wait(c_->fd.get(), c_->eof ? EPOLLOUT : EPOLLOUT | EPOLLIN);
+        return wait_then_read();
       }
       result.bytes_sent += static_cast<uint64_t>(n);
       c_->bytes_sent += static_cast<uint64_t>(n);
@@ -89,6 +86,26 @@ class SendMachine : public Machine {
     }
     if (op.expect_error) return fail("send succeeded, but " + *op.expect_error + " was expected");
     return pass_described([&] { return "sent " + std::to_string(result.bytes_sent) + " bytes"; });
+  }
+
+  // A slow reader reads at most N bytes for every kReadEvery its send waits, never more: a
+  // client that read whenever it could (each time the send blocked) would drain the server's
+  // replies as fast as they came, its send buffer would never fill, and a server whose partial
+  // writes lose bytes would pass. A correct server that blocks in its write while the client's
+  // send waits still moves N bytes each kReadEvery, so the two never deadlock.
+  static constexpr auto kReadEvery = std::chrono::milliseconds(10);
+
+  Progress wait_then_read() {
+    read_at_ = std::min(deadline_, net::Clock::now() + kReadEvery);
+    return {false, c_->fd.get(), EPOLLOUT, read_at_};
+  }
+
+  Progress read_slowly(const scenario::SendOp& op) {
+    int err = 0;
+    Read r = read_some(*c_, scope_.env.loop, result.bytes_received, err,
+                       static_cast<size_t>(op.read_while_blocked));
+    if (r == Read::failed) return failed(err);
+    return stream(op);  // the send may have room now; if not, it waits kReadEvery again
   }
 
   Progress datagrams(const scenario::SendOp& op) {
@@ -210,6 +227,7 @@ class SendMachine : public Machine {
   net::SockAddr dest_;
   uint64_t copy_ = 0;
   size_t offset_ = 0;
+  net::Deadline read_at_ = net::Deadline::max();  // when a blocked send takes its next read
 };
 
 class ExpectMachine : public Machine {

@@ -139,10 +139,11 @@ struct SendOp {
   std::optional<Template> to;
   uint64_t repeat = 1;
   std::optional<std::string> expect_error;  // extension: e.g. ECONNREFUSED on connected UDP
-  // Extension (TCP): whenever the send cannot go on (the peer's window is full), read at most
-  // this many bytes into the conn's buffer (kept for the next expect). A client that reads
-  // slowly while it keeps sending: a server's writes go partial while it is still reading,
-  // which is what catches a server that drops the rest of a partial write. 0: off.
+  // Extension (TCP): while the send cannot go on (the peer's window is full), read at most
+  // this many bytes into the conn's buffer (kept for the next expect) for every 10 ms the send
+  // waits. A client that reads slowly while it keeps sending: a server's writes go partial
+  // while it is still reading, which is what catches a server that drops the rest of a
+  // partial write. 0: off.
   uint64_t read_while_blocked = 0;
 };
 struct ExpectOp {

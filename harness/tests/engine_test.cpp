@@ -330,12 +330,6 @@ TEST(Engine, ServerStepsWithoutAManagedServerAreAnError) {
   EXPECT_EQ(r.outcome.verdict, Verdict::error);
 }
 
-}  // namespace
-}  // namespace sockspec::engine
-
-namespace sockspec::engine {
-namespace {
-
 TEST(Engine, ABurstOfDatagramsIsCheckedInOrder) {
   UdpServer echo([](const std::string& d) { return d; });
   // 20 replies queue up before the first expect: they are read in batches and taken in order.
@@ -360,6 +354,44 @@ TEST(Engine, DataFollowedByCloseEndsAWaitingExpectWithoutATimeout) {
   ASSERT_EQ(r.outcome.verdict, Verdict::fail);
   EXPECT_EQ(r.failed()->path, "2") << r.all_messages;
   EXPECT_NE(r.failed()->errno_name, "ETIMEDOUT") << r.all_messages;
+}
+
+// read_while_blocked bounds the read rate, not each read: a client that read whenever its send
+// blocked would drain a fast server's replies as they came, its buffers would never fill, and a
+// server that drops the rest of a partial write would pass (issue 22). This server floods the
+// client with 1 MiB before it reads anything, so the client's send can go on only as fast as
+// the client reads.
+TEST(Engine, AReaderWhileBlockedReadsAtMostItsBytesPerTenMillisecondsOfWaiting) {
+  constexpr size_t kFlood = 1 << 20;
+  TcpServer server([](int fd, const std::atomic<bool>& stop) {
+    int small = 65536;  // fixed buffers: the client must read most of the flood itself
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    timeval tv{30, 0};  // the test fails rather than hangs if the client never reads
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    std::string flood(kFlood, 'f');
+    for (size_t off = 0; off < flood.size();) {
+      ssize_t n = ::send(fd, flood.data() + off, flood.size() - off, MSG_NOSIGNAL);
+      if (n <= 0) return;
+      off += static_cast<size_t>(n);
+    }
+    char buf[65536];
+    while (sockspec::testing::wait_readable(fd, 30000, stop) &&
+           ::recv(fd, buf, sizeof buf, 0) > 0) {
+    }
+  });
+  auto r = run_steps(R"([{"op": "connect", "conn": "c", "options": {"rcvbuf": 65536}},
+    {"op": "send", "conn": "c", "fill": {"bytes": 16777216, "pattern": "zero"},
+     "read_while_blocked": 8192, "timeout_ms": 60000},
+    {"op": "shutdown", "conn": "c", "how": "write"}])",
+                     "127.0.0.1", server.port());
+  ASSERT_EQ(r.outcome.verdict, Verdict::pass) << r.all_messages;
+  const auto& send = r.outcome.steps.at(1);
+  // Most of the flood came in during the send: the buffers between hold a few hundred KiB.
+  EXPECT_GE(send.bytes_received, kFlood / 2) << r.all_messages;
+  // Each read of at most 8 KiB followed 10 ms of waiting: a load on the machine lengthens
+  // the waits, so this bound holds however busy it is.
+  EXPECT_LE(send.bytes_received, 8192 * (static_cast<uint64_t>(send.elapsed_ms / 10) + 1))
+      << send.bytes_received << " bytes in " << send.elapsed_ms << " ms";
 }
 
 }  // namespace
