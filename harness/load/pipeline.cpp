@@ -278,7 +278,10 @@ void Pipeline::read_stream(TimePoint now) {
     switch (engine::read_some(*conn_, env_.loop, received, err)) {
       case engine::Read::data:
       case engine::Read::eof:
-        if (tally_.counts(now)) tally_.part().bytes_received += received;
+        // With the oldest open request, as its iteration counts (by its intended time): a
+        // reply that arrives after the window closed belongs to a request the report counts.
+        if (tally_.counts(slots_.empty() ? now : slots_.front().intended))
+          tally_.part().bytes_received += received;
         received = 0;
         continue;
       case engine::Read::again:

@@ -56,22 +56,33 @@ void Pipeline::read_datagrams(TimePoint now) {
       stray(net::NetError{"recv", conn_->peer.to_string(), errno}.to_string(), now);
       continue;
     }
-    if (tally_.counts(now)) tally_.part().bytes_received += d.full_size;
+    // A reply's bytes count with its request (by the request's intended time, as the
+    // iteration does): a reply that arrives after the window closed still belongs to a
+    // request the report counts. A datagram that answers no open request counts by arrival.
+    auto count_bytes = [&](TimePoint when) {
+      if (tally_.counts(when)) tally_.part().bytes_received += d.full_size;
+    };
     std::string_view bytes = d.bytes;
     auto tag = reply_tag(bytes, now);
-    if (!tag) continue;
+    if (!tag) {
+      count_bytes(now);
+      continue;
+    }
     switch (ledger_.reply(*tag)) {
       case UdpLedger::Reply::unknown:
+        count_bytes(now);
         stray("a datagram for a request never sent: " + datagram_name(*tag), now);
         continue;
       case UdpLedger::Reply::duplicate:
       case UdpLedger::Reply::late:
+        count_bytes(now);
         continue;  // counted by the ledger; its datagram was settled already
       case UdpLedger::Reply::on_time:
       case UdpLedger::Reply::reordered:
         break;
     }
     Slot& s = slots_[static_cast<size_t>(*tag - slots_.front().tag)];
+    count_bytes(s.intended);
     std::string step = "expect (step " + steps_.expect_path + ")";
     if (d.full_size > d.bytes.size()) {
       fail(s, "mismatch", step,

@@ -35,14 +35,16 @@ def dns_profile(**kw):
 
 
 class FakeDns:
-    """Answers every query with the reply dnsmasq gives, except that `change` rewrites it."""
+    """Answers every query with the reply dnsmasq gives, except that `change` rewrites it;
+    `delay` seconds after the query when set."""
 
-    def __init__(self, change):
+    def __init__(self, change, delay=0):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self.change = change
+        self.delay = delay
         self.answered = 0
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.loop, daemon=True)
@@ -59,7 +61,10 @@ class FakeDns:
             self.answered += 1
             replies = self.change(q[:2] + ANSWER)
             for r in replies if isinstance(replies, list) else [replies]:
-                self.sock.sendto(r, peer)
+                if self.delay:
+                    threading.Timer(self.delay, self.sock.sendto, (r, peer)).start()
+                else:
+                    self.sock.sendto(r, peer)
 
     def stop(self):
         self.done.set()
@@ -95,10 +100,10 @@ class AgainstDnsmasq(unittest.TestCase):
 
 
 class AgainstFaultyServers(unittest.TestCase):
-    def run_against(self, change, **kw):
-        server = FakeDns(change)
+    def run_against(self, change, delay=0, **kw):
+        server = FakeDns(change, delay)
         try:
-            r, rep, _ = load(dns_profile(defaults={"timeout_ms": 300}, **kw), "--target",
+            r, rep, _ = load(dns_profile(**{"defaults": {"timeout_ms": 300}, **kw}), "--target",
                              f"127.0.0.1:{server.port}", *SAFE)
         finally:
             server.stop()
@@ -110,6 +115,14 @@ class AgainstFaultyServers(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertEqual(l["iterations"], 600)
         self.assertEqual(answered, 600)
+
+    def test_replies_that_come_after_the_window_closed_count_their_bytes_with_their_requests(self):
+        # Each reply 250 ms late: those to the last 250 ms of requests arrive after the 1.5 s
+        # window. Their iterations count (by when they were meant to start), so their bytes do.
+        r, l, _ = self.run_against(lambda reply: reply, delay=0.25, defaults={"timeout_ms": 5000})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(l["iterations"], 600)
+        self.assertEqual(l["traffic"]["bytes_received"], 600 * (2 + len(ANSWER)))
 
     def test_a_reply_with_another_id_is_an_error_never_a_pass(self):
         # Every reply one id off: it names a request not sent yet, or another one than its own.
