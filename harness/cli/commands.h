@@ -21,5 +21,6 @@ int cmd_load(const Invocation& inv);
 int cmd_report(const Invocation& inv);
 int cmd_merge(const Invocation& inv);
 int cmd_record(const Invocation& inv);
+int cmd_fuzz(const Invocation& inv);
 
 }  // namespace sockspec::cli

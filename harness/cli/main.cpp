@@ -20,6 +20,7 @@ commands:
   record    a proxy that writes real client sessions with a server as a suite
   report    render a saved JSON report as HTML, Markdown or JUnit
   merge     merge reports of one run split across processes or hosts
+  fuzz      find inputs that crash or hang a server, starting from its suites
 
   sockspec COMMAND --help   shows the options of a command
 
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
     if (cmd == "serve") return cmd_serve(inv);
     if (cmd == "load") return cmd_load(inv);
     if (cmd == "record") return cmd_record(inv);
+    if (cmd == "fuzz") return cmd_fuzz(inv);
     if (cmd == "report") return cmd_report(inv);
     if (cmd == "merge") return cmd_merge(inv);
   } catch (const std::exception& e) {

@@ -260,6 +260,18 @@ reports::ServerOutput ManagedServer::output() const {
   return {command_, out_, err_, truncated_};
 }
 
+void ManagedServer::clear_output() {
+  std::lock_guard<std::mutex> lock(mu_);
+  out_.clear();
+  err_.clear();
+  truncated_ = false;
+}
+
+std::string ManagedServer::ended() {
+  if (!reap()) return "";
+  return describe_status(last_status_);
+}
+
 namespace {
 
 // Whether `port` can be bound on `addr` for TCP and UDP right now (no SO_REUSEADDR, so a port

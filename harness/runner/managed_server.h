@@ -43,6 +43,10 @@ class ManagedServer : public engine::ServerControl {
   // Start the server in this network namespace (an open ns/net file; packet-level impairment).
   void set_netns(int fd) { netns_fd_ = fd; }
   reports::ServerOutput output() const;
+  // Forgets what the server printed so far (the fuzzer reads each crash's output alone).
+  void clear_output();
+  // "" while it runs; else how it ended ("exit status 1", "killed by SIGSEGV").
+  std::string ended();
 
  private:
   void capture(net::Fd out, net::Fd err);

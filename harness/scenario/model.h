@@ -228,6 +228,7 @@ struct Case {
   std::string id;
   std::string title;
   std::string spec_ref;
+  std::string description;  // free text (a fuzzer finding: what was sent, what the server said)
   Level level = Level::must;
   std::vector<std::string> tags;
   std::vector<std::string> requires_;  // kCapabilities; "managed-server" is added for server steps

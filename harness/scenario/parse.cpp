@@ -72,6 +72,7 @@ Case Parser::parse_case(const json& j, const std::string& ptr, const Suite& s,
   }
   c.title = f.str("title", false).value_or("");
   c.spec_ref = f.str("spec_ref", false).value_or("");
+  c.description = f.str("description", false).value_or("");
   if (auto lv = f.str("level", false)) {
     if (*lv == "must") {
       c.level = Level::must;

@@ -197,6 +197,7 @@ json write_case(const Case& c) {
   json j = {{"id", c.id}};
   if (!c.title.empty()) j["title"] = c.title;
   if (!c.spec_ref.empty()) j["spec_ref"] = c.spec_ref;
+  if (!c.description.empty()) j["description"] = c.description;
   if (c.level != Level::must) j["level"] = to_string(c.level);
   if (!c.tags.empty()) j["tags"] = c.tags;
   // "managed-server" is added by the parser for server steps; writing it back is harmless.

@@ -77,7 +77,13 @@ json part_json(const codec::Part& p) {
       } else if (!p.text.empty()) {
         j[p.hex ? "hex" : "text"] = p.text;
       } else if (printable(p.literal) && !p.hex) {
-        j["text"] = p.literal;
+        // A text is a template: a literal ${ in the bytes is written $${.
+        std::string t;
+        for (size_t i = 0; i < p.literal.size(); ++i) {
+          if (p.literal.compare(i, 2, "${") == 0) t += '$';
+          t += p.literal[i];
+        }
+        j["text"] = t;
       } else {
         j["hex"] = to_hex(p.literal);
       }

@@ -1,0 +1,516 @@
+#include "fuzzer/mutate.h"
+
+#include <algorithm>
+#include <set>
+
+#include "common/codec.h"
+
+namespace sockspec::fuzzer {
+
+namespace {
+
+using scenario::Payload;
+using scenario::SendOp;
+using scenario::Step;
+using scenario::Steps;
+
+constexpr size_t kMaxBytes = 65536;    // a mutated payload never grows past this
+constexpr size_t kMaxToken = 64;       // longer literals are not worth splicing whole
+constexpr size_t kMaxTokens = 512;     // the dictionary's size
+constexpr size_t kMaxDripBytes = 512;  // a longer message is dripped in small chunks, not bytes
+
+void add_token(std::set<std::string>& seen, std::vector<std::string>& out, std::string t) {
+  if (t.empty() || t.size() > kMaxToken || out.size() >= kMaxTokens) return;
+  if (t.find("${") != std::string::npos) return;
+  if (seen.insert(t).second) out.push_back(std::move(t));
+}
+
+void tokens_of_parts(const codec::Parts& parts, std::set<std::string>& seen,
+                     std::vector<std::string>& out) {
+  for (const auto& p : parts) {
+    if (p.kind == codec::Part::Kind::block) tokens_of_parts(p.parts, seen, out);
+    if (p.kind == codec::Part::Kind::until) add_token(seen, out, p.delimiter);
+    if (p.kind != codec::Part::Kind::bytes || p.fill) continue;
+    if (p.hex) {
+      if (auto b = from_hex(p.text)) add_token(seen, out, *b);
+    } else if (p.encoding.empty()) {
+      add_token(seen, out, p.text);
+    }
+  }
+}
+
+void tokens_of_payload(const Payload& p, std::set<std::string>& seen,
+                       std::vector<std::string>& out) {
+  switch (p.kind) {
+    case Payload::Kind::literal:
+      add_token(seen, out, p.literal);
+      break;
+    case Payload::Kind::text:
+      if (p.encoding.empty()) add_token(seen, out, p.text.text);
+      break;
+    case Payload::Kind::parts:
+      tokens_of_parts(p.parts, seen, out);
+      break;
+    case Payload::Kind::fill:
+      break;
+  }
+}
+
+void tokens_of_steps(const Steps& steps, std::set<std::string>& seen,
+                     std::vector<std::string>& out) {
+  for (const auto& s : steps) {
+    if (auto* send = std::get_if<SendOp>(&s.op)) tokens_of_payload(send->payload, seen, out);
+    if (auto* e = std::get_if<scenario::ExpectOp>(&s.op)) {
+      if (auto* p = std::get_if<Payload>(&e->matcher.kind)) tokens_of_payload(*p, seen, out);
+      if (auto* r = std::get_if<scenario::RegexMatch>(&e->matcher.kind); r && r->until)
+        add_token(seen, out, *r->until);
+    }
+    if (auto* r = std::get_if<scenario::RepeatOp>(&s.op)) tokens_of_steps(r->steps, seen, out);
+    if (auto* p = std::get_if<scenario::ParallelOp>(&s.op)) tokens_of_steps(p->steps, seen, out);
+  }
+}
+
+codec::Part bytes_part(std::string bytes) {
+  codec::Part p;
+  p.kind = codec::Part::Kind::bytes;
+  p.source = "hex";
+  p.literal = std::move(bytes);
+  return p;
+}
+
+// The bytes of a part that holds bytes with no ${...}: its text, or its hex decoded.
+std::optional<std::string> plain_bytes(const codec::Part& p) {
+  if (p.kind != codec::Part::Kind::bytes || p.fill) return std::nullopt;
+  if (p.text.empty()) return p.literal;
+  if (p.text.find("${") != std::string::npos) return std::nullopt;
+  if (p.hex) return from_hex(p.text);
+  if (!p.encoding.empty()) return std::nullopt;
+  return p.text;
+}
+
+void collect(codec::Parts& parts, std::vector<codec::Part*>& out) {
+  for (auto& p : parts) {
+    out.push_back(&p);
+    if (p.kind == codec::Part::Kind::block) collect(p.parts, out);
+  }
+}
+
+const char* conn_of(const Step& s) {
+  if (auto* x = std::get_if<SendOp>(&s.op)) return x->conn.c_str();
+  if (auto* x = std::get_if<scenario::ExpectOp>(&s.op)) return x->conn.c_str();
+  return nullptr;
+}
+
+// Any op on `conn` (a close, a shutdown, an expect of its end).
+bool uses_conn(const Step& s, const std::string& conn) {
+  return std::visit(
+      [&](const auto& op) {
+        if constexpr (requires { op.conn; }) {
+          return op.conn == conn;
+        } else {
+          return false;
+        }
+      },
+      s.op);
+}
+
+bool opens_conn(const Step& s) {
+  return std::holds_alternative<scenario::ConnectOp>(s.op) ||
+         std::holds_alternative<scenario::OpenOp>(s.op) ||
+         std::holds_alternative<scenario::ListenOp>(s.op) ||
+         std::holds_alternative<scenario::AcceptOp>(s.op);
+}
+
+// A payload's bytes when it has no variables (parts are not encoded here: see as_parts).
+std::optional<std::string> fixed_bytes(const Payload& p, uint64_t run_seed) {
+  auto parts = as_parts(p, run_seed);
+  if (!parts) return std::nullopt;
+  std::string out;
+  for (const auto& part : *parts) {
+    auto b = plain_bytes(part);
+    if (!b) return std::nullopt;
+    out += *b;
+  }
+  return out;
+}
+
+bool parts_capture(const codec::Parts& parts) {
+  return std::any_of(parts.begin(), parts.end(), [](const codec::Part& p) {
+    return !p.capture.empty() || parts_capture(p.parts);
+  });
+}
+
+bool captures(const scenario::Matcher& m) {
+  if (auto* r = std::get_if<scenario::RegexMatch>(&m.kind)) return !r->capture.empty();
+  if (auto* p = std::get_if<scenario::PartsMatch>(&m.kind)) return parts_capture(p->parts);
+  return false;
+}
+
+uint64_t width_max(unsigned width) {
+  return width >= 8 ? UINT64_MAX : (uint64_t{1} << (8 * width)) - 1;
+}
+
+}  // namespace
+
+Dictionary collect_dictionary(const std::vector<scenario::Suite>& suites) {
+  Dictionary d;
+  std::set<std::string> seen;
+  for (const auto& s : suites)
+    for (const auto& c : s.cases) tokens_of_steps(c.steps, seen, d.tokens);
+  return d;
+}
+
+std::optional<codec::Parts> as_parts(const Payload& p, uint64_t run_seed) {
+  switch (p.kind) {
+    case Payload::Kind::parts:
+      return p.parts;
+    case Payload::Kind::literal:
+      return codec::Parts{bytes_part(p.literal)};
+    case Payload::Kind::fill:
+      if (p.fill.bytes > kMaxBytes) return std::nullopt;
+      return codec::Parts{bytes_part(payload::fill_bytes(p.fill, run_seed))};
+    case Payload::Kind::text:
+      break;
+  }
+  const std::string& t = p.text.text;
+  if (!p.encoding.empty()) return std::nullopt;
+  // Literal runs become bytes parts; each ${...} a text part of its own; $${ is a literal ${.
+  codec::Parts out;
+  std::string lit;
+  size_t i = 0;
+  while (i < t.size()) {
+    if (t.compare(i, 3, "$${") == 0) {
+      lit += "${";
+      i += 3;
+      continue;
+    }
+    if (t.compare(i, 2, "${") != 0) {
+      lit += t[i++];
+      continue;
+    }
+    size_t end = t.find('}', i);
+    if (end == std::string::npos) return std::nullopt;
+    if (!lit.empty()) out.push_back(bytes_part(std::exchange(lit, {})));
+    codec::Part hole;
+    hole.kind = codec::Part::Kind::bytes;
+    hole.source = "text";
+    hole.text = t.substr(i, end + 1 - i);
+    out.push_back(std::move(hole));
+    i = end + 1;
+  }
+  if (!lit.empty() || out.empty()) out.push_back(bytes_part(std::move(lit)));
+  return out;
+}
+
+void trim_tail(Steps& steps, size_t at, bool nested) {
+  for (size_t i = nested ? 0 : at + 1; i < steps.size();) {
+    Step& s = steps[i];
+    // A wait that binds nothing only slows the fuzzer down: the liveness check judges.
+    auto* e = std::get_if<scenario::ExpectOp>(&s.op);
+    bool binds = e && (e->capture_from || captures(e->matcher));
+    bool wait = std::holds_alternative<scenario::ExpectOp>(s.op) ||
+                std::holds_alternative<scenario::ExpectEofOp>(s.op) ||
+                std::holds_alternative<scenario::ExpectResetOp>(s.op) ||
+                std::holds_alternative<scenario::ExpectSilenceOp>(s.op) ||
+                std::holds_alternative<scenario::SleepOp>(s.op);
+    if (wait && !binds && !nested) {
+      steps.erase(steps.begin() + static_cast<ptrdiff_t>(i));
+      continue;
+    }
+    if (!s.timeout_ms || *s.timeout_ms > kTailTimeoutMs) s.timeout_ms = kTailTimeoutMs;
+    if (auto* q = std::get_if<scenario::ExpectSilenceOp>(&s.op))
+      q->for_ms = std::min(q->for_ms, kTailTimeoutMs);
+    if (auto* q = std::get_if<scenario::SleepOp>(&s.op)) q->ms = std::min(q->ms, kTailTimeoutMs);
+    if (auto* r = std::get_if<scenario::RepeatOp>(&s.op)) trim_tail(r->steps, 0, true);
+    if (auto* p = std::get_if<scenario::ParallelOp>(&s.op)) trim_tail(p->steps, 0, true);
+    ++i;
+  }
+}
+
+Mutator::Mutator(std::vector<scenario::Case> seeds, scenario::Transport transport,
+                 Dictionary dict, uint64_t seed)
+    : seeds_(std::move(seeds)), transport_(transport), dict_(std::move(dict)), rng_(seed) {
+  for (size_t c = 0; c < seeds_.size(); ++c) {
+    const Steps& steps = seeds_[c].steps;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      const auto* send = std::get_if<SendOp>(&steps[i].op);
+      if (!send) continue;
+      sites_.push_back({c, i});
+      if (auto b = fixed_bytes(send->payload, seed); b && !b->empty() && b->size() <= kMaxToken * 16)
+        donors_.push_back(*b);
+    }
+  }
+}
+
+const std::string& Mutator::donor() {
+  static const std::string none;
+  if (donors_.empty()) return dict_.tokens.empty() ? none : dict_.tokens[below(dict_.tokens.size())];
+  return donors_[below(donors_.size())];
+}
+
+void Mutator::mutate_bytes(std::string& b, std::string& what) {
+  static constexpr size_t kRuns[] = {16, 64, 256, 1024, 4096};
+  static constexpr unsigned char kInteresting[] = {0x00, 0x01, 0x7f, 0x80, 0xff};
+  size_t rounds = 1 + below(3);
+  for (size_t r = 0; r < rounds; ++r) {
+    size_t at = below(b.size() + 1);
+    switch (below(10)) {
+      case 0:
+        if (b.empty()) break;
+        at = below(b.size());
+        b[at] = static_cast<char>(b[at] ^ (1u << below(8)));
+        what += " bit flipped at " + std::to_string(at) + ";";
+        break;
+      case 1:
+        if (b.empty()) break;
+        at = below(b.size());
+        b[at] = static_cast<char>(kInteresting[below(sizeof kInteresting)]);
+        what += " byte " + std::to_string(at) + " set;";
+        break;
+      case 2: {
+        std::string ins(1 + below(8), '\0');
+        for (auto& ch : ins) ch = static_cast<char>(rng_.next());
+        b.insert(at, ins);
+        what += " " + std::to_string(ins.size()) + " random bytes inserted;";
+        break;
+      }
+      case 3: {
+        size_t n = kRuns[below(std::size(kRuns))];
+        char fillc = below(2) ? 'A' : static_cast<char>(rng_.next());
+        b.insert(at, std::string(n, fillc));
+        what += " a run of " + std::to_string(n) + " bytes inserted;";
+        break;
+      }
+      case 4: {
+        if (b.empty()) break;
+        at = below(b.size());
+        size_t n = 1 + below(b.size() - at);
+        b.erase(at, n);
+        what += " " + std::to_string(n) + " bytes deleted;";
+        break;
+      }
+      case 5: {
+        if (b.empty()) break;
+        at = below(b.size());
+        size_t n = 1 + below(std::min<size_t>(b.size() - at, 256));
+        b.insert(at, b.substr(at, n));
+        what += " " + std::to_string(n) + " bytes repeated;";
+        break;
+      }
+      case 6:
+      case 7: {
+        if (dict_.tokens.empty()) break;
+        const std::string& t = dict_.tokens[below(dict_.tokens.size())];
+        if (below(2) == 0 || b.size() < at + t.size()) {
+          b.insert(at, t);
+        } else {
+          b.replace(at, t.size(), t);
+        }
+        what += " a literal of the suites spliced in;";
+        break;
+      }
+      case 8: {
+        const std::string& d = donor();
+        if (d.empty()) break;
+        size_t from = below(d.size());
+        b = b.substr(0, at) + d.substr(from);
+        what += " spliced with another case's message;";
+        break;
+      }
+      case 9:
+        if (b.empty()) break;
+        b.resize(below(b.size()));
+        what += " cut to " + std::to_string(b.size()) + " bytes;";
+        break;
+    }
+    if (b.size() > kMaxBytes) b.resize(kMaxBytes);
+  }
+}
+
+bool Mutator::mutate_parts(codec::Parts& parts, std::string& what) {
+  std::vector<codec::Part*> all;
+  collect(parts, all);
+  std::vector<codec::Part*> typed, plain;
+  for (auto* p : all) {
+    bool number = p->kind == codec::Part::Kind::integer || p->kind == codec::Part::Kind::varint ||
+                  p->kind == codec::Part::Kind::decimal;
+    if (number && p->value.kind == codec::Value::Kind::exact) typed.push_back(p);
+    if (plain_bytes(*p)) plain.push_back(p);
+  }
+  if (!typed.empty() && (plain.empty() || below(3) != 0)) {
+    codec::Part& p = *typed[below(typed.size())];
+    codec::Number& n = p.value.number;
+    std::string field = describe(p) + (p.name.empty() ? "" : " \"" + p.name + "\"");
+    if (p.kind == codec::Part::Kind::varint && below(3) == 0) {
+      // Overlong or unterminated: what no encoder writes, and a decoder must refuse.
+      std::string b = below(2) ? std::string("\x81\x80\x80\x00", 4) : std::string(10, '\xff');
+      p = bytes_part(b);
+      what += " " + field + " written overlong (" + to_hex(b) + ");";
+      return true;
+    }
+    if (n.kind == codec::Number::Kind::length_of && below(2) == 0) {
+      static constexpr int64_t kAdjust[] = {1, -1, 2, 7, 64, 1000, -1000};
+      int64_t a = kAdjust[below(std::size(kAdjust))];
+      n.adjust += a;
+      what += " " + field + " says " + (a > 0 ? "+" : "") + std::to_string(a) +
+              " bytes more than follow;";
+      return true;
+    }
+    if (n.kind == codec::Number::Kind::checksum) {
+      n = {};
+      n.literal = static_cast<int64_t>(rng_.next() & width_max(p.width));
+      what += " " + field + " a wrong checksum (" + std::to_string(n.literal) + ");";
+      return true;
+    }
+    uint64_t max = p.kind == codec::Part::Kind::integer ? width_max(p.width)
+                   : p.kind == codec::Part::Kind::varint
+                       ? (p.format == codec::VarintFormat::mqtt ? 268435455u : UINT64_MAX >> 1)
+                       : uint64_t{INT64_MAX};
+    if (p.is_signed) max >>= 1;
+    const uint64_t choices[] = {0, 1, max, max - 1, max / 2 + 1, rng_.next() & max};
+    uint64_t v = choices[below(std::size(choices))];
+    n = {};
+    n.literal = static_cast<int64_t>(v);
+    what += " " + field + " set to " + std::to_string(v) + ";";
+    return true;
+  }
+  if (!plain.empty()) {
+    codec::Part& p = *plain[below(plain.size())];
+    std::string b = *plain_bytes(p);
+    mutate_bytes(b, what);
+    std::string name = p.name, capture = p.capture;
+    p = bytes_part(std::move(b));
+    p.name = name;
+    p.capture = capture;
+    return true;
+  }
+  if (parts.size() > 1) {
+    size_t k = below(parts.size());
+    if (below(2) == 0 && parts[k].name.empty()) {
+      parts.insert(parts.begin() + static_cast<ptrdiff_t>(k), parts[k]);
+      what += " part " + std::to_string(k) + " repeated;";
+    } else {
+      parts.erase(parts.begin() + static_cast<ptrdiff_t>(k));
+      what += " part " + std::to_string(k) + " left out;";
+    }
+    return true;
+  }
+  return false;
+}
+
+bool Mutator::mutate_sequence(Steps& steps, size_t at, std::string& what) {
+  auto& send = std::get<SendOp>(steps[at].op);
+  bool tcp = transport_ == scenario::Transport::tcp;
+  switch (below(tcp ? 6 : 4)) {
+    case 0: {
+      size_t copies = 1 + below(3);
+      steps.insert(steps.begin() + static_cast<ptrdiff_t>(at) + 1, copies, steps[at]);
+      what += " sent " + std::to_string(copies + 1) + " times;";
+      return true;
+    }
+    case 1: {
+      std::vector<size_t> droppable;
+      for (size_t i = at + 1; i < steps.size(); ++i)
+        if (!opens_conn(steps[i])) droppable.push_back(i);
+      if (droppable.empty()) return false;
+      size_t i = droppable[below(droppable.size())];
+      what += " the " + std::string(scenario::op_name(steps[i].op)) + " step after it left out;";
+      steps.erase(steps.begin() + static_cast<ptrdiff_t>(i));
+      return true;
+    }
+    case 2: {
+      for (size_t j = at + 1; j < steps.size(); ++j) {
+        const char* c = conn_of(steps[j]);
+        if (!std::holds_alternative<SendOp>(steps[j].op) || !c || send.conn != c) continue;
+        Step later = steps[j];
+        steps.erase(steps.begin() + static_cast<ptrdiff_t>(j));
+        steps.insert(steps.begin() + static_cast<ptrdiff_t>(at), std::move(later));
+        what += " the next message on its connection sent before it;";
+        return true;
+      }
+      return false;
+    }
+    case 3: {
+      auto b = fixed_bytes(send.payload, 0);
+      if (!b || b->size() < 2) return false;
+      size_t chunk = b->size() <= kMaxDripBytes ? 1 : b->size() / kMaxDripBytes + 1;
+      Steps drip;
+      for (size_t i = 0; i < b->size(); i += chunk) {
+        Step s = steps[at];
+        auto& d = std::get<SendOp>(s.op);
+        d.payload = Payload{};
+        d.payload.kind = Payload::Kind::literal;
+        d.payload.literal = b->substr(i, chunk);
+        d.repeat = 1;
+        drip.push_back(std::move(s));
+      }
+      steps.erase(steps.begin() + static_cast<ptrdiff_t>(at));
+      steps.insert(steps.begin() + static_cast<ptrdiff_t>(at), drip.begin(), drip.end());
+      what += " dripped " + std::to_string(chunk) + " byte(s) at a time;";
+      return true;
+    }
+    default: {  // TCP: cut in mid-message by a half-close or a reset
+      auto b = fixed_bytes(send.payload, 0);
+      if (!b || b->size() < 2) return false;
+      size_t cut = 1 + below(b->size() - 1);
+      send.payload = Payload{};
+      send.payload.kind = Payload::Kind::literal;
+      send.payload.literal = b->substr(0, cut);
+      send.repeat = 1;
+      std::string conn = send.conn;  // `send` lives in `steps`, which the insert below moves
+      Step end = steps[at];
+      end.label.clear();
+      bool reset = below(2) == 0;
+      if (reset) {
+        end.op = scenario::CloseOp{conn, true};
+      } else {
+        end.op = scenario::ShutdownOp{conn, scenario::ShutdownHow::write};
+      }
+      steps.insert(steps.begin() + static_cast<ptrdiff_t>(at) + 1, std::move(end));
+      // What the cut connection would still have done cannot be done any more.
+      for (size_t j = steps.size(); j-- > at + 2;) {
+        const char* c = conn_of(steps[j]);
+        bool gone = reset ? (c && conn == c) || uses_conn(steps[j], conn)
+                          : std::holds_alternative<SendOp>(steps[j].op) && c && conn == c;
+        if (gone) steps.erase(steps.begin() + static_cast<ptrdiff_t>(j));
+      }
+      what += " cut after " + std::to_string(cut) + " of " + std::to_string(b->size()) +
+              " bytes by a " + (reset ? "reset;" : "half-close;");
+      return true;
+    }
+  }
+}
+
+Mutant Mutator::next() {
+  const Site& site = sites_[below(sites_.size())];
+  Mutant m{seeds_[site.seed], ""};
+  Steps& steps = m.kase.steps;
+  size_t at = site.step;
+  m.what = "step " + std::to_string(at) + " (" + steps[at].pointer + "):";
+  bool done = false;
+  if (below(10) >= 6) done = mutate_sequence(steps, at, m.what);
+  if (!done) {
+    auto& send = std::get<SendOp>(steps[at].op);
+    if (auto parts = as_parts(send.payload, 0)) {
+      done = mutate_parts(*parts, m.what);
+      send.payload = Payload{};
+      send.payload.kind = Payload::Kind::parts;
+      send.payload.parts = std::move(*parts);
+    }
+  }
+  if (!done) m.what += " sent as written;";
+  // Before it too, a check that nothing arrives, or a sleep, only waits: the exchange that
+  // sets the server's state (the expects, the captures) stays.
+  for (size_t i = at; i-- > 0;) {
+    if (std::holds_alternative<scenario::ExpectSilenceOp>(steps[i].op) ||
+        std::holds_alternative<scenario::SleepOp>(steps[i].op)) {
+      steps.erase(steps.begin() + static_cast<ptrdiff_t>(i));
+      --at;
+    }
+  }
+  if (!m.what.empty() && m.what.back() == ';') m.what.pop_back();
+  trim_tail(steps, at, false);
+  return m;
+}
+
+}  // namespace sockspec::fuzzer
