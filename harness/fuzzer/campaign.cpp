@@ -309,7 +309,7 @@ void Campaign::progress(bool last) {
   double s = std::chrono::duration<double>(now - started_).count();
   char line[200];
   std::snprintf(line, sizeof line, "fuzz: %.0f s, %llu inputs (%.0f/s), %zu finding(s), %llu restarts",
-                s, static_cast<unsigned long long>(execs_), s > 0 ? execs_ / s : 0.0, found_.size(),
+                s, static_cast<unsigned long long>(execs_), s > 0 ? static_cast<double>(execs_) / s : 0.0, found_.size(),
                 static_cast<unsigned long long>(restarts_));
   err_ << (tty ? "\r" : "") << line << (tty && !last ? "" : "\n");
   err_.flush();
@@ -397,7 +397,7 @@ int Campaign::finish() {
   r.suites.push_back(std::move(sr));
   r.notes.push_back("fuzz: " + std::to_string(execs_) + " inputs in " +
                     std::to_string(static_cast<int>(secs)) + " s (" +
-                    std::to_string(static_cast<int>(secs > 0 ? execs_ / secs : 0)) +
+                    std::to_string(static_cast<int>(secs > 0 ? static_cast<double>(execs_) / secs : 0)) +
                     " inputs/s), " + std::to_string(restarts_) +
                     " server restarts; black-box: no coverage feedback");
   if (server_) r.server = server_->output();

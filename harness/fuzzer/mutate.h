@@ -10,22 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "fuzzer/input.h"
 #include "payload/payload.h"
 #include "scenario/model.h"
 
 namespace sockspec::fuzzer {
-
-// Literals of the suites (texts, hex strings, delimiters), spliced into mutated bytes.
-struct Dictionary {
-  std::vector<std::string> tokens;
-};
-Dictionary collect_dictionary(const std::vector<scenario::Suite>& suites);
-
-// The steps after the mutated one: their waits (expect, expect_eof, silence, sleep) are left
-// out, since they rarely match a mutated exchange and a fuzzer that waited them out would run
-// a few inputs a second; an expect that captures a value a later step needs stays, waiting
-// this long at most.
-inline constexpr uint64_t kTailTimeoutMs = 100;
 
 struct Mutant {
   scenario::Case kase;
@@ -58,13 +47,5 @@ class Mutator {
   std::vector<std::string> donors_;
   payload::SplitMix64 rng_;
 };
-
-// A send's payload as parts whose literal bytes can be changed in place: literal bytes and a
-// text become bytes parts, each ${...} of a text stays a text part of its own. nullopt for a
-// payload that cannot be (a text in another charset with variables, a fill over 64 KiB).
-std::optional<codec::Parts> as_parts(const scenario::Payload& p, uint64_t run_seed);
-
-// The tail after step `at` as above (`nested`: a repeat's or parallel's body, only capped).
-void trim_tail(scenario::Steps& steps, size_t at, bool nested);
 
 }  // namespace sockspec::fuzzer
