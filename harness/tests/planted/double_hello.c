@@ -15,61 +15,18 @@
  * well-behaved client sends, never reaches it. It is there to check that a fuzzer that repeats
  * or reorders the messages of a conversation finds a state bug that no single message shows.
  *
+ * Where: the line marked PLANTED BUG, in handle_line() below (the HELLO branch). The sockets
+ * (listening on 127.0.0.1, accepting, cutting the input into lines) are planted.h's, and
+ * bug-free.
+ *
  * Usage: double_hello PORT   (binds 127.0.0.1:PORT; build with -fsanitize=address,undefined)
  */
-#define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "planted.h" /* listening, accepting, next_line */
 
 struct session {
-    char name[1024]; /* a line holds at most 1023 bytes */
+    char name[1024]; /* a line holds at most 1023 bytes (planted.h's line_reader) */
     unsigned long messages;
 };
-
-struct reader {
-    int fd;
-    size_t len, used;
-    char buf[1024];
-};
-
-static int listen_on(const char *port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port)),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 16) != 0) {
-        perror("double_hello: listen");
-        exit(2);
-    }
-    return fd;
-}
-
-/* The next line, NUL-terminated without its "\r\n"; NULL at EOF, on an error or a line too long. */
-static char *next_line(struct reader *r) {
-    memmove(r->buf, r->buf + r->used, r->len - r->used);
-    r->len -= r->used;
-    r->used = 0;
-    for (;;) {
-        char *nl = memchr(r->buf, '\n', r->len);
-        if (nl) {
-            *nl = '\0';
-            if (nl > r->buf && nl[-1] == '\r') nl[-1] = '\0';
-            r->used = (size_t)(nl - r->buf) + 1;
-            return r->buf;
-        }
-        if (r->len == sizeof r->buf) return NULL;
-        ssize_t n = read(r->fd, r->buf + r->len, sizeof r->buf - r->len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return NULL;
-        r->len += (size_t)n;
-    }
-}
 
 static void reply(int fd, const char *a, const char *b) {
     char out[1200];
@@ -105,23 +62,17 @@ static int handle_line(int fd, const char *line, struct session **session) {
     return 1;
 }
 
+/* One client: its lines until it leaves, sends a line too long or says BYE. */
+static void serve(int fd) {
+    static struct line_reader r;
+    struct session *session = NULL; /* none until this connection's HELLO */
+    char *line;
+    line_reader_start(&r, fd);
+    while ((line = next_line(&r)) != NULL && handle_line(fd, line, &session)) {
+    }
+    free(session); /* after a second HELLO, the double free */
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PORT\n", argv[0]);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    int lfd = listen_on(argv[1]);
-    for (;;) {
-        static struct reader r;
-        struct session *session = NULL;
-        char *line;
-        r.fd = accept(lfd, NULL, NULL);
-        if (r.fd < 0) continue;
-        r.len = r.used = 0;
-        while ((line = next_line(&r)) != NULL && handle_line(r.fd, line, &session)) {
-        }
-        free(session);
-        close(r.fd);
-    }
+    serve_clients(open_port(argc, argv, "double_hello", SOCK_STREAM), serve);
 }

@@ -12,57 +12,17 @@
  * that a fuzzer that grows a length-prefixed block (or the length field with it) finds a crash
  * and reports the input that caused it.
  *
+ * Where: the line marked PLANTED BUG, in handle_message() below. The sockets (listening on
+ * 127.0.0.1, accepting, reading and writing whole frames) are planted.h's, and bug-free.
+ *
  * Usage: length_overflow PORT   (binds 127.0.0.1:PORT; build with -fsanitize=address,undefined)
  */
-#define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "planted.h" /* listening, accepting, read_full, write_full */
 
 struct message {
     unsigned char length[2]; /* big-endian, as on the wire */
     unsigned char body[64];
 };
-
-static int listen_on(const char *port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port)),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 16) != 0) {
-        perror("length_overflow: listen");
-        exit(2);
-    }
-    return fd;
-}
-
-/* 1 when all LEN bytes were read, 0 on EOF or an error. */
-static int read_full(int fd, unsigned char *p, size_t len) {
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return 0;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 1;
-}
-
-static int write_full(int fd, const unsigned char *p, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return 0;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 1;
-}
 
 /* Answers one message whose body is FRAME[2..]. */
 static int handle_message(int fd, const unsigned char *frame) {
@@ -84,16 +44,5 @@ static void serve(int fd) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PORT\n", argv[0]);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    int lfd = listen_on(argv[1]);
-    for (;;) {
-        int fd = accept(lfd, NULL, NULL);
-        if (fd < 0) continue;
-        serve(fd);
-        close(fd);
-    }
+    serve_clients(open_port(argc, argv, "length_overflow", SOCK_STREAM), serve);
 }

@@ -15,57 +15,14 @@
  * there to check that a fuzzer keeps a captured value valid: it has to replay the LOGIN, send
  * back the token the server made up this time, and mutate only what follows it.
  *
+ * Where: the line marked PLANTED BUG, in run_command() below. The sockets (listening on
+ * 127.0.0.1, accepting, cutting the input into lines) are planted.h's, and bug-free.
+ *
  * Usage: token_login PORT   (binds 127.0.0.1:PORT; build with -fsanitize=address,undefined)
  */
-#define _POSIX_C_SOURCE 200809L
-#include <errno.h>
+#include "planted.h" /* listening, accepting, next_line */
+
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-struct reader {
-    int fd;
-    size_t len, used;
-    char buf[1024];
-};
-
-static int listen_on(const char *port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port)),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 16) != 0) {
-        perror("token_login: listen");
-        exit(2);
-    }
-    return fd;
-}
-
-/* The next line, NUL-terminated without its "\r\n"; NULL at EOF, on an error or a line too long. */
-static char *next_line(struct reader *r) {
-    memmove(r->buf, r->buf + r->used, r->len - r->used);
-    r->len -= r->used;
-    r->used = 0;
-    for (;;) {
-        char *nl = memchr(r->buf, '\n', r->len);
-        if (nl) {
-            *nl = '\0';
-            if (nl > r->buf && nl[-1] == '\r') nl[-1] = '\0';
-            r->used = (size_t)(nl - r->buf) + 1;
-            return r->buf;
-        }
-        if (r->len == sizeof r->buf) return NULL;
-        ssize_t n = read(r->fd, r->buf + r->len, sizeof r->buf - r->len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return NULL;
-        r->len += (size_t)n;
-    }
-}
 
 static void reply(int fd, const char *a, const char *b, size_t blen) {
     char out[1100];
@@ -112,21 +69,15 @@ static void handle_line(int fd, char *line, char token[9]) {
     }
 }
 
+/* One client: its lines until it leaves or sends a line too long. */
+static void serve(int fd) {
+    static struct line_reader r;
+    char token[9] = ""; /* empty until this connection logs in */
+    char *line;
+    line_reader_start(&r, fd);
+    while ((line = next_line(&r)) != NULL) handle_line(fd, line, token);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PORT\n", argv[0]);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    int lfd = listen_on(argv[1]);
-    for (;;) {
-        static struct reader r;
-        char token[9] = ""; /* empty until this connection logs in */
-        char *line;
-        r.fd = accept(lfd, NULL, NULL);
-        if (r.fd < 0) continue;
-        r.len = r.used = 0;
-        while ((line = next_line(&r)) != NULL) handle_line(r.fd, line, token);
-        close(r.fd);
-    }
+    serve_clients(open_port(argc, argv, "token_login", SOCK_STREAM), serve);
 }

@@ -14,29 +14,15 @@
  * is there to check that a fuzzer that truncates a datagram or changes its length field finds a
  * crash over UDP, where no connection breaks to tell it the server died.
  *
+ * Where: the line marked PLANTED BUG, in answer() below. Binding the socket on 127.0.0.1 is
+ * planted.h's; receiving each datagram into its exact-size buffer is here, in main().
+ *
  * Usage: udp_truncated PORT   (binds UDP 127.0.0.1:PORT; build with -fsanitize=address,undefined)
  */
-#define _POSIX_C_SOURCE 200809L
-#include <ctype.h>
-#include <netinet/in.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "planted.h" /* binding the socket */
 
-static int bind_on(const char *port) {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port)),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
-        perror("udp_truncated: bind");
-        exit(2);
-    }
-    return fd;
-}
+#include <ctype.h>
+#include <stdint.h>
 
 /* Answers the datagram IN (a whole header at least) to PEER. */
 static void answer(int fd, const unsigned char *in, const struct sockaddr_in *peer) {
@@ -50,11 +36,7 @@ static void answer(int fd, const unsigned char *in, const struct sockaddr_in *pe
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PORT\n", argv[0]);
-        return 2;
-    }
-    int fd = bind_on(argv[1]);
+    int fd = open_port(argc, argv, "udp_truncated", SOCK_DGRAM);
     for (;;) {
         unsigned char small[8];
         struct sockaddr_in peer;

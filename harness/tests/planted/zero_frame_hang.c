@@ -17,42 +17,15 @@
  * 1..65535 bytes are answered correctly. It is there to check that a fuzzer notices a server
  * that stopped answering and names the input that stopped it.
  *
+ * Where: the line marked PLANTED BUG, in read_body() below. The sockets (listening on
+ * 127.0.0.1, accepting, the blocking read of the header, writing the echo whole) are
+ * planted.h's, and bug-free.
+ *
  * Usage: zero_frame_hang PORT   (binds 127.0.0.1:PORT; build with -fsanitize=address,undefined)
  */
-#define _POSIX_C_SOURCE 200809L
-#include <errno.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
+#include "planted.h" /* listening, accepting, read_full, write_full */
+
 #include <time.h>
-#include <unistd.h>
-
-static int listen_on(const char *port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(port)),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 || listen(fd, 16) != 0) {
-        perror("zero_frame_hang: listen");
-        exit(2);
-    }
-    return fd;
-}
-
-/* Reads the 2-byte header, blocking: 1 when it came, 0 on EOF or an error. */
-static int read_header(int fd, unsigned char *p) {
-    size_t got = 0;
-    while (got < 2) {
-        ssize_t n = read(fd, p + got, 2 - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return 0;
-        got += (size_t)n;
-    }
-    return 1;
-}
 
 /* Reads the LEN-byte body without blocking in read(): 1 when it came, 0 on EOF or an error. */
 static int read_body(int fd, unsigned char *body, size_t len) {
@@ -70,21 +43,10 @@ static int read_body(int fd, unsigned char *body, size_t len) {
     return 1;
 }
 
-static int write_full(int fd, const unsigned char *p, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return 0;
-        p += n;
-        len -= (size_t)n;
-    }
-    return 1;
-}
-
 static void serve(int fd) {
     static unsigned char frame[2 + 65535]; /* any frame the length field can describe */
     for (;;) {
-        if (!read_header(fd, frame)) return;
+        if (!read_full(fd, frame, 2)) return; /* the header, blocking */
         size_t len = (size_t)frame[0] << 8 | frame[1];
         if (!read_body(fd, frame + 2, len)) return;
         if (!write_full(fd, frame, 2 + len)) return; /* the echo: the frame as it came */
@@ -92,16 +54,5 @@ static void serve(int fd) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s PORT\n", argv[0]);
-        return 2;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    int lfd = listen_on(argv[1]);
-    for (;;) {
-        int fd = accept(lfd, NULL, NULL);
-        if (fd < 0) continue;
-        serve(fd);
-        close(fd);
-    }
+    serve_clients(open_port(argc, argv, "zero_frame_hang", SOCK_STREAM), serve);
 }
