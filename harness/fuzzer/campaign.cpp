@@ -166,7 +166,7 @@ engine::CaseOutcome Campaign::run_input(const scenario::Case& c, const scenario:
   return engine::run_case(c, ro);
 }
 
-// Every seed once, as written: those that pass are the corpus; the quickest of each suite that
+// Every seed once, as written: those that pass are the corpus; the smallest of each suite that
 // passes again checks liveness after every input.
 int Campaign::baseline() {
   std::vector<SuiteSeeds> kept;
@@ -183,13 +183,24 @@ int Campaign::baseline() {
       }
     }
     if (passing.empty()) continue;
-    // The liveness check runs after every input: the quickest case that passes again.
-    std::vector<std::pair<double, size_t>> by_time;
+    // The liveness check runs after every input: the case with the fewest steps and no
+    // waits of its own that passes again (chosen by its steps, not by a time, so a campaign
+    // with the same seed checks with the same case).
+    std::vector<std::pair<size_t, size_t>> by_size;
     for (size_t i = 0; i < passing.size(); ++i) {
-      auto r = run_input(passing[i], *ss.suite);
-      if (r.verdict == reports::Verdict::pass) by_time.push_back({r.duration_ms, i});
+      bool waits = scenario::any_step(passing[i].steps, [](const scenario::Step& s) {
+        return std::holds_alternative<scenario::ExpectSilenceOp>(s.op) ||
+               std::holds_alternative<scenario::SleepOp>(s.op);
+      });
+      by_size.push_back({passing[i].steps.size() + (waits ? 1000 : 0), i});
     }
-    if (!by_time.empty()) ss.liveness = passing[std::min_element(by_time.begin(), by_time.end())->second];
+    std::sort(by_size.begin(), by_size.end());
+    for (const auto& [size, i] : by_size) {
+      if (run_input(passing[i], *ss.suite).verdict == reports::Verdict::pass) {
+        ss.liveness = passing[i];
+        break;
+      }
+    }
     if (ss.liveness.steps.empty()) continue;
     total += passing.size();
     ss.seeds = std::move(passing);
