@@ -80,7 +80,6 @@ bool captures(const scenario::Matcher& m) {
   return false;
 }
 
-
 }  // namespace
 
 codec::Part bytes_part(std::string bytes) {
@@ -144,7 +143,6 @@ uint64_t width_max(unsigned width) {
   return width >= 8 ? UINT64_MAX : (uint64_t{1} << (8 * width)) - 1;
 }
 
-
 Dictionary collect_dictionary(const std::vector<scenario::Suite>& suites) {
   Dictionary d;
   std::set<std::string> seen;
@@ -193,6 +191,18 @@ std::optional<codec::Parts> as_parts(const Payload& p, uint64_t run_seed) {
   }
   if (!lit.empty() || out.empty()) out.push_back(bytes_part(std::move(lit)));
   return out;
+}
+
+size_t drop_waits(Steps& steps, size_t end) {
+  size_t dropped = 0;
+  for (size_t i = std::min(end, steps.size()); i-- > 0;) {
+    if (std::holds_alternative<scenario::ExpectSilenceOp>(steps[i].op) ||
+        std::holds_alternative<scenario::SleepOp>(steps[i].op)) {
+      steps.erase(steps.begin() + static_cast<ptrdiff_t>(i));
+      ++dropped;
+    }
+  }
+  return dropped;
 }
 
 void trim_tail(Steps& steps, size_t at, bool nested) {

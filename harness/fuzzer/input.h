@@ -34,6 +34,11 @@ std::optional<codec::Parts> as_parts(const scenario::Payload& p, uint64_t run_se
 // The tail after step `at` as above (`nested`: a repeat's or parallel's body, only capped).
 void trim_tail(scenario::Steps& steps, size_t at, bool nested);
 
+// Leaves out the top-level steps before `end` that only wait (expect_silence, sleep): the
+// exchange that sets the server's state (the expects, the captures) stays. Returns how many
+// steps were left out.
+size_t drop_waits(scenario::Steps& steps, size_t end);
+
 // A bytes part holding `bytes`.
 codec::Part bytes_part(std::string bytes);
 // The bytes of a part that holds bytes with no ${...}; nullopt for any other part.

@@ -26,8 +26,8 @@ void collect(codec::Parts& parts, std::vector<codec::Part*>& out) {
 
 }  // namespace
 
-Mutator::Mutator(std::vector<scenario::Case> seeds, scenario::Transport transport,
-                 Dictionary dict, uint64_t seed)
+Mutator::Mutator(std::vector<scenario::Case> seeds, scenario::Transport transport, Dictionary dict,
+                 uint64_t seed)
     : seeds_(std::move(seeds)), transport_(transport), dict_(std::move(dict)), rng_(seed) {
   for (size_t c = 0; c < seeds_.size(); ++c) {
     const Steps& steps = seeds_[c].steps;
@@ -43,7 +43,8 @@ Mutator::Mutator(std::vector<scenario::Case> seeds, scenario::Transport transpor
 
 const std::string& Mutator::donor() {
   static const std::string none;
-  if (donors_.empty()) return dict_.tokens.empty() ? none : dict_.tokens[below(dict_.tokens.size())];
+  if (donors_.empty())
+    return dict_.tokens.empty() ? none : dict_.tokens[below(dict_.tokens.size())];
   return donors_[below(donors_.size())];
 }
 
@@ -298,15 +299,7 @@ Mutant Mutator::next() {
     }
   }
   if (!done) m.what += " sent as written;";
-  // Before it too, a check that nothing arrives, or a sleep, only waits: the exchange that
-  // sets the server's state (the expects, the captures) stays.
-  for (size_t i = at; i-- > 0;) {
-    if (std::holds_alternative<scenario::ExpectSilenceOp>(steps[i].op) ||
-        std::holds_alternative<scenario::SleepOp>(steps[i].op)) {
-      steps.erase(steps.begin() + static_cast<ptrdiff_t>(i));
-      --at;
-    }
-  }
+  at -= drop_waits(steps, at);  // before it too, the waits only slow the fuzzer down
   if (!m.what.empty() && m.what.back() == ';') m.what.pop_back();
   trim_tail(steps, at, false);
   return m;
