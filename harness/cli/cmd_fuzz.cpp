@@ -25,18 +25,21 @@ int cmd_fuzz(const Invocation& inv) {
       "is reduced to the steps and bytes it needs and written as a suite in DIR/findings/ that\n"
       "`sockspec run FILE --server-cmd ...` replays (and fails). A managed server (--server-cmd,\n"
       "builtin:SERVICE) is restarted after each finding; a --target is only watched.\n"
+      "A server built with clang -fsanitize-coverage=trace-pc-guard and linked with sockspec's\n"
+      "coverage runtime (docs/fuzz.md) tells which code each input reached: the inputs that\n"
+      "reach new code become seeds too. Any other server is fuzzed black-box, and it says so.\n"
       "Exit 0: nothing found; 1: a finding; 2: bad usage; 3: the server never started.\n"
       "\noptions");
-  desc.add_options()("help,h", "show this help")(
-      "target,t", po::value(&o.target), "HOST:PORT or builtin:SERVICE")(
+  desc.add_options()("help,h", "show this help")("target,t", po::value(&o.target),
+                                                 "HOST:PORT or builtin:SERVICE")(
       "server-cmd", po::value(&o.server_cmd),
       "start this command as the server ({port} is replaced), restart it after each finding")(
       "filter,f", po::value(&o.filters)->composing(),
       "start only from cases whose SUITE/ID matches this glob (repeatable)")(
       "duration", number_option(&o.duration_s, "--duration", 0.1, 7 * 24 * 3600.0),
-      "seconds to fuzz (default 60)")(
-      "max-execs", count_option(&o.max_execs, "--max-execs", 1, UINT64_MAX),
-      "stop after this many inputs")(
+      "seconds to fuzz (default 60)")("max-execs",
+                                      count_option(&o.max_execs, "--max-execs", 1, UINT64_MAX),
+                                      "stop after this many inputs")(
       "max-findings", count_option(&o.max_findings, "--max-findings", 1, UINT64_MAX),
       "stop after this many distinct findings")(
       "seed", count_option(&o.seed, "--seed", 0, UINT64_MAX),
@@ -45,6 +48,8 @@ int cmd_fuzz(const Invocation& inv) {
       "inputs at once; 1 (one server, one input at a time, so each finding names its input)")(
       "restart-every", count_option(&o.restart_every, "--restart-every", 1, UINT64_MAX),
       "restart the managed server every N inputs (default: only after a finding)")(
+      "no-coverage", po::bool_switch(&o.no_coverage),
+      "fuzz black-box even when the server reports coverage (to compare the two)")(
       "minimize-budget", count_option(&minimize, "--minimize-budget", 0, 100000),
       "replays the reduction of one finding may spend (default 400; 0 keeps it as found)")(
       "out", po::value(&o.out_dir),

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "engine/case_run.h"
+#include "fuzzer/coverage.h"
 #include "fuzzer/finding.h"
 #include "fuzzer/input.h"
 #include "fuzzer/minimize.h"
@@ -19,6 +20,7 @@
 #include "runner/report_files.h"
 #include "runner/suites.h"
 #include "runner/target.h"
+#include "sockspec-coverage.h"
 
 namespace sockspec::fuzzer {
 
@@ -27,6 +29,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kStartLimit = std::chrono::seconds(10);
 constexpr auto kMinimizeLimit = std::chrono::seconds(120);
+constexpr size_t kMaxSeeds = 4096;  // per suite, with the inputs kept for new coverage
 
 // One suite's part of the campaign: its passing cases mutate; one of them checks liveness.
 struct SuiteSeeds {
@@ -97,6 +100,9 @@ class Campaign {
   std::vector<std::string> order_;      // keys in the order found
   std::string started_at_;
   bool stopped_ = false;  // the target is gone and cannot be restarted, or the user stopped us
+  std::unique_ptr<Coverage> cov_;  // null: black-box
+  uint64_t kept_ = 0;              // inputs that reached new code, kept as seeds
+  std::string mode_;               // "black-box ..." or "coverage feedback ...", for the report
 };
 
 int Campaign::load() {
@@ -130,8 +136,7 @@ int Campaign::load() {
     if (o_.paths.empty() && !s.service.empty() && s.service != spec_.builtin) continue;
     SuiteSeeds ss{&s, {}, {}, nullptr};
     for (const auto& c : s.cases) {
-      if (runner::selected(sel, s.suite + "/" + c.id, c.tags) && can_check_liveness(c) &&
-          light(c))
+      if (runner::selected(sel, s.suite + "/" + c.id, c.tags) && can_check_liveness(c) && light(c))
         ss.seeds.push_back(c);
     }
     if (!ss.seeds.empty()) seeds_.push_back(std::move(ss));
@@ -146,8 +151,22 @@ int Campaign::load() {
 
 int Campaign::start() {
   bool tcp = false, udp = false;
-  for (const auto& ss : seeds_) (ss.suite->transport == scenario::Transport::tcp ? tcp : udp) = true;
-  runner::Prepared p = runner::prepare_target(spec_, o_.target, o_.server_cmd, o_.self_exe, tcp, udp);
+  for (const auto& ss : seeds_)
+    (ss.suite->transport == scenario::Transport::tcp ? tcp : udp) = true;
+  // Coverage needs a server we start (it inherits the map's name) built with our runtime;
+  // whether it was is known once it runs (baseline()).
+  runner::ServerEnv env;
+  if (!o_.no_coverage && !o_.server_cmd.empty()) {
+    std::string why;
+    cov_ = Coverage::create(why);
+    if (cov_) {
+      env.push_back({SOCKSPEC_COVERAGE_ENV, cov_->name()});
+    } else {
+      err_ << "fuzz: no coverage map (" << why << "): black-box\n";
+    }
+  }
+  runner::Prepared p = runner::prepare_target(spec_, o_.target, o_.server_cmd, o_.self_exe, tcp,
+                                              udp, -1, false, env);
   server_ = std::move(p.server);
   if (!p.error.empty()) {
     err_ << "fuzz: " << p.error << "\n";
@@ -159,7 +178,11 @@ int Campaign::start() {
 
 engine::CaseOutcome Campaign::run_input(const scenario::Case& c, const scenario::Suite& s,
                                         double timeout_scale) {
-  engine::RunCaseOptions ro{target_, seed_, s.default_timeout_ms, nullptr, o_.cancel_fd,
+  engine::RunCaseOptions ro{target_,
+                            seed_,
+                            s.default_timeout_ms,
+                            nullptr,
+                            o_.cancel_fd,
                             [](const std::string& n) -> std::optional<std::string> {
                               const char* v = std::getenv(n.c_str());
                               return v ? std::optional<std::string>(v) : std::nullopt;
@@ -228,8 +251,19 @@ int Campaign::baseline() {
             "starts from cases that pass (sockspec run shows why they fail)\n";
     return 2;
   }
-  out_ << "fuzz: " << total << " seed case(s) from " << seeds_.size() << " suite(s); "
-       << "black-box (no coverage feedback); seed " << seed_ << "\n";
+  if (cov_ && cov_->attached()) {
+    cov_->take_new();
+    mode_ = "coverage feedback: the seeds reached " + std::to_string(cov_->reached()) + " of " +
+            std::to_string(cov_->edges()) + " edges";
+  } else {
+    mode_ = o_.no_coverage ? "black-box (--no-coverage)"
+                           : "black-box (the server reports no coverage: build it with clang "
+                             "-fsanitize-coverage=trace-pc-guard and sockspec's coverage runtime, "
+                             "docs/fuzz.md)";
+    cov_.reset();
+  }
+  out_ << "fuzz: " << total << " seed case(s) from " << seeds_.size() << " suite(s); " << mode_
+       << "; seed " << seed_ << "\n";
   return 0;
 }
 
@@ -275,8 +309,7 @@ bool Campaign::replays(const scenario::Case& input, const SuiteSeeds& ss, const 
   return f && f->key == key;
 }
 
-void Campaign::record(const Finding& f, const Mutant& m, const SuiteSeeds& ss,
-                      std::string output) {
+void Campaign::record(const Finding& f, const Mutant& m, const SuiteSeeds& ss, std::string output) {
   scenario::Case input = m.kase;
   size_t before = input.steps.size();
   if (server_) {
@@ -291,28 +324,31 @@ void Campaign::record(const Finding& f, const Mutant& m, const SuiteSeeds& ss,
     if (replays(input, ss, f.key)) output = server_->output().stderr_text;
   }
   std::string name = slug(f);
-  for (int n = 2; std::any_of(found_.begin(), found_.end(),
-                              [&](const auto& kv) { return kv.second.file.find("/" + name + ".json") != std::string::npos; });
+  for (int n = 2;
+       std::any_of(found_.begin(), found_.end(),
+                   [&](const auto& kv) {
+                     return kv.second.file.find("/" + name + ".json") != std::string::npos;
+                   });
        ++n)
     name = slug(f) + "-" + std::to_string(n);
   std::string dir = (o_.out_dir.empty() ? std::string("fuzz-out") : o_.out_dir) + "/findings";
   std::filesystem::create_directories(dir);
   std::string file = dir + "/" + name + ".json";
-  std::string description = "Found by sockspec fuzz (seed " + std::to_string(seed_) + ", input " +
-                            std::to_string(execs_) + ") from " + ss.suite->suite + "/" +
-                            m.kase.id + ": " + m.what + ". Reduced from " +
-                            std::to_string(before) + " steps to " +
-                            std::to_string(input.steps.size()) + ". The steps after the input (" +
-                            "labelled \"still answering\") are the liveness check. Server stderr:\n" +
-                            output.substr(0, 16384);
+  std::string description =
+      "Found by sockspec fuzz (seed " + std::to_string(seed_) + ", input " +
+      std::to_string(execs_) + ") from " + ss.suite->suite + "/" + m.kase.id + ": " + m.what +
+      ". Reduced from " + std::to_string(before) + " steps to " +
+      std::to_string(input.steps.size()) + ". The steps after the input (" +
+      "labelled \"still answering\") are the liveness check. Server stderr:\n" +
+      output.substr(0, 16384);
   std::ofstream(file) << finding_suite_json(*ss.suite, with_liveness(input, ss.liveness),
                                             "finding-" + name, f.summary, description);
   Found fd{f, file, m.what, execs_, 1, ""};
   fd.rerun = runner::shell_quote(o_.invoked_as) + " run " + runner::shell_quote(file) +
              (o_.server_cmd.empty() ? "" : " --server-cmd " + runner::shell_quote(o_.server_cmd)) +
              (o_.target.empty() ? "" : " --target " + runner::shell_quote(o_.target));
-  out_ << "fuzz: finding " << found_.size() + 1 << ": " << f.summary << "\n      reproducer: "
-       << file << "\n      replay: " << fd.rerun << "\n";
+  out_ << "fuzz: finding " << found_.size() + 1 << ": " << f.summary
+       << "\n      reproducer: " << file << "\n      replay: " << fd.rerun << "\n";
   order_.push_back(f.key);
   found_.emplace(f.key, std::move(fd));
 }
@@ -325,10 +361,16 @@ void Campaign::progress(bool last) {
   last_progress_ = now;
   double s = std::chrono::duration<double>(now - started_).count();
   char line[200];
-  std::snprintf(line, sizeof line, "fuzz: %.0f s, %llu inputs (%.0f/s), %zu finding(s), %llu restarts",
-                s, static_cast<unsigned long long>(execs_), s > 0 ? static_cast<double>(execs_) / s : 0.0, found_.size(),
-                static_cast<unsigned long long>(restarts_));
-  err_ << (tty ? "\r" : "") << line << (tty && !last ? "" : "\n");
+  std::snprintf(
+      line, sizeof line, "fuzz: %.0f s, %llu inputs (%.0f/s), %zu finding(s), %llu restarts", s,
+      static_cast<unsigned long long>(execs_), s > 0 ? static_cast<double>(execs_) / s : 0.0,
+      found_.size(), static_cast<unsigned long long>(restarts_));
+  std::string cov;
+  if (cov_) {
+    cov = ", " + std::to_string(cov_->reached()) + "/" + std::to_string(cov_->edges()) +
+          " edges, " + std::to_string(kept_) + " inputs kept";
+  }
+  err_ << (tty ? "\r" : "") << line << cov << (tty && !last ? "" : "\n");
   err_.flush();
 }
 
@@ -351,7 +393,15 @@ void Campaign::loop() {
     m.kase = std::move(*valid);
     run_input(m.kase, *ss.suite);
     ++execs_;
-    if (auto f = check(ss)) {
+    auto f = check(ss);
+    // An input that reached code no earlier one did is mutated in its turn (the edges a crash
+    // reached are taken too, so they are not credited to the next input).
+    size_t fresh = cov_ ? cov_->take_new() : 0;
+    if (!f && fresh > 0 && ss.mutator->seeds() < kMaxSeeds) {
+      ss.mutator->add_seed(m.kase);
+      ++kept_;
+    }
+    if (f) {
       auto it = found_.find(f->key);
       if (it != found_.end()) {
         ++it->second.seen;
@@ -420,15 +470,18 @@ int Campaign::finish() {
     sr.cases.push_back(std::move(c));
   }
   r.suites.push_back(std::move(sr));
-  r.notes.push_back("fuzz: " + std::to_string(execs_) + " inputs in " +
-                    std::to_string(static_cast<int>(secs)) + " s (" +
-                    std::to_string(static_cast<int>(secs > 0 ? static_cast<double>(execs_) / secs : 0)) +
-                    " inputs/s), " + std::to_string(restarts_) +
-                    " server restarts, " + std::to_string(unconfirmed_) +
-                    " finding(s) not confirmed on a fresh server; black-box: no coverage feedback");
+  r.notes.push_back(
+      "fuzz: " + std::to_string(execs_) + " inputs in " + std::to_string(static_cast<int>(secs)) +
+      " s (" + std::to_string(static_cast<int>(secs > 0 ? static_cast<double>(execs_) / secs : 0)) +
+      " inputs/s), " + std::to_string(restarts_) + " server restarts, " +
+      std::to_string(unconfirmed_) + " finding(s) not confirmed on a fresh server; " + mode_ +
+      (cov_ ? "; at the end " + std::to_string(cov_->reached()) + " edges, " +
+                  std::to_string(kept_) + " inputs kept as seeds for new edges"
+            : ""));
   if (server_) r.server = server_->output();
   r.exit_code = found_.empty() ? 0 : 1;
-  out_ << "\n" << found_.size() << " finding(s) in " << execs_ << " inputs (seed " << seed_ << ")\n";
+  out_ << "\n"
+       << found_.size() << " finding(s) in " << execs_ << " inputs (seed " << seed_ << ")\n";
   if (!o_.out_dir.empty()) {
     runner::ReportPaths paths;
     paths.defaults_in(o_.out_dir, "", "index.html");
@@ -439,8 +492,7 @@ int Campaign::finish() {
 
 int Campaign::run() {
   if (int rc = load()) return rc;
-  seed_ = o_.seed_given ? o_.seed
-                        : static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+  seed_ = o_.seed_given ? o_.seed : static_cast<uint64_t>(Clock::now().time_since_epoch().count());
   pick_ = payload::SplitMix64(seed_);
   started_at_ = runner::utc_now_iso8601();
   if (int rc = start()) return rc;

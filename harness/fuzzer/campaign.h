@@ -23,6 +23,7 @@ struct FuzzOptions {
   unsigned jobs = 1;
   uint64_t restart_every = 0;  // restart the managed server every N inputs (0: after findings)
   size_t minimize_budget = 400;  // replays the reduction of one finding may spend
+  bool no_coverage = false;      // black-box even when the server's runtime reports coverage
   std::string out_dir;
   std::string command_line, self_exe, invoked_as;
   std::vector<std::string> builtin_services;

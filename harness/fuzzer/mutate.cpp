@@ -16,6 +16,7 @@ namespace {
 
 constexpr size_t kMaxDripBytes = 512;  // a longer message is dripped in small chunks, not bytes
 constexpr size_t kMaxDonor = 1024;     // another case's message spliced in, at most
+constexpr size_t kMaxDonors = 4096;    // kept for splices (inputs kept for coverage add theirs)
 
 void collect(codec::Parts& parts, std::vector<codec::Part*>& out) {
   for (auto& p : parts) {
@@ -28,16 +29,21 @@ void collect(codec::Parts& parts, std::vector<codec::Part*>& out) {
 
 Mutator::Mutator(std::vector<scenario::Case> seeds, scenario::Transport transport, Dictionary dict,
                  uint64_t seed)
-    : seeds_(std::move(seeds)), transport_(transport), dict_(std::move(dict)), rng_(seed) {
-  for (size_t c = 0; c < seeds_.size(); ++c) {
-    const Steps& steps = seeds_[c].steps;
-    for (size_t i = 0; i < steps.size(); ++i) {
-      const auto* send = std::get_if<SendOp>(&steps[i].op);
-      if (!send) continue;
-      sites_.push_back({c, i});
-      if (auto b = fixed_bytes(send->payload, seed); b && !b->empty() && b->size() <= kMaxDonor)
-        donors_.push_back(*b);
-    }
+    : transport_(transport), dict_(std::move(dict)), rng_(seed), payload_seed_(seed) {
+  for (auto& c : seeds) add_seed(std::move(c));
+}
+
+void Mutator::add_seed(scenario::Case c) {
+  size_t at = seeds_.size();
+  seeds_.push_back(std::move(c));
+  const Steps& steps = seeds_.back().steps;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const auto* send = std::get_if<SendOp>(&steps[i].op);
+    if (!send) continue;
+    sites_.push_back({at, i});
+    if (auto b = fixed_bytes(send->payload, payload_seed_);
+        b && !b->empty() && b->size() <= kMaxDonor && donors_.size() < kMaxDonors)
+      donors_.push_back(*b);
   }
 }
 

@@ -28,6 +28,9 @@ class Mutator {
           uint64_t seed);
   bool empty() const { return sites_.empty(); }
   Mutant next();
+  // Another case to mutate: an input that reached code no earlier one did (coverage feedback).
+  void add_seed(scenario::Case c);
+  size_t seeds() const { return seeds_.size(); }
 
  private:
   struct Site {
@@ -46,6 +49,7 @@ class Mutator {
   std::vector<Site> sites_;
   std::vector<std::string> donors_;
   payload::SplitMix64 rng_;
+  uint64_t payload_seed_;  // for the random bytes of a seed's fill payloads
 };
 
 }  // namespace sockspec::fuzzer

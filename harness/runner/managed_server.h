@@ -9,6 +9,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "engine/context.h"
 #include "net/address.h"
@@ -16,6 +18,8 @@
 #include "reports/model.h"
 
 namespace sockspec::runner {
+
+using ServerEnv = std::vector<std::pair<std::string, std::string>>;  // NAME, value
 
 class ManagedServer : public engine::ServerControl {
  public:
@@ -42,6 +46,8 @@ class ManagedServer : public engine::ServerControl {
   std::string command_line() const { return command_; }
   // Start the server in this network namespace (an open ns/net file; packet-level impairment).
   void set_netns(int fd) { netns_fd_ = fd; }
+  // Variables the server gets besides sockspec's own environment (the fuzzer's coverage map).
+  void set_env(ServerEnv env) { env_ = std::move(env); }
   reports::ServerOutput output() const;
   // Forgets what the server printed so far (the fuzzer reads each crash's output alone).
   void clear_output();
@@ -59,6 +65,7 @@ class ManagedServer : public engine::ServerControl {
   bool probe_tcp_, probe_udp_;
   pid_t pid_ = -1;
   int netns_fd_ = -1;
+  ServerEnv env_;
   int last_status_ = 0;
   std::thread capture_;
   std::atomic<bool> stop_capture_{false};

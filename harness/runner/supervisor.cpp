@@ -57,7 +57,7 @@ namespace {
 
 }  // namespace
 
-void supervise(pid_t parent, char* const* argv) {
+void supervise(pid_t parent, char* const* argv, char* const* envp) {
   sigset_t wanted;
   sigemptyset(&wanted);
   sigaddset(&wanted, SIGCHLD);
@@ -78,7 +78,7 @@ void supervise(pid_t parent, char* const* argv) {
     sigemptyset(&none);
     ::signal(SIGPIPE, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, nullptr);  // the harness blocks SIGINT/SIGTERM
-    execvp(argv[0], argv);
+    execvpe(argv[0], argv, envp);
     _exit(127);
   }
   const timespec tick{0, 100'000'000};

@@ -23,8 +23,8 @@ namespace sockspec::runner {
 std::optional<std::vector<std::string>> plain_command_words(std::string_view command);
 
 // Runs in the freshly forked child with stdout/stderr already in place; never returns.
-// `argv` is what to exec (the words, or /bin/sh -c COMMAND), `parent` sockspec's pid.
-// Async-signal-safe calls only: sockspec has threads.
-[[noreturn]] void supervise(pid_t parent, char* const* argv);
+// `argv` is what to exec (the words, or /bin/sh -c COMMAND), `envp` its environment,
+// `parent` sockspec's pid. Async-signal-safe calls only: sockspec has threads.
+[[noreturn]] void supervise(pid_t parent, char* const* argv, char* const* envp);
 
 }  // namespace sockspec::runner

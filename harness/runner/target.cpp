@@ -181,7 +181,7 @@ Prepared prepare_unix(const TargetSpec& spec, const std::string& server_cmd, boo
 
 Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
                         const std::string& server_cmd, const std::string& self_exe, bool tcp,
-                        bool udp, int netns_fd, bool defer_tcp_check) {
+                        bool udp, int netns_fd, bool defer_tcp_check, ServerEnv server_env) {
   if (spec.unix) return prepare_unix(spec, server_cmd, tcp, udp);
   Prepared p;
   if (spec.builtin.empty() && server_cmd.empty()) {
@@ -213,6 +213,7 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
   }
   p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
   if (netns_fd >= 0) p.server->set_netns(netns_fd);
+  p.server->set_env(std::move(server_env));
   start_server(p);
   if (!p.error.empty()) return p;
   p.target.name = target_text.empty() ? addr.to_string() : target_text;

@@ -44,7 +44,8 @@ struct Prepared {
 // impairment); `spec.host` is then its address there.
 Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
                         const std::string& server_cmd, const std::string& self_exe, bool tcp,
-                        bool udp, int netns_fd = -1, bool defer_tcp_check = false);
+                        bool udp, int netns_fd = -1, bool defer_tcp_check = false,
+                        ServerEnv server_env = {});
 
 struct Reach {
   engine::Target target;

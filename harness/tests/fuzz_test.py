@@ -15,6 +15,7 @@ import unittest
 
 SOCKSPEC = os.environ.get("SOCKSPEC", "sockspec")
 PLANTED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "planted")
+RUNTIME = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "coverage_runtime")
 CFLAGS = ["-g", "-O1", "-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
 # Inputs each campaign may spend; every planted bug was found well within this by every seed
 # tried (docs/fuzz.md has the figures).
@@ -26,6 +27,20 @@ def build(tmp, name):
     exe = os.path.join(tmp, name)
     subprocess.run(["gcc", *CFLAGS, "-o", exe, os.path.join(PLANTED, name + ".c")], check=True)
     return exe
+
+
+def build_with_coverage(tmp, name):
+    """As docs/fuzz.md tells a user: clang's trace-pc-guard, and the runtime linked in."""
+    exe = os.path.join(tmp, name + "-coverage")
+    subprocess.run(["clang", *CFLAGS, "-fsanitize-coverage=trace-pc-guard", "-I", RUNTIME, "-o", exe,
+                    os.path.join(PLANTED, name + ".c"), os.path.join(RUNTIME, "sockspec-coverage.c")],
+                   check=True)
+    return exe
+
+
+def notes(out):
+    with open(os.path.join(out, "report.json")) as f:
+        return " ".join(json.load(f)["notes"])
 
 
 def fuzz(suite, cmd, out, *extra):
@@ -92,6 +107,40 @@ class PlantedBugs(unittest.TestCase):
 
     def test_a_truncated_datagram_is_read_past_its_end(self):
         self.found_once_and_replays("udp_truncated", "AddressSanitizer", "--max-findings", "1")
+
+
+class CoverageFeedback(unittest.TestCase):
+    def test_a_server_built_with_the_runtime_reports_the_edges_and_new_ones_grow_the_seeds(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            exe = build_with_coverage(tmp, "token_login")
+            suite = os.path.join(PLANTED, "token_login.json")
+            out = os.path.join(tmp, "cov")
+            r = subprocess.run([SOCKSPEC, "fuzz", suite, "--server-cmd", f"{exe} {{port}}", "--seed", SEED,
+                                "--max-execs", "200", "--duration", "300", "--minimize-budget", "0",
+                                "--out", out], capture_output=True, text=True, timeout=600)
+            self.assertIn(r.returncode, (0, 1), r.stdout + r.stderr)
+            text = notes(out)
+            m = re.search(r"coverage feedback: the seeds reached (\d+) of (\d+) edges; at the end (\d+) "
+                          r"edges, (\d+) inputs kept", text)
+            self.assertIsNotNone(m, text)
+            seeds, total, end, kept = map(int, m.groups())
+            self.assertGreater(seeds, 0, text)
+            self.assertGreater(end, seeds, text)  # the mutants reached code the suite does not
+            self.assertLessEqual(end, total, text)
+            self.assertGreater(kept, 0, text)
+            # Asked not to, it runs black-box; and a server built without the runtime is
+            # fuzzed black-box, saying why.
+            out = os.path.join(tmp, "off")
+            subprocess.run([SOCKSPEC, "fuzz", suite, "--server-cmd", f"{exe} {{port}}", "--seed", SEED,
+                            "--max-execs", "20", "--no-coverage", "--out", out], capture_output=True,
+                           text=True, timeout=600)
+            self.assertIn("black-box (--no-coverage)", notes(out))
+            plain = build(tmp, "token_login")
+            out = os.path.join(tmp, "plain")
+            r = subprocess.run([SOCKSPEC, "fuzz", suite, "--server-cmd", f"{plain} {{port}}", "--seed", SEED,
+                                "--max-execs", "20", "--out", out], capture_output=True, text=True, timeout=600)
+            self.assertIn("the server reports no coverage", notes(out))
+            self.assertIn("the server reports no coverage", r.stdout)
 
 
 class ReferenceServers(unittest.TestCase):

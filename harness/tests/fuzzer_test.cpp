@@ -1,14 +1,19 @@
 // The fuzzer's pure parts: sanitizer reports read, findings told apart, delta debugging, and
 // mutations that keep a case valid and change what the protocol cares about.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <set>
 
+#include "fuzzer/coverage.h"
 #include "fuzzer/finding.h"
 #include "fuzzer/minimize.h"
 #include "fuzzer/mutate.h"
 #include "fuzzer/reproducer.h"
 #include "scenario/parse.h"
+#include "sockspec-coverage.h"
 
 namespace sockspec::fuzzer {
 namespace {
@@ -60,7 +65,8 @@ TEST(Findings, SanitizerBeforeSignalBeforeSilence) {
   auto a = classify(kAsan, "exit status 1", "");
   ASSERT_TRUE(a);
   EXPECT_EQ(a->kind, Finding::Kind::sanitizer);
-  EXPECT_EQ(a->summary, "AddressSanitizer: heap-buffer-overflow in handle_message length_overflow.c:42");
+  EXPECT_EQ(a->summary,
+            "AddressSanitizer: heap-buffer-overflow in handle_message length_overflow.c:42");
   EXPECT_EQ(slug(*a), "asan-heap-buffer-overflow-handle_message-length_overflow-c-42");
 
   auto s = classify("", "killed by SEGV", "");
@@ -91,8 +97,9 @@ TEST(Findings, AUseAfterFreeAndADoubleFreeOfTheSameMemoryAreOneBug) {
   auto twice = classify(report("attempting double-free", "free_session"), "exit status 1", "");
   ASSERT_TRUE(uaf && twice);
   EXPECT_EQ(uaf->key, twice->key);
-  EXPECT_EQ(uaf->summary,
-            "AddressSanitizer: heap-use-after-free in handle_line d.c:97 (freed in handle_line d.c:84)");
+  EXPECT_EQ(
+      uaf->summary,
+      "AddressSanitizer: heap-use-after-free in handle_line d.c:97 (freed in handle_line d.c:84)");
   // Without a free in the report, the place it happened tells bugs apart.
   EXPECT_NE(classify(kAsan, "", "")->key, uaf->key);
 }
@@ -111,7 +118,10 @@ TEST(Ddmin, FindsTheTwoItemsThatMatterWithinItsBudget) {
   EXPECT_EQ(keep, (std::vector<size_t>{3, 11}));
   EXPECT_EQ(calls, 200 - budget);
   size_t none = 0;
-  EXPECT_EQ(ddmin(16, [](const std::vector<size_t>&) { return true; }, none).size(), 16u);
+  EXPECT_EQ(ddmin(
+                16, [](const std::vector<size_t>&) { return true; }, none)
+                .size(),
+            16u);
 }
 
 const char* kSuite = R"json({
@@ -196,6 +206,45 @@ TEST(Reproducer, TheLivenessCheckFollowsOnConnectionsOfItsOwn) {
   auto back = scenario::parse_suite(json, "finding.json");
   ASSERT_TRUE(back.suite) << (back.errors.empty() ? "" : back.errors[0].to_string());
   EXPECT_EQ(back.suite->cases[0].description, "what the server said");
+}
+
+TEST(Mutate, AnInputKeptForNewCoverageBecomesASeedOfItsOwn) {
+  scenario::Suite s = suite();
+  Mutator m({s.cases[0]}, scenario::Transport::tcp, collect_dictionary({s}), 5);
+  EXPECT_EQ(m.seeds(), 1u);
+  Mutant kept = m.next();
+  m.add_seed(kept.kase);
+  EXPECT_EQ(m.seeds(), 2u);
+  for (int i = 0; i < 20; ++i) EXPECT_FALSE(m.next().kase.steps.empty());
+}
+
+// The runtime's side, played here: map the object by the name the server would get.
+TEST(Coverage, CountsEachSlotOnceAndOnlyOnceTheServerMappedIt) {
+  std::string why;
+  auto cov = Coverage::create(why);
+  ASSERT_TRUE(cov) << why;
+  EXPECT_FALSE(cov->attached());
+  int fd = shm_open(cov->name().c_str(), O_RDWR, 0);
+  ASSERT_GE(fd, 0);
+  void* p = mmap(nullptr, sizeof(sockspec_coverage), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  ASSERT_NE(p, MAP_FAILED);
+  auto* server = static_cast<sockspec_coverage*>(p);
+  server->magic = SOCKSPEC_COVERAGE_MAGIC;
+  server->edges = 100;
+  EXPECT_TRUE(cov->attached());
+  EXPECT_EQ(cov->edges(), 100u);
+  EXPECT_EQ(cov->take_new(), 0u);
+  server->hit[1] = server->hit[9] = server->hit[SOCKSPEC_COVERAGE_SLOTS - 1] = 1;
+  EXPECT_EQ(cov->take_new(), 3u);
+  EXPECT_EQ(cov->take_new(), 0u);  // marked before: nothing new
+  server->hit[2] = 1;
+  EXPECT_EQ(cov->take_new(), 1u);
+  EXPECT_EQ(cov->reached(), 4u);
+  munmap(p, sizeof(sockspec_coverage));
+  std::string name = cov->name();
+  cov.reset();  // the object goes with it
+  EXPECT_LT(shm_open(name.c_str(), O_RDWR, 0), 0);
 }
 
 }  // namespace
