@@ -58,7 +58,8 @@ struct Found {
   std::string file;  // DIR/findings/NAME.json
   std::string what;  // the mutation that found it
   uint64_t exec = 0;
-  uint64_t seen = 1;  // inputs that hit it
+  double after_s = 0;  // seconds into the campaign (before its reduction)
+  uint64_t seen = 1;   // inputs that hit it
   std::string rerun;
 };
 
@@ -310,6 +311,7 @@ bool Campaign::replays(const scenario::Case& input, const SuiteSeeds& ss, const 
 }
 
 void Campaign::record(const Finding& f, const Mutant& m, const SuiteSeeds& ss, std::string output) {
+  double after_s = std::chrono::duration<double>(Clock::now() - started_).count();
   scenario::Case input = m.kase;
   size_t before = input.steps.size();
   if (server_) {
@@ -343,7 +345,7 @@ void Campaign::record(const Finding& f, const Mutant& m, const SuiteSeeds& ss, s
       output.substr(0, 16384);
   std::ofstream(file) << finding_suite_json(*ss.suite, with_liveness(input, ss.liveness),
                                             "finding-" + name, f.summary, description);
-  Found fd{f, file, m.what, execs_, 1, ""};
+  Found fd{f, file, m.what, execs_, after_s, 1, ""};
   fd.rerun = runner::shell_quote(o_.invoked_as) + " run " + runner::shell_quote(file) +
              (o_.server_cmd.empty() ? "" : " --server-cmd " + runner::shell_quote(o_.server_cmd)) +
              (o_.target.empty() ? "" : " --target " + runner::shell_quote(o_.target));
@@ -462,10 +464,12 @@ int Campaign::finish() {
     c.title = fd.finding.summary;
     c.level = "must";
     c.verdict = reports::Verdict::fail;
+    char after[32];
+    std::snprintf(after, sizeof after, "%.1f", fd.after_s);
     c.reason = fd.finding.summary + " (" + to_string(fd.finding.kind) + "; input " +
-               std::to_string(fd.exec) + ", hit by " + std::to_string(fd.seen) +
-               " input(s)); reproducer " + fd.file + "; mutation:" + fd.what +
-               (fd.finding.stack.empty() ? "" : "\n" + fd.finding.stack);
+               std::to_string(fd.exec) + " after " + after + " s, hit by " +
+               std::to_string(fd.seen) + " input(s)); reproducer " + fd.file +
+               "; mutation:" + fd.what + (fd.finding.stack.empty() ? "" : "\n" + fd.finding.stack);
     c.rerun = fd.rerun;
     sr.cases.push_back(std::move(c));
   }

@@ -31,6 +31,7 @@ Mutator::Mutator(std::vector<scenario::Case> seeds, scenario::Transport transpor
                  uint64_t seed)
     : transport_(transport), dict_(std::move(dict)), rng_(seed), payload_seed_(seed) {
   for (auto& c : seeds) add_seed(std::move(c));
+  originals_ = sites_.size();
 }
 
 void Mutator::add_seed(scenario::Case c) {
@@ -288,7 +289,12 @@ bool Mutator::mutate_sequence(Steps& steps, size_t at, std::string& what) {
 }
 
 Mutant Mutator::next() {
-  const Site& site = sites_[below(sites_.size())];
+  // Half the time from the suite's own cases, half from the inputs kept for new coverage (once
+  // there are some): the kept ones multiply fast, and would otherwise crowd out the cases
+  // that hold the protocol's exchanges as written.
+  bool kept = sites_.size() > originals_ && below(2) == 0;
+  const Site& site =
+      kept ? sites_[originals_ + below(sites_.size() - originals_)] : sites_[below(originals_)];
   Mutant m{seeds_[site.seed], ""};
   Steps& steps = m.kase.steps;
   size_t at = site.step;

@@ -46,7 +46,8 @@ class Mutator {
   std::vector<scenario::Case> seeds_;
   scenario::Transport transport_;
   Dictionary dict_;
-  std::vector<Site> sites_;
+  std::vector<Site> sites_;  // the seeds' first, then those of the inputs kept
+  size_t originals_ = 0;     // sites of the seeds given to the constructor
   std::vector<std::string> donors_;
   payload::SplitMix64 rng_;
   uint64_t payload_seed_;  // for the random bytes of a seed's fill payloads
