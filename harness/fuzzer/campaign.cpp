@@ -257,10 +257,12 @@ int Campaign::baseline() {
     mode_ = "coverage feedback: the seeds reached " + std::to_string(cov_->reached()) + " of " +
             std::to_string(cov_->edges()) + " edges";
   } else {
-    mode_ = o_.no_coverage ? "black-box (--no-coverage)"
-                           : "black-box (the server reports no coverage: build it with clang "
-                             "-fsanitize-coverage=trace-pc-guard and sockspec's coverage runtime, "
-                             "docs/fuzz.md)";
+    mode_ = o_.no_coverage          ? "black-box (--no-coverage)"
+            : o_.server_cmd.empty() ? "black-box (coverage comes from a --server-cmd built with "
+                                      "sockspec's coverage runtime, docs/fuzz.md)"
+                                    : "black-box (the server reports no coverage: build it with "
+                                      "clang -fsanitize-coverage=trace-pc-guard and sockspec's "
+                                      "coverage runtime, docs/fuzz.md)";
     cov_.reset();
   }
   out_ << "fuzz: " << total << " seed case(s) from " << seeds_.size() << " suite(s); " << mode_
