@@ -151,8 +151,10 @@ class ServerMachine : public Machine {
  private:
   enum class Phase { stopping, starting };
 
+  // 15 s unless the step says: a server that comes back is seen at once (the wait polls every
+  // 10 ms), and a sanitized server starting beside CPU hogs once took more than 5 s.
   uint64_t ready_ms() const {
-    return std::get<scenario::ServerOp>(step_.op).ready_timeout_ms.value_or(5000);
+    return std::get<scenario::ServerOp>(step_.op).ready_timeout_ms.value_or(15000);
   }
   Progress tick(net::Clock::time_point now) const { return wait_until(now + 10ms); }
 
