@@ -27,8 +27,7 @@ static void sockspec_attach(void) {
   if (!name || !*name) return;
   int fd = shm_open(name, O_RDWR, 0);
   if (fd < 0) return;
-  void* p = mmap(NULL, sizeof(struct sockspec_coverage), PROT_READ | PROT_WRITE, MAP_SHARED,
-                 fd, 0);
+  void* p = mmap(NULL, sizeof(struct sockspec_coverage), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
   if (p == MAP_FAILED) return;
   sockspec_map = (struct sockspec_coverage*)p;

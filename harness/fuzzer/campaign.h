@@ -21,7 +21,7 @@ struct FuzzOptions {
   uint64_t seed = 0;
   bool seed_given = false;
   unsigned jobs = 1;
-  uint64_t restart_every = 0;  // restart the managed server every N inputs (0: after findings)
+  uint64_t restart_every = 0;    // restart the managed server every N inputs (0: after findings)
   size_t minimize_budget = 400;  // replays the reduction of one finding may spend
   bool no_coverage = false;      // black-box even when the server's runtime reports coverage
   std::string out_dir;

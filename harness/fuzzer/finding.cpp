@@ -43,7 +43,8 @@ std::optional<std::string> frame_of(std::string_view line) {
   if (auto slash = where.rfind('/'); slash != std::string_view::npos)
     where.remove_prefix(slash + 1);
   if (auto c1 = where.find(':'); c1 != std::string_view::npos) {
-    if (auto c2 = where.find(':', c1 + 1); c2 != std::string_view::npos) where = where.substr(0, c2);
+    if (auto c2 = where.find(':', c1 + 1); c2 != std::string_view::npos)
+      where = where.substr(0, c2);
   }
   std::string out(fn);
   if (!where.empty()) out += " " + std::string(where);
@@ -57,7 +58,8 @@ std::vector<std::string> first_stack(std::string_view report, size_t from) {
   bool in_stack = false;
   while (pos < report.size() && frames.size() < kKeyFrames) {
     size_t nl = report.find('\n', pos);
-    std::string_view line = report.substr(pos, nl == std::string_view::npos ? report.npos : nl - pos);
+    std::string_view line =
+        report.substr(pos, nl == std::string_view::npos ? report.npos : nl - pos);
     pos = nl == std::string_view::npos ? report.size() : nl + 1;
     auto f = frame_of(line);
     if (!f) {
@@ -80,10 +82,8 @@ std::optional<SanitizerReport> find_sanitizer_report(std::string_view err) {
   for (std::string_view tool : {"AddressSanitizer: ", "LeakSanitizer: ", "ThreadSanitizer: "}) {
     size_t p = err.find(tool);
     while (p != std::string_view::npos) {
-      std::string_view before = err.substr(err.rfind('\n', p) == std::string_view::npos
-                                               ? 0
-                                               : err.rfind('\n', p) + 1,
-                                           p);
+      std::string_view before =
+          err.substr(err.rfind('\n', p) == std::string_view::npos ? 0 : err.rfind('\n', p) + 1, p);
       if (before.find("ERROR: ") != std::string_view::npos ||
           before.find("WARNING: ") != std::string_view::npos)
         break;
@@ -104,9 +104,11 @@ std::optional<SanitizerReport> find_sanitizer_report(std::string_view err) {
     r.kind = "UndefinedBehaviorSanitizer: " + std::string(trim(msg));
     // "/src/server.c:12:5" -> "server.c:12", the place the report names first.
     std::string_view where = err.substr(at, p - at);
-    if (auto slash = where.rfind('/'); slash != std::string_view::npos) where.remove_prefix(slash + 1);
+    if (auto slash = where.rfind('/'); slash != std::string_view::npos)
+      where.remove_prefix(slash + 1);
     if (auto c1 = where.find(':'); c1 != std::string_view::npos) {
-      if (auto c2 = where.find(':', c1 + 1); c2 != std::string_view::npos) where = where.substr(0, c2);
+      if (auto c2 = where.find(':', c1 + 1); c2 != std::string_view::npos)
+        where = where.substr(0, c2);
     }
     r.frames.push_back(std::string(where));
   }
@@ -188,7 +190,8 @@ std::optional<Finding> classify(std::string_view stderr_text, const std::string&
 std::string slug(const Finding& f) {
   std::string src = f.key;
   std::string prefix;
-  for (auto [name, abbrev] : {std::pair{"AddressSanitizer: ", "asan-"}, {"LeakSanitizer: ", "lsan-"},
+  for (auto [name, abbrev] : {std::pair{"AddressSanitizer: ", "asan-"},
+                              {"LeakSanitizer: ", "lsan-"},
                               {"ThreadSanitizer: ", "tsan-"},
                               {"UndefinedBehaviorSanitizer: ", "ubsan-"}}) {
     std::string_view n = name;

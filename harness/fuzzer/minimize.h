@@ -14,7 +14,8 @@ namespace sockspec::fuzzer {
 
 // The smallest subset (in order) of `n` items found for which `still_fails` holds, as their
 // indices; `still_fails` of all n items is assumed true. Each call spends one of `budget`.
-std::vector<size_t> ddmin(size_t n, const std::function<bool(const std::vector<size_t>&)>& still_fails,
+std::vector<size_t> ddmin(size_t n,
+                          const std::function<bool(const std::vector<size_t>&)>& still_fails,
                           size_t& budget);
 
 // The case reduced: steps first (a step whose removal leaves an invalid case is kept, since

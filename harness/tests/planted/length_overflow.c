@@ -20,29 +20,29 @@
 #include "planted.h" /* listening, accepting, read_full, write_full */
 
 struct message {
-    unsigned char length[2]; /* big-endian, as on the wire */
-    unsigned char body[64];
+  unsigned char length[2]; /* big-endian, as on the wire */
+  unsigned char body[64];
 };
 
 /* Answers one message whose body is FRAME[2..]. */
-static int handle_message(int fd, const unsigned char *frame) {
-    struct message msg;
-    size_t len = (size_t)frame[0] << 8 | frame[1];
-    memcpy(msg.length, frame, 2);
-    memcpy(msg.body, frame + 2, len); /* PLANTED BUG: no check that len <= sizeof msg.body */
-    return write_full(fd, (const unsigned char *)&msg, 2 + len); /* one write: no Nagle stall */
+static int handle_message(int fd, const unsigned char* frame) {
+  struct message msg;
+  size_t len = (size_t)frame[0] << 8 | frame[1];
+  memcpy(msg.length, frame, 2);
+  memcpy(msg.body, frame + 2, len); /* PLANTED BUG: no check that len <= sizeof msg.body */
+  return write_full(fd, (const unsigned char*)&msg, 2 + len); /* one write: no Nagle stall */
 }
 
 static void serve(int fd) {
-    static unsigned char frame[2 + 65535]; /* any frame the length field can describe */
-    for (;;) {
-        if (!read_full(fd, frame, 2)) return;
-        size_t len = (size_t)frame[0] << 8 | frame[1];
-        if (!read_full(fd, frame + 2, len)) return;
-        if (!handle_message(fd, frame)) return;
-    }
+  static unsigned char frame[2 + 65535]; /* any frame the length field can describe */
+  for (;;) {
+    if (!read_full(fd, frame, 2)) return;
+    size_t len = (size_t)frame[0] << 8 | frame[1];
+    if (!read_full(fd, frame + 2, len)) return;
+    if (!handle_message(fd, frame)) return;
+  }
 }
 
-int main(int argc, char **argv) {
-    serve_clients(open_port(argc, argv, "length_overflow", SOCK_STREAM), serve);
+int main(int argc, char** argv) {
+  serve_clients(open_port(argc, argv, "length_overflow", SOCK_STREAM), serve);
 }
