@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "engine/case_run.h"
+#include "fuzzer/campaign_report.h"
 #include "fuzzer/coverage.h"
 #include "fuzzer/finding.h"
 #include "fuzzer/input.h"
@@ -52,16 +53,6 @@ bool light(const scenario::Case& c) {
     return false;
   });
 }
-
-struct Found {
-  Finding finding;
-  std::string file;  // DIR/findings/NAME.json
-  std::string what;  // the mutation that found it
-  uint64_t exec = 0;
-  double after_s = 0;  // seconds into the campaign (before its reduction)
-  uint64_t seen = 1;   // inputs that hit it
-  std::string rerun;
-};
 
 class Campaign {
  public:
@@ -437,55 +428,28 @@ void Campaign::loop() {
 
 int Campaign::finish() {
   if (server_) server_->stop(runner::kStopGrace);
-  double secs = std::chrono::duration<double>(Clock::now() - started_).count();
-  reports::RunReport r;
-  r.meta.version = SOCKSPEC_FUZZ_VERSION;
-  r.meta.command_line = o_.command_line;
-  r.meta.target = target_.name;
-  r.meta.address = target_.addr.to_string();
-  r.meta.seed = seed_;
-  r.meta.started_at = started_at_;
-  r.meta.duration_ms = secs * 1000;
-  r.meta.host = runner::host_name();
-  reports::SuiteResult sr;
-  sr.name = "fuzz";
-  sr.title = "sockspec fuzz";
-  reports::CaseResult campaign;
-  campaign.id = "campaign";
-  campaign.title = std::to_string(execs_) + " inputs in " + std::to_string(static_cast<int>(secs)) +
-                   " s, " + std::to_string(found_.size()) + " finding(s)";
-  campaign.level = "must";
-  campaign.duration_ms = secs * 1000;
-  campaign.verdict = found_.empty() ? reports::Verdict::pass : reports::Verdict::fail;
-  if (!found_.empty()) campaign.reason = std::to_string(found_.size()) + " distinct finding(s)";
-  sr.cases.push_back(campaign);
-  for (const auto& key : order_) {
-    const Found& fd = found_.at(key);
-    reports::CaseResult c;
-    c.id = "finding-" + std::filesystem::path(fd.file).stem().string();
-    c.title = fd.finding.summary;
-    c.level = "must";
-    c.verdict = reports::Verdict::fail;
-    char after[32];
-    std::snprintf(after, sizeof after, "%.1f", fd.after_s);
-    c.reason = fd.finding.summary + " (" + to_string(fd.finding.kind) + "; input " +
-               std::to_string(fd.exec) + " after " + after + " s, hit by " +
-               std::to_string(fd.seen) + " input(s)); reproducer " + fd.file +
-               "; mutation:" + fd.what + (fd.finding.stack.empty() ? "" : "\n" + fd.finding.stack);
-    c.rerun = fd.rerun;
-    sr.cases.push_back(std::move(c));
+  reports::RunMeta meta;
+  meta.version = SOCKSPEC_FUZZ_VERSION;
+  meta.command_line = o_.command_line;
+  meta.target = target_.name;
+  meta.address = target_.addr.to_string();
+  meta.seed = seed_;
+  meta.started_at = started_at_;
+  meta.host = runner::host_name();
+  Tally t{std::chrono::duration<double>(Clock::now() - started_).count(),
+          execs_,
+          restarts_,
+          unconfirmed_,
+          mode_,
+          ""};
+  if (cov_) {
+    t.coverage_end = "; at the end " + std::to_string(cov_->reached()) + " edges, " +
+                     std::to_string(kept_) + " inputs kept as seeds for new edges";
   }
-  r.suites.push_back(std::move(sr));
-  r.notes.push_back(
-      "fuzz: " + std::to_string(execs_) + " inputs in " + std::to_string(static_cast<int>(secs)) +
-      " s (" + std::to_string(static_cast<int>(secs > 0 ? static_cast<double>(execs_) / secs : 0)) +
-      " inputs/s), " + std::to_string(restarts_) + " server restarts, " +
-      std::to_string(unconfirmed_) + " finding(s) not confirmed on a fresh server; " + mode_ +
-      (cov_ ? "; at the end " + std::to_string(cov_->reached()) + " edges, " +
-                  std::to_string(kept_) + " inputs kept as seeds for new edges"
-            : ""));
+  std::vector<const Found*> found;
+  for (const auto& key : order_) found.push_back(&found_.at(key));
+  reports::RunReport r = campaign_report(std::move(meta), t, found);
   if (server_) r.server = server_->output();
-  r.exit_code = found_.empty() ? 0 : 1;
   out_ << "\n"
        << found_.size() << " finding(s) in " << execs_ << " inputs (seed " << seed_ << ")\n";
   if (!o_.out_dir.empty()) {

@@ -92,20 +92,24 @@ std::string ManagedServer::start() {
   std::vector<char*> argv;
   for (auto& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
-  // The environment too, before fork: sockspec's own, with env_ set over it.
+  // The environment too, before fork: sockspec's own, with env_ set over it (when there is
+  // anything to set: most servers get environ as it is).
   std::vector<std::string> vars;
-  for (char** e = environ; *e; ++e) {
-    std::string_view v(*e);
-    bool replaced = std::any_of(env_.begin(), env_.end(), [&](const auto& kv) {
-      return v.size() > kv.first.size() && v.substr(0, kv.first.size()) == kv.first &&
-             v[kv.first.size()] == '=';
-    });
-    if (!replaced) vars.emplace_back(v);
-  }
-  for (const auto& [name, value] : env_) vars.push_back(name + "=" + value);
   std::vector<char*> envp;
-  for (auto& v : vars) envp.push_back(v.data());
-  envp.push_back(nullptr);
+  if (!env_.empty()) {
+    for (char** e = environ; *e; ++e) {
+      std::string_view v(*e);
+      bool replaced = std::any_of(env_.begin(), env_.end(), [&](const auto& kv) {
+        return v.size() > kv.first.size() && v.substr(0, kv.first.size()) == kv.first &&
+               v[kv.first.size()] == '=';
+      });
+      if (!replaced) vars.emplace_back(v);
+    }
+    for (const auto& [name, value] : env_) vars.push_back(name + "=" + value);
+    for (auto& v : vars) envp.push_back(v.data());
+    envp.push_back(nullptr);
+  }
+  char* const* env = env_.empty() ? environ : envp.data();
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) return "fork: " + errno_name(errno);
@@ -121,7 +125,7 @@ std::string ManagedServer::start() {
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
     // It does not exec: without this it would keep every socket of the harness open.
     close_range(3, ~0U, 0);
-    supervise(parent, argv.data(), envp.data());
+    supervise(parent, argv.data(), env);
   }
   setpgid(pid, pid);  // also from the parent, so no signal can race the child's own call
   pid_ = pid;

@@ -132,6 +132,15 @@ VarScan scan_vars(std::string_view text) {
   return scan;
 }
 
+std::string escape_literal(std::string_view literal) {
+  std::string t;
+  for (size_t i = 0; i < literal.size(); ++i) {
+    if (literal.compare(i, 2, "${") == 0) t += '$';
+    t += literal[i];
+  }
+  return t;
+}
+
 std::string ref_text(const VarRef& r) {
   using K = VarRef::Kind;
   switch (r.kind) {

@@ -116,5 +116,7 @@ struct Expanded {
 // matches itself). Integers are inserted as ASCII decimal, bytes as they are; `$${` writes `${`.
 using Quote = std::string (*)(std::string_view);
 Expanded expand(std::string_view text, const VarValues& values, Quote quote = nullptr);
+// The template whose text is `literal` as it is: each `${` written `$${`.
+std::string escape_literal(std::string_view literal);
 
 }  // namespace sockspec::scenario

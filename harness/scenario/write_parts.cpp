@@ -1,6 +1,7 @@
 #include "scenario/write_parts.h"
 
 #include "common/codec.h"
+#include "scenario/template.h"
 
 namespace sockspec::scenario {
 
@@ -77,13 +78,7 @@ json part_json(const codec::Part& p) {
       } else if (!p.text.empty()) {
         j[p.hex ? "hex" : "text"] = p.text;
       } else if (printable(p.literal) && !p.hex) {
-        // A text is a template: a literal ${ in the bytes is written $${.
-        std::string t;
-        for (size_t i = 0; i < p.literal.size(); ++i) {
-          if (p.literal.compare(i, 2, "${") == 0) t += '$';
-          t += p.literal[i];
-        }
-        j["text"] = t;
+        j["text"] = escape_literal(p.literal);  // a text is a template
       } else {
         j["hex"] = to_hex(p.literal);
       }
