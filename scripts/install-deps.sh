@@ -17,7 +17,8 @@ build_pkgs=(g++ make cmake ninja-build pkg-config python3
 # the test's own folder), the CI recipes (python3-yaml reads them from docs/ci.md), and
 # bash-completion, which the installed completion plugs into. Slurm and munge for the
 # sharded-run test on a single-node cluster the test starts itself (deploy/slurm/). clang and
-# its runtime (libFuzzer) build the fuzz targets that `make test` runs briefly.
+# its runtime (libFuzzer) build the fuzz targets that `make test` runs briefly, and the planted-bug
+# server `fuzz_end_to_end` builds with sockspec's coverage runtime (trace-pc-guard).
 # The real servers the protocol suites (scenarios/protocols/) and the DNS load profile are proven
 # against, each started by the test itself in its default configuration on a loopback port
 # (never as a service). dnsmasq-base is the dnsmasq binary without the `dnsmasq` package's
