@@ -44,8 +44,10 @@ int cmd_fuzz(const Invocation& inv) {
       "stop after this many distinct findings")(
       "seed", count_option(&o.seed, "--seed", 0, UINT64_MAX),
       "seed of the mutations (default: the time; printed, so a campaign can be repeated)")(
-      "jobs,j", count_option(&o.jobs, "--jobs", 1, 1),
-      "inputs at once; 1 (one server, one input at a time, so each finding names its input)")(
+      "jobs,j", count_option(&o.jobs, "--jobs", 1, 64),
+      "inputs at once (default 1): each job runs its own server (on its own port) and its own "
+      "mutations; they share the findings and the coverage. With one job a --seed repeats a "
+      "campaign exactly; with more, each job's inputs are the same but they interleave")(
       "restart-every", count_option(&o.restart_every, "--restart-every", 1, UINT64_MAX),
       "restart the managed server every N inputs (default: only after a finding)")(
       "no-coverage", po::bool_switch(&o.no_coverage),

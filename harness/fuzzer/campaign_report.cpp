@@ -46,12 +46,12 @@ reports::RunReport campaign_report(reports::RunMeta meta, const Tally& t,
   for (const Found* fd : found) sr.cases.push_back(finding_case(*fd));
   r.suites.push_back(std::move(sr));
   double rate = t.secs > 0 ? static_cast<double>(t.execs) / t.secs : 0;
-  r.notes.push_back("fuzz: " + std::to_string(t.execs) + " inputs in " +
-                    std::to_string(static_cast<int>(t.secs)) + " s (" +
-                    std::to_string(static_cast<int>(rate)) + " inputs/s), " +
-                    std::to_string(t.restarts) + " server restarts, " +
-                    std::to_string(t.unconfirmed) +
-                    " finding(s) not confirmed on a fresh server; " + t.mode + t.coverage_end);
+  r.notes.push_back(
+      "fuzz: " + std::to_string(t.execs) + " inputs in " +
+      std::to_string(static_cast<int>(t.secs)) + " s (" + std::to_string(static_cast<int>(rate)) +
+      " inputs/s" + (t.jobs > 1 ? ", " + std::to_string(t.jobs) + " jobs" : std::string()) + "), " +
+      std::to_string(t.restarts) + " server restarts, " + std::to_string(t.unconfirmed) +
+      " finding(s) not confirmed on a fresh server; " + t.mode + t.coverage_end);
   r.exit_code = found.empty() ? 0 : 1;
   return r;
 }

@@ -30,6 +30,7 @@ struct Tally {
   uint64_t unconfirmed = 0;  // findings their input did not give again on a fresh server
   std::string mode;          // "black-box (...)" or "coverage feedback: ..."
   std::string coverage_end;  // "" or "; at the end N edges, K inputs kept ..."
+  unsigned jobs = 1;
 };
 
 // `meta` as the campaign filled it; `found` in the order found.

@@ -53,7 +53,7 @@ bool Coverage::attached() const {
 
 uint32_t Coverage::edges() const { return __atomic_load_n(&map_->edges, __ATOMIC_RELAXED); }
 
-size_t Coverage::take_new() {
+size_t Coverage::take_new(std::vector<uint32_t>* slots) {
   // The server writes while we read: a slot marked mid-scan is counted now or next time.
   size_t fresh = 0;
   const uint8_t* hit = map_->hit;
@@ -65,6 +65,7 @@ size_t Coverage::take_new() {
       if (hit[j] && !seen_[j]) {
         seen_[j] = 1;
         ++fresh;
+        if (slots) slots->push_back(static_cast<uint32_t>(j));
       }
     }
   }

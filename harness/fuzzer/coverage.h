@@ -25,8 +25,10 @@ class Coverage {
   bool attached() const;                             // the server's runtime mapped it
   uint32_t edges() const;                            // instrumented edges in the server
   size_t reached() const { return reached_; }        // slots marked so far, by any input
-  // Slots marked since the last call that no earlier input marked (and remembers them).
-  size_t take_new();
+  // Slots marked since the last call that no earlier input marked (and remembers them); their
+  // indices are appended to `slots` when given (the jobs of a campaign pool them: one binary
+  // numbers its edges the same way in every process).
+  size_t take_new(std::vector<uint32_t>* slots = nullptr);
 
  private:
   Coverage(std::string name, sockspec_coverage* map) : name_(std::move(name)), map_(map) {}

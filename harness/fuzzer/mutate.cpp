@@ -15,8 +15,12 @@ using scenario::Steps;
 namespace {
 
 constexpr size_t kMaxDripBytes = 512;  // a longer message is dripped in small chunks, not bytes
-constexpr size_t kMaxDonor = 1024;     // another case's message spliced in, at most
-constexpr size_t kMaxDonors = 4096;    // kept for splices (inputs kept for coverage add theirs)
+// A datagram is split in at most this many: a few pieces test a server's parser as well as
+// hundreds, which only overflow its receive buffer (and then the liveness check's datagram is
+// lost too: a false alarm, a fresh server and a timeout later).
+constexpr size_t kMaxDatagramPieces = 16;
+constexpr size_t kMaxDonor = 1024;   // another case's message spliced in, at most
+constexpr size_t kMaxDonors = 4096;  // kept for splices (inputs kept for coverage add theirs)
 
 void collect(codec::Parts& parts, std::vector<codec::Part*>& out) {
   for (auto& p : parts) {
@@ -240,7 +244,8 @@ bool Mutator::mutate_sequence(Steps& steps, size_t at, std::string& what) {
     case 3: {
       auto b = fixed_bytes(send.payload, 0);
       if (!b || b->size() < 2) return false;
-      size_t chunk = b->size() <= kMaxDripBytes ? 1 : b->size() / kMaxDripBytes + 1;
+      size_t pieces = tcp ? kMaxDripBytes : kMaxDatagramPieces;
+      size_t chunk = b->size() <= pieces ? 1 : (b->size() + pieces - 1) / pieces;
       Steps drip;
       for (size_t i = 0; i < b->size(); i += chunk) {
         Step s = steps[at];

@@ -98,6 +98,26 @@ class PlantedBugs(unittest.TestCase):
         hits = int(re.search(r"hit by (\d+) input", finding["reason"]).group(1))
         self.assertGreater(hits, 1, finding["reason"])
 
+    def test_two_jobs_each_with_its_own_server_report_the_bug_once(self):
+        # Each job starts its own server on its own port (the wrapper logs the ports); both hit
+        # the bug, one reproducer is written.
+        ports = os.path.join(self.tmp, "jobs-ports.log")
+        exe = build(self.tmp, "length_overflow")
+        wrapper = os.path.join(self.tmp, "logs-its-port.sh")
+        with open(wrapper, "w") as f:
+            f.write(f'#!/bin/sh\necho "$1" >> {ports}\nexec {exe} "$1"\n')
+        os.chmod(wrapper, 0o755)
+        out = os.path.join(self.tmp, "jobs-out")
+        r = fuzz(os.path.join(PLANTED, "length_overflow.json"), f"{wrapper} {{port}}", out, "--jobs", "2",
+                 "--max-execs", "600")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn("2 jobs, each with its own server", r.stdout)
+        self.assertEqual(len(glob.glob(os.path.join(out, "findings", "*.json"))), 1, r.stdout)
+        with open(ports) as f:
+            self.assertGreaterEqual(len(set(f.read().split())), 2)
+        self.assertIn("2 jobs", notes(out))
+        self.assertRegex(notes(out), r"fuzz: 600 inputs in")
+
     def test_a_second_hello_uses_a_freed_session(self):
         self.found_once_and_replays("double_hello", "(freed in handle_line", "--max-findings", "1")
 
@@ -174,6 +194,10 @@ class ReferenceServers(unittest.TestCase):
             r = subprocess.run([SOCKSPEC, "fuzz", suite, "--server-cmd", "/bin/false {port}", "--duration", "1"],
                                capture_output=True, text=True, timeout=60, cwd=d)
             self.assertEqual(r.returncode, 3, r.stderr)
+            for jobs in ("0", "65"):
+                r = subprocess.run([SOCKSPEC, "fuzz", suite, "--server-cmd", "/bin/false {port}", "--jobs", jobs],
+                                   capture_output=True, text=True, timeout=60, cwd=d)
+                self.assertEqual(r.returncode, 2, r.stderr)
 
 
 if __name__ == "__main__":

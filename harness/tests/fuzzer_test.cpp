@@ -218,6 +218,30 @@ TEST(Mutate, AnInputKeptForNewCoverageBecomesASeedOfItsOwn) {
   for (int i = 0; i < 20; ++i) EXPECT_FALSE(m.next().kase.steps.empty());
 }
 
+// Split in hundreds, one datagram overflows the server's receive buffer, and the liveness
+// check's datagram is lost with the rest: a false alarm and a timeout per such input.
+TEST(Mutate, ADatagramIsSplitInAtMostSixteenPieces) {
+  auto r = scenario::parse_suite(R"({"format": 1, "suite": "u", "transport": "udp", "cases": [
+    {"id": "big", "title": "t", "level": "must", "steps": [
+      {"op": "connect", "conn": "u"},
+      {"op": "send", "conn": "u", "fill": {"bytes": 1024, "pattern": "counter"}},
+      {"op": "expect", "conn": "u", "echo": true}]}]})",
+                                 "u.json");
+  ASSERT_TRUE(r.suite) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  Mutator m(r.suite->cases, scenario::Transport::udp, {}, 3);
+  int splits = 0;
+  for (int i = 0; i < 400; ++i) {
+    Mutant x = m.next();
+    if (x.what.find("dripped") == std::string::npos) continue;
+    ++splits;
+    size_t sends = 0;
+    for (const auto& st : x.kase.steps) sends += std::holds_alternative<scenario::SendOp>(st.op);
+    EXPECT_GE(sends, 2u) << x.what;
+    EXPECT_LE(sends, 16u) << x.what;
+  }
+  EXPECT_GT(splits, 0);
+}
+
 // The runtime's side, played here: map the object by the name the server would get.
 TEST(Coverage, CountsEachSlotOnceAndOnlyOnceTheServerMappedIt) {
   std::string why;
@@ -238,9 +262,11 @@ TEST(Coverage, CountsEachSlotOnceAndOnlyOnceTheServerMappedIt) {
   server->hit[1] = server->hit[9] = server->hit[SOCKSPEC_COVERAGE_SLOTS - 1] = 1;
   EXPECT_EQ(cov->take_new(), 3u);
   EXPECT_EQ(cov->take_new(), 0u);  // marked before: nothing new
-  server->hit[2] = 1;
-  EXPECT_EQ(cov->take_new(), 1u);
-  EXPECT_EQ(cov->reached(), 4u);
+  server->hit[2] = server->hit[70] = 1;
+  std::vector<uint32_t> slots;  // the jobs of a campaign pool these
+  EXPECT_EQ(cov->take_new(&slots), 2u);
+  EXPECT_EQ(slots, (std::vector<uint32_t>{2, 70}));
+  EXPECT_EQ(cov->reached(), 5u);
   munmap(p, sizeof(sockspec_coverage));
   std::string name = cov->name();
   cov.reset();  // the object goes with it
