@@ -3,7 +3,7 @@
 # same share each), one `sockspec fuzz --target builtin:SERVICE` after another. Any finding
 # fails the script (exit 1) and names its reproducer; a campaign that could not run fails it
 # too (its exit status). Reports go to OUT/SERVICE/ (default fuzz-reference-out/).
-#   scripts/fuzz-reference.sh [SECONDS]      SOCKSPEC=path/to/sockspec SEED=N OUT=DIR
+#   scripts/fuzz-reference.sh [SECONDS]      SOCKSPEC=path/to/sockspec SEED=N OUT=DIR JOBS=N
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
@@ -17,7 +17,7 @@ failed=0
 for s in "${services[@]}"; do
   echo "== builtin:$s for $share s"
   rc=0
-  "$sockspec" fuzz --target "builtin:$s" --duration "$share" --out "$out/$s" \
+  "$sockspec" fuzz --target "builtin:$s" --duration "$share" --out "$out/$s" --jobs "${JOBS:-1}" \
     ${seed_args[@]+"${seed_args[@]}"} || rc=$?
   case $rc in
     0) ;;
