@@ -44,6 +44,25 @@ std::optional<scenario::Case> reparse(const scenario::Case& c, const scenario::S
 
 scenario::Case with_liveness(const scenario::Case& input, const scenario::Case& liveness) {
   scenario::Case c = input;
+  // The input's connections close before the check starts, as they do in the campaign (where
+  // the input is a case of its own). Left open, a server that serves one client at a time
+  // would never get to the check's connection: the bare connect would seem to hang it, and the
+  // reproducer would still fail once the bug is fixed.
+  std::vector<std::string> open;
+  for (const auto& s : input.steps) {
+    if (auto* k = std::get_if<scenario::ConnectOp>(&s.op); k && !k->expect_error) {
+      open.push_back(k->conn);
+    } else if (auto* o = std::get_if<scenario::OpenOp>(&s.op)) {
+      open.push_back(o->conn);
+    } else if (auto* x = std::get_if<scenario::CloseOp>(&s.op)) {
+      std::erase(open, x->conn);
+    }
+  }
+  for (const auto& conn : open) {
+    scenario::Step close{scenario::CloseOp{conn, false}, std::nullopt,
+                         "the input's connections close, as after every input", ""};
+    c.steps.push_back(std::move(close));
+  }
   scenario::Steps live = liveness.steps;
   rename_conns(live, "live-");
   for (auto& s : live) {

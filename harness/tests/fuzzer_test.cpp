@@ -199,13 +199,22 @@ TEST(Reproducer, TheLivenessCheckFollowsOnConnectionsOfItsOwn) {
   scenario::Case input = s.cases[0];
   input.steps.resize(2);
   auto c = with_liveness(input, s.cases[0]);
-  EXPECT_EQ(c.steps.size(), 2 + s.cases[0].steps.size());
-  EXPECT_EQ(std::get<scenario::ConnectOp>(c.steps[2].op).conn, "live-c");
+  // The input's connection closes first (a server serving one client at a time would otherwise
+  // never reach the check's), then the check runs on connections of its own.
+  ASSERT_EQ(c.steps.size(), 3 + s.cases[0].steps.size());
+  auto* close = std::get_if<scenario::CloseOp>(&c.steps[2].op);
+  ASSERT_TRUE(close);
+  EXPECT_EQ(close->conn, "c");
+  EXPECT_FALSE(close->abort);
+  EXPECT_EQ(std::get<scenario::ConnectOp>(c.steps[3].op).conn, "live-c");
   ASSERT_TRUE(reparse(c, s));
   std::string json = finding_suite_json(s, c, "finding-x", "a summary", "what the server said");
   auto back = scenario::parse_suite(json, "finding.json");
   ASSERT_TRUE(back.suite) << (back.errors.empty() ? "" : back.errors[0].to_string());
   EXPECT_EQ(back.suite->cases[0].description, "what the server said");
+  // An input that closed its connection itself gets no second close.
+  input.steps.push_back({scenario::CloseOp{"c", true}, std::nullopt, "", ""});
+  EXPECT_EQ(with_liveness(input, s.cases[0]).steps.size(), 3 + s.cases[0].steps.size());
 }
 
 TEST(Mutate, AnInputKeptForNewCoverageBecomesASeedOfItsOwn) {
