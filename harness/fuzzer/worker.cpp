@@ -126,11 +126,6 @@ std::string Shared::unique_file_name(const std::string& slug) {
   return name;
 }
 
-size_t Shared::findings() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return found_.size();
-}
-
 std::vector<Found> Shared::found_in_order() {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<Found> v;

@@ -71,7 +71,6 @@ class Shared {
   size_t settle(const std::string& key, Found* fd);
   // A name no other reproducer of this campaign has: `slug`, else `slug`-2, -3...
   std::string unique_file_name(const std::string& slug);
-  size_t findings();
   std::vector<Found> found_in_order();
 
  private:
