@@ -24,6 +24,7 @@ struct Config {
   unsigned max_connections = 0;  // 0: unlimited
   unsigned chat_ttl_s = 60;
   unsigned delay_ms = 1500;      // for the slow fault
+  unsigned delay_us = 0;         // the slow fault's delay in microseconds instead, when set
   unsigned busy_us = 1000;       // for the busy fault
   bool sockperf_compat = false;  // echo only: see SockperfFramer
   bool reuseport = false;        // SO_REUSEPORT: several servers share one port (scale-out)

@@ -2,7 +2,9 @@
 
 #include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 
@@ -59,23 +61,29 @@ void Worker::watch_listener(bool on) {
   listener_watched_ = on;
 }
 
-int Worker::poll_timeout() const {
-  int ms = 1000;  // idle and drain sweeps run at least once a second
+// Until the next timer, to the microsecond: a reply held back for 50 us must not wait for the
+// next whole millisecond (epoll_pwait2 takes a timespec where epoll_wait takes milliseconds).
+timespec Worker::poll_timeout() const {
+  auto wait = std::chrono::microseconds(1'000'000);  // idle and drain sweeps at least once a second
   if (!timers_.empty()) {
-    auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(timers_.top().at - Clock::now()).count();
-    ms = static_cast<int>(std::max<long>(0, std::min<long>(ms, left)));
+    auto left = std::chrono::ceil<std::chrono::microseconds>(timers_.top().at - Clock::now());
+    wait = std::clamp(left, std::chrono::microseconds(0), wait);
   }
-  return ms;
+  auto us = wait.count();
+  return timespec{static_cast<time_t>(us / 1'000'000), static_cast<long>(us % 1'000'000) * 1000};
 }
 
 void Worker::run() {
   epoll_event events[256];
   last_sweep_ = Clock::now();
+  // The faults that hold replies back wake on timers: without slack (50 us by default) a
+  // delay of 50 us would be one of 50 to 100.
+  if (cfg_.fault == Fault::slow || cfg_.fault == Fault::busy) prctl(PR_SET_TIMERSLACK, 1UL);
   for (;;) {
-    int n = epoll_wait(epoll_.get(), events, 256, poll_timeout());
+    timespec timeout = poll_timeout();
+    int n = epoll_pwait2(epoll_.get(), events, 256, &timeout, nullptr);
     if (n < 0 && errno != EINTR) {
-      err_ << sys_error("epoll_wait", "", errno) << std::endl;
+      err_ << sys_error("epoll_pwait2", "", errno) << std::endl;
       return;
     }
     for (int i = 0; i < n; ++i) {
@@ -307,7 +315,9 @@ bool Worker::apply_reply_fault(Conn& c, std::string& bytes) {
 // counts as already spent (its queue then drains faster, never more than kBusyCredit / busy-us
 // requests beyond the rate). Every reply still takes at least busy-us.
 Clock::time_point Worker::reply_time(Clock::time_point now) {
-  if (cfg_.fault == Fault::slow) return now + std::chrono::milliseconds(cfg_.delay_ms);
+  if (cfg_.fault == Fault::slow)
+    return now + (cfg_.delay_us ? std::chrono::microseconds(cfg_.delay_us)
+                                : std::chrono::microseconds(cfg_.delay_ms * 1000ULL));
   constexpr auto kBusyCredit = std::chrono::milliseconds(50);
   auto busy = std::chrono::microseconds(cfg_.busy_us);
   busy_until_ = std::max(busy_until_, now - kBusyCredit) + busy;

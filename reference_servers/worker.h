@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <deque>
 #include <memory>
 #include <ostream>
@@ -81,7 +82,7 @@ class Worker {
   void send_datagram(const Addr& to, const std::string& bytes);
   void run_timers();
   void sweep();
-  int poll_timeout() const;
+  timespec poll_timeout() const;
   void watch_listener(bool on);
 
   const Config& cfg_;

@@ -24,8 +24,6 @@ std::string annotation_escape(const std::string& s, bool property) {
   return out;
 }
 
-namespace {
-
 void annotate(std::ostream& out, const char* level, const std::string& file,
               const std::string& title, std::string message) {
   while (!message.empty() && message.back() == '\n') message.pop_back();
@@ -38,8 +36,6 @@ void annotate(std::ostream& out, const char* level, const std::string& file,
   out << sep << "title=" << annotation_escape(title, true)
       << "::" << annotation_escape(message, false) << "\n";
 }
-
-}  // namespace
 
 void write_github_annotations(const RunReport& r, std::ostream& out) {
   for (const auto& s : r.suites) {

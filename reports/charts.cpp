@@ -9,6 +9,17 @@
 
 namespace sockspec::reports {
 
+ChartSeries percentile_series(const std::string& name, const std::string& color,
+                              const Histogram& h) {
+  ChartSeries s{name, color, {}};
+  for (int i = 0; i <= 100; ++i) {
+    double nines = i * 0.05;
+    double q = 100.0 * (1 - std::pow(10.0, -nines));
+    s.points.push_back({nines, static_cast<double>(h.percentile(q))});
+  }
+  return s;
+}
+
 Chart percentile_chart(const LoadResult& l) {
   Chart c;
   c.id = "percentile-chart";
@@ -18,14 +29,7 @@ Chart percentile_chart(const LoadResult& l) {
   c.x.ticks = {{0, "0%"}, {1, "90%"}, {2, "99%"}, {3, "99.9%"}, {4, "99.99%"}, {5, "99.999%"}};
   c.y.unit = AxisUnit::latency_ns;
   auto add = [&](const std::string& name, const std::string& color, const Histogram& h) {
-    if (h.count() == 0) return;
-    ChartSeries s{name, color, {}};
-    for (int i = 0; i <= 100; ++i) {
-      double nines = i * 0.05;
-      double q = 100.0 * (1 - std::pow(10.0, -nines));
-      s.points.push_back({nines, static_cast<double>(h.percentile(q))});
-    }
-    c.series.push_back(s);
+    if (h.count() > 0) c.series.push_back(percentile_series(name, color, h));
   };
   add("latency", "#2563eb", l.latency);
   if (l.target_rate > 0) add("service time", "#16a34a", l.service);
@@ -105,6 +109,38 @@ std::vector<Chart> per_second_charts(const LoadResult& l) {
                                       {lost, late, dup, reord}));
   }
   return charts;
+}
+
+std::vector<Chart> comparison_charts(const LoadResult& base, const LoadResult& now) {
+  Chart pct = percentile_chart(base);
+  pct.id = "compare-percentile-chart";
+  pct.title = "Latency by percentile, base and new";
+  pct.series.clear();
+  if (base.latency.count())
+    pct.series.push_back(percentile_series("base", "#64748b", base.latency));
+  if (now.latency.count()) pct.series.push_back(percentile_series("new", "#2563eb", now.latency));
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  ChartSeries rate_b{"base", "#64748b", {}}, rate_n{"new", "#2563eb", {}};
+  ChartSeries p99_b{"base p99", "#64748b", {}}, p99_n{"new p99", "#9333ea", {}};
+  double end = 0;
+  auto add = [&](const LoadResult& l, ChartSeries& rate, ChartSeries& p99) {
+    for (const auto& i : l.series) {
+      double from = i.start_s, span = seconds_covered(l, i), to = from + span;
+      end = std::max(end, to);
+      hold(rate, from, to, static_cast<double>(i.iterations) / span);
+      if (i.iterations == 0)
+        p99.points.push_back({from, nan});
+      else
+        hold(p99, from, to, static_cast<double>(i.p99_ns));
+    }
+  };
+  add(base, rate_b, p99_b);
+  add(now, rate_n, p99_n);
+  return {pct,
+          per_second_chart("compare-rate-chart", "Iterations per second, base and new", end,
+                           AxisUnit::count, {rate_b, rate_n}),
+          per_second_chart("compare-latency-chart", "p99 per second, base and new", end,
+                           AxisUnit::latency_ns, {p99_b, p99_n})};
 }
 
 Chart find_max_chart(const FindMaxResult& f) {

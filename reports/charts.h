@@ -2,12 +2,17 @@
 // percentile distribution and per-second series, and a capacity search's latency by rate.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "reports/model.h"
 #include "reports/svg_chart.h"
 
 namespace sockspec::reports {
+
+// One histogram's latency against "1 in N", as percentile_chart draws each of its lines.
+ChartSeries percentile_series(const std::string& name, const std::string& color,
+                              const Histogram& h);
 
 // Latency against "1 in N" (HdrHistogram's percentile distribution): x counts the nines.
 Chart percentile_chart(const LoadResult& l);
@@ -21,6 +26,10 @@ double seconds_covered(const LoadResult& l, const Interval& i);
 // are divided by the seconds covered (a last partial second is a rate like the others); a
 // second without a completed iteration has no latency (the line breaks).
 std::vector<Chart> per_second_charts(const LoadResult& l);
+
+// Two runs of one profile on shared axes (`sockspec compare`): both latency distributions by
+// percentile, and rate and p99 per second side by side.
+std::vector<Chart> comparison_charts(const LoadResult& base, const LoadResult& now);
 
 // Latency against the value tried (log scale): each run as a small dot, a line through each
 // step's median run (FindMaxStep), filled where the step passed and hollow where it failed,

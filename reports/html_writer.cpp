@@ -190,6 +190,8 @@ void write_cases(const RunReport& r, std::ostream& out) {
 
 }  // namespace
 
+const char* html_style() { return kStyle; }
+
 void write_html(const RunReport& r, std::ostream& out) {
   Counts c = r.counts();
   bool ok = r.exit_code == 0;

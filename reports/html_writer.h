@@ -10,4 +10,7 @@ namespace sockspec::reports {
 
 void write_html(const RunReport& r, std::ostream& out);
 
+// The pages' stylesheet, shared with the comparison page.
+const char* html_style();
+
 }  // namespace sockspec::reports

@@ -20,7 +20,7 @@ SOCKSPEC = os.environ["SOCKSPEC"]
 ROOT = pathlib.Path(os.environ["SOCKSPEC_ROOT"])
 SCRATCH = pathlib.Path(os.environ["SOCKSPEC_SCRATCH"])
 DOC = (ROOT / "docs" / "ci.md").read_text()
-GITHUB, GITLAB = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", DOC, re.S)]
+GITHUB, GITLAB, COMPARE = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", DOC, re.S)]
 USER_STEPS = ("Install sockspec", "Build the server")  # the parts that are the user's own
 
 
@@ -98,6 +98,60 @@ class GithubActions(unittest.TestCase):
         self.assertTrue(text.startswith("## sockspec FAILED"))
         self.assertIn("### Failures", text)
         self.published_files_exist(work)
+
+
+class CompareWithBase(unittest.TestCase):
+    """The compare job: `main` measures and keeps its reports; a pull request measures, fetches
+    them (here: copied, as the download step would) and compares."""
+    job = COMPARE["jobs"]["compare"]
+
+    def step(self, name):
+        return next(s for s in self.job["steps"] if s.get("name") == name)
+
+    def env(self, work, server_cmd):
+        env = dict(os.environ, **{k: str(v) for k, v in self.job["env"].items()})
+        env["PATH"] = os.path.dirname(SOCKSPEC) + os.pathsep + env["PATH"]
+        env["SERVER_CMD"] = server_cmd
+        env["SUITES"] = str(ROOT / "scenarios" / "suites" / pathlib.Path(env["SUITES"]).name)
+        env["PROFILE"] = str(ROOT / "scenarios" / "load" / pathlib.Path(env["PROFILE"]).name)
+        env["RUNS"] = "2"
+        env["ASAN_OPTIONS"] = "detect_leaks=0"
+        env["GITHUB_STEP_SUMMARY"] = str(work / "step-summary.md")
+        return env
+
+    def test_main_keeps_its_reports_and_a_pull_request_is_compared_with_them(self):
+        echo = f"{SOCKSPEC} serve echo --transport tcp --port {{port}}"
+        self.assertEqual(self.step("Keep the base branch's reports")["with"]["path"], "new/")
+        fetched = self.step("Fetch the base branch's reports")["with"]["path"]
+        main = workdir("compare-main")
+        r = shell(self.step("Measure")["run"], self.env(main, echo), main)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        # A verdict of a case is deterministic; latencies on a busy machine are not, so the
+        # change that must fail the job breaks a case (latency verdicts: compare_end_to_end).
+        for case, server, want in (("broken", echo + " --fault truncate-1024", 1),
+                                   ("unchanged", None, 0)):
+            with self.subTest(case=case):
+                work = workdir("compare-" + case)
+                shutil.copytree(main / "new", work / fetched)
+                if server:
+                    r = shell(self.step("Measure")["run"], self.env(work, server), work)
+                    self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                else:
+                    shutil.copytree(main / "new", work / "new")
+                env = self.env(work, echo)
+                r = shell(self.step("Compare")["run"], env, work)
+                self.assertEqual(r.returncode, want, r.stdout + r.stderr)
+                summary = shell(self.step("Job summary")["run"], env, work)
+                self.assertEqual(summary.returncode, 0)
+                text = (work / "step-summary.md").read_text()
+                self.assertIn("## sockspec compare", text)
+                self.assertTrue((work / self.step("Comparison page")["with"]["path"]).is_file())
+                if want:
+                    self.assertIn("FAIL newly-failing > 0", r.stdout)
+                    self.assertIn("::error title=compare%3A newly-failing > 0::", r.stdout)
+                    self.assertIn("| newly failing | `echo-tcp/", text)
+                else:
+                    self.assertIn("every --fail-on rule held", r.stdout)
 
 
 class GitlabCi(unittest.TestCase):

@@ -59,6 +59,8 @@ int cmd_serve(const Invocation& inv) {
       "UDP chat: relay to peers heard from within this many seconds, 1 to 86400 (default 60)")(
       "delay-ms", count_option(&cfg.delay_ms, "--delay-ms", 0, 3'600'000),
       "reply delay of the slow fault, 0 to 3600000 (default 1500)")(
+      "delay-us", count_option(&cfg.delay_us, "--delay-us", 1, 3'600'000'000),
+      "the slow fault's delay in microseconds instead of --delay-ms, 1 to 3600000000")(
       "reuseport", po::bool_switch(&cfg.reuseport),
       "set SO_REUSEPORT, so several `sockspec serve` processes share one --port and the kernel "
       "spreads connections over them")("busy-us", po::value(&cfg.busy_us)->default_value(1000),

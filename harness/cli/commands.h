@@ -20,6 +20,7 @@ int cmd_serve(const Invocation& inv);
 int cmd_load(const Invocation& inv);
 int cmd_report(const Invocation& inv);
 int cmd_merge(const Invocation& inv);
+int cmd_compare(const Invocation& inv);
 int cmd_record(const Invocation& inv);
 int cmd_fuzz(const Invocation& inv);
 

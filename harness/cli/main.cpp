@@ -20,12 +20,14 @@ commands:
   record    a proxy that writes real client sessions with a server as a suite
   report    render a saved JSON report as HTML, Markdown or JUnit
   merge     merge reports of one run split across processes or hosts
+  compare   what changed between reports of a base and a new side: verdicts and latency
   fuzz      find inputs that crash or hang a server, starting from its suites
 
   sockspec COMMAND --help   shows the options of a command
 
-exit codes: 0 all good (warnings and skips allowed), 1 a failure, error, xpass or failed
-threshold, 2 bad usage or invalid scenario, 3 target unreachable or server did not start
+exit codes: 0 all good (warnings and skips allowed), 1 a failure, error, xpass, failed
+threshold or failed compare --fail-on rule, 2 bad usage or invalid scenario, 3 target
+unreachable or server did not start
 )";
 
 }  // namespace
@@ -56,6 +58,7 @@ int main(int argc, char** argv) {
     if (cmd == "fuzz") return cmd_fuzz(inv);
     if (cmd == "report") return cmd_report(inv);
     if (cmd == "merge") return cmd_merge(inv);
+    if (cmd == "compare") return cmd_compare(inv);
   } catch (const std::exception& e) {
     std::cerr << "sockspec " << cmd << ": " << e.what() << "\n";
     return 2;
