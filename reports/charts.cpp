@@ -20,14 +20,22 @@ ChartSeries percentile_series(const std::string& name, const std::string& color,
   return s;
 }
 
-Chart percentile_chart(const LoadResult& l) {
+namespace {
+// Latency against "1 in N": the axes, no lines yet.
+Chart percentile_axes(std::string id, std::string title) {
   Chart c;
-  c.id = "percentile-chart";
-  c.title = "Latency by percentile";
+  c.id = std::move(id);
+  c.title = std::move(title);
   c.x.label = "percentile (1 in 10, 100, 1000, ...)";
   c.x.log = true;
   c.x.ticks = {{0, "0%"}, {1, "90%"}, {2, "99%"}, {3, "99.9%"}, {4, "99.99%"}, {5, "99.999%"}};
   c.y.unit = AxisUnit::latency_ns;
+  return c;
+}
+}  // namespace
+
+Chart percentile_chart(const LoadResult& l) {
+  Chart c = percentile_axes("percentile-chart", "Latency by percentile");
   auto add = [&](const std::string& name, const std::string& color, const Histogram& h) {
     if (h.count() > 0) c.series.push_back(percentile_series(name, color, h));
   };
@@ -112,10 +120,7 @@ std::vector<Chart> per_second_charts(const LoadResult& l) {
 }
 
 std::vector<Chart> comparison_charts(const LoadResult& base, const LoadResult& now) {
-  Chart pct = percentile_chart(base);
-  pct.id = "compare-percentile-chart";
-  pct.title = "Latency by percentile, base and new";
-  pct.series.clear();
+  Chart pct = percentile_axes("compare-percentile-chart", "Latency by percentile, base and new");
   if (base.latency.count())
     pct.series.push_back(percentile_series("base", "#64748b", base.latency));
   if (now.latency.count()) pct.series.push_back(percentile_series("new", "#2563eb", now.latency));

@@ -1,15 +1,12 @@
 // compare: what changed between saved reports of a base and a new side (reports/compare).
+#include <algorithm>
 #include <boost/program_options.hpp>
-#include <filesystem>
-#include <fstream>
-#include <functional>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "reports/compare/writers.h"
-#include "reports/json_reader.h"
-#include "runner/suites.h"
+#include "runner/report_files.h"
 
 namespace sockspec::cli {
 
@@ -39,41 +36,25 @@ struct Paths {
 
 bool write_outputs(const reports::compare::Comparison& c, const Paths& p) {
   namespace cw = reports::compare;
-  using Writer = std::function<void(const cw::Comparison&, std::ostream&)>;
+  using Writer = void (*)(const cw::Comparison&, std::ostream&);
   const std::pair<std::string, Writer> outputs[] = {{p.json, cw::write_json},
                                                     {p.html, cw::write_html},
                                                     {p.markdown, cw::write_markdown},
                                                     {p.junit, cw::write_junit}};
   bool ok = true;
-  for (const auto& [path, writer] : outputs) {
-    if (path.empty()) continue;
-    std::error_code ec;
-    auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    std::ofstream f(path, std::ios::binary);
-    if (f) writer(c, f);
-    if (!f) {
-      std::cerr << "sockspec compare: cannot write " << path << "\n";
-      ok = false;
-    }
-  }
+  for (const auto& [path, writer] : outputs)
+    if (!path.empty())
+      ok = runner::write_output(
+               path, [&](std::ostream& f) { writer(c, f); }, std::cerr) &&
+           ok;
   return ok;
 }
 
 bool read_side(const std::vector<std::string>& files, std::vector<reports::RunReport>& out) {
   for (const auto& path : files) {
-    std::string why;
-    auto text = runner::read_file(path, &why);
-    if (!text) {
-      std::cerr << "sockspec compare: " << path << ": " << why << "\n";
-      return false;
-    }
-    auto r = reports::read_report_text(*text);
-    if (!r.report) {
-      std::cerr << "sockspec compare: " << path << ": " << r.error << "\n";
-      return false;
-    }
-    out.push_back(std::move(*r.report));
+    auto r = runner::read_report_file(path, std::cerr);
+    if (!r) return false;
+    out.push_back(std::move(*r));
   }
   return true;
 }

@@ -18,18 +18,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-std::optional<reports::RunReport> read_report(const std::string& path) {
-  std::string why;
-  auto text = runner::read_file(path, &why);
-  if (!text) {
-    std::cerr << path << ": " << why << "\n";
-    return std::nullopt;
-  }
-  auto r = reports::read_report_text(*text);
-  if (!r.report) std::cerr << path << ": " << r.error << "\n";
-  return r.report;
-}
-
 void summary(const reports::RunReport& r) {
   if (!r.suites.empty()) reports::write_summary(r, {false}, std::cout);
   if (r.load) reports::write_load_summary(*r.load, {false}, std::cout);
@@ -56,7 +44,7 @@ int cmd_report(const Invocation& inv) {
     std::cerr << "sockspec report: name a JSON report\n";
     return 2;
   }
-  auto r = read_report(input);
+  auto r = runner::read_report_file(input, std::cerr);
   if (!r) return 2;
   summary(*r);
   return runner::write_report_files(*r, paths, std::cout, std::cerr) ? r->exit_code : 2;
@@ -92,7 +80,7 @@ int cmd_merge(const Invocation& inv) {
   }
   std::vector<reports::RunReport> parts;
   for (const auto& in : inputs) {
-    auto r = read_report(in);
+    auto r = runner::read_report_file(in, std::cerr);
     if (!r) return 2;
     parts.push_back(std::move(*r));
   }

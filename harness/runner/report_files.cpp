@@ -9,9 +9,11 @@
 #include <functional>
 
 #include "reports/html_writer.h"
+#include "reports/json_reader.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
 #include "reports/markdown_writer.h"
+#include "runner/suites.h"
 
 namespace sockspec::runner {
 
@@ -45,19 +47,37 @@ void ReportPaths::defaults_in(const std::string& dir, const std::string& prefix,
   if (markdown.empty()) markdown = dir + "/" + prefix + "summary.md";
 }
 
+bool write_output(const std::string& path, const std::function<void(std::ostream&)>& writer,
+                  std::ostream& err) {
+  std::error_code ec;
+  auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream f(path, std::ios::binary);
+  if (f) writer(f);
+  if (!f) err << "cannot write " << path << "\n";
+  return static_cast<bool>(f);
+}
+
+std::optional<reports::RunReport> read_report_file(const std::string& path, std::ostream& err) {
+  std::string why;
+  auto text = read_file(path, &why);
+  if (!text) {
+    err << path << ": " << why << "\n";
+    return std::nullopt;
+  }
+  auto r = reports::read_report_text(*text);
+  if (!r.report) err << path << ": " << r.error << "\n";
+  return r.report;
+}
+
 bool write_report_files(const reports::RunReport& r, const ReportPaths& p, std::ostream& out,
                         std::ostream& err) {
   bool ok = true;
   auto write = [&](const std::string& path, const char* what,
-                   const std::function<void(const reports::RunReport&, std::ostream&)>& writer) {
+                   void (*writer)(const reports::RunReport&, std::ostream&)) {
     if (path.empty()) return;
-    std::error_code ec;
-    auto parent = std::filesystem::path(path).parent_path();
-    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    std::ofstream f(path, std::ios::binary);
-    if (f) writer(r, f);
-    if (!f) {
-      err << "cannot write " << path << "\n";
+    if (!write_output(
+            path, [&](std::ostream& f) { writer(r, f); }, err)) {
       ok = false;
       return;
     }

@@ -1,6 +1,8 @@
 // Writing a report in the formats asked for; shared by run, load, report and merge.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -20,6 +22,14 @@ std::string utc_now_iso8601();
 std::string host_name();
 // Whether the user interrupted the run (the stop descriptor is readable); false for fd < 0.
 bool cancel_requested(int fd);
+
+// Writes one output file with `writer`, creating its folders; false (and a message on `err`)
+// if it could not be written.
+bool write_output(const std::string& path, const std::function<void(std::ostream&)>& writer,
+                  std::ostream& err);
+
+// A saved JSON report, read and checked; nullopt with "PATH: why" on `err`.
+std::optional<reports::RunReport> read_report_file(const std::string& path, std::ostream& err);
 
 // Writes each requested file (creating folders) and prints where; false if one failed.
 bool write_report_files(const reports::RunReport& r, const ReportPaths& paths, std::ostream& out,

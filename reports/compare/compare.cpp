@@ -50,17 +50,6 @@ std::string join(const std::set<std::string>& s) {
   return out;
 }
 
-std::string pct(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%+.2f%%", v * 100);
-  return b;
-}
-std::string pp(double v) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%+.3fpp", v * 100);
-  return b;
-}
-
 // Settings that make two runs of one profile different tests.
 std::string shape(const LoadResult& l) {
   char b[200];
@@ -92,10 +81,8 @@ void check_rules(Comparison& c, std::string& error) {
         if (m.name != rule.metric) continue;
         any = true;
         bool over = past(rule, m.change);
-        std::string figure = m.kind == MetricKind::fraction ? pp(m.change) : pct(m.change);
-        std::string interval = m.kind == MetricKind::fraction ? pp(m.lo) + ", " + pp(m.hi)
-                                                              : pct(m.lo) + ", " + pct(m.hi);
-        std::string line = p.profile + ": " + figure + " [" + interval + "], p " +
+        std::string line = p.profile + ": " + signed_change(m, m.change) + " [" +
+                           signed_change(m, m.lo) + ", " + signed_change(m, m.hi) + "], p " +
                            stats::p_text(m.p) + " (" + m.decided_by + ")";
         if (over && m.significant) {
           res.failed = true;
@@ -117,6 +104,15 @@ void check_rules(Comparison& c, std::string& error) {
 
 }  // namespace
 
+std::string signed_change(const MetricChange& m, double v) {
+  char b[32];
+  if (m.kind == MetricKind::fraction)
+    std::snprintf(b, sizeof b, "%+.3fpp", v * 100);
+  else
+    std::snprintf(b, sizeof b, "%+.2f%%", v * 100);
+  return b;
+}
+
 Outcome compare(const Input& in) {
   Outcome out;
   Side olds, news;
@@ -132,14 +128,12 @@ Outcome compare(const Input& in) {
   c.alpha = in.alpha;
   c.old_files = in.old_files;
   c.new_files = in.new_files;
+  std::set<std::string> new_names;
+  for (const auto& [name, runs] : news.profiles) new_names.insert(name);
   for (const auto& [name, runs] : olds.profiles)
-    if (!news.profiles.count(name)) {
+    if (!new_names.count(name)) {
       out.error = "load profile '" + name + "' is only on the base side; the new side has " +
-                  (news.profiles.empty() ? std::string("no load runs") : "profiles " + [&] {
-                    std::set<std::string> s;
-                    for (const auto& [n, r] : news.profiles) s.insert(n);
-                    return join(s);
-                  }());
+                  (new_names.empty() ? std::string("no load runs") : "profiles " + join(new_names));
       return out;
     }
   for (const auto& [name, runs] : news.profiles)

@@ -32,6 +32,9 @@ struct MetricChange {
   std::vector<double> old_runs, new_runs;  // each run's value: the run-to-run spread
 };
 
+// A change or an interval's end as people read it: "+4.40%" (relative), "+0.120pp" (fraction).
+std::string signed_change(const MetricChange& m, double v);
+
 struct ProfileComparison {
   std::string profile;
   std::string old_target, new_target;

@@ -25,15 +25,10 @@ void decide(MetricChange& m, std::optional<TestOutcome> within, std::optional<Te
             double alpha) {
   if (within) m.p_within = within->p;
   if (across) m.p_across = across->p;
-  const TestOutcome* d = nullptr;
-  if (within && across)
-    d = across->p >= within->p ? &*across : &*within;
-  else if (within)
-    d = &*within;
-  else if (across)
-    d = &*across;
+  const TestOutcome* d = within ? &*within : nullptr;
+  if (across && (!d || across->p >= d->p)) d = &*across;
   if (!d) return;
-  m.decided_by = across && d == &*across ? "across runs" : "within runs";
+  m.decided_by = within && d == &*within ? "within runs" : "across runs";
   m.method = d->method;
   m.lo = d->lo;
   m.hi = d->hi;
@@ -45,7 +40,7 @@ std::string runs_text(std::size_t a, std::size_t b, const char* what) {
   return std::to_string(a) + "+" + std::to_string(b) + " " + what;
 }
 
-// Each run's value, on the log scale for a Welch test of a ratio.
+// Each run's value, on the log scale for a t-test of a ratio.
 std::optional<TestOutcome> across_log(const std::vector<double>& a, const std::vector<double>& b,
                                       double alpha) {
   std::vector<double> la, lb;
@@ -113,7 +108,7 @@ MetricChange rate(const Runs& olds, const Runs& news, double alpha) {
   if (m.old_value <= 0) return m;
   m.change = m.new_value / m.old_value - 1;
   // A difference of rates, as a fraction of the old rate.
-  auto relative = [&](const stats::Welch& w, const std::string& method) {
+  auto relative = [&](const stats::TTest& w, const std::string& method) {
     return TestOutcome{w.lo / m.old_value, w.hi / m.old_value, w.p, method};
   };
   std::optional<TestOutcome> within, across;

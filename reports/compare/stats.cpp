@@ -127,8 +127,8 @@ MeanVar mean_var(const std::vector<double>& v) {
 namespace {
 // The t-test's answer from a difference, its standard error and degrees of freedom. A zero
 // standard error (every value of each side the same) makes the difference exact.
-Welch t_answer(double diff, double se, double df, double alpha) {
-  Welch out;
+TTest t_answer(double diff, double se, double df, double alpha) {
+  TTest out;
   out.usable = true;
   out.diff = diff;
   out.df = df;
@@ -146,7 +146,7 @@ Welch t_answer(double diff, double se, double df, double alpha) {
 }
 }  // namespace
 
-Welch welch(const std::vector<double>& a, const std::vector<double>& b, double alpha) {
+TTest welch(const std::vector<double>& a, const std::vector<double>& b, double alpha) {
   if (a.size() < 2 || b.size() < 2) return {};
   auto ma = mean_var(a), mb = mean_var(b);
   const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());
@@ -155,7 +155,7 @@ Welch welch(const std::vector<double>& a, const std::vector<double>& b, double a
   return t_answer(mb.mean - ma.mean, std::sqrt(se2), df, alpha);
 }
 
-Welch pooled_t(const std::vector<double>& a, const std::vector<double>& b, double alpha) {
+TTest pooled_t(const std::vector<double>& a, const std::vector<double>& b, double alpha) {
   if (a.size() < 2 || b.size() < 2) return {};
   auto ma = mean_var(a), mb = mean_var(b);
   const double na = static_cast<double>(a.size()), nb = static_cast<double>(b.size());

@@ -63,19 +63,20 @@ struct UTest {
 };
 UTest mann_whitney(const Histogram& a, const Histogram& b);
 
-// Welch's t-test of mean(b) - mean(a) on two small samples (runs, seconds): the difference, its
+// A t-test of mean(b) - mean(a) on two small samples (runs, seconds): the difference, its
 // interval and the two-sided p. Fewer than two values on a side: p = 1, `usable` false.
-struct Welch {
+struct TTest {
   double diff = 0, lo = 0, hi = 0, p = 1, df = 0;
   bool usable = false;
 };
-Welch welch(const std::vector<double>& a, const std::vector<double>& b, double alpha);
+// Welch's: each side's variance apart.
+TTest welch(const std::vector<double>& a, const std::vector<double>& b, double alpha);
 
 // Student's t-test with the variance pooled over both samples: the test across runs. A
 // machine's run-to-run noise is much the same on both sides (on the log scale for latencies),
 // and with two or three runs a side Welch's test would spend most of its few degrees of
 // freedom estimating two variances: pooled, 2+2 runs have 2 degrees of freedom, not ~1.
-Welch pooled_t(const std::vector<double>& a, const std::vector<double>& b, double alpha);
+TTest pooled_t(const std::vector<double>& a, const std::vector<double>& b, double alpha);
 
 // Two proportions k_a/n_a and k_b/n_b (errors per iteration, lost per datagram): the difference
 // b - a, its interval and the two-sided p of the pooled z-test. p = 1 when both are 0 or n is 0.

@@ -22,25 +22,14 @@ std::string value_text(const MetricChange& m, double v) {
   return "";
 }
 
-namespace {
-std::string signed_figure(const MetricChange& m, double v) {
-  char b[32];
-  if (m.kind == MetricKind::fraction)
-    std::snprintf(b, sizeof b, "%+.3fpp", v * 100);
-  else
-    std::snprintf(b, sizeof b, "%+.2f%%", v * 100);
-  return b;
-}
-}  // namespace
-
 std::string change_text(const MetricChange& m) {
   if (m.decided_by.empty()) return "no data";
-  return m.significant ? signed_figure(m, m.change) : "~";
+  return m.significant ? signed_change(m, m.change) : "~";
 }
 
 std::string interval_text(const MetricChange& m) {
   if (m.decided_by.empty()) return "";
-  return "[" + signed_figure(m, m.lo) + ", " + signed_figure(m, m.hi) + "]";
+  return "[" + signed_change(m, m.lo) + ", " + signed_change(m, m.hi) + "]";
 }
 
 std::string verdict_line(const Comparison& c) {
