@@ -163,11 +163,11 @@ class Decoder {
     switch (p.kind) {
       case Part::Kind::bytes: {
         if (St s = room(p, p.literal.size(), end); s != St::ok) {
-          // Fail early on a byte that already differs, however few came.
-          if (s == St::more) {
-            std::string_view have = buf_.substr(pos_);
-            if (have != std::string_view(p.literal).substr(0, have.size())) break;
-          }
+          // A byte that already differs is the answer however few came: waiting, a closed
+          // connection or a short block would otherwise name a different offset for a
+          // prefix of the stream than for the whole.
+          std::string_view have = buf_.substr(pos_, limit(end).first - pos_);
+          if (have != std::string_view(p.literal).substr(0, have.size())) break;
           return s;
         }
         break;

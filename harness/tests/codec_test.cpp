@@ -300,6 +300,26 @@ TEST(CodecDecode, VarintDecimalUntilAndRange) {
   EXPECT_EQ(u.consumed, 6u);
 }
 
+// A short reply that already differs names the differing byte, whether the stream is still
+// open, closed, or cut by its block's length: the same offset for every prefix.
+TEST(CodecDecode, ShortReplyReportsTheDifferenceNotTheEnd) {
+  Parts text = {bytes("set sockspec:count 1\r\n")};
+  std::string got = "set socllo";
+  for (bool eof : {false, true}) {
+    auto d = decode(text, got, false, eof);
+    ASSERT_EQ(d.kind, Decoded::Kind::mismatch) << eof;
+    EXPECT_EQ(d.offset, 7u) << eof;
+    EXPECT_NE(d.why.find("bytes differ at offset 7"), std::string::npos) << d.why;
+  }
+  EXPECT_EQ(decode(text, "set soc", false, false).kind, Decoded::Kind::need_more);
+  EXPECT_NE(decode(text, "set soc", false, true).why.find("connection closed"), std::string::npos);
+  Part len = derived(integer(1, 0), Number::Kind::length_of, "b");
+  Parts framed = {len, block("b", {bytes("abcdef")})};
+  auto cut = decode(framed, std::string("\x03" "abx", 4), false, false);
+  ASSERT_EQ(cut.kind, Decoded::Kind::mismatch);
+  EXPECT_EQ(cut.offset, 3u);
+}
+
 TEST(CodecResolve, ExpressionsTextAndHexHoles) {
   Resolver r;
   r.expand = [](std::string_view t, Bytes& out) -> std::string {
