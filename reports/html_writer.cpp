@@ -192,6 +192,8 @@ void write_cases(const RunReport& r, std::ostream& out) {
 
 const char* html_style() { return kStyle; }
 
+void write_load_section(const LoadResult& l, std::ostream& out) { write_load(l, out); }
+
 void write_html(const RunReport& r, std::ostream& out) {
   Counts c = r.counts();
   bool ok = r.exit_code == 0;

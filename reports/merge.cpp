@@ -29,14 +29,7 @@ void merge_series(LoadResult& into, const LoadResult& l) {
   if (into.series.size() < need) into.series.resize(need);
   for (size_t i = 0; i < into.series.size(); ++i) into.series[i].start_s = static_cast<double>(i);
   for (size_t i = 0; i < l.series.size(); ++i) {
-    Interval& s = into.series[i + static_cast<size_t>(shift)];
-    s.udp_lost += l.series[i].udp_lost;
-    s.udp_late += l.series[i].udp_late;
-    s.udp_duplicates += l.series[i].udp_duplicates;
-    s.udp_reordered += l.series[i].udp_reordered;
-    s.iterations += l.series[i].iterations;
-    s.errors += l.series[i].errors;
-    s.latency.merge(l.series[i].latency);
+    add_interval(into.series[i + static_cast<size_t>(shift)], l.series[i]);
   }
   for (auto& s : into.series) {
     s.p50_ns = s.latency.percentile(50);
@@ -99,6 +92,16 @@ std::string check_shards(const std::vector<RunReport>& parts, const MergeOptions
 }
 
 }  // namespace
+
+void add_interval(Interval& into, const Interval& s) {
+  into.iterations += s.iterations;
+  into.errors += s.errors;
+  into.udp_lost += s.udp_lost;
+  into.udp_late += s.udp_late;
+  into.udp_duplicates += s.udp_duplicates;
+  into.udp_reordered += s.udp_reordered;
+  into.latency.merge(s.latency);
+}
 
 void merge_load(LoadResult& into, const LoadResult& l) {
   into.iterations += l.iterations;

@@ -13,6 +13,10 @@ namespace sockspec::reports {
 // second's) merge bucket by bucket. The load driver merges its threads' results with it too.
 void merge_load(LoadResult& into, const LoadResult& part);
 
+// Adds one second of a series to the same second of another (counts and latencies; p50/p99 are
+// left for the caller to recompute once every part is in).
+void add_interval(Interval& into, const Interval& second);
+
 struct Merged {
   std::optional<RunReport> report;
   std::string error;

@@ -7,7 +7,7 @@ set -euo pipefail
 # python3 writes the man page and bash completion from --help at build time.
 build_pkgs=(g++ make cmake ninja-build pkg-config python3
             libboost-program-options-dev libboost-dev zlib1g-dev nlohmann-json3-dev libre2-dev
-            libgtest-dev libgmock-dev libbenchmark-dev)
+            libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcivetweb-dev)
 # What the tests drive: the CLI tests, the JSON Schema check, and the third-party servers
 # the suites are proven against (inetd in a network namespace: iproute2; tcpserver from
 # ucspi-tcp; systemd-socket-activate from systemd), and Chromium to
@@ -21,13 +21,15 @@ build_pkgs=(g++ make cmake ninja-build pkg-config python3
 # server `fuzz_end_to_end` builds with sockspec's coverage runtime (trace-pc-guard).
 # The real servers the protocol suites (scenarios/protocols/) and the DNS load profile are proven
 # against, each started by the test itself in its default configuration on a loopback port
-# (never as a service). dnsmasq-base is the dnsmasq binary without the `dnsmasq` package's
+# (never as a service). Prometheus and its Pushgateway read `load --metrics` and `--push` in the
+# observe tests, each started by the test on a loopback port. dnsmasq-base is the dnsmasq binary without the `dnsmasq` package's
 # system service (which would answer on port 53 of the machine).
 package_pkgs=(dpkg-dev lintian man-db)
 test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd ucspi-tcp systemd chromium
            "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion
            slurm-wlm munge clang libclang-rt-14-dev
-           redis-server memcached dnsmasq-base tftpd-hpa mosquitto nginx)
+           redis-server memcached dnsmasq-base tftpd-hpa mosquitto nginx
+           prometheus prometheus-pushgateway)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
@@ -56,7 +58,7 @@ fi
 echo "sockspec: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 # Package scripts must not start services (inetd, redis, memcached, dnsmasq, tftpd-hpa,
-# mosquitto, nginx) on the build machine: the
+# mosquitto, nginx, prometheus) on the build machine: the
 # tests start their own instances on addresses they choose.
 policy=/usr/sbin/policy-rc.d
 created_policy=0

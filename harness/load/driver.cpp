@@ -41,8 +41,13 @@ Shape shape_of(const Profile& p, const LoadOptions& o) {
 
 // Each thread's progress counters, read once a second by the watcher.
 struct ProgressBoard {
-  explicit ProgressBoard(unsigned threads) : done(threads), errors(threads), p99(threads) {}
-  ProgressCounters of(unsigned i) { return ProgressCounters{done[i], errors[i], p99[i]}; }
+  ProgressBoard(unsigned threads, bool watched)
+      : done(threads), errors(threads), p99(threads) {
+    if (watched) live = std::make_unique<LiveBoard>(threads);
+  }
+  ProgressCounters of(unsigned i) {
+    return ProgressCounters{done[i], errors[i], p99[i], live ? live->feed(i) : nullptr};
+  }
   Progress read(TimePoint began, double total_s) const {
     Progress pr;
     pr.elapsed_s = std::chrono::duration<double>(Clock::now() - began).count();
@@ -55,12 +60,13 @@ struct ProgressBoard {
     return pr;
   }
   std::vector<std::atomic<uint64_t>> done, errors, p99;
+  std::unique_ptr<LiveBoard> live;  // watched runs only
 };
 
-// Runs every worker on its own thread and reports progress once a second until all are done.
-void run_workers(std::vector<std::unique_ptr<Worker>>& workers, const ProgressBoard& board,
-                 double total_s, const std::function<void(const Progress&)>& on_second) {
-  TimePoint began = Clock::now();
+// Runs every worker on its own thread and calls `on_tick` ten times a second until all are
+// done (with true once a second).
+void run_workers(std::vector<std::unique_ptr<Worker>>& workers,
+                 const std::function<void(bool)>& on_tick) {
   std::vector<std::thread> pool;
   for (auto& w : workers) {
     pool.emplace_back([&w] {
@@ -73,12 +79,12 @@ void run_workers(std::vector<std::unique_ptr<Worker>>& workers, const ProgressBo
   std::atomic<bool> all_done{false};
   std::thread watcher([&] {
     auto tick = Clock::now();
-    while (!all_done) {
-      tick += std::chrono::seconds(1);
+    for (unsigned n = 1; !all_done; ++n) {
+      tick += std::chrono::milliseconds(100);
       while (!all_done && Clock::now() < tick)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
       if (all_done) break;
-      if (on_second) on_second(board.read(began, total_s));
+      on_tick(n % 10 == 0);
     }
   });
   for (auto& t : pool) t.join();
@@ -108,11 +114,8 @@ double measured_seconds(const Profile& p, const LoadOptions& o, const StartLine&
   return duration;
 }
 
-// The threads' parts merged, with what the run was asked to do.
-reports::LoadResult assemble(const Profile& p, const Shape& s, const StartLine& line,
-                             const std::vector<std::unique_ptr<Worker>>& workers) {
-  reports::LoadResult r;
-  for (auto& w : workers) reports::merge_load(r, w->part());
+// What the run was asked to do, on the threads' merged parts (or the live figures).
+void describe(reports::LoadResult& r, const Profile& p, const Shape& s, const StartLine& line) {
   // The wall clock of the series' second 0: shards' series are merged by it.
   r.series_origin_unix_ms =
       std::chrono::duration<double, std::milli>(
@@ -132,6 +135,14 @@ reports::LoadResult assemble(const Profile& p, const Shape& s, const StartLine& 
     r.target_rate = 0;
     for (const auto& st : p.stages) r.target_rate = std::max(r.target_rate, st.rate);
   }
+}
+
+// The threads' parts merged, with what the run was asked to do.
+reports::LoadResult assemble(const Profile& p, const Shape& s, const StartLine& line,
+                             const std::vector<std::unique_ptr<Worker>>& workers) {
+  reports::LoadResult r;
+  for (auto& w : workers) reports::merge_load(r, w->part());
+  describe(r, p, s, line);
   return r;
 }
 
@@ -141,7 +152,7 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
                              const std::function<void(const Progress&)>& on_second) {
   Shape s = shape_of(p, o);
   StartLine line(s.threads, s.warmup, s.duration);
-  ProgressBoard board(s.threads);
+  ProgressBoard board(s.threads, o.live != nullptr);
   std::vector<std::unique_ptr<Worker>> workers;
   uint64_t first_user = o.first_user;
   for (unsigned i = 0; i < s.threads; ++i) {
@@ -150,7 +161,22 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
                                                1.0 / s.threads, line, board.of(i)));
     first_user += vus;
   }
-  run_workers(workers, board, s.warmup + s.duration, on_second);
+  TimePoint began = Clock::now();
+  reports::LoadResult shape;
+  bool described = false;
+  run_workers(workers, [&](bool whole_second) {
+    if (on_second && whole_second) on_second(board.read(began, s.warmup + s.duration));
+    if (!o.live || !line.fixed.load(std::memory_order_acquire)) return;
+    if (!described) {
+      describe(shape, p, s, line);
+      shape.shard = o.shard;
+      described = true;
+    }
+    double measured = std::chrono::duration<double>(Clock::now() - line.measure_from).count();
+    o.live->update(board.live->collect(shape, p.thresholds, std::clamp(measured, 0.0, s.duration)),
+                   std::chrono::duration<double>(Clock::now() - began).count(),
+                   s.warmup + s.duration);
+  });
 
   reports::LoadResult r = assemble(p, s, line, workers);
   double elapsed = measured_seconds(p, o, line, workers, s.duration, r);

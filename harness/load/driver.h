@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "engine/context.h"
+#include "load/live_feed.h"
 #include "load/profile.h"
 #include "reports/model.h"
 
@@ -20,6 +21,8 @@ struct LoadOptions {
   bool busy_poll = false;  // generator threads spin instead of sleeping (see EventLoop)
   int cancel_fd = -1;
   uint64_t first_user = 0;  // users are numbered (${client}) from here: a shard's slice start
+  LiveSink* live = nullptr;  // given the run so far once a second (--metrics, --push)
+  reports::ShardInfo shard;  // which run and shard this is, for the live figures
 };
 
 // What the progress line shows, read while the run goes on.

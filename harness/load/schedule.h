@@ -2,6 +2,7 @@
 // generator thread starts its schedule from.
 #pragma once
 
+#include <atomic>
 #include <barrier>
 #include <vector>
 
@@ -44,8 +45,11 @@ struct StartLine {
       line->t0 = Clock::now() + std::chrono::milliseconds(5);
       line->measure_from = line->t0 + at(line->warmup_s);
       line->end = line->measure_from + at(line->duration_s);
+      line->fixed.store(true, std::memory_order_release);
     }
   };
+  // Set once the times above are: a thread outside the barrier (the watcher) reads them after.
+  std::atomic<bool> fixed{false};
   std::barrier<Fix> ready;
   StartLine(unsigned threads, double warmup, double duration)
       : warmup_s(warmup), duration_s(duration), ready(threads, Fix{this}) {}

@@ -55,8 +55,16 @@ void Tally::udp(const UdpCounts& before, const UdpCounts& now, TimePoint at) {
 }
 
 reports::Interval& Tally::second(TimePoint t) {
-  auto idx = static_cast<size_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(t - measure_from_).count());
+  auto since = t - measure_from_;
+  auto idx = static_cast<size_t>(std::chrono::duration_cast<std::chrono::seconds>(since).count());
+  if (progress_.live) {
+    // Only a later tenth makes an offer due: late replies booked in earlier ones do not.
+    int64_t tenth = std::chrono::duration_cast<std::chrono::milliseconds>(since).count() / 100;
+    if (tenth > offered_tenth_) {
+      offered_tenth_ = tenth;
+      offer_due_ = true;
+    }
+  }
   auto& series = part_.series;
   if (idx >= series.size()) {
     if (!series.empty())
@@ -64,6 +72,11 @@ reports::Interval& Tally::second(TimePoint t) {
     for (size_t i = series.size(); i <= idx; ++i)
       series.emplace_back().start_s = static_cast<double>(i);
   }
+  if (offer_due_ && progress_.live->offer(part_, changed_from_)) {
+    offer_due_ = false;
+    changed_from_ = LiveFeed::kNone;
+  }
+  changed_from_ = std::min(changed_from_, idx);
   return series[idx];
 }
 

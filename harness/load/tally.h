@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 
+#include "load/live_feed.h"
 #include "load/udp_ledger.h"
 #include "net/event_loop.h"
 #include "reports/model.h"
@@ -22,6 +23,7 @@ struct ProgressCounters {
   std::atomic<uint64_t>& done;
   std::atomic<uint64_t>& errors;
   std::atomic<uint64_t>& p99;
+  LiveFeed* live = nullptr;  // set when the run is watched (--metrics, --push)
 };
 
 class Tally {
@@ -63,6 +65,12 @@ class Tally {
 
   TimePoint measure_from_ = TimePoint::max(), end_ = TimePoint::max(), last_counted_{};
   ProgressCounters progress_;
+  // Watched runs: every tenth of a second of the schedule makes an offer due (so a counter
+  // scraped each second moves smoothly); it is retried on each booking until the watcher is
+  // not reading. The last tenth offered, and the first second changed since the last offer:
+  bool offer_due_ = false;
+  int64_t offered_tenth_ = -1;
+  size_t changed_from_ = LiveFeed::kNone;
   reports::LoadResult part_;
 };
 

@@ -8,10 +8,12 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "load/driver.h"
 #include "reports/annotations_writer.h"
 #include "reports/console_writer.h"
+#include "reports/html_writer.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
 #include "reports/thresholds.h"
@@ -165,6 +167,28 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
     }
     late_s = *late;
   }
+  std::unique_ptr<observe::Observer> observer;
+  if (!o.observe.metrics.empty() || !o.observe.push.empty()) {
+    std::string problem;
+    observer = observe::Observer::start(
+        o.observe,
+        {plan.run_id, plan.shard.index, plan.shard.count, profile.name,
+         prepared.target.name.empty() ? o.target : prepared.target.name},
+        problem);
+    if (!observer) {
+      if (prepared.server) prepared.server->stop(std::chrono::seconds(3));
+      err << "load: " << problem << "\n";
+      return 2;
+    }
+    if (!observer->url().empty()) {
+      err << "metrics: " << observer->url() << "metrics (Prometheus), dashboard at "
+          << observer->url() << "\n";
+    }
+    if (!o.observe.push.empty()) err << "push: " << o.observe.push << " every "
+                                     << o.observe.push_interval_s << " s and at the end\n";
+    lo.live = observer.get();
+    lo.shard = reports::ShardInfo{plan.run_id, plan.shard.index, plan.shard.count, {}, false, "", 0};
+  }
   uint64_t last = 0;
   auto progress = [&](const load::Progress& p) {
     if (!o.progress) return;
@@ -249,7 +273,18 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
            "rate\n";
   }
   if (o.github_annotations) reports::write_github_annotations(report, out);
+  if (observer) {
+    std::ostringstream html;
+    reports::write_html(report, html);
+    observer->finish(&*report.load, {}, report.meta.duration_ms / 1000, html.str(), err);
+  }
   if (!write_report_files(report, paths, out, err)) return 2;
+  if (observer && !observer->url().empty() && o.metrics_linger_s > 0 && !interrupted) {
+    err << "metrics: the final figures stay at " << observer->url() << " for "
+        << o.metrics_linger_s << " s (--metrics-linger; Ctrl-C ends it)\n";
+    pollfd cancel{o.cancel_fd, POLLIN, 0};
+    poll(&cancel, o.cancel_fd >= 0 ? 1 : 0, static_cast<int>(o.metrics_linger_s * 1000));
+  }
   return report.exit_code;
 }
 

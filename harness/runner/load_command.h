@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "observe/observer.h"
 #include "runner/find_max.h"
 
 namespace sockspec::runner {
@@ -34,6 +35,8 @@ struct LoadCommandOptions {
   std::function<const char*(const char*)> env = [](const char* name) { return std::getenv(name); };
   std::vector<std::string> thresholds;  // replace the profile's thresholds when given
   FindMaxOptions find_max;
+  observe::ObserveOptions observe;  // --metrics, --push (docs/observe.md)
+  double metrics_linger_s = 0;      // the endpoint stays up this long after the run
 };
 
 // Exit codes: 0 thresholds met and schedule kept (--find-max: a rate was found); 1 a threshold

@@ -1,0 +1,72 @@
+// Watching a run while it goes: `--metrics ADDR:PORT` serves /metrics (Prometheus text format,
+// written by prometheus-cpp), / (the live dashboard, then the final report) and /live (the
+// dashboard's changing part) with civetweb; `--push URL` sends the same metrics to a
+// Pushgateway every interval and once at the end. The load driver's watcher thread calls
+// update() ten times a second; requests and pushes read what it last published and never touch a
+// generator thread.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+
+#include "load/live_feed.h"
+#include "observe/metrics.h"
+#include "reports/model.h"
+
+class CivetServer;
+
+namespace sockspec::observe {
+
+struct ObserveOptions {
+  std::string metrics;         // ADDR:PORT to serve on ("" none); port 0 picks a free one
+  std::string push;            // http://HOST:PORT of a Pushgateway ("" none)
+  double push_interval_s = 5;  // seconds between pushes
+};
+
+class Pusher;
+
+class Observer : public load::LiveSink {
+ public:
+  // Starts serving and pushing; nullptr with `error` set when the address or URL is unusable.
+  static std::unique_ptr<Observer> start(const ObserveOptions& o, RunLabels labels,
+                                         std::string& error);
+  ~Observer() override;
+  Observer(const Observer&) = delete;
+  Observer& operator=(const Observer&) = delete;
+
+  // Where the endpoint listens ("" without --metrics): http://127.0.0.1:PORT/
+  std::string url() const { return url_; }
+
+  void update(const reports::LoadResult& so_far, double elapsed_s, double total_s) override;
+  // `sockspec run`: cases finished so far by verdict.
+  void update_cases(const std::vector<std::pair<std::string, uint64_t>>& by_verdict,
+                    double elapsed_s);
+
+  // The run has ended: the final figures, `/` becomes the final report (`report_html`), and the
+  // last push goes out (waited for at most 15 s). Problems with the pushes are written to `err`.
+  void finish(const reports::LoadResult* final_load,
+              const std::vector<std::pair<std::string, uint64_t>>& cases, double elapsed_s,
+              const std::string& report_html, std::ostream& err);
+
+  std::shared_ptr<const Published> published() const;
+
+ private:
+  explicit Observer(RunLabels labels);
+  void publish(std::shared_ptr<const Published> p);
+
+  RunLabels labels_;
+  std::string url_;
+  double drawn_at_s_ = -1;  // when update() last drew the dashboard (watcher thread only)
+  mutable std::mutex mutex_;  // guards current_ only, held for a pointer copy
+  std::shared_ptr<const Published> current_;
+  std::unique_ptr<CivetServer> server_;
+  std::vector<std::unique_ptr<class Route>> routes_;
+  std::shared_ptr<Pusher> pusher_;
+};
+
+}  // namespace sockspec::observe
