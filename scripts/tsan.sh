@@ -41,6 +41,40 @@ check load-tcp 0 1 -- load scenarios/load/echo-tcp-rr.json --target builtin:echo
   --duration 1 --warmup 0 --threads 2 --connections 4
 check load-udp 0 1 -- load scenarios/load/echo-udp-rr.json --target builtin:echo \
   --duration 1 --warmup 0 --threads 2 --rate 500
+# A watched load run (--metrics, --push): the generator threads' hand-over to the watcher, the
+# HTTP threads reading what it published (/metrics and /live read as fast as they answer) and
+# the pusher's thread (to a port where nobody listens: each push fails at once).
+rc=0
+timeout 120 "$bin" load scenarios/load/echo-tcp-rr.json --target builtin:echo --duration 3 \
+  --warmup 0 --threads 2 --connections 4 --metrics 127.0.0.1:0 --push http://127.0.0.1:1 \
+  --push-interval 0.2 >"$out/watch.out" 2>"$out/watch.err" &
+pid=$!
+reads=$(timeout 100 python3 - "$out/watch.err" $pid <<'PY'
+import os, re, sys, time, urllib.request
+err, pid, reads, url = sys.argv[1], int(sys.argv[2]), 0, None
+while os.path.exists(f"/proc/{pid}"):
+    if url is None:
+        m = re.search(r"^metrics: (http://\S+/)metrics", open(err).read(), re.M)
+        url = m.group(1) if m else None
+        time.sleep(0.05)
+        continue
+    for path in ("metrics", "live"):
+        try:
+            urllib.request.urlopen(url + path, timeout=2).read()
+            reads += 1
+        except OSError:
+            pass
+print(reads)
+PY
+) || true
+wait $pid || rc=$?
+if grep -q "ThreadSanitizer" "$out/watch.err" || [[ ! " 0 1 " =~ " $rc " ]] || [ "${reads:-0}" -lt 10 ]; then
+  echo "tsan: load-watched FAILED (exit $rc, ${reads:-0} reads)" >&2
+  cat "$out/watch.err" >&2
+  status=1
+else
+  echo "tsan: load-watched clean (exit $rc, $reads reads)"
+fi
 # An interrupted load run: the signal path across threads.
 rc=0
 timeout 60 "$bin" load scenarios/load/echo-tcp-rr.json --target builtin:echo --duration 30 \
