@@ -116,20 +116,7 @@ int cmd_load(const Invocation& inv) {
       "budget", po::value(&o.find_max.budget_s), "seconds the whole search may take (default 600)")(
       "repeats", po::value(&o.find_max.repeats),
       "most runs of one step near the boundary (default 3: until two agree)");
-  // Watching the run while it goes (docs/observe.md).
-  desc.add_options()(
-      "metrics", po::value(&o.observe.metrics),
-      "serve the run's figures at ADDR:PORT while it goes (port 0: any free one, printed): "
-      "/metrics for Prometheus (counters, latency histograms, thresholds; labels run_id and "
-      "shard), / a live dashboard, then the final HTML report")(
-      "metrics-linger", number_option(&o.metrics_linger_s, "--metrics-linger", 0, 86400),
-      "keep serving the final figures this many seconds after the run, so a last scrape sees "
-      "them (default 0)")(
-      "push", po::value(&o.observe.push),
-      "push the same metrics to a Prometheus Pushgateway at http://HOST:PORT every "
-      "--push-interval and once at the end (job sockspec, grouped by run_id and shard)")(
-      "push-interval", number_option(&o.observe.push_interval_s, "--push-interval", 0.1, 3600),
-      "seconds between pushes, 0.1 to 3600 (default 5)");
+  add_observe_options(desc, o.observe, o.metrics_linger_s, "the run's figures");
   add_impair_options(desc, o.impair, o.impair_level);
   po::options_description hidden;
   hidden.add_options()("profile", po::value(&o.profile));

@@ -52,6 +52,7 @@ int cmd_run(const Invocation& inv) {
       "title=...::...)")(
       "out", po::value(&o.out_dir),
       "write every format into this folder: report.json, junit.xml, summary.md, index.html");
+  add_observe_options(desc, o.observe, o.metrics_linger_s, "the cases finished so far");
   add_impair_options(desc, o.impair, o.impair_level);
   desc.add_options()("timeout-scale", number_option(&o.timeout_scale, "--timeout-scale", 0.1, 100),
                      "multiply every step's and case's timeout by this, 0.1 to 100 (default: 1, "

@@ -109,6 +109,23 @@ bool color_wanted() { return isatty(STDOUT_FILENO) && std::getenv("NO_COLOR") ==
 
 namespace sockspec::cli {
 
+void add_observe_options(po::options_description& desc, observe::ObserveOptions& o, double& linger,
+                         const std::string& what) {
+  desc.add_options()(
+      "metrics", po::value(&o.metrics),
+      ("serve " + what +
+       " at ADDR:PORT while it goes (port 0: any free one, printed): /metrics for Prometheus "
+       "(labels run_id and shard), / a live page, then the final HTML report")
+          .c_str())("metrics-linger", number_option(&linger, "--metrics-linger", 0, 86400),
+                    "keep serving the final figures this many seconds after the run, so a last "
+                    "scrape sees them (default 0)")(
+      "push", po::value(&o.push),
+      "push the same metrics to a Prometheus Pushgateway at http://HOST:PORT every "
+      "--push-interval and once at the end (job sockspec, grouped by run_id and shard)")(
+      "push-interval", number_option(&o.push_interval_s, "--push-interval", 0.1, 3600),
+      "seconds between pushes, 0.1 to 3600 (default 5)");
+}
+
 void add_impair_options(po::options_description& desc, std::string& spec, std::string& level) {
   desc.add_options()(
       "impair", po::value(&spec),

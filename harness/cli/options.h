@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "observe/observer.h"
 
 namespace sockspec::cli {
 
@@ -23,6 +24,11 @@ std::optional<int> parse_options(
 // --impair and --impair-level, worded once for run and load.
 void add_impair_options(boost::program_options::options_description& desc, std::string& spec,
                         std::string& level);
+
+// --metrics, --metrics-linger, --push, --push-interval (docs/observe.md); `what` is what they
+// serve ("the run's figures", "the cases finished so far").
+void add_observe_options(boost::program_options::options_description& desc,
+                         observe::ObserveOptions& o, double& linger, const std::string& what);
 
 // Numeric options, range-checked as they are parsed. A value outside [min, max], NaN, or a
 // negative count (boost would wrap "-1" into 4294967295) is bad usage: exit 2 with a message

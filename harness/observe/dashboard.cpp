@@ -51,6 +51,26 @@ std::string live_fragment(const reports::LoadResult& l, const RunLabels& labels,
   return out.str();
 }
 
+std::string cases_page(const VerdictCounts& by_verdict, uint64_t planned, const RunLabels& labels) {
+  uint64_t done = 0;
+  for (const auto& [v, n] : by_verdict) done += n;
+  std::ostringstream out;
+  out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta "
+         "http-equiv=\"refresh\" content=\"1\"><title>sockspec run: "
+      << reports::markup_escape(labels.target) << "</title><style>" << reports::html_style()
+      << "</style></head><body><header><h1>sockspec conformance run — live</h1><div "
+         "class=\"meta\">target <strong>"
+      << reports::markup_escape(labels.target) << "</strong> · run "
+      << reports::markup_escape(labels.run_id) << "</div></header>\n<main><section><p id=\"progress\" "
+      << "data-done=\"" << done << "\">" << done << " of " << planned
+      << " cases finished</p><div class=\"badges\">";
+  for (const auto& [v, n] : by_verdict) {
+    if (n) out << "<span class=\"v-" << v << "\">" << n << " " << v << "</span>";
+  }
+  out << "</div></section></main></body></html>\n";
+  return out.str();
+}
+
 std::string dashboard_page(const std::string& fragment, const RunLabels& labels) {
   std::ostringstream out;
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta "

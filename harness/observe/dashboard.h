@@ -14,6 +14,9 @@ namespace sockspec::observe {
 std::string live_fragment(const reports::LoadResult& l, const RunLabels& labels,
                           const RunClock& clock);
 
+// `sockspec run --metrics`: the cases finished so far (the page reloads itself each second).
+std::string cases_page(const VerdictCounts& by_verdict, uint64_t planned, const RunLabels& labels);
+
 // The page around it (served at `/` while the run goes).
 std::string dashboard_page(const std::string& fragment, const RunLabels& labels);
 

@@ -143,12 +143,15 @@ std::vector<MetricFamily> load_metrics(const reports::LoadResult& l, const RunLa
   return f.take();
 }
 
-std::vector<MetricFamily> run_metrics(
-    const std::vector<std::pair<std::string, uint64_t>>& cases_by_verdict,
-    const RunLabels& labels, const RunClock& clock) {
+std::vector<MetricFamily> run_metrics(const VerdictCounts& cases_by_verdict, uint64_t planned,
+                                      const RunLabels& labels, const RunClock& clock) {
   Families f(labels);
   add_clock(f, clock);
-  for (const auto& [verdict, n] : cases_by_verdict) {
+  f.gauge("sockspec_cases_planned", "Cases the run selected.", static_cast<double>(planned));
+  std::map<std::string, uint64_t> all{{"pass", 0}, {"fail", 0}, {"error", 0}, {"warn", 0},
+                                      {"skip", 0}, {"xfail", 0}, {"xpass", 0}};
+  for (const auto& [verdict, n] : cases_by_verdict) all[verdict] = n;
+  for (const auto& [verdict, n] : all) {
     f.counter("sockspec_cases_total", "Cases finished, by verdict.", static_cast<double>(n),
               {{"verdict", verdict}});
   }

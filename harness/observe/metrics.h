@@ -49,9 +49,11 @@ struct Published {
 std::vector<prometheus::MetricFamily> load_metrics(const reports::LoadResult& l,
                                                    const RunLabels& labels, const RunClock& clock);
 
-// `sockspec run`'s figures so far: cases finished by verdict.
-std::vector<prometheus::MetricFamily> run_metrics(const std::vector<std::pair<std::string, uint64_t>>&
-                                                      cases_by_verdict,
-                                                  const RunLabels& labels, const RunClock& clock);
+// `sockspec run`'s figures so far: cases finished by verdict (every verdict present, at 0 until
+// one comes), of `planned`.
+using VerdictCounts = std::vector<std::pair<std::string, uint64_t>>;
+std::vector<prometheus::MetricFamily> run_metrics(const VerdictCounts& cases_by_verdict,
+                                                  uint64_t planned, const RunLabels& labels,
+                                                  const RunClock& clock);
 
 }  // namespace sockspec::observe

@@ -2,6 +2,7 @@
 
 #include <CivetServer.h>
 #include <prometheus/text_serializer.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "net/socket.h"
@@ -149,6 +150,14 @@ Observer::~Observer() {
   if (pusher_) pusher_->finish(std::chrono::milliseconds(0));
 }
 
+void Observer::linger(double seconds, int cancel_fd, std::ostream& err) const {
+  if (url_.empty() || seconds <= 0) return;
+  err << "metrics: the final figures stay at " << url_ << " for " << seconds
+      << " s (--metrics-linger; Ctrl-C ends it)\n";
+  pollfd cancel{cancel_fd, POLLIN, 0};
+  poll(&cancel, cancel_fd >= 0 ? 1 : 0, static_cast<int>(seconds * 1000));
+}
+
 std::shared_ptr<const Published> Observer::published() const {
   std::lock_guard lock(mutex_);
   return current_;
@@ -177,23 +186,23 @@ void Observer::update(const reports::LoadResult& so_far, double elapsed_s, doubl
   publish(std::move(p));
 }
 
-void Observer::update_cases(const std::vector<std::pair<std::string, uint64_t>>& by_verdict,
-                            double elapsed_s) {
+void Observer::update_cases(const VerdictCounts& by_verdict, uint64_t planned, double elapsed_s) {
   auto p = std::make_shared<Published>();
-  p->families = run_metrics(by_verdict, labels_, RunClock{elapsed_s, false});
+  p->families = run_metrics(by_verdict, planned, labels_, RunClock{elapsed_s, false, 0});
+  p->page = cases_page(by_verdict, planned, labels_);
   publish(std::move(p));
 }
 
-void Observer::finish(const reports::LoadResult* final_load,
-                      const std::vector<std::pair<std::string, uint64_t>>& cases,
-                      double elapsed_s, const std::string& report_html, std::ostream& err) {
+void Observer::finish(const reports::LoadResult* final_load, const VerdictCounts& cases,
+                      uint64_t planned, double elapsed_s, const std::string& report_html,
+                      std::ostream& err) {
   auto p = std::make_shared<Published>();
   RunClock clock{elapsed_s, true, elapsed_s};
   if (final_load) {
     p->families = load_metrics(*final_load, labels_, clock);
     p->fragment = live_fragment(*final_load, labels_, clock);
   } else {
-    p->families = run_metrics(cases, labels_, clock);
+    p->families = run_metrics(cases, planned, labels_, clock);
   }
   p->page = report_html;
   publish(std::move(p));

@@ -43,15 +43,18 @@ class Observer : public load::LiveSink {
   std::string url() const { return url_; }
 
   void update(const reports::LoadResult& so_far, double elapsed_s, double total_s) override;
-  // `sockspec run`: cases finished so far by verdict.
-  void update_cases(const std::vector<std::pair<std::string, uint64_t>>& by_verdict,
-                    double elapsed_s);
+  // `sockspec run`: cases finished so far by verdict, of `planned`.
+  void update_cases(const VerdictCounts& by_verdict, uint64_t planned, double elapsed_s);
 
   // The run has ended: the final figures, `/` becomes the final report (`report_html`), and the
   // last push goes out (waited for at most 15 s). Problems with the pushes are written to `err`.
-  void finish(const reports::LoadResult* final_load,
-              const std::vector<std::pair<std::string, uint64_t>>& cases, double elapsed_s,
-              const std::string& report_html, std::ostream& err);
+  // `cases` and `planned` stand for a conformance run (`final_load` null).
+  void finish(const reports::LoadResult* final_load, const VerdictCounts& cases, uint64_t planned,
+              double elapsed_s, const std::string& report_html, std::ostream& err);
+
+  // Keeps serving the final figures `seconds` (--metrics-linger), or until `cancel_fd` (-1: none)
+  // is readable; says so on `err`. Nothing without an endpoint.
+  void linger(double seconds, int cancel_fd, std::ostream& err) const;
 
   std::shared_ptr<const Published> published() const;
 

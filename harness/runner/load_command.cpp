@@ -276,15 +276,10 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   if (observer) {
     std::ostringstream html;
     reports::write_html(report, html);
-    observer->finish(&*report.load, {}, report.meta.duration_ms / 1000, html.str(), err);
+    observer->finish(&*report.load, {}, 0, report.meta.duration_ms / 1000, html.str(), err);
   }
   if (!write_report_files(report, paths, out, err)) return 2;
-  if (observer && !observer->url().empty() && o.metrics_linger_s > 0 && !interrupted) {
-    err << "metrics: the final figures stay at " << observer->url() << " for "
-        << o.metrics_linger_s << " s (--metrics-linger; Ctrl-C ends it)\n";
-    pollfd cancel{o.cancel_fd, POLLIN, 0};
-    poll(&cancel, o.cancel_fd >= 0 ? 1 : 0, static_cast<int>(o.metrics_linger_s * 1000));
-  }
+  if (observer && !interrupted) observer->linger(o.metrics_linger_s, o.cancel_fd, err);
   return report.exit_code;
 }
 

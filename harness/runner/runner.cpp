@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -20,6 +21,7 @@
 #include "net/socket.h"
 #include "reports/annotations_writer.h"
 #include "reports/console_writer.h"
+#include "reports/html_writer.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
 #include "runner/impairment.h"
@@ -91,6 +93,14 @@ class Run {
   std::string unreachable_;       // why the target was never reached (exit 3), for the reports
   bool reach_unchecked_ = false;  // not probed: the first cases that connect to it decide
   std::mutex print_mu_;
+  std::unique_ptr<observe::Observer> observer_;  // --metrics, --push
+  std::map<std::string, uint64_t> verdicts_;     // cases finished so far (under print_mu_)
+  observe::VerdictCounts verdict_counts() const {
+    return observe::VerdictCounts(verdicts_.begin(), verdicts_.end());
+  }
+  double elapsed_s() const {
+    return std::chrono::duration<double>(Clock::now() - started_).count();
+  }
 };
 
 int Run::go() {
@@ -107,6 +117,19 @@ int Run::go() {
   }
   timeout_scale_ = timeout_scale(o_.timeout_scale, impair_);
   if (int rc = load(); rc != 0) return rc;
+  if (!o_.observe.metrics.empty() || !o_.observe.push.empty()) {
+    std::string problem;
+    observer_ = observe::Observer::start(o_.observe, {"run@" + started_at_, 0, 1, "", o_.target},
+                                         problem);
+    if (!observer_) {
+      err_ << "run: " << problem << "\n";
+      return 2;
+    }
+    if (!observer_->url().empty())
+      err_ << "metrics: " << observer_->url() << "metrics (Prometheus), cases at "
+           << observer_->url() << "\n";
+    observer_->update_cases({}, items_.size(), 0);
+  }
   // Exit 3 still writes the reports asked for; a usage problem (2) found on the way does not.
   if (int rc = setup_target(); rc != 0) return rc == 3 ? finish() : rc;
   ipv4_ = can_bind("127.0.0.1");
@@ -310,6 +333,10 @@ void Run::run_cases() {
     std::lock_guard<std::mutex> lock(print_mu_);
     reports::write_case_line(items_[i].suite->suite, results_[i], style, out_);
     out_.flush();
+    if (observer_) {
+      ++verdicts_[reports::to_string(results_[i].verdict)];
+      observer_->update_cases(verdict_counts(), items_.size(), elapsed_s());
+    }
   };
   // Cases that restart the server, or that need it to themselves (a chat room), run one at
   // a time after the others, on this thread: they would disturb any case beside them.
@@ -425,7 +452,13 @@ int Run::finish() {
 
   reports::write_summary(report, reports::ConsoleStyle{o_.color}, out_);
   if (o_.github_annotations) reports::write_github_annotations(report, out_);
+  if (observer_) {
+    std::ostringstream html;
+    reports::write_html(report, html);
+    observer_->finish(nullptr, verdict_counts(), items_.size(), elapsed_s(), html.str(), err_);
+  }
   if (!write_report_files(report, paths, out_, err_)) return 2;
+  if (observer_ && !interrupted_) observer_->linger(o_.metrics_linger_s, o_.cancel_fd, err_);
   return report.exit_code;
 }
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "observe/observer.h"
+
 namespace sockspec::runner {
 
 struct RunOptions {
@@ -31,6 +33,8 @@ struct RunOptions {
   // Multiplies every step's and case's timeout. 0: automatic, 1 on a clean network and
   // kImpairedTimeoutScale under an --impair that delays or loses (runner/impairment.h).
   double timeout_scale = 0;
+  observe::ObserveOptions observe;  // --metrics, --push: cases finished so far (docs/observe.md)
+  double metrics_linger_s = 0;
 };
 
 // Exit codes: 0 all good; 1 failures; 2 bad usage or invalid scenarios; 3 target unreachable.

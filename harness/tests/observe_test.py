@@ -311,6 +311,46 @@ class Observe(unittest.TestCase):
         print(f"\n  dashboard: iterations {iterations(first)} -> {iterations(second)}; screenshots in {SCREENSHOTS}")
 
 
+class RunCases(unittest.TestCase):
+    """`sockspec run --metrics`: cases finished so far by verdict, then the final report."""
+
+    def test_cases_are_counted_by_verdict_while_the_run_goes_and_end_as_the_report(self):
+        d = tempfile.mkdtemp(prefix="sockspec-observe-")
+        self.addCleanup(shutil.rmtree, d, True)
+        err = open(os.path.join(d, "err"), "w+")
+        self.addCleanup(err.close)
+        p = subprocess.Popen([SOCKSPEC, "run", "--target", "builtin:echo", "--jobs", "2", "--metrics", "127.0.0.1:0",
+                              "--metrics-linger", "60", "--report-json", os.path.join(d, "r.json")],
+                             stdout=subprocess.PIPE, stderr=err, text=True)
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.wait()))
+        p.err = err
+        url = metrics_url(p)
+        seen = set()
+
+        def counts():
+            text = get(url + "metrics")
+            by = {m.group(1): int(float(m.group(2)))
+                  for m in re.finditer(r'^sockspec_cases_total\{[^}]*verdict="(\w+)"\} (\S+)$', text, re.M)}
+            seen.add(sum(by.values()))
+            finished = re.search(r"^sockspec_finished\{[^}]*\} 1$", text, re.M)
+            return by if finished else None
+
+        final = wait_until("the run finished", counts, 120)
+        def report():
+            with open(os.path.join(d, "r.json")) as f:
+                return json.load(f)["suites"]  # ValueError while it is being written: read again
+        suites = wait_until("the report", report, 30)
+        verdicts = {}
+        for s in suites:
+            for c in s["cases"]:
+                verdicts[c["verdict"]] = verdicts.get(c["verdict"], 0) + 1
+        self.assertEqual({k: v for k, v in final.items() if v}, verdicts)
+        self.assertGreater(len(seen), 2, f"the counts never moved while the run went: {sorted(seen)}")
+        self.assertIn('id="case-table"', get(url))  # the final report
+        p.send_signal(2)  # Ctrl-C ends the linger
+        self.assertEqual(p.wait(timeout=30), 0)
+
+
 class Usage(unittest.TestCase):
     """Bad addresses and unreachable gateways: a clear message, never a hang."""
 
