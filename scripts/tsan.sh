@@ -62,7 +62,7 @@ while os.path.exists(f"/proc/{pid}"):
         try:
             urllib.request.urlopen(url + path, timeout=2).read()
             reads += 1
-        except OSError:
+        except Exception:  # the run ending mid-read (connection closed, IncompleteRead)
             pass
 print(reads)
 PY

@@ -4,6 +4,7 @@
 `--push`; the live dashboard is opened in headless Chromium while the run goes; four shards are
 summed by one Prometheus. Figures are checked against the run's own JSON report (rate within 5%,
 p99 within one histogram bucket), never against a clock."""
+import http.client
 import json
 import os
 import re
@@ -41,7 +42,7 @@ def wait_until(what, check, seconds=60):
             v = check()
             if v:
                 return v
-        except (OSError, ValueError, KeyError, IndexError) as e:
+        except (OSError, ValueError, KeyError, IndexError, http.client.HTTPException) as e:
             last = e
         time.sleep(0.2)
     raise AssertionError(f"{what}: not within {seconds} s (last error: {last})")
