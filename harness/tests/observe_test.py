@@ -214,6 +214,15 @@ class Observe(unittest.TestCase):
         self.assertEqual(prom.value('sum(sockspec_threshold_passing{threshold="errors == 0"})', final_at), 1)
         labels = prom.query("sockspec_run_info", final_at)[0]["metric"]
         self.assertEqual((labels["run_id"], labels["shard"], labels["shards"]), (report["shard"]["run_id"], "0", "1"))
+        # Every query of docs/observe.md's table, as written, answers for this run.
+        doc = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "observe.md")).read()
+        table = doc[doc.index("| chart | PromQL |"):]
+        table = table[:table.index("\n\n")]
+        queries = [q for row in table.splitlines()[2:] for q in re.findall(r"`([^`]+)`", row.split("|")[2])]
+        self.assertGreaterEqual(len(queries), 9)
+        during = report["series_origin_unix_ms"] / 1000 + report["duration_s"] - 0.5
+        for q in queries:
+            self.assertTrue(prom.query(q, during), f"docs/observe.md's query {q!r} gave no result")
 
     def test_pushgateway_gets_the_run_every_interval_and_its_end(self):
         gw_port = free_port()
