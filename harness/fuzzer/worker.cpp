@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "fuzzer/finding.h"
 #include "fuzzer/minimize.h"
@@ -20,6 +21,7 @@ namespace {
 
 constexpr auto kStartLimit = std::chrono::seconds(10);
 constexpr auto kMinimizeLimit = std::chrono::seconds(120);
+constexpr auto kLivenessSettle = std::chrono::milliseconds(300);  // before the liveness retry
 constexpr size_t kMaxSeeds = 4096;    // per suite, with the inputs kept for new coverage
 constexpr size_t kMaxFindings = 100;  // distinct ones; more are counted, not reduced
 
@@ -202,6 +204,10 @@ std::string Worker::liveness_failure(const SuiteSeeds& ss) {
   // server.
   auto r = run_input(ss.liveness, *ss.suite, 0.25);
   if (r.verdict == reports::Verdict::pass) return "";
+  // A pause first: a server that relays between its clients (a chat room) may still be passing
+  // on what the input or the first try sent when their connections closed, and would relay it to
+  // the retry's clients, a wrong answer that is not the server's.
+  std::this_thread::sleep_for(kLivenessSettle);
   auto again = run_input(ss.liveness, *ss.suite, 1.0);
   if (again.verdict == reports::Verdict::pass) return "";
   return ss.suite->suite + "/" + ss.liveness.id + " failed: " + again.reason;
