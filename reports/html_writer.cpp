@@ -61,7 +61,9 @@ document.addEventListener('DOMContentLoaded',function(){
   document.body.dataset.ready='1';});
 )";
 
-void write_load(const LoadResult& l, std::ostream& out) {
+}  // namespace
+
+void write_load_section(const LoadResult& l, std::ostream& out) {
   out << "<section id=\"load\"><h2>Load: " << esc(l.profile) << " <span class=\"spec\">("
       << esc(l.executor) << ", " << esc(l.transport) << ", " << l.connections << " connections, "
       << (l.in_flight > 1 ? std::to_string(l.in_flight) + " in flight each, " : "") << l.threads
@@ -119,6 +121,8 @@ void write_load(const LoadResult& l, std::ostream& out) {
   }
   out << "</section>";
 }
+
+namespace {
 
 void write_find_max(const FindMaxResult& f, std::ostream& out) {
   auto steps = find_max_steps(f);
@@ -192,8 +196,6 @@ void write_cases(const RunReport& r, std::ostream& out) {
 
 const char* html_style() { return kStyle; }
 
-void write_load_section(const LoadResult& l, std::ostream& out) { write_load(l, out); }
-
 void write_html(const RunReport& r, std::ostream& out) {
   Counts c = r.counts();
   bool ok = r.exit_code == 0;
@@ -227,7 +229,7 @@ void write_html(const RunReport& r, std::ostream& out) {
   out << "<div class=\"meta\">" << esc(r.meta.command_line) << "</div></header>\n<main>";
   for (const auto& n : r.notes) out << "<section><strong>Note:</strong> " << esc(n) << "</section>";
   if (r.find_max) write_find_max(*r.find_max, out);
-  if (r.load) write_load(*r.load, out);
+  if (r.load) write_load_section(*r.load, out);
   if (!r.suites.empty()) write_cases(r, out);
   if (r.server) {
     out << "<section id=\"server\"><h2>Managed server</h2><p><code>" << esc(r.server->command)

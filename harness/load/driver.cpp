@@ -7,6 +7,7 @@
 #include <barrier>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "load/worker.h"
@@ -41,8 +42,7 @@ Shape shape_of(const Profile& p, const LoadOptions& o) {
 
 // Each thread's progress counters, read once a second by the watcher.
 struct ProgressBoard {
-  ProgressBoard(unsigned threads, bool watched)
-      : done(threads), errors(threads), p99(threads) {
+  ProgressBoard(unsigned threads, bool watched) : done(threads), errors(threads), p99(threads) {
     if (watched) live = std::make_unique<LiveBoard>(threads);
   }
   ProgressCounters of(unsigned i) {
@@ -162,18 +162,13 @@ reports::LoadResult run_load(const Profile& p, const LoadOptions& o,
     first_user += vus;
   }
   TimePoint began = Clock::now();
-  reports::LoadResult shape;
-  bool described = false;
+  std::optional<reports::LoadResult> shape;  // the run's settings, once its start is fixed
   run_workers(workers, [&](bool whole_second) {
     if (on_second && whole_second) on_second(board.read(began, s.warmup + s.duration));
     if (!o.live || !line.fixed.load(std::memory_order_acquire)) return;
-    if (!described) {
-      describe(shape, p, s, line);
-      shape.shard = o.shard;
-      described = true;
-    }
+    if (!shape) describe(shape.emplace(), p, s, line);
     double measured = std::chrono::duration<double>(Clock::now() - line.measure_from).count();
-    o.live->update(board.live->collect(shape, p.thresholds, std::clamp(measured, 0.0, s.duration)),
+    o.live->update(board.live->collect(*shape, p.thresholds, std::clamp(measured, 0.0, s.duration)),
                    std::chrono::duration<double>(Clock::now() - began).count(),
                    s.warmup + s.duration);
   });

@@ -20,9 +20,8 @@ struct LoadOptions {
   unsigned connections = 0, threads = 0, in_flight = 0;
   bool busy_poll = false;  // generator threads spin instead of sleeping (see EventLoop)
   int cancel_fd = -1;
-  uint64_t first_user = 0;  // users are numbered (${client}) from here: a shard's slice start
-  LiveSink* live = nullptr;  // given the run so far once a second (--metrics, --push)
-  reports::ShardInfo shard;  // which run and shard this is, for the live figures
+  uint64_t first_user = 0;   // users are numbered (${client}) from here: a shard's slice start
+  LiveSink* live = nullptr;  // given the run so far ten times a second (--metrics, --push)
 };
 
 // What the progress line shows, read while the run goes on.

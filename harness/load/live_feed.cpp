@@ -37,7 +37,6 @@ void copy_settings(reports::LoadResult& to, const reports::LoadResult& from) {
   to.in_flight = from.in_flight;
   to.target_rate = from.target_rate;
   to.series_origin_unix_ms = from.series_origin_unix_ms;
-  to.shard = from.shard;
 }
 
 }  // namespace

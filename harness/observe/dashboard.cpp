@@ -43,8 +43,8 @@ std::string live_fragment(const reports::LoadResult& l, const RunLabels& labels,
                   clock.elapsed_s, clock.total_s, l.warmup_s);
   }
   out << "<p class=\"meta\" id=\"progress\" data-finished=\"" << (clock.finished ? 1 : 0)
-      << "\" data-iterations=\"" << l.iterations << "\">"
-      << (clock.finished ? "finished" : where) << " · run " << reports::markup_escape(labels.run_id);
+      << "\" data-iterations=\"" << l.iterations << "\">" << (clock.finished ? "finished" : where)
+      << " · run " << reports::markup_escape(labels.run_id);
   if (labels.shards > 1) out << " · shard " << labels.shard << "/" << labels.shards;
   out << "</p>";
   reports::write_load_section(l, out);
@@ -61,7 +61,8 @@ std::string cases_page(const VerdictCounts& by_verdict, uint64_t planned, const 
       << "</style></head><body><header><h1>sockspec conformance run — live</h1><div "
          "class=\"meta\">target <strong>"
       << reports::markup_escape(labels.target) << "</strong> · run "
-      << reports::markup_escape(labels.run_id) << "</div></header>\n<main><section><p id=\"progress\" "
+      << reports::markup_escape(labels.run_id)
+      << "</div></header>\n<main><section><p id=\"progress\" "
       << "data-done=\"" << done << "\">" << done << " of " << planned
       << " cases finished</p><div class=\"badges\">";
   for (const auto& [v, n] : by_verdict) {

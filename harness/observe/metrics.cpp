@@ -18,7 +18,8 @@ constexpr double kNsPerS = 1e9;
 class Families {
  public:
   explicit Families(const RunLabels& l)
-      : base_{{"run_id", l.run_id}, {"shard", std::to_string(l.shard)},
+      : base_{{"run_id", l.run_id},
+              {"shard", std::to_string(l.shard)},
               {"shards", std::to_string(l.shards)}} {}
 
   ClientMetric& add(const std::string& name, MetricType type, const std::string& help,
@@ -75,8 +76,7 @@ ClientMetric::Histogram to_prometheus(const reports::Histogram& h) {
   size_t i = 0;
   uint64_t below = 0;
   for (uint64_t bound : bounds) {
-    while (i < buckets.size() &&
-           h.highest_of(h.index_of(buckets[i].first)) <= bound) {
+    while (i < buckets.size() && h.highest_of(h.index_of(buckets[i].first)) <= bound) {
       below += buckets[i].second;
       ++i;
     }
@@ -90,20 +90,22 @@ std::vector<MetricFamily> load_metrics(const reports::LoadResult& l, const RunLa
                                        const RunClock& clock) {
   Families f(labels);
   f.gauge("sockspec_run_info", "The run: its profile and target, as labels; always 1.", 1,
-          {{"profile", labels.profile}, {"target", labels.target},
-           {"executor", l.executor}, {"transport", l.transport}});
+          {{"profile", labels.profile},
+           {"target", labels.target},
+           {"executor", l.executor},
+           {"transport", l.transport}});
   add_clock(f, clock);
   f.gauge("sockspec_measured_seconds", "Seconds of the measured window gone (after warm-up).",
           l.duration_s);
   f.gauge("sockspec_target_rate", "Iterations per second asked of this shard (0: closed loop).",
           l.target_rate);
-  f.gauge("sockspec_virtual_users", "Virtual users (connections) this shard runs.",
-          l.connections);
-  f.counter("sockspec_iterations_total", "Iterations completed without error in the measured window.",
+  f.gauge("sockspec_virtual_users", "Virtual users (connections) this shard runs.", l.connections);
+  f.counter("sockspec_iterations_total",
+            "Iterations completed without error in the measured window.",
             static_cast<double>(l.iterations));
   // Every kind is present from the start (at 0), so rate() sees the first error too.
   std::map<std::string, uint64_t> kinds{{"timeout", 0}, {"mismatch", 0}, {"reset", 0},
-                                        {"refused", 0}, {"connect", 0}, {"other", 0}};
+                                        {"refused", 0}, {"connect", 0},  {"other", 0}};
   for (const auto& [k, n] : l.errors_by_kind) kinds[k] = n;
   for (const auto& [k, n] : kinds) {
     f.counter("sockspec_errors_total", "Failed iterations in the measured window, by kind.",
@@ -148,7 +150,7 @@ std::vector<MetricFamily> run_metrics(const VerdictCounts& cases_by_verdict, uin
   Families f(labels);
   add_clock(f, clock);
   f.gauge("sockspec_cases_planned", "Cases the run selected.", static_cast<double>(planned));
-  std::map<std::string, uint64_t> all{{"pass", 0}, {"fail", 0}, {"error", 0}, {"warn", 0},
+  std::map<std::string, uint64_t> all{{"pass", 0}, {"fail", 0},  {"error", 0}, {"warn", 0},
                                       {"skip", 0}, {"xfail", 0}, {"xpass", 0}};
   for (const auto& [verdict, n] : cases_by_verdict) all[verdict] = n;
   for (const auto& [verdict, n] : all) {

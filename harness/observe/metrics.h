@@ -6,11 +6,12 @@
 //   sum by (run_id) (rate(sockspec_iterations_total[10s]))
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
-
-#include <prometheus/metric_family.h>
 
 #include "reports/model.h"
 
@@ -40,10 +41,13 @@ struct RunClock {
 };
 
 // What requests and pushes read: replaced whole, ten times a second.
+struct Pages {
+  std::string fragment;  // the dashboard's changing part (/live)
+  std::string page;      // what `/` serves
+};
 struct Published {
   std::vector<prometheus::MetricFamily> families;
-  std::string fragment;  // the dashboard's changing part
-  std::string page;      // what `/` serves
+  std::shared_ptr<const Pages> pages;  // drawn once a second, shared by the updates between
 };
 
 std::vector<prometheus::MetricFamily> load_metrics(const reports::LoadResult& l,

@@ -1,13 +1,16 @@
 #include "observe/observer.h"
 
 #include <CivetServer.h>
-#include <prometheus/text_serializer.h>
 #include <poll.h>
+#include <prometheus/text_serializer.h>
 #include <sys/socket.h>
+
+#include <sstream>
 
 #include "net/socket.h"
 #include "observe/dashboard.h"
 #include "observe/pusher.h"
+#include "reports/html_writer.h"
 
 namespace sockspec::observe {
 
@@ -73,7 +76,7 @@ class Route : public CivetHandler {
         type = "text/plain; version=0.0.4; charset=utf-8";
         break;
       case What::live:
-        body = p->fragment;
+        body = p->pages->fragment;
         break;
       case What::page: {
         const mg_request_info* info = mg_get_request_info(conn);
@@ -82,7 +85,7 @@ class Route : public CivetHandler {
           mg_send_http_error(conn, 404, "%s", "not found: / (dashboard), /metrics, /live");
           return true;
         }
-        body = p->page;
+        body = p->pages->page;
         break;
       }
     }
@@ -97,7 +100,7 @@ class Route : public CivetHandler {
 };
 
 std::unique_ptr<Observer> Observer::start(const ObserveOptions& o, RunLabels labels,
-                                          std::string& error) {
+                                          const char* page, std::ostream& err, std::string& error) {
   std::unique_ptr<Observer> ob(new Observer(std::move(labels)));
   ob->update(reports::LoadResult(), 0, 0);
   if (!o.metrics.empty()) {
@@ -111,14 +114,11 @@ std::unique_ptr<Observer> Observer::start(const ObserveOptions& o, RunLabels lab
       return nullptr;
     }
     std::string host = l.addr.family() == AF_INET6 ? "[" + l.addr.host() + "]" : l.addr.host();
-    std::vector<std::string> options = {"listening_ports",
-                                        host + ":" + std::to_string(l.addr.port()),
-                                        "num_threads",
-                                        "4",
-                                        "request_timeout_ms",
-                                        "10000",
-                                        "enable_keep_alive",
-                                        "yes"};
+    std::vector<std::string> options = {
+        "listening_ports",    host + ":" + std::to_string(l.addr.port()),
+        "num_threads",        "4",
+        "request_timeout_ms", "10000",
+        "enable_keep_alive",  "yes"};
     try {
       ob->server_ = std::make_unique<CivetServer>(options);
     } catch (const CivetException& e) {
@@ -139,7 +139,11 @@ std::unique_ptr<Observer> Observer::start(const ObserveOptions& o, RunLabels lab
     ob->pusher_ = Pusher::start(o.push, o.push_interval_s, ob->labels_, error);
     if (!ob->pusher_) return nullptr;
     ob->pusher_->set(ob->published());
+    err << "push: " << o.push << " every " << o.push_interval_s << " s and at the end\n";
   }
+  if (!ob->url_.empty())
+    err << "metrics: " << ob->url_ << "metrics (Prometheus), " << page << " at " << ob->url_
+        << "\n";
   return ob;
 }
 
@@ -174,13 +178,12 @@ void Observer::update(const reports::LoadResult& so_far, double elapsed_s, doubl
   RunClock clock{elapsed_s, false, total_s};
   p->families = load_metrics(so_far, labels_, clock);
   // Counters move ten times a second; the dashboard, which draws every chart, once.
-  auto last = published();
-  if (last && !last->page.empty() && elapsed_s < drawn_at_s_ + 1) {
-    p->fragment = last->fragment;
-    p->page = last->page;
+  if (auto last = published(); last && elapsed_s < drawn_at_s_ + 1) {
+    p->pages = last->pages;
   } else {
-    p->fragment = live_fragment(so_far, labels_, clock);
-    p->page = dashboard_page(p->fragment, labels_);
+    std::string fragment = live_fragment(so_far, labels_, clock);
+    std::string page = dashboard_page(fragment, labels_);
+    p->pages = std::make_shared<const Pages>(Pages{std::move(fragment), std::move(page)});
     drawn_at_s_ = elapsed_s;
   }
   publish(std::move(p));
@@ -189,22 +192,25 @@ void Observer::update(const reports::LoadResult& so_far, double elapsed_s, doubl
 void Observer::update_cases(const VerdictCounts& by_verdict, uint64_t planned, double elapsed_s) {
   auto p = std::make_shared<Published>();
   p->families = run_metrics(by_verdict, planned, labels_, RunClock{elapsed_s, false, 0});
-  p->page = cases_page(by_verdict, planned, labels_);
+  p->pages = std::make_shared<const Pages>(Pages{"", cases_page(by_verdict, planned, labels_)});
   publish(std::move(p));
 }
 
-void Observer::finish(const reports::LoadResult* final_load, const VerdictCounts& cases,
-                      uint64_t planned, double elapsed_s, const std::string& report_html,
-                      std::ostream& err) {
+void Observer::finish(const reports::RunReport& report, const VerdictCounts& cases,
+                      uint64_t planned, double elapsed_s, std::ostream& err) {
   auto p = std::make_shared<Published>();
   RunClock clock{elapsed_s, true, elapsed_s};
-  if (final_load) {
-    p->families = load_metrics(*final_load, labels_, clock);
-    p->fragment = live_fragment(*final_load, labels_, clock);
+  Pages pages;
+  if (report.load) {
+    p->families = load_metrics(*report.load, labels_, clock);
+    pages.fragment = live_fragment(*report.load, labels_, clock);
   } else {
     p->families = run_metrics(cases, planned, labels_, clock);
   }
-  p->page = report_html;
+  std::ostringstream html;
+  reports::write_html(report, html);
+  pages.page = html.str();
+  p->pages = std::make_shared<const Pages>(std::move(pages));
   publish(std::move(p));
   if (!pusher_) return;
   bool ended = pusher_->finish(kLastPushWait);

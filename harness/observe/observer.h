@@ -6,13 +6,13 @@
 // generator thread.
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <memory>
 #include <mutex>
 #include <ostream>
 #include <string>
 #include <vector>
-
-#include <prometheus/metric_family.h>
 
 #include "load/live_feed.h"
 #include "observe/metrics.h"
@@ -32,25 +32,23 @@ class Pusher;
 
 class Observer : public load::LiveSink {
  public:
-  // Starts serving and pushing; nullptr with `error` set when the address or URL is unusable.
+  // Starts serving and pushing, and says where on `err` (`page`: what `/` shows); nullptr with
+  // `error` set when the address or URL is unusable.
   static std::unique_ptr<Observer> start(const ObserveOptions& o, RunLabels labels,
-                                         std::string& error);
+                                         const char* page, std::ostream& err, std::string& error);
   ~Observer() override;
   Observer(const Observer&) = delete;
   Observer& operator=(const Observer&) = delete;
-
-  // Where the endpoint listens ("" without --metrics): http://127.0.0.1:PORT/
-  std::string url() const { return url_; }
 
   void update(const reports::LoadResult& so_far, double elapsed_s, double total_s) override;
   // `sockspec run`: cases finished so far by verdict, of `planned`.
   void update_cases(const VerdictCounts& by_verdict, uint64_t planned, double elapsed_s);
 
-  // The run has ended: the final figures, `/` becomes the final report (`report_html`), and the
-  // last push goes out (waited for at most 15 s). Problems with the pushes are written to `err`.
-  // `cases` and `planned` stand for a conformance run (`final_load` null).
-  void finish(const reports::LoadResult* final_load, const VerdictCounts& cases, uint64_t planned,
-              double elapsed_s, const std::string& report_html, std::ostream& err);
+  // The run has ended: the final figures (the report's load, else `cases` of `planned`), `/`
+  // becomes the report's HTML page, and the last push goes out (waited for at most 15 s).
+  // Problems with the pushes are written to `err`.
+  void finish(const reports::RunReport& report, const VerdictCounts& cases, uint64_t planned,
+              double elapsed_s, std::ostream& err);
 
   // Keeps serving the final figures `seconds` (--metrics-linger), or until `cancel_fd` (-1: none)
   // is readable; says so on `err`. Nothing without an endpoint.
@@ -64,7 +62,7 @@ class Observer : public load::LiveSink {
 
   RunLabels labels_;
   std::string url_;
-  double drawn_at_s_ = -1;  // when update() last drew the dashboard (watcher thread only)
+  double drawn_at_s_ = -1;    // when update() last drew the dashboard (watcher thread only)
   mutable std::mutex mutex_;  // guards current_ only, held for a pointer copy
   std::shared_ptr<const Published> current_;
   std::unique_ptr<CivetServer> server_;

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-
 namespace sockspec::observe {
 
 // The families of the last Published, for the Gateway to collect.
@@ -33,7 +32,8 @@ PushUrl parse_push_url(const std::string& url) {
   PushUrl u;
   const std::string scheme = "http://";
   if (url.rfind(scheme, 0) != 0) {
-    u.error = "--push " + url + ": expected http://HOST:PORT (a Pushgateway; https is not supported)";
+    u.error =
+        "--push " + url + ": expected http://HOST:PORT (a Pushgateway; https is not supported)";
     return u;
   }
   std::string rest = url.substr(scheme.size());

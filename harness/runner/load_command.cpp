@@ -8,12 +8,10 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include "load/driver.h"
 #include "reports/annotations_writer.h"
 #include "reports/console_writer.h"
-#include "reports/html_writer.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
 #include "reports/thresholds.h"
@@ -170,24 +168,17 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   std::unique_ptr<observe::Observer> observer;
   if (!o.observe.metrics.empty() || !o.observe.push.empty()) {
     std::string problem;
-    observer = observe::Observer::start(
-        o.observe,
-        {plan.run_id, plan.shard.index, plan.shard.count, profile.name,
-         prepared.target.name.empty() ? o.target : prepared.target.name},
-        problem);
+    observer =
+        observe::Observer::start(o.observe,
+                                 {plan.run_id, plan.shard.index, plan.shard.count, profile.name,
+                                  prepared.target.name.empty() ? o.target : prepared.target.name},
+                                 "dashboard", err, problem);
     if (!observer) {
       if (prepared.server) prepared.server->stop(std::chrono::seconds(3));
       err << "load: " << problem << "\n";
       return 2;
     }
-    if (!observer->url().empty()) {
-      err << "metrics: " << observer->url() << "metrics (Prometheus), dashboard at "
-          << observer->url() << "\n";
-    }
-    if (!o.observe.push.empty()) err << "push: " << o.observe.push << " every "
-                                     << o.observe.push_interval_s << " s and at the end\n";
     lo.live = observer.get();
-    lo.shard = reports::ShardInfo{plan.run_id, plan.shard.index, plan.shard.count, {}, false, "", 0};
   }
   uint64_t last = 0;
   auto progress = [&](const load::Progress& p) {
@@ -273,11 +264,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
            "rate\n";
   }
   if (o.github_annotations) reports::write_github_annotations(report, out);
-  if (observer) {
-    std::ostringstream html;
-    reports::write_html(report, html);
-    observer->finish(&*report.load, {}, 0, report.meta.duration_ms / 1000, html.str(), err);
-  }
+  if (observer) observer->finish(report, {}, 0, report.meta.duration_ms / 1000, err);
   if (!write_report_files(report, paths, out, err)) return 2;
   if (observer && !interrupted) observer->linger(o.metrics_linger_s, o.cancel_fd, err);
   return report.exit_code;

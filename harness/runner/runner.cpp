@@ -21,7 +21,6 @@
 #include "net/socket.h"
 #include "reports/annotations_writer.h"
 #include "reports/console_writer.h"
-#include "reports/html_writer.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
 #include "runner/impairment.h"
@@ -120,14 +119,11 @@ int Run::go() {
   if (!o_.observe.metrics.empty() || !o_.observe.push.empty()) {
     std::string problem;
     observer_ = observe::Observer::start(o_.observe, {"run@" + started_at_, 0, 1, "", o_.target},
-                                         problem);
+                                         "cases", err_, problem);
     if (!observer_) {
       err_ << "run: " << problem << "\n";
       return 2;
     }
-    if (!observer_->url().empty())
-      err_ << "metrics: " << observer_->url() << "metrics (Prometheus), cases at "
-           << observer_->url() << "\n";
     observer_->update_cases({}, items_.size(), 0);
   }
   // Exit 3 still writes the reports asked for; a usage problem (2) found on the way does not.
@@ -452,11 +448,7 @@ int Run::finish() {
 
   reports::write_summary(report, reports::ConsoleStyle{o_.color}, out_);
   if (o_.github_annotations) reports::write_github_annotations(report, out_);
-  if (observer_) {
-    std::ostringstream html;
-    reports::write_html(report, html);
-    observer_->finish(nullptr, verdict_counts(), items_.size(), elapsed_s(), html.str(), err_);
-  }
+  if (observer_) observer_->finish(report, verdict_counts(), items_.size(), elapsed_s(), err_);
   if (!write_report_files(report, paths, out_, err_)) return 2;
   if (observer_ && !interrupted_) observer_->linger(o_.metrics_linger_s, o_.cancel_fd, err_);
   return report.exit_code;

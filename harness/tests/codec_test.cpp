@@ -315,7 +315,11 @@ TEST(CodecDecode, ShortReplyReportsTheDifferenceNotTheEnd) {
   EXPECT_NE(decode(text, "set soc", false, true).why.find("connection closed"), std::string::npos);
   Part len = derived(integer(1, 0), Number::Kind::length_of, "b");
   Parts framed = {len, block("b", {bytes("abcdef")})};
-  auto cut = decode(framed, std::string("\x03" "abx", 4), false, false);
+  auto cut = decode(framed,
+                    std::string("\x03"
+                                "abx",
+                                4),
+                    false, false);
   ASSERT_EQ(cut.kind, Decoded::Kind::mismatch);
   EXPECT_EQ(cut.offset, 3u);
 }

@@ -118,9 +118,9 @@ TEST(LiveBoard, MergesThreadsAndRecomputesChangedSeconds) {
 
 TEST(ObserveMetrics, HistogramBucketsAreCumulativeAndHoldWholeReportBuckets) {
   reports::Histogram h;
-  h.record(1000, 5);       // at or under the first bound (1024 ns)
-  h.record(1024, 1);       // exactly on it: its report bucket's highest is still 1024
-  h.record(1'500'000, 4);  // 1.5 ms: in (2^20, 1.5 * 2^20] = (1.048576 ms, 1.572864 ms]
+  h.record(1000, 5);                // at or under the first bound (1024 ns)
+  h.record(1024, 1);                // exactly on it: its report bucket's highest is still 1024
+  h.record(1'500'000, 4);           // 1.5 ms: in (2^20, 1.5 * 2^20] = (1.048576 ms, 1.572864 ms]
   h.record(200'000'000'000ULL, 1);  // 200 s: the report clamps it to 2^37 - 1 ns (its highest)
   auto p = observe::to_prometheus(h);
   EXPECT_EQ(p.sample_count, 11u);
