@@ -7,7 +7,8 @@ set -euo pipefail
 # python3 writes the man page and bash completion from --help at build time.
 build_pkgs=(g++ make cmake ninja-build pkg-config python3
             libboost-program-options-dev libboost-dev zlib1g-dev nlohmann-json3-dev libre2-dev
-            libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcivetweb-dev)
+            libgtest-dev libgmock-dev libbenchmark-dev prometheus-cpp-dev libcivetweb-dev
+            libssl-dev)
 # What the tests drive: the CLI tests, the JSON Schema check, and the third-party servers
 # the suites are proven against (inetd in a network namespace: iproute2; tcpserver from
 # ucspi-tcp; systemd-socket-activate from systemd), and Chromium to
@@ -29,7 +30,7 @@ test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd ucspi-tc
            "${package_pkgs[@]}" python3-junitparser python3-yaml npm bash-completion
            slurm-wlm munge clang libclang-rt-14-dev
            redis-server memcached dnsmasq-base tftpd-hpa mosquitto nginx
-           prometheus prometheus-pushgateway)
+           prometheus prometheus-pushgateway stunnel4)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;

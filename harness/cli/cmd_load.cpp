@@ -57,7 +57,7 @@ int cmd_load(const Invocation& inv) {
       "\noptions");
   desc.add_options()("help,h", "show this help")(
       "target,t", po::value(&o.target),
-      "HOST:PORT, [V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE")(
+      "HOST:PORT, tls:HOST:PORT (TLS on every TCP connection to it; tls:builtin:SERVICE too), [V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE")(
       "server-cmd", po::value(&o.server_cmd),
       "start this command as the server ({port} is replaced, or {path} by a fresh AF_UNIX "
       "socket path)")("duration", number_option(&o.duration_s, "--duration", 0.1, 86400),
@@ -117,6 +117,8 @@ int cmd_load(const Invocation& inv) {
       "repeats", po::value(&o.find_max.repeats),
       "most runs of one step near the boundary (default 3: until two agree)");
   add_observe_options(desc, o.observe, o.metrics_linger_s, "the run's figures");
+  TlsCli tls;
+  add_tls_options(desc, tls);
   add_impair_options(desc, o.impair, o.impair_level);
   po::options_description hidden;
   hidden.add_options()("profile", po::value(&o.profile));
@@ -124,6 +126,10 @@ int cmd_load(const Invocation& inv) {
   pos.add("profile", 1);
   po::variables_map vm;
   if (auto rc = parse_options(inv, "load", desc, hidden, pos, vm)) return *rc;
+  if (auto why = tls_settings(tls, o.tls); !why.empty()) {
+    std::cerr << "sockspec load: " << why << "\n";
+    return 2;
+  }
   if (o.profile.empty()) {
     std::cerr << "sockspec load: name a profile (see scenarios/load/)\n";
     return 2;

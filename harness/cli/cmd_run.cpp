@@ -25,7 +25,7 @@ int cmd_run(const Invocation& inv) {
       "\noptions");
   desc.add_options()("help,h", "show this help")(
       "target,t", po::value(&o.target),
-      "HOST:PORT, [V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE "
+      "HOST:PORT, tls:HOST:PORT (TLS on every TCP connection to it; tls:builtin:SERVICE too), [V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE "
       "(a reference server the run starts)")(
       "server-cmd", po::value(&o.server_cmd),
       "start this command as the server ({port} is replaced, or {path} by a fresh AF_UNIX socket "
@@ -53,6 +53,8 @@ int cmd_run(const Invocation& inv) {
       "out", po::value(&o.out_dir),
       "write every format into this folder: report.json, junit.xml, summary.md, index.html");
   add_observe_options(desc, o.observe, o.metrics_linger_s, "the cases finished so far");
+  TlsCli tls;
+  add_tls_options(desc, tls);
   add_impair_options(desc, o.impair, o.impair_level);
   desc.add_options()("timeout-scale", number_option(&o.timeout_scale, "--timeout-scale", 0.1, 100),
                      "multiply every step's and case's timeout by this, 0.1 to 100 (default: 1, "
@@ -64,6 +66,10 @@ int cmd_run(const Invocation& inv) {
   pos.add("path", -1);
   po::variables_map vm;
   if (auto rc = parse_options(inv, "run", desc, hidden, pos, vm)) return *rc;
+  if (auto why = tls_settings(tls, o.tls); !why.empty()) {
+    std::cerr << "sockspec run: " << why << "\n";
+    return 2;
+  }
   o.seed_given = vm.count("seed") > 0;
   o.command_line = inv.command_line;
   o.invoked_as = inv.argv0;

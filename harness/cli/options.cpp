@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <tuple>
 #include <filesystem>
 #include <iostream>
 
@@ -136,6 +138,61 @@ void add_impair_options(po::options_description& desc, std::string& spec, std::s
       "to-server or to-client (default both ways). See docs/impairments.md")(
       "impair-level", po::value(&level),
       "where --impair acts: stream (TCP) or datagram (UDP), chosen from the transport by default");
+}
+
+void add_tls_options(po::options_description& desc, TlsCli& o) {
+  desc.add_options()(
+      "tls-ca", po::value(&o.ca),
+      "trust the certificates this PEM file (a CA or a self-signed server certificate) vouches "
+      "for, instead of the system's store (with --target tls:builtin:SERVICE: the reference "
+      "server's throw-away certificate)")(
+      "tls-insecure", po::bool_switch(&o.insecure),
+      "accept any certificate and name (test certificates); every step and the report say the "
+      "certificate was NOT verified")(
+      "tls-sni", po::value(&o.sni),
+      "server name to send and to check the certificate against (default: the target's host "
+      "name; an address is checked as an address and sent as no name)")(
+      "tls-alpn", po::value(&o.alpn), "protocols to offer by ALPN, comma-separated (h2,http/1.1)")(
+      "tls-cert", po::value(&o.cert), "client certificate (PEM) for servers that ask for one")(
+      "tls-key", po::value(&o.key), "the client certificate's key (default: in --tls-cert's file)")(
+      "tls-min-version", po::value(&o.min_version), "lowest TLS version to accept: 1.2 or 1.3")(
+      "tls-max-version", po::value(&o.max_version), "highest TLS version to offer: 1.2 or 1.3")(
+      "tls-resume", number_option(&o.resume, "--tls-resume", 0, 1),
+      "share of new connections that resume an earlier session instead of a full handshake, "
+      "0 to 1 (default 1: every one that can)");
+}
+
+std::string tls_settings(const TlsCli& o, net::TlsSettings& out) {
+  out = net::TlsSettings{};
+  out.ca_file = o.ca;
+  out.cert_file = o.cert;
+  out.key_file = o.key;
+  out.sni = o.sni;
+  out.verify = !o.insecure;
+  out.resume = o.resume;
+  if (!o.key.empty() && o.cert.empty()) return "--tls-key goes with --tls-cert";
+  if (o.insecure && !o.ca.empty()) return "--tls-insecure checks nothing: drop --tls-ca or it";
+  for (const auto& f : {o.ca, o.cert, o.key}) {
+    if (!f.empty() && ::access(f.c_str(), R_OK) != 0)
+      return "cannot read " + f + ": " + std::strerror(errno);
+  }
+  std::string rest = o.alpn;
+  while (!rest.empty()) {
+    size_t comma = rest.find(',');
+    std::string p = rest.substr(0, comma);
+    if (p.empty() || p.size() > 255) return "--tls-alpn: each protocol name must be 1 to 255 bytes";
+    out.alpn.push_back(p);
+    rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
+  }
+  for (auto [name, text, slot] : {std::tuple{"--tls-min-version", &o.min_version, &out.min_version},
+                                  std::tuple{"--tls-max-version", &o.max_version, &out.max_version}}) {
+    if (text->empty()) continue;
+    *slot = net::tls_version_from_name(*text);
+    if (*slot == 0) return std::string(name) + " must be 1.2 or 1.3, got '" + *text + "'";
+  }
+  if (out.min_version && out.max_version && out.min_version > out.max_version)
+    return "--tls-min-version is above --tls-max-version";
+  return "";
 }
 
 }  // namespace sockspec::cli

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "net/tls.h"
 #include "observe/observer.h"
 
 namespace sockspec::cli {
@@ -29,6 +30,16 @@ void add_impair_options(boost::program_options::options_description& desc, std::
 // serve ("the run's figures", "the cases finished so far").
 void add_observe_options(boost::program_options::options_description& desc,
                          observe::ObserveOptions& o, double& linger, const std::string& what);
+
+// --tls-* (run and load): the settings of every TLS connection the run makes, a step's own
+// "tls" settings over them. tls_settings() checks them: "" or what is wrong (exit 2).
+struct TlsCli {
+  std::string ca, cert, key, sni, alpn, min_version, max_version;
+  bool insecure = false;
+  double resume = 1.0;
+};
+void add_tls_options(boost::program_options::options_description& desc, TlsCli& o);
+std::string tls_settings(const TlsCli& o, net::TlsSettings& out);
 
 // Numeric options, range-checked as they are parsed. A value outside [min, max], NaN, or a
 // negative count (boost would wrap "-1" into 4294967295) is bad usage: exit 2 with a message

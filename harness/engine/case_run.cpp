@@ -44,9 +44,16 @@ Client& CaseRun::spawn(const scenario::Steps& steps, scenario::VarValues vars,
 CaseOutcome run_case(const scenario::Case& c, const RunCaseOptions& opts) {
   auto started = net::Clock::now();
   net::EventLoop loop;
-  CaseEnv env{opts.target, opts.seed, opts.default_timeout_ms, opts.server, loop, opts.getenv};
-  env.impair = opts.impair;
-  env.timeout_scale = opts.timeout_scale;
+  CaseEnv env{.target = opts.target,
+              .seed = opts.seed,
+              .default_timeout_ms = opts.default_timeout_ms,
+              .server = opts.server,
+              .loop = loop,
+              .getenv = opts.getenv,
+              .impair = opts.impair,
+              .timeout_scale = opts.timeout_scale,
+              .tls = nullptr,  // made by the first TLS handshake
+              .on_handshake = nullptr};
   CaseRun run(std::move(env));
 
   scenario::VarValues vars;

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -10,6 +11,7 @@
 #include "impair/conditions.h"
 #include "net/address.h"
 #include "net/event_loop.h"
+#include "net/tls.h"
 
 namespace sockspec::engine {
 
@@ -17,6 +19,10 @@ struct Target {
   std::string name;  // as the user wrote it: "builtin:echo", "localhost:7"
   std::string host;  // ${target.host}: the host part as given, or the resolved address
   net::SockAddr addr;
+  // tls:HOST:PORT: every TCP connect to the target (that does not say "tls": false) runs a
+  // TLS handshake. `tls_settings` are the run's (--tls-*), also under any step's "tls".
+  bool tls = false;
+  net::TlsSettings tls_settings;
 };
 
 // Control of a server the harness started. Calls never block for long: the `server`
@@ -57,6 +63,10 @@ struct CaseEnv {
   // `run --timeout-scale`: multiplies every step's and case's timeout (not sleeps or silence
   // windows, which are the scenario's own durations).
   double timeout_scale = 1.0;
+  // TLS: the contexts and session tickets of this loop's connections (made on first use), and
+  // who hears of each handshake that finished (load: its histograms); may be empty.
+  std::shared_ptr<net::TlsClient> tls;
+  std::function<void(double ms, bool resumed)> on_handshake;
 };
 
 // A timeout after --timeout-scale, and how a failure names it: "5000 ms (the step's

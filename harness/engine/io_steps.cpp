@@ -68,10 +68,10 @@ class SendMachine : public Machine {
         ++copy_;
         continue;
       }
-      ssize_t n =
-          ::send(c_->fd.get(), bytes_.data() + offset_, bytes_.size() - offset_, MSG_NOSIGNAL);
+      int err = 0;
+      ssize_t n = write_some(*c_, bytes_.data() + offset_, bytes_.size() - offset_, err);
       if (n < 0) {
-        if (errno != EAGAIN && errno != EINTR) return failed(errno);
+        if (err != EAGAIN && err != EINTR) return failed(err);
         if (op.read_while_blocked == 0) return wait(c_->fd.get(), EPOLLOUT);
         return wait_then_read();
       }
@@ -207,8 +207,9 @@ class SendMachine : public Machine {
   Progress failed(int err) {
     const auto& op = std::get<scenario::SendOp>(step_.op);
     if (is_reset(err)) c_->reset_errno = err;
+    std::string tls = c_->tls && !c_->tls_error.empty() ? " (" + c_->tls_error + ")" : "";
     return failed_call({"send", dest_.to_string(), err}, op.expect_error,
-                       " after " + std::to_string(result.bytes_sent) + " bytes");
+                       tls + " after " + std::to_string(result.bytes_sent) + " bytes");
   }
 
   void remember(std::string_view sent) {
@@ -382,7 +383,8 @@ class ExpectMachine : public Machine {
     const auto& op = std::get<scenario::ExpectOp>(step_.op);
     std::string detail;  // what a stream had buffered (a datagram socket buffers nothing)
     if (c_->transport == Transport::tcp) {
-      detail = " after " + std::to_string(c_->rx.size()) + " unmatched bytes" +
+      if (c_->tls && !c_->tls_error.empty()) detail = " (" + c_->tls_error + ")";
+      detail += " after " + std::to_string(c_->rx.size()) + " unmatched bytes" +
                (c_->rx.empty() ? "" : " " + preview(c_->rx));
     }
     return failed_call({"recv", c_->peer.to_string(), err}, op.expect_error, detail);

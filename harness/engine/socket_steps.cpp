@@ -6,7 +6,9 @@
 
 #include "common/codec.h"
 #include "engine/machine.h"
+#include "engine/receive.h"
 #include "engine/resolve.h"
+#include "engine/tls_handshake.h"
 #include "net/socket.h"
 
 namespace sockspec::engine {
@@ -65,6 +67,7 @@ class ConnectMachine : public ErrnoAsserting {
 
   Progress advance(uint32_t ev) override {
     if (ev == kStart) return begin();
+    if (conn_.fd) return handshaking(handshake_.resume(), ev == 0);
     if (ev == 0) {
       std::string msg = "connect " + peer_.to_string() + ": no answer " + within();
       if (expect_error_) msg += " (expected " + *expect_error_ + ")";
@@ -106,8 +109,17 @@ class ConnectMachine : public ErrnoAsserting {
     return connected();
   }
 
+  // TLS when the step says so, or when it reaches a tls: target and does not say otherwise.
+  bool wants_tls() const {
+    if (op_.tls) return *op_.tls;
+    return scope_.env.target.tls && op_.transport.value_or(Transport::tcp) == Transport::tcp &&
+           op_.to.text == "target";
+  }
+
   Progress connected() {
-    if (unexpected_success("connect " + peer_.to_string())) return {true};
+    bool tls = wants_tls();
+    bool tls_expected = expect_error_ && scenario::is_tls_error_name(*expect_error_);
+    if (!tls_expected && unexpected_success("connect " + peer_.to_string())) return {true};
     Transport t = op_.transport.value_or(Transport::tcp);
     Conn c;
     c.fd = std::move(fd_);
@@ -117,14 +129,99 @@ class ConnectMachine : public ErrnoAsserting {
     c.frame = op_.frame;
     if (t == Transport::udp && scope_.env.udp_sequence)
       c.sequence = std::make_unique<UdpSequence>();
+    from_ = net::local_address(c.fd.get()).to_string();
+    if (tls) {
+      conn_ = std::move(c);
+      std::string host = op_.to.text == "target" ? scope_.env.target.host : peer_.host();
+      auto settings = tls_settings(scope_.env.target, op_.tls_options, host);
+      return handshaking(handshake_.start(scope_.env, conn_, settings), false);
+    }
+    if (tls_expected) return fail("connected without TLS, but " + *expect_error_ + " was expected");
     scope_.conns[op_.conn] = std::move(c);
-    return pass("connected to " + peer_.to_string() + " from " +
-                net::local_address(scope_.conns[op_.conn].fd.get()).to_string());
+    return pass_described([&] { return "connected to " + peer_.to_string() + " from " + from_; });
+  }
+
+  Progress handshaking(TlsHandshake::State st, bool timed_out) {
+    using State = TlsHandshake::State;
+    if (st == State::want_read || st == State::want_write) {
+      if (!timed_out) return wait(conn_.fd.get(), st == State::want_read ? EPOLLIN : EPOLLOUT);
+      std::string msg = "tls handshake with " + peer_.to_string() + ": no answer " + within();
+      if (expect_error_) msg += " (expected " + *expect_error_ + ")";
+      return fail(msg, ETIMEDOUT);
+    }
+    if (st == State::failed) {
+      std::string why = "tls handshake with " + peer_.to_string() + ": " + handshake_.error();
+      if (expect_error_ && tls_error_matches(*expect_error_, handshake_.error()))
+        return pass(why + ", as expected");
+      if (handshake_.sys_errno())
+        return failed(net::NetError{"tls handshake", peer_.to_string(), handshake_.sys_errno()});
+      if (expect_error_) why += " (expected " + *expect_error_ + ")";
+      return fail(why);
+    }
+    if (expect_error_) {
+      return fail("tls handshake with " + peer_.to_string() + " succeeded, but " +
+                  *expect_error_ + " was expected");
+    }
+    conn_.tls = handshake_.take();
+    scope_.conns[op_.conn] = std::move(conn_);
+    return pass_described([&] {
+      return "connected to " + peer_.to_string() + " from " + from_ + "; " + handshake_.summary();
+    });
   }
 
   const scenario::ConnectOp& op_;
   net::Fd fd_;
   net::SockAddr peer_;
+  Conn conn_;  // while its TLS handshake runs
+  TlsHandshake handshake_;
+  std::string from_;
+};
+
+// STARTTLS: the handshake on a conn that spoke plaintext until now.
+class StartTlsMachine : public Machine {
+ public:
+  using Machine::Machine;
+  Progress advance(uint32_t ev) override {
+    const auto& op = std::get<scenario::StartTlsOp>(step_.op);
+    Conn* c = conn(op.conn);
+    if (!c) return {true};
+    TlsHandshake::State st;
+    if (ev == kStart) {
+      if (c->tls) return error("starttls: " + op.conn + " already speaks TLS");
+      if (!c->rx.empty()) {
+        return fail("starttls: " + std::to_string(c->rx.size()) + " bytes received before it " +
+                    preview(c->rx) + " would be taken for TLS; expect them first");
+      }
+      auto settings = tls_settings(scope_.env.target, op.tls_options,
+                                   c->peer == scope_.env.target.addr ? scope_.env.target.host
+                                                                     : c->peer.host());
+      st = handshake_.start(scope_.env, *c, settings);
+    } else {
+      st = handshake_.resume();
+    }
+    using State = TlsHandshake::State;
+    if (st == State::want_read || st == State::want_write) {
+      if (ev != 0) return wait(c->fd.get(), st == State::want_read ? EPOLLIN : EPOLLOUT);
+      return fail("tls handshake with " + c->peer.to_string() + ": no answer " + within(),
+                  ETIMEDOUT);
+    }
+    if (st == State::failed) {
+      std::string why = "tls handshake with " + c->peer.to_string() + ": " + handshake_.error();
+      // The conn stays, dead for anything but close and expect_eof.
+      c->tls = handshake_.take();
+      if (op.expect_error && tls_error_matches(*op.expect_error, handshake_.error()))
+        return pass(why + ", as expected");
+      if (op.expect_error) why += " (expected " + *op.expect_error + ")";
+      return fail(why, handshake_.sys_errno());
+    }
+    c->tls = handshake_.take();
+    if (op.expect_error)
+      return fail("tls handshake succeeded, but " + *op.expect_error + " was expected");
+    return pass_described([&] { return handshake_.summary(); });
+  }
+
+ private:
+  TlsHandshake handshake_;
 };
 
 class OpenMachine : public Machine {
@@ -222,11 +319,30 @@ class ShutdownMachine : public Machine {
     int how = op.how == scenario::ShutdownHow::write  ? SHUT_WR
               : op.how == scenario::ShutdownHow::read ? SHUT_RD
                                                       : SHUT_RDWR;
+    if (c->tls && how != SHUT_RD) {
+      // TLS ends the writing side with close_notify and keeps the TCP stream open for the
+      // peer's answer and its own close_notify (TLS 1.3 half-close); both also closes TCP's.
+      auto r = c->tls->close_notify();
+      if (r == net::TlsIo::want_write) {
+        if (!sent_retry_) {
+          sent_retry_ = true;
+          return wait(c->fd.get(), EPOLLOUT);
+        }
+      }
+      if (r == net::TlsIo::failed) {
+        return fail("close_notify to " + c->peer.to_string() + ": " + c->tls->error(),
+                    c->tls->sys_errno());
+      }
+      if (how == SHUT_WR) return pass("sent close_notify");
+    }
     if (::shutdown(c->fd.get(), how) != 0) {
       return fail(net::NetError{"shutdown", c->peer.to_string(), errno}.to_string(), errno);
     }
     return pass();
   }
+
+ private:
+  bool sent_retry_ = false;
 };
 
 class CloseMachine : public Machine {
@@ -239,8 +355,10 @@ class CloseMachine : public Machine {
     if (op.abort) {
       if (auto e = net::set_abortive_close(c->fd.get()); e.err) return error(e.to_string(), e.err);
     }
+    // A TLS conn says close_notify first (if the socket takes it now: a close never waits).
+    bool notified = c->tls && !op.abort && c->tls->close_notify() == net::TlsIo::ok;
     scope_.conns.erase(op.conn);  // the Fd closes here
-    return pass(op.abort ? "closed with RST" : "closed");
+    return pass(op.abort ? "closed with RST" : notified ? "closed after close_notify" : "closed");
   }
 };
 
@@ -251,6 +369,8 @@ std::unique_ptr<Machine> make_socket_machine(StepScope& s, const scenario::Step&
   using namespace scenario;
   if (std::holds_alternative<ConnectOp>(step.op))
     return std::make_unique<ConnectMachine>(s, step, d, bound);
+  if (std::holds_alternative<StartTlsOp>(step.op))
+    return std::make_unique<StartTlsMachine>(s, step, d, bound);
   if (std::holds_alternative<OpenOp>(step.op))
     return std::make_unique<OpenMachine>(s, step, d, bound);
   if (std::holds_alternative<ListenOp>(step.op))

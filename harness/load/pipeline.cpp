@@ -298,10 +298,10 @@ void Pipeline::read_stream(TimePoint now) {
 
 void Pipeline::flush_stream() {
   while (!out_.empty()) {
-    ssize_t n = ::send(conn_->fd.get(), out_.data(), out_.size(), MSG_NOSIGNAL);
+    int err = 0;
+    ssize_t n = engine::write_some(*conn_, out_.data(), out_.size(), err);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) return;
-      int err = errno;
+      if (err == EAGAIN || err == EINTR) return;
       if (!slots_.empty()) {
         fail(slots_.back(), engine::is_reset(err) ? "reset" : "other",
              "send (step " + steps_.send_path + ")",

@@ -44,7 +44,9 @@ class Worker : public net::Waiter {
                              .brief = true,
                              .keep_sent = any_list(p, scenario::uses_echo),
                              .impair = nullptr,
-                             .timeout_scale = 1.0}),
+                             .timeout_scale = 1.0,
+                             .tls = nullptr,  // made by the first TLS handshake
+                             .on_handshake = nullptr}),
         tally_(progress) {
     loop_.set_busy_poll(o.busy_poll);
     if (in_flight_ > 1 || p_.match_by) {

@@ -133,6 +133,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
                                     prepared.reason.empty() ? prepared.error : prepared.reason,
                                     paths, out, err);
   }
+  apply_tls(prepared, o.tls);
   load::LoadOptions lo;
   lo.target = prepared.target;
   uint64_t run_seed = o.seed_given    ? o.seed

@@ -223,6 +223,7 @@ int Run::setup_target() {
     unreachable_ = p.reason.empty() ? p.error : p.reason;
     return 3;
   }
+  apply_tls(p, o_.tls);
   target_ = p.target;
   unix_type_ = p.unix_type;
   return 0;

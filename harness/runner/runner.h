@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "net/tls.h"
 #include "observe/observer.h"
 
 namespace sockspec::runner {
@@ -35,6 +36,7 @@ struct RunOptions {
   double timeout_scale = 0;
   observe::ObserveOptions observe;  // --metrics, --push: cases finished so far (docs/observe.md)
   double metrics_linger_s = 0;
+  net::TlsSettings tls;  // --tls-*: under every TLS connection's own settings
 };
 
 // Exit codes: 0 all good; 1 failures; 2 bad usage or invalid scenarios; 3 target unreachable.

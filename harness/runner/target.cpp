@@ -14,8 +14,18 @@
 
 namespace sockspec::runner {
 
-TargetSpec parse_target(const std::string& text) {
+TargetSpec parse_target(const std::string& full) {
   TargetSpec t;
+  // tls:ANY-OTHER-TARGET: the same target, TLS on its stream connections.
+  std::string text = full;
+  if (text.rfind("tls:", 0) == 0) {
+    t.tls = true;
+    text = text.substr(4);
+    if (text.rfind("unixgram:", 0) == 0) {
+      t.error = "--target tls: runs over a stream; unixgram: is a datagram socket";
+      return t;
+    }
+  }
   if (text.rfind("builtin:", 0) == 0) {
     t.builtin = text.substr(8);
     if (t.builtin.empty()) t.error = "--target builtin: needs a service name, e.g. builtin:echo";
@@ -189,6 +199,7 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
     if (!r.error.empty())
       p.error = p.reason = "target " + target_text + " cannot be reached: " + r.error;
     p.target = r.target;
+    p.target.tls = spec.tls;
     p.reach_unchecked = tcp && !r.probed && r.error.empty();
     return p;
   }
@@ -201,9 +212,22 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
   net::SockAddr addr = res.addrs.front();
   std::string cmd = server_cmd;
   for (size_t at; (at = cmd.find("{host}")) != std::string::npos;) cmd.replace(at, 6, addr.host());
+  std::string private_dir;
   if (!spec.builtin.empty()) {
     cmd = shell_quote(self_exe) + " serve " + spec.builtin + " --transport both --bind " +
           shell_quote(addr.host()) + " --port {port}";
+    if (spec.tls) {
+      // The reference server makes a throw-away certificate; the run trusts that one only.
+      const char* tmp = std::getenv("TMPDIR");
+      std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/sockspec-tls-XXXXXX";
+      if (!mkdtemp(templ.data())) {
+        p.error = p.reason = "mkdtemp " + templ + ": " + errno_name(errno);
+        return p;
+      }
+      private_dir = templ;
+      p.tls_ca = private_dir + "/server-cert.pem";
+      cmd += " --tls --cert-out " + shell_quote(p.tls_ca);
+    }
   }
   if (spec.port == 0) {
     // In a namespace of its own every port is free; any number loopback has free will do.
@@ -211,7 +235,7 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
     if (netns_fd >= 0) here = net::resolve("127.0.0.1", 0, SOCK_STREAM).addrs.front();
     addr.set_port(pick_free_port(here));
   }
-  p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp);
+  p.server = std::make_unique<ManagedServer>(cmd, addr, tcp, udp && !spec.tls, private_dir);
   if (netns_fd >= 0) p.server->set_netns(netns_fd);
   p.server->set_env(std::move(server_env));
   start_server(p);
@@ -219,7 +243,14 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
   p.target.name = target_text.empty() ? addr.to_string() : target_text;
   p.target.host = host;
   p.target.addr = addr;
+  p.target.tls = spec.tls;
   return p;
+}
+
+void apply_tls(Prepared& p, const net::TlsSettings& run_settings) {
+  p.target.tls_settings = run_settings;
+  if (p.target.tls_settings.ca_file.empty() && p.target.tls_settings.verify)
+    p.target.tls_settings.ca_file = p.tls_ca;
 }
 
 Reached reach_seen(const reports::CaseResult& c, const std::string& target_addr, std::string* why) {

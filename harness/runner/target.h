@@ -20,6 +20,7 @@ struct TargetSpec {
   bool unix = false;
   std::optional<bool> unix_dgram;  // unset: the transport of what runs decides
   std::string unix_path;           // "" with {path}: the harness makes one
+  bool tls = false;                // tls:...: TLS on the target's stream connections
   std::string error;
 };
 TargetSpec parse_target(const std::string& text);
@@ -39,7 +40,12 @@ struct Prepared {
   // The plain TCP target was resolved but not connected to (see reach_target's `deferred`):
   // the run's first cases tell whether it is up (reach_seen).
   bool reach_unchecked = false;
+  // tls:builtin:SERVICE: the reference server's throw-away certificate (the run's trust
+  // anchor unless --tls-ca names another).
+  std::string tls_ca;
 };
+// The run's --tls-* settings on the prepared target, with the builtin server's certificate.
+void apply_tls(Prepared& p, const net::TlsSettings& run_settings);
 // With `netns_fd`, a managed server starts in that network namespace (packet-level
 // impairment); `spec.host` is then its address there.
 Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,

@@ -103,6 +103,18 @@ struct SocketOptions {
   std::optional<int> rcvbuf, sndbuf;
 };
 
+// TLS settings a `connect` (with "tls") or a `starttls` may give; unset ones come from the
+// run (--tls-* options, or what the target implies).
+struct TlsOptions {
+  std::optional<std::string> sni;  // server name sent and checked ("" sends none)
+  std::optional<bool> verify;      // false: accept any certificate (said in the step's result)
+  std::optional<std::string> ca, cert, key;  // files: trust anchor; client certificate and key
+  std::optional<std::vector<std::string>> alpn;
+  std::optional<std::string> min_version, max_version;  // "1.2" or "1.3"
+  std::optional<bool> resume;  // offer the session ticket of an earlier connection
+  bool operator==(const TlsOptions&) const = default;
+};
+
 struct Step;
 using Steps = std::vector<Step>;
 
@@ -114,7 +126,21 @@ struct ConnectOp {
   SocketOptions options;
   std::optional<std::string> expect_error;
   std::optional<codec::Frame> frame;  // every later expect on this conn takes one message
+  // TLS after the TCP handshake: true/false as written ("tls": {...} is true with settings);
+  // unset, a TCP connect to the target uses TLS when the target is tls:HOST:PORT.
+  std::optional<bool> tls;
+  TlsOptions tls_options;
 };
+// Upgrades an open TCP conn to TLS in mid-case (SMTP's STARTTLS, IMAP, XMPP): the handshake
+// runs on the bytes that follow; what was already received and not consumed is an error.
+struct StartTlsOp {
+  std::string conn;
+  TlsOptions tls_options;
+  std::optional<std::string> expect_error;
+};
+// expect_error's TLS values: "tls" (any failed handshake) or "tls:REASON" (REASON found, in
+// any case, in OpenSSL's words for the failure: "tls:certificate has expired").
+bool is_tls_error_name(const std::string& e);
 struct OpenOp {
   std::string conn;
   std::optional<Template> bind;
@@ -156,6 +182,7 @@ struct ExpectOp {
 };
 struct ExpectEofOp {
   std::string conn;
+  bool close_notify = false;  // TLS: a bare FIN (no close_notify) fails the step
 };
 struct ExpectResetOp {
   std::string conn;
@@ -203,7 +230,7 @@ struct ImpairOp {
   impair::Spec spec;  // validated at parse time
 };
 
-using Op = std::variant<ConnectOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp, ExpectEofOp,
+using Op = std::variant<ConnectOp, StartTlsOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp, ExpectEofOp,
                         ExpectResetOp, ExpectSilenceOp, ShutdownOp, CloseOp, SleepOp, RepeatOp,
                         ParallelOp, ServerOp, ImpairOp, SetOp>;
 

@@ -196,10 +196,14 @@ SocketOptions Parser::options(Fields& f) {
   return o;
 }
 
-std::optional<std::string> Parser::errno_field(Fields& f) {
+std::optional<std::string> Parser::errno_field(Fields& f, bool tls) {
   auto e = f.str("expect_error", false);
+  if (e && tls && is_tls_error_name(*e)) return e;
   if (e && !errno_from_name(*e)) {
-    error(f.ptr("expect_error"), "is not an errno name (like ECONNREFUSED), got " + show(*e));
+    error(f.ptr("expect_error"),
+          std::string("is not an errno name (like ECONNREFUSED") +
+              (tls ? ", or tls / tls:REASON for a failed TLS handshake" : "") + "), got " +
+              show(*e));
     return std::nullopt;
   }
   return e;

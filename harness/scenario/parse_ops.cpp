@@ -35,7 +35,8 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     if (auto to = address(f, "to", false, ctx)) o.to = *to;
     o.bind = address(f, "bind", false, ctx);
     o.options = options(f);
-    o.expect_error = errno_field(f);
+    o.expect_error = errno_field(f, true);
+    connect_tls(f, o, t);
     o.frame = frame(f);
     if (o.frame && t != Transport::tcp) {
       error(f.ptr("frame"), "only applies to TCP: each UDP datagram is already one message");
@@ -148,7 +149,10 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     const ConnInfo* ci = use_conn(f, ctx, *c);
     need_tcp(ci, *c);
     not_listener(ci, *c);
-    if (name == "expect_eof") return ExpectEofOp{*c};
+    if (name == "expect_eof") {
+      auto cn = f.boolean("close_notify");
+      return ExpectEofOp{*c, cn.value_or(false)};
+    }
     return ExpectResetOp{*c};
   }
   if (name == "expect_silence") {
@@ -188,6 +192,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     ctx.conns.erase(*c);
     return CloseOp{*c, abort.value_or(false)};
   }
+  if (name == "starttls") return starttls_op(f, ctx);
   if (name == "sleep") {
     auto ms = f.uint("ms", true, 0, kMaxTimeoutMs);
     if (!ms) return std::nullopt;
@@ -232,7 +237,8 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     return ImpairOp{*parsed.spec};
   }
   error(f.ptr("op"), "unknown op " + show(name) +
-                         " (known: connect, open, listen, accept, send, expect, expect_eof, "
+                         " (known: connect, starttls, open, listen, accept, send, expect, "
+                         "expect_eof, "
                          "expect_reset, expect_silence, shutdown, close, sleep, repeat, parallel, "
                          "server, impair, set)");
   f.take_all();  // the unknown op is the only complaint worth reading

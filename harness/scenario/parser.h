@@ -83,7 +83,11 @@ class Parser {
   void check_vars(const std::string& text, const std::string& ptr, StepContext& ctx);
   std::optional<Transport> transport(Fields& f);
   SocketOptions options(Fields& f);
-  std::optional<std::string> errno_field(Fields& f);
+  // An errno name; with `tls`, also "tls" or "tls:REASON" (a failed handshake, parse_tls.cpp).
+  std::optional<std::string> errno_field(Fields& f, bool tls = false);
+  TlsOptions tls_options(Fields& f, const json& j, const std::string& ptr);
+  void connect_tls(Fields& f, ConnectOp& o, Transport t);
+  std::optional<Op> starttls_op(Fields& f, StepContext& ctx);
   std::optional<Payload> payload(Fields& f, StepContext& ctx, bool required);
   std::optional<Matcher> matcher(Fields& f, StepContext& ctx, const ConnInfo* conn);
   std::vector<Capture> captures(const json& j, const std::string& ptr, const RegexMatch& rm);

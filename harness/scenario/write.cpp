@@ -117,6 +117,20 @@ const char* action_name(ServerAction a) {
   return "start";
 }
 
+json tls_json(const TlsOptions& o) {
+  json j = json::object();
+  if (o.sni) j["sni"] = *o.sni;
+  if (o.verify) j["verify"] = *o.verify;
+  if (o.ca) j["ca"] = *o.ca;
+  if (o.cert) j["cert"] = *o.cert;
+  if (o.key) j["key"] = *o.key;
+  if (o.alpn) j["alpn"] = *o.alpn;
+  if (o.min_version) j["min_version"] = *o.min_version;
+  if (o.max_version) j["max_version"] = *o.max_version;
+  if (o.resume) j["resume"] = *o.resume;
+  return j;
+}
+
 struct OpWriter {
   json& j;
   void operator()(const ConnectOp& o) {
@@ -125,6 +139,15 @@ struct OpWriter {
     if (o.bind) j["bind"] = o.bind->text;
     put_socket(j, o.transport, o.options, o.expect_error);
     if (o.frame) j["frame"] = frame_json(*o.frame);
+    if (o.tls) {
+      json t = tls_json(o.tls_options);
+      j["tls"] = *o.tls && !t.empty() ? t : json(*o.tls);
+    }
+  }
+  void operator()(const StartTlsOp& o) {
+    j["conn"] = o.conn;
+    if (json t = tls_json(o.tls_options); !t.empty()) j["tls"] = t;
+    if (o.expect_error) j["expect_error"] = *o.expect_error;
   }
   void operator()(const OpenOp& o) {
     j["conn"] = o.conn;
@@ -158,7 +181,10 @@ struct OpWriter {
     if (o.expect_error) j["expect_error"] = *o.expect_error;
     if (o.frame) j["frame"] = frame_json(*o.frame);
   }
-  void operator()(const ExpectEofOp& o) { j["conn"] = o.conn; }
+  void operator()(const ExpectEofOp& o) {
+    j["conn"] = o.conn;
+    if (o.close_notify) j["close_notify"] = true;
+  }
   void operator()(const ExpectResetOp& o) { j["conn"] = o.conn; }
   void operator()(const ExpectSilenceOp& o) {
     j["conn"] = o.conn;

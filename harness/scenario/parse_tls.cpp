@@ -1,0 +1,93 @@
+// TLS in a scenario: `connect` with "tls", the `starttls` op, and expect_error's TLS reasons.
+#include "common/codec.h"
+#include "scenario/parser.h"
+
+namespace sockspec::scenario {
+
+bool is_tls_error_name(const std::string& e) { return e == "tls" || e.rfind("tls:", 0) == 0; }
+
+namespace detail {
+
+namespace {
+bool known_version(const std::string& v) { return v == "1.2" || v == "1.3"; }
+}  // namespace
+
+TlsOptions Parser::tls_options(Fields& f, const json& j, const std::string& ptr) {
+  TlsOptions o;
+  (void)f;
+  Fields t(sink_, j, ptr);
+  if (!t.ok()) return o;
+  o.sni = t.str("sni", false);
+  o.verify = t.boolean("verify");
+  o.ca = t.str("ca", false);
+  o.cert = t.str("cert", false);
+  o.key = t.str("key", false);
+  if (o.key && !o.cert) t.error("key", "goes with a client certificate: give \"cert\" too");
+  for (auto [key, slot] : {std::pair{"min_version", &o.min_version},
+                           std::pair{"max_version", &o.max_version}}) {
+    *slot = t.str(key, false);
+    if (*slot && !known_version(**slot)) {
+      t.error(key, "must be \"1.2\" or \"1.3\", got " + show(**slot));
+      slot->reset();
+    }
+  }
+  if (o.min_version && o.max_version && *o.min_version > *o.max_version) {
+    t.error("min_version", "is above max_version (" + *o.max_version + ")");
+  }
+  if (const json* a = t.take("alpn")) {
+    std::vector<std::string> names;
+    if (!a->is_array() || a->empty()) {
+      error(t.ptr("alpn"), "must be a non-empty array of protocol names, like [\"h2\", "
+                           "\"http/1.1\"]");
+    } else {
+      for (size_t i = 0; i < a->size(); ++i) {
+        const json& n = (*a)[i];
+        if (!n.is_string() || n.get<std::string>().empty() || n.get<std::string>().size() > 255) {
+          error(t.ptr("alpn") + "/" + std::to_string(i), "must be a name of 1 to 255 bytes");
+          continue;
+        }
+        names.push_back(n.get<std::string>());
+      }
+      o.alpn = names;
+    }
+  }
+  o.resume = t.boolean("resume");
+  t.reject_unknown("tls");
+  return o;
+}
+
+// "tls": true | false | {settings}
+void Parser::connect_tls(Fields& f, ConnectOp& o, Transport t) {
+  const json* v = f.take("tls");
+  if (!v) return;
+  if (v->is_boolean()) {
+    o.tls = v->get<bool>();
+  } else if (v->is_object()) {
+    o.tls = true;
+    o.tls_options = tls_options(f, *v, f.ptr("tls"));
+  } else {
+    error(f.ptr("tls"), "must be true, false or an object of TLS settings, got " + show(*v));
+    return;
+  }
+  if (*o.tls && t != Transport::tcp) {
+    error(f.ptr("tls"), "TLS runs over TCP; this connect is UDP (DTLS is not supported)");
+  }
+}
+
+std::optional<Op> Parser::starttls_op(Fields& f, StepContext& ctx) {
+  auto c = f.str("conn", true);
+  StartTlsOp o;
+  if (const json* v = f.take("tls")) o.tls_options = tls_options(f, *v, f.ptr("tls"));
+  o.expect_error = errno_field(f, true);
+  if (!c) return std::nullopt;
+  const ConnInfo* ci = use_conn(f, ctx, *c);
+  if (ci && (ci->transport != Transport::tcp || ci->kind == ConnInfo::Kind::listener)) {
+    error(f.ptr("conn"), "starttls needs a connected TCP conn; '" + *c + "' is " +
+                             (ci->transport != Transport::tcp ? "UDP" : "a listener"));
+  }
+  o.conn = *c;
+  return o;
+}
+
+}  // namespace detail
+}  // namespace sockspec::scenario
