@@ -42,6 +42,8 @@ Chart percentile_chart(const LoadResult& l) {
   add("latency", "#2563eb", l.latency);
   if (l.target_rate > 0) add("service time", "#16a34a", l.service);
   add("connect", "#d97706", l.connect);
+  add("tls full handshake", "#7c3aed", l.tls_full);
+  add("tls resumed", "#db2777", l.tls_resumed);
   return c;
 }
 

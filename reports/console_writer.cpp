@@ -94,6 +94,20 @@ void write_load_summary(const LoadResult& l, const ConsoleStyle& style, std::ost
     out << "  connect  p50 " << ms(l.connect.percentile(50)) << "  p99 "
         << ms(l.connect.percentile(99)) << "\n";
   }
+  if (uint64_t n = l.tls_full.count() + l.tls_resumed.count(); n || l.tls_failed) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "  tls      %.1f handshakes/s, %.1f%% resumed, %llu failed\n",
+                  l.duration_s > 0 ? static_cast<double>(n) / l.duration_s : 0.0,
+                  n ? 100.0 * static_cast<double>(l.tls_resumed.count()) / static_cast<double>(n) : 0.0,
+                  static_cast<unsigned long long>(l.tls_failed));
+    out << buf;
+    if (l.tls_full.count())
+      out << "    full     p50 " << ms(l.tls_full.percentile(50)) << "  p99 "
+          << ms(l.tls_full.percentile(99)) << "\n";
+    if (l.tls_resumed.count())
+      out << "    resumed  p50 " << ms(l.tls_resumed.percentile(50)) << "  p99 "
+          << ms(l.tls_resumed.percentile(99)) << "\n";
+  }
   if (l.duration_s > 0 && (l.bytes_sent || l.bytes_received)) {
     char buf[160];
     std::snprintf(buf, sizeof buf, "  traffic  sent %.1f MB/s, received %.1f MB/s",

@@ -90,6 +90,17 @@ void write_load_section(const LoadResult& l, std::ostream& out) {
         << ", p99 " << lat(static_cast<double>(l.connect.percentile(99))) << " over "
         << l.connect.count() << " connects.</p>";
   }
+  if (uint64_t n = l.tls_full.count() + l.tls_resumed.count(); n || l.tls_failed) {
+    out << "<p>TLS handshakes: " << n << " (" << l.tls_resumed.count() << " resumed, "
+        << l.tls_failed << " failed)";
+    if (l.tls_full.count())
+      out << "; full p50 " << lat(static_cast<double>(l.tls_full.percentile(50))) << ", p99 "
+          << lat(static_cast<double>(l.tls_full.percentile(99)));
+    if (l.tls_resumed.count())
+      out << "; resumed p50 " << lat(static_cast<double>(l.tls_resumed.percentile(50)))
+          << ", p99 " << lat(static_cast<double>(l.tls_resumed.percentile(99)));
+    out << ".</p>";
+  }
   if (l.udp_sent) {
     out << "<p id=\"udp\">UDP datagrams: " << l.udp_sent << " sent, " << l.udp_lost
         << " lost (no reply in time), " << l.udp_late << " of them answered late, "

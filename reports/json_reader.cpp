@@ -89,6 +89,11 @@ LoadResult load_of(const json& l) {
   r.latency = histogram_of(l.at("latency"));
   r.service = histogram_of(l.at("service"));
   r.connect = histogram_of(l.at("connect"));
+  if (l.contains("tls")) {  // reports from before TLS have none
+    r.tls_full = histogram_of(l["tls"].at("full"));
+    r.tls_resumed = histogram_of(l["tls"].at("resumed"));
+    r.tls_failed = val<uint64_t>(l["tls"], "failed", 0);
+  }
   for (const auto& i : l.value("series", json::array())) {
     Interval iv;
     iv.start_s = val<double>(i, "start_s", 0);

@@ -132,6 +132,9 @@ void merge_load(LoadResult& into, const LoadResult& l) {
   into.latency.merge(l.latency);
   into.service.merge(l.service);
   into.connect.merge(l.connect);
+  into.tls_full.merge(l.tls_full);
+  into.tls_resumed.merge(l.tls_resumed);
+  into.tls_failed += l.tls_failed;
   merge_series(into, l);
 }
 

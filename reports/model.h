@@ -198,6 +198,10 @@ struct LoadResult {
   Histogram latency;                           // from the intended start (open loop)
   Histogram service;                           // from the actual first send
   Histogram connect{Histogram::kPreciseBits};  // connect steps inside iterations
+  // TLS handshakes in the measured window (a TLS connect's time includes its handshake):
+  // full ones and resumed ones apart, since a resumption skips the certificate and key work.
+  Histogram tls_full{Histogram::kPreciseBits}, tls_resumed{Histogram::kPreciseBits};
+  uint64_t tls_failed = 0;  // handshakes that failed in the window
   std::vector<Interval> series;
   double series_origin_unix_ms = 0;  // wall clock of the series' second 0 (0: unknown)
   std::vector<ThresholdResult> thresholds;

@@ -13,7 +13,7 @@ namespace {
 enum class Kind { latency, fraction, rate, count };
 
 // The metric's kind, or nullopt for an unknown metric. Latency metrics are pNN[.N] with an
-// optional prefix (connect_, service_), and mean/max/min.
+// optional prefix (connect_, service_, tls_full_, tls_resumed_), and mean/max/min.
 std::optional<Kind> kind_of(const std::string& m, double* pct = nullptr,
                             std::string* hist = nullptr) {
   if (m == "error_rate" || m.rfind("udp_", 0) == 0) {
@@ -23,7 +23,7 @@ std::optional<Kind> kind_of(const std::string& m, double* pct = nullptr,
   if (m == "rate") return Kind::rate;
   if (m == "errors" || m == "iterations" || m == "missed_starts") return Kind::count;
   std::string base = m, which = "latency";
-  for (const char* prefix : {"connect_", "service_"}) {
+  for (const char* prefix : {"connect_", "service_", "tls_full_", "tls_resumed_"}) {
     std::string p = prefix;
     if (m.rfind(p, 0) == 0) {
       base = m.substr(p.size());
@@ -163,12 +163,14 @@ std::optional<double> metric_value(const LoadResult& r, const std::string& metri
       if (metric == "iterations") return static_cast<double>(r.iterations);
       return static_cast<double>(r.missed_starts);
     case Kind::latency: {
-      const Histogram& h = which == "connect"   ? r.connect
-                           : which == "service" ? r.service
-                                                : r.latency;
+      const Histogram& h = which == "connect"       ? r.connect
+                           : which == "service"     ? r.service
+                           : which == "tls_full"    ? r.tls_full
+                           : which == "tls_resumed" ? r.tls_resumed
+                                                    : r.latency;
       if (h.count() == 0) return std::nullopt;
       std::string base =
-          metric.substr(metric.find('_') == std::string::npos ? 0 : metric.find('_') + 1);
+          metric.substr(metric.rfind('_') == std::string::npos ? 0 : metric.rfind('_') + 1);
       if (base == "mean") return h.mean();
       if (base == "max") return static_cast<double>(h.max());
       if (base == "min") return static_cast<double>(h.min());

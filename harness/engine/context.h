@@ -66,7 +66,7 @@ struct CaseEnv {
   // TLS: the contexts and session tickets of this loop's connections (made on first use), and
   // who hears of each handshake that finished (load: its histograms); may be empty.
   std::shared_ptr<net::TlsClient> tls;
-  std::function<void(double ms, bool resumed)> on_handshake;
+  std::function<void(double ms, bool ok, bool resumed)> on_handshake;
 };
 
 // A timeout after --timeout-scale, and how a failure names it: "5000 ms (the step's

@@ -55,7 +55,7 @@ TlsHandshake::State TlsHandshake::drive() {
   switch (session_->handshake()) {
     case net::TlsIo::ok: {
       double ms = std::chrono::duration<double, std::milli>(net::Clock::now() - started_).count();
-      if (env_->on_handshake) env_->on_handshake(ms, session_->resumed());
+      if (env_->on_handshake) env_->on_handshake(ms, true, session_->resumed());
       if (!env_->brief) {
         char took[32];
         std::snprintf(took, sizeof took, "%.2f ms", ms);
@@ -66,6 +66,7 @@ TlsHandshake::State TlsHandshake::drive() {
     case net::TlsIo::want_read: return State::want_read;
     case net::TlsIo::want_write: return State::want_write;
     default:
+      if (env_->on_handshake) env_->on_handshake(0, false, false);
       error_ = session_->error();
       sys_errno_ = session_->sys_errno();
       return State::failed;

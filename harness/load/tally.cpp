@@ -37,6 +37,15 @@ void Tally::failed(TimePoint intended, reports::ErrorSample sample) {
   if (part_.first_errors.size() < kKeptErrors) part_.first_errors.push_back(std::move(sample));
 }
 
+void Tally::handshake(TimePoint now, double ms, bool ok, bool resumed) {
+  if (!counts(now)) return;
+  if (!ok) {
+    ++part_.tls_failed;
+    return;
+  }
+  (resumed ? part_.tls_resumed : part_.tls_full).record(static_cast<uint64_t>(ms * 1e6));
+}
+
 void Tally::udp(const UdpCounts& before, const UdpCounts& now, TimePoint at) {
   part_.udp_sent += now.sent - before.sent;
   part_.udp_lost += now.lost - before.lost;

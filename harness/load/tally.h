@@ -51,6 +51,8 @@ class Tally {
               TimePoint last);
   // A failed iteration; `sample` is kept among the first few errors.
   void failed(TimePoint intended, reports::ErrorSample sample);
+  // A TLS handshake that ended at `now` (ok: finished, else failed), if inside the window.
+  void handshake(TimePoint now, double ms, bool ok, bool resumed);
   // UDP counts: the change since the last call, booked in the second of `at`.
   void udp(const UdpCounts& before, const UdpCounts& now, TimePoint at);
 

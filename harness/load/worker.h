@@ -48,6 +48,9 @@ class Worker : public net::Waiter {
                              .tls = nullptr,  // made by the first TLS handshake
                              .on_handshake = nullptr}),
         tally_(progress) {
+    run_.env().on_handshake = [this](double ms, bool ok, bool resumed) {
+      tally_.handshake(net::Clock::now(), ms, ok, resumed);
+    };
     loop_.set_busy_poll(o.busy_poll);
     if (in_flight_ > 1 || p_.match_by) {
       std::string why;
