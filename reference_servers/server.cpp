@@ -140,6 +140,10 @@ std::string tls_usage_error(const Config& cfg) {
     return {};
   }
   if (cfg.udp) return "--tls is TLS over TCP only (no DTLS): use --transport tcp";
+  // Forgetting unsent bytes would also forget ones OpenSSL already sealed into a record it must
+  // finish: the session would send stale bytes or fail, not this fault's one bug.
+  if (cfg.fault == Fault::ignore_partial_send)
+    return "fault ignore-partial-send is plain TCP only: a TLS session cannot forget a write";
   if (t.cert_file.empty() != t.key_file.empty()) return "--cert and --key go together";
   if (!t.cert_file.empty() && cert_fault)
     return std::string("fault ") + name_of(cfg.fault) +

@@ -60,6 +60,12 @@ void Worker::on_tls_event(Conn& c, uint32_t ev) {
         return;
     }
   }
+  // Both directions closed and nothing more will be read (input stopped after the peer's end,
+  // or backpressure): level-triggered EPOLLHUP would fire forever.
+  if ((ev & EPOLLHUP) && !(c.events & EPOLLIN)) {
+    close_conn(c, false);
+    return;
+  }
   update(c);
   note_tls_pending(c);  // the read budget ran out with a record still inside the session
 }
