@@ -71,6 +71,15 @@ const std::vector<std::pair<Fault, Named>>& faults() {
         "UDP, per client: drops every --drop-every'th reply, sends every --duplicate-every'th "
         "twice, holds every --hold-every'th back until after the next; prints its counts on "
         "exit"}},
+      {Fault::tls_expired_cert,
+       {"tls-expired-cert",
+        "--tls: the generated certificate expired yesterday (valid from 2 days ago to 1 day ago)"}},
+      {Fault::tls_wrong_name,
+       {"tls-wrong-name",
+        "--tls: the generated certificate names only wrong.invalid (no localhost, no IP)"}},
+      {Fault::tls_no_close_notify,
+       {"tls-no-close-notify",
+        "--tls: closes connections with a bare TCP FIN, never sending close_notify"}},
   };
   return kAll;
 }

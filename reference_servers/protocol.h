@@ -28,6 +28,10 @@ enum class Fault {
   duplicate_reply,
   busy,
   udp_schedule,
+  // TLS only (serve --tls with a generated certificate, except tls_no_close_notify).
+  tls_expired_cert,
+  tls_wrong_name,
+  tls_no_close_notify,
 };
 
 struct Named {

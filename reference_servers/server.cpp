@@ -1,14 +1,17 @@
 #include "reference_servers/server.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include "reference_servers/sock.h"
+#include "reference_servers/tls.h"
 #include "reference_servers/worker.h"
 
 namespace sockspec::refserver {
@@ -121,6 +124,102 @@ struct RemoveOnExit {
   }
 };
 
+bool is_tls_fault(Fault f) {
+  return f == Fault::tls_expired_cert || f == Fault::tls_wrong_name ||
+         f == Fault::tls_no_close_notify;
+}
+
+// The TLS settings that cannot work together; empty when they can.
+std::string tls_usage_error(const Config& cfg) {
+  const Config::Tls& t = cfg.tls;
+  bool cert_fault = cfg.fault == Fault::tls_expired_cert || cfg.fault == Fault::tls_wrong_name;
+  if (!t.enabled) {
+    if (is_tls_fault(cfg.fault)) return std::string("fault ") + name_of(cfg.fault) + " needs --tls";
+    if (!t.cert_file.empty() || !t.key_file.empty() || !t.cert_out.empty())
+      return "--cert, --key and --cert-out need --tls";
+    return {};
+  }
+  if (cfg.udp) return "--tls is TLS over TCP only (no DTLS): use --transport tcp";
+  // Forgetting unsent bytes would also forget ones OpenSSL already sealed into a record it must
+  // finish: the session would send stale bytes or fail, not this fault's one bug.
+  if (cfg.fault == Fault::ignore_partial_send)
+    return "fault ignore-partial-send is plain TCP only: a TLS session cannot forget a write";
+  if (t.cert_file.empty() != t.key_file.empty()) return "--cert and --key go together";
+  if (!t.cert_file.empty() && cert_fault)
+    return std::string("fault ") + name_of(cfg.fault) +
+           " changes the generated certificate: drop --cert and --key";
+  if (!t.cert_file.empty() && !t.cert_out.empty())
+    return "--cert-out writes the generated certificate: with --cert, that file is the one served";
+  return {};
+}
+
+// Writes the generated certificate where asked, or to a fresh file under $TMPDIR. Returns the
+// path; `remove` is set when the file is ours to delete on exit.
+std::string write_cert(const Config& cfg, const std::string& pem, bool& remove,
+                       std::string& error) {
+  std::string path = cfg.tls.cert_out;
+  Fd fd;
+  if (path.empty()) {
+    const char* dir = std::getenv("TMPDIR");
+    std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/sockspec-tls-XXXXXX.pem";
+    fd = Fd(::mkstemps(tmpl.data(), 4));
+    path = tmpl;
+    if (!fd) {
+      error = sys_error("mkstemps", path, errno);
+      return {};
+    }
+    remove = true;
+  } else {
+    fd = Fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd) {
+      error = sys_error("open", path, errno);
+      return {};
+    }
+  }
+  for (size_t off = 0; off < pem.size();) {
+    ssize_t n = ::write(fd.get(), pem.data() + off, pem.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = sys_error("write", path, n < 0 ? errno : EIO);
+      if (remove) ::unlink(path.c_str());
+      remove = false;
+      return {};
+    }
+    off += static_cast<size_t>(n);
+  }
+  return path;
+}
+
+// The context serving every TLS connection, and the certificate's path for the "tls
+// certificate" line; a file of our own is removed when serve() returns.
+struct TlsSetup {
+  std::unique_ptr<TlsContext> ctx;
+  std::string cert_path;
+  RemoveOnExit generated_file;
+};
+
+int setup_tls(const Config& cfg, TlsSetup& setup, std::ostream& err) {
+  std::string error;
+  if (!cfg.tls.cert_file.empty()) {
+    setup.ctx = TlsContext::from_files(cfg.tls.cert_file, cfg.tls.key_file, error);
+    setup.cert_path = cfg.tls.cert_file;
+  } else {
+    CertKind kind = cfg.fault == Fault::tls_expired_cert ? CertKind::expired
+                    : cfg.fault == Fault::tls_wrong_name ? CertKind::wrong_name
+                                                         : CertKind::good;
+    setup.ctx = TlsContext::generated(kind, error);
+    bool remove = false;
+    if (setup.ctx) setup.cert_path = write_cert(cfg, setup.ctx->cert_pem(), remove, error);
+    if (remove) setup.generated_file.path = setup.cert_path;
+    if (setup.cert_path.empty()) setup.ctx.reset();
+  }
+  if (!setup.ctx) {
+    err << "serve: " << error << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& err) {
@@ -130,13 +229,23 @@ int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& er
   if (cfg.service == Service::chat || cfg.fault == Fault::iterative || cfg.fault == Fault::busy)
     cfg.threads = 1;
   if (cfg.threads == 0) cfg.threads = 1;
+  if (std::string e = tls_usage_error(cfg); !e.empty()) {
+    err << "serve: " << e << "\n";
+    return 2;
+  }
+  TlsSetup tls;
+  if (cfg.tls.enabled) {
+    if (int rc = setup_tls(cfg, tls, err); rc != 0) return rc;
+  }
 
   Fd tcp, udp, wrong_port;
   if (!cfg.unix_path.empty()) {
     if (int rc = bind_unix(cfg, tcp, udp, err); rc != 0) return rc;
+    if (tls.ctx) out << "tls certificate " << tls.cert_path << "\n";
     out << "listening " << (tcp ? "unix " : "unixgram ") << cfg.unix_path << "\n";
   } else {
     if (int rc = bind_ip(cfg, tcp, udp, wrong_port, err); rc != 0) return rc;
+    if (tls.ctx) out << "tls certificate " << tls.cert_path << "\n";
     if (tcp) out << "listening tcp " << local_of(tcp.get()).str() << "\n";
     if (udp) out << "listening udp " << local_of(udp.get()).str() << "\n";
   }
@@ -153,13 +262,13 @@ int serve(const Config& cfg_in, int stop_fd, std::ostream& out, std::ostream& er
     int worker_udp = (i == 0 && udp && !udp_thread) ? udp.get() : -1;
     workers.push_back(std::make_unique<Worker>(cfg, tcp ? tcp.get() : -1, worker_udp,
                                                wrong_port ? wrong_port.get() : -1, stop_fd, shared,
-                                               err));
+                                               err, tls.ctx.get()));
   }
   std::unique_ptr<Worker> udp_worker;
   std::vector<std::thread> threads;
   if (udp_thread) {
     udp_worker = std::make_unique<Worker>(cfg, -1, udp.get(), wrong_port ? wrong_port.get() : -1,
-                                          stop_fd, shared, err);
+                                          stop_fd, shared, err, nullptr);
     threads.emplace_back([&w = *udp_worker] { w.run_udp_blocking(); });
   }
   for (size_t i = 1; i < workers.size(); ++i) threads.emplace_back([&w = *workers[i]] { w.run(); });

@@ -28,7 +28,7 @@ void epoll_add(int ep, int fd, uint32_t events, uint64_t tag) {
 }  // namespace
 
 Worker::Worker(const Config& cfg, int listen_fd, int udp_fd, int wrong_port_fd, int stop_fd,
-               Shared& shared, std::ostream& err)
+               Shared& shared, std::ostream& err, const TlsContext* tls)
     : cfg_(cfg),
       listen_fd_(listen_fd),
       udp_fd_(udp_fd),
@@ -36,6 +36,7 @@ Worker::Worker(const Config& cfg, int listen_fd, int udp_fd, int wrong_port_fd, 
       stop_fd_(stop_fd),
       shared_(shared),
       err_(err),
+      tls_(tls),
       epoll_(epoll_create1(EPOLL_CLOEXEC)),
       reserve_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
       rx_(kReadSize),
@@ -80,7 +81,8 @@ void Worker::run() {
   // delay of 50 us would be one of 50 to 100.
   if (cfg_.fault == Fault::slow || cfg_.fault == Fault::busy) prctl(PR_SET_TIMERSLACK, 1UL);
   for (;;) {
-    timespec timeout = poll_timeout();
+    // Bytes held inside a TLS session wake no epoll: with any listed, only look, do not wait.
+    timespec timeout = tls_pending_.empty() ? poll_timeout() : timespec{0, 0};
     int n = epoll_pwait2(epoll_.get(), events, 256, &timeout, nullptr);
     if (n < 0 && errno != EINTR) {
       err_ << sys_error("epoll_pwait2", "", errno) << std::endl;
@@ -101,6 +103,7 @@ void Worker::run() {
         if (it != conns_.end()) on_conn_event(*it->second, events[i].events);
       }
     }
+    run_tls_pending();
     run_timers();
     if (Clock::now() - last_sweep_ >= std::chrono::seconds(1)) sweep();
   }
@@ -108,7 +111,10 @@ void Worker::run() {
 
 void Worker::accept_all() {
   for (int budget = 0; budget < 64; ++budget) {
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    Addr peer;
+    peer.len = sizeof peer.ss;
+    int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer.ss), &peer.len,
+                       SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       int e = errno;
       if (e == EAGAIN || e == EINTR || e == ECONNABORTED) return;
@@ -134,7 +140,7 @@ void Worker::accept_all() {
     if (cfg_.max_connections > 0 && shared_.connections.load() >= cfg_.max_connections) {
       continue;  // over the limit: closed at once
     }
-    add_conn(std::move(conn));
+    add_conn(std::move(conn), peer);
     if (cfg_.fault == Fault::iterative) {
       watch_listener(false);  // the bug: nobody else is accepted until this client leaves
       return;
@@ -142,9 +148,14 @@ void Worker::accept_all() {
   }
 }
 
-void Worker::add_conn(Fd fd) {
+void Worker::add_conn(Fd fd, const Addr& peer) {
   auto c = std::make_unique<Conn>();
   c->fd = std::move(fd);
+  c->peer = peer;
+  if (tls_) {
+    c->tls = std::make_unique<TlsSession>(tls_->get(), c->fd.get());
+    if (!c->tls->valid()) return;  // out of memory: closed at once, as over the limit
+  }
   if (cfg_.fault == Fault::ignore_partial_send) {
     // A small send buffer, as small stacks have, so short sends happen under ordinary load.
     int sndbuf = 16 * 1024;
@@ -157,6 +168,11 @@ void Worker::add_conn(Fd fd) {
   ++shared_.connections;
   ref.events = EPOLLIN | rdhup_;
   epoll_add(epoll_.get(), key, ref.events, static_cast<uint64_t>(key));
+  if (!ref.tls) start_service(ref);  // TLS: once the handshake is done
+}
+
+// What a service sends unasked when a connection opens.
+void Worker::start_service(Conn& ref) {
   std::time_t now = std::time(nullptr);
   switch (cfg_.service) {
     case Service::daytime:
@@ -176,6 +192,10 @@ void Worker::add_conn(Fd fd) {
 }
 
 void Worker::on_conn_event(Conn& c, uint32_t ev) {
+  if (c.tls) {
+    on_tls_event(c, ev);
+    return;
+  }
   int key = c.fd.get();
   if (ev & EPOLLERR) {  // a pending socket error (reset): the connection is dead
     close_conn(c, false);
@@ -325,6 +345,9 @@ Clock::time_point Worker::reply_time(Clock::time_point now) {
 }
 
 void Worker::flush(Conn& c) {
+  // A TLS session writes nothing before its handshake ends: what a chat room sends it
+  // meanwhile waits in `out`.
+  if (c.tls && !c.tls->handshake_done()) return;
   for (;;) {
     if (c.out_off == c.out.size()) {
       c.out.clear();
@@ -332,8 +355,10 @@ void Worker::flush(Conn& c) {
       if (cfg_.service != Service::chargen || c.peer_fin || c.draining) break;
       while (c.out.size() < kReadSize) c.out += c.chargen.next_line();
     }
-    ssize_t n =
-        ::send(c.fd.get(), c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL);
+    const char* data = c.out.data() + c.out_off;
+    size_t left = c.out.size() - c.out_off;
+    ssize_t n = c.tls ? tls_send(c, data, left) : ::send(c.fd.get(), data, left, MSG_NOSIGNAL);
+    bool again = c.tls ? n == 0 : n < 0 && (errno == EAGAIN || errno == EINTR);
     if (n > 0) {
       c.out_off += static_cast<size_t>(n);
       c.sent_total += static_cast<uint64_t>(n);
@@ -344,7 +369,7 @@ void Worker::flush(Conn& c) {
       }
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+    if (again) {
       if (cfg_.fault == Fault::ignore_partial_send) {
         c.out.clear();
         c.out_off = 0;
@@ -368,14 +393,19 @@ void Worker::after_flush(Conn& c) {
   }
   if (c.close_after_flush && !c.draining) {
     // Half-close and keep reading until the client closes: closing with unread input
-    // would turn our FIN into an RST and could destroy the reply in flight.
+    // would turn our FIN into an RST and could destroy the reply in flight. Over TLS the
+    // close_notify is the half-close; the FIN after it tells clients that wait for EOF.
+    if (!send_close_notify(c)) return;
     ::shutdown(c.fd.get(), SHUT_WR);
     c.draining = true;
     c.last_active = Clock::now();
     if (c.peer_fin) close_conn(c, false);
     return;
   }
-  if (c.peer_fin && cfg_.fault != Fault::no_close_on_fin) close_conn(c, false);
+  if (c.peer_fin && cfg_.fault != Fault::no_close_on_fin) {
+    if (!send_close_notify(c)) return;
+    close_conn(c, false);
+  }
 }
 
 void Worker::update(Conn& c) {
@@ -389,7 +419,13 @@ void Worker::update(Conn& c) {
   } else if (pending <= kLowWater) {
     reading = true;
   }
-  uint32_t want = (reading ? EPOLLIN : 0u) | (pending > 0 ? EPOLLOUT : 0u) | rdhup_;
+  bool writing = pending > 0 || c.close_notify_waiting;
+  uint32_t want = (reading ? EPOLLIN : 0u) | (writing ? EPOLLOUT : 0u) | rdhup_ | c.tls_extra;
+  if (c.tls) {
+    // A handshake waits for one direction only; both would spin on a level-triggered one.
+    if (!c.tls->handshake_done()) want = (c.tls_extra ? c.tls_extra : EPOLLIN) | rdhup_;
+    if (reading) note_tls_pending(c);
+  }
   if (want == c.events) return;
   epoll_event ev{};
   ev.events = want;
@@ -403,6 +439,8 @@ void Worker::close_conn(Conn& c, bool reset) {
   if (reset) {
     linger l{1, 0};
     setsockopt(key, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  } else if (c.tls && cfg_.fault != Fault::tls_no_close_notify) {
+    c.tls->close_notify();  // best effort: a socket with no room now gets none
   }
   conns_.erase(key);  // closes the fd, which also leaves the epoll set
   --shared_.connections;

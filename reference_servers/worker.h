@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <deque>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "reference_servers/protocol.h"
 #include "reference_servers/server.h"
 #include "reference_servers/sock.h"
+#include "reference_servers/tls.h"
 #include "reference_servers/udp_schedule.h"
 
 namespace sockspec::refserver {
@@ -29,12 +31,17 @@ using Clock = std::chrono::steady_clock;
 struct Shared {
   std::atomic<unsigned> connections{0};
   std::atomic<bool> stopping{false};
+  // TLS handshake failures are reported at most once a second over all workers, with the
+  // count of those left unreported since (a scanner or a client rejecting our certificate
+  // must not flood `err`).
+  std::atomic<int64_t> last_tls_report_ns{INT64_MIN / 2};
+  std::atomic<unsigned> tls_failures_unreported{0};
 };
 
 class Worker {
  public:
   Worker(const Config& cfg, int listen_fd, int udp_fd, int wrong_port_fd, int stop_fd,
-         Shared& shared, std::ostream& err);
+         Shared& shared, std::ostream& err, const TlsContext* tls = nullptr);
   void run();
   void run_udp_blocking();  // a dedicated UDP thread (no epoll): see server.cpp
   const UdpSchedule* schedule() const { return schedule_.get(); }  // udp-schedule fault
@@ -52,6 +59,13 @@ class Worker {
     Chargen chargen;
     SockperfFramer sockperf;
     std::deque<std::pair<Clock::time_point, std::string>> delayed;  // slow fault
+    Addr peer;                                                      // for error messages
+    // TLS (worker_tls.cpp): the session; epoll bits it needs beyond what the output and
+    // backpressure ask (a read that must write, a write that must read, the handshake's
+    // direction); a close_notify waiting for room; on the list of sessions holding bytes.
+    std::unique_ptr<TlsSession> tls;
+    uint32_t tls_extra = 0;
+    bool close_notify_waiting = false, tls_listed = false;
   };
   struct Timer {
     Clock::time_point at;
@@ -65,7 +79,8 @@ class Worker {
   };
 
   void accept_all();
-  void add_conn(Fd fd);
+  void add_conn(Fd fd, const Addr& peer);
+  void start_service(Conn& c);
   void on_conn_event(Conn& c, uint32_t ev);
   void on_data(Conn& c, std::string_view data);
   void on_fin(Conn& c);
@@ -76,6 +91,13 @@ class Worker {
   void after_flush(Conn& c);
   void update(Conn& c);
   void close_conn(Conn& c, bool reset);
+  void on_tls_event(Conn& c, uint32_t ev);
+  bool tls_handshake(Conn& c);
+  ssize_t tls_send(Conn& c, const char* data, size_t n);
+  bool send_close_notify(Conn& c);
+  void note_tls_pending(Conn& c);
+  void run_tls_pending();
+  void report_tls_failure(const Conn& c);
   void on_udp();
   int receive_udp(int flags);
   void handle_udp(int n);
@@ -89,6 +111,8 @@ class Worker {
   int listen_fd_, udp_fd_, wrong_port_fd_, stop_fd_;
   Shared& shared_;
   std::ostream& err_;
+  const TlsContext* tls_;         // null: plain TCP
+  std::vector<int> tls_pending_;  // connections whose session holds bytes epoll cannot see
   Fd epoll_;
   Fd reserve_;  // a spare fd released to accept-and-close when the process runs out (EMFILE)
   bool listener_watched_ = false;

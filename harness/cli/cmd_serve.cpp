@@ -35,7 +35,9 @@ int cmd_serve(const Invocation& inv) {
       "usage: sockspec serve SERVICE [options]\n\n"
       "Runs a reference server. It prints one line per socket, `listening tcp ADDR:PORT` (or\n"
       "`listening unix PATH`, `listening unixgram PATH`), then serves until SIGINT or "
-      "SIGTERM.\n\noptions");
+      "SIGTERM.\nWith --tls it first prints `tls certificate PATH`: the PEM certificate it "
+      "serves, which\nclients trust (e.g. `openssl s_client -CAfile PATH -verify_hostname "
+      "localhost`).\n\noptions");
   desc.add_options()("help,h", "show this help")(
       "transport", po::value(&transport)->default_value("both"), "tcp, udp or both")(
       "bind", po::value(&cfg.bind)->default_value("127.0.0.1"),
@@ -71,6 +73,16 @@ int cmd_serve(const Invocation& inv) {
       "udp-schedule fault: send every Mth reply twice (0: none)")(
       "hold-every", count_option(&cfg.hold_every, "--hold-every", 0, 1'000'000'000),
       "udp-schedule fault: hold every Kth reply back until after the next one (0: none)")(
+      "tls", po::bool_switch(&cfg.tls.enabled),
+      "serve TLS (1.2 or 1.3) on the stream socket; UDP stays plain, so --transport defaults "
+      "to tcp and udp or both are refused (no DTLS). Without --cert/--key a throw-away "
+      "certificate is generated: EC P-256, self-signed, for localhost, 127.0.0.1 and ::1, valid "
+      "for 7 days")("cert", po::value(&cfg.tls.cert_file),
+                    "--tls: serve this PEM certificate (chain) instead; needs --key")(
+      "key", po::value(&cfg.tls.key_file), "--tls: the PEM private key of --cert")(
+      "cert-out", po::value(&cfg.tls.cert_out),
+      "--tls: write the generated certificate here and keep it (default: a fresh file under "
+      "$TMPDIR or /tmp, removed when the server stops)")(
       "sockperf-compat", po::bool_switch(&cfg.sockperf_compat),
       "echo only, for benchmarks: clear the client flag in sockperf's message header so "
       "`sockperf ping-pong` accepts our replies (no longer a pure RFC 862 echo)");
@@ -116,6 +128,9 @@ int cmd_serve(const Invocation& inv) {
       return 2;
     }
   }
+  // TLS runs on stream sockets only: with --tls the transport means TCP unless told otherwise,
+  // and serve() refuses udp or both as a usage error.
+  if (cfg.tls.enabled && vm["transport"].defaulted()) transport = "tcp";
   cfg.tcp = transport != "udp";
   cfg.udp = transport != "tcp";
   StopSignals stop;

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <string_view>
 
 #include "reference_servers/server.h"
 
@@ -43,14 +44,18 @@ class ServerProcess {
     ::close(out[1]);
     ::close(stop[0]);
     stop_w_ = stop[1];
-    // Read the "listening ..." lines (bounded: 10 s).
+    // Read the "listening ..." lines, and with TLS the "tls certificate PATH" line before them
+    // (bounded: 10 s).
     std::string text;
     char c;
     int want = (cfg.tcp ? 1 : 0) + (cfg.udp ? 1 : 0);
     for (int lines = 0; lines < want;) {
       pollfd p{out[0], POLLIN, 0};
       if (poll(&p, 1, 10000) != 1 || read(out[0], &c, 1) != 1) break;
-      if (c == '\n') {
+      if (c == '\n' && text.rfind(kCertLine, 0) == 0) {
+        cert_path_ = text.substr(kCertLine.size());
+        text.clear();
+      } else if (c == '\n') {
         ++lines;
         auto colon = text.rfind(':');
         port_ = static_cast<uint16_t>(std::stoi(text.substr(colon + 1)));
@@ -63,6 +68,7 @@ class ServerProcess {
   }
   ~ServerProcess() { stop(); }
   uint16_t port() const { return port_; }
+  const std::string& cert_path() const { return cert_path_; }  // with TLS
   pid_t pid() const { return pid_; }
 
   // Exit status of the server after asking it to stop (bounded: SIGKILL after 10 s).
@@ -113,7 +119,9 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   int stop_w_ = -1;
+  static constexpr std::string_view kCertLine = "tls certificate ";
   uint16_t port_ = 0;
+  std::string cert_path_;
   int status_ = -1;
 };
 
