@@ -166,6 +166,29 @@ std::optional<std::string> unix_skip_reason(const scenario::Case& c, bool target
   return why;
 }
 
+std::optional<std::string> tls_skip_reason(const scenario::Case& c) {
+  bool udp = scenario::any_step(c.steps, [](const Step& s) {
+    if (auto* k = std::get_if<scenario::ConnectOp>(&s.op))
+      return k->transport.value_or(Transport::tcp) == Transport::udp && k->to.text == "target";
+    return std::holds_alternative<scenario::OpenOp>(s.op);  // its sends go to the target
+  });
+  if (udp) return "sends UDP to the target, and a tls: target speaks TLS over TCP only (no DTLS)";
+  // Byte positions and FIN timing on the TCP stream: TLS adds its records and its close_notify
+  // (the end of the stream a reader sees), so what such a case asserts is not what happens.
+  bool tcp_bytes = scenario::any_step(c.steps, [](const Step& s) {
+    auto* i = std::get_if<scenario::ImpairOp>(&s.op);
+    if (!i) return false;
+    for (const auto* d : {&i->spec.to_server, &i->spec.to_client}) {
+      if (d->reset_after_bytes || d->close_after_bytes || d->slow_close.count() > 0) return true;
+    }
+    return false;
+  });
+  if (tcp_bytes)
+    return "impairs the TCP stream at byte positions or delays its FIN, which TLS's records and "
+           "close_notify change";
+  return std::nullopt;
+}
+
 std::string shell_quote(const std::string& s) {
   bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) ||

@@ -265,6 +265,9 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
   if (unix_type_ != 0) {
     if (auto why = unix_skip_reason(c, unix_type_ == SOCK_DGRAM)) return skip(*why);
   }
+  if (target_.tls) {
+    if (auto why = tls_skip_reason(c)) return skip(*why);
+  }
   if (cancel_requested(o_.cancel_fd)) return skip("not run: the run was interrupted");
   if (auto why = unfit_under(c, impair_); !why.empty()) return skip(why);
   // Each case impaired gets its own relay, so an impair step changes only its own network.

@@ -214,8 +214,8 @@ Prepared prepare_target(const TargetSpec& spec, const std::string& target_text,
   for (size_t at; (at = cmd.find("{host}")) != std::string::npos;) cmd.replace(at, 6, addr.host());
   std::string private_dir;
   if (!spec.builtin.empty()) {
-    cmd = shell_quote(self_exe) + " serve " + spec.builtin + " --transport both --bind " +
-          shell_quote(addr.host()) + " --port {port}";
+    cmd = shell_quote(self_exe) + " serve " + spec.builtin + " --transport " +
+          (spec.tls ? "tcp" : "both") + " --bind " + shell_quote(addr.host()) + " --port {port}";
     if (spec.tls) {
       // The reference server makes a throw-away certificate; the run trusts that one only.
       const char* tmp = std::getenv("TMPDIR");
