@@ -172,7 +172,8 @@ std::string tls_settings(const TlsCli& o, net::TlsSettings& out) {
   out.resume = o.resume;
   if (!o.key.empty() && o.cert.empty()) return "--tls-key goes with --tls-cert";
   if (o.insecure && !o.ca.empty()) return "--tls-insecure checks nothing: drop --tls-ca or it";
-  for (const auto& f : {o.ca, o.cert, o.key}) {
+  // Not --tls-ca: a --server-cmd may write its certificate there when it starts.
+  for (const auto& f : {o.cert, o.key}) {
     if (!f.empty() && ::access(f.c_str(), R_OK) != 0)
       return "cannot read " + f + ": " + std::strerror(errno);
   }

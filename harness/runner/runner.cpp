@@ -260,6 +260,8 @@ reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server)
       return skip("needs a managed server (run with --target builtin:SERVICE or --server-cmd)");
     }
     if (need == "ipv6" && !ipv6_) return skip("needs IPv6, and ::1 is not available here");
+    if (need == "tls-target" && !target_.tls)
+      return skip("needs a TLS server: run it with --target tls:HOST:PORT");
     if (need == "ipv4" && !ipv4_) return skip("needs IPv4, and 127.0.0.1 is not available here");
   }
   if (unix_type_ != 0) {

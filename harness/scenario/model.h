@@ -249,7 +249,7 @@ const char* op_name(const Op& op);
 // any impairment would hide behind the network's.
 inline constexpr const char* kCapabilities[] = {
     "managed-server", "exclusive-server",   "ipv4",         "ipv6",
-    "inet",           "lossless-datagrams", "clean-network"};
+    "inet",           "lossless-datagrams", "clean-network", "tls-target"};
 
 struct Case {
   std::string id;
