@@ -156,7 +156,7 @@ class DebianPackage(unittest.TestCase):
         self.assertEqual(fields["Section"], "devel")
         self.assertEqual(fields["Version"], sh(BUILT, "--version").stdout.split()[1])
         for lib in ("libboost-program-options", "libc6", "libstdc++6", "libprometheus-cpp-push",
-                    "libcivetweb"):
+                    "libcivetweb", "libssl3"):
             self.assertIn(lib, fields["Depends"])
         self.assertIn("bash-completion", fields["Recommends"])
         self.assertIn("TCP and UDP", fields["Description"])
