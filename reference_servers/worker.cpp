@@ -1,6 +1,8 @@
 #include "reference_servers/worker.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 
@@ -155,6 +157,11 @@ void Worker::add_conn(Fd fd, const Addr& peer) {
   if (tls_) {
     c->tls = std::make_unique<TlsSession>(tls_->get(), c->fd.get());
     if (!c->tls->valid()) return;  // out of memory: closed at once, as over the limit
+    // TLS writes a reply right behind its own records (the session tickets after a handshake):
+    // with Nagle on, the reply waits for the client's delayed ACK of those, 40 ms on Linux.
+    int one = 1;
+    if (peer.ss.ss_family != AF_UNIX)
+      ::setsockopt(c->fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   }
   if (cfg_.fault == Fault::ignore_partial_send) {
     // A small send buffer, as small stacks have, so short sends happen under ordinary load.
