@@ -17,7 +17,8 @@ namespace po = boost::program_options;
 
 int cmd_record(const Invocation& inv) {
   record::ProxyOptions o;
-  std::string output, suite, transport, frame;
+  std::string output, suite, transport, frame, server_cert, server_key;
+  bool tls = false;
   po::options_description desc(
       "usage: sockspec record --listen ADDR:PORT --upstream HOST:PORT -o FILE [options]\n\n"
       "A transparent proxy: point a real client at --listen, and every session it has with the\n"
@@ -51,7 +52,17 @@ int cmd_record(const Invocation& inv) {
       "the connection framed alike: length:OFFSET:WIDTH[:big|little[:ADJUST]], "
       "varint:OFFSET[:mqtt|leb128], delimiter:\\r\\n, fixed:N")(
       "sessions", po::value(&o.sessions)->default_value(0),
-      "stream sockets: stop after this many client sessions have ended (0: until Ctrl-C)");
+      "stream sockets: stop after this many client sessions have ended (0: until Ctrl-C)")(
+      "tls", po::bool_switch(&tls),
+      "record through TLS: the clients' TLS ends at the proxy, which presents the server's own "
+      "certificate (--tls-server-cert, --tls-server-key) and speaks TLS on to --upstream "
+      "(checked with the --tls-* options below); the suite's connects say \"tls\": true")(
+      "tls-server-cert", po::value(&server_cert),
+      "with --tls: the certificate (chain, PEM) the clients expect of the server")(
+      "tls-server-key", po::value(&server_key),
+      "with --tls: its key (default: in --tls-server-cert's file)");
+  TlsCli tls_cli;
+  add_tls_options(desc, tls_cli);
   po::variables_map vm;
   if (auto rc = parse_options(inv, "record", desc, {}, {}, vm)) return *rc;
   if (o.listen.empty() || o.upstream.empty() || output.empty()) {
@@ -97,6 +108,30 @@ int cmd_record(const Invocation& inv) {
     }
     o.record.frame = f;
   }
+  std::unique_ptr<net::TlsServer> tls_server;
+  if (tls || !server_cert.empty() || !server_key.empty()) {
+    if (!tls || server_cert.empty() || o.transport != scenario::Transport::tcp) {
+      std::cerr << "sockspec record: recording through TLS needs --tls, --tls-server-cert (and "
+                   "its key) and a stream transport\n";
+      return 2;
+    }
+    if (auto why = tls_settings(tls_cli, o.upstream_tls); !why.empty()) {
+      std::cerr << "sockspec record: " << why << "\n";
+      return 2;
+    }
+    // The server's name as --upstream gives it is what its certificate is checked against.
+    auto ep = scenario::parse_endpoint(o.upstream);
+    if (o.upstream_tls.sni.empty() && ep.endpoint && !ep.endpoint->is_unix())
+      o.upstream_tls.sni = ep.endpoint->host;
+    std::string why;
+    tls_server = net::TlsServer::load(server_cert, server_key, why);
+    if (!tls_server) {
+      std::cerr << "sockspec record: " << why << "\n";
+      return 2;
+    }
+    o.tls_server = tls_server.get();
+    o.record.tls = true;
+  }
   if (suite.empty()) suite = record::suite_name_for(output);
   StopSignals stop;
   o.cancel_fd = stop.fd();
@@ -132,7 +167,7 @@ int cmd_record(const Invocation& inv) {
     return 1;
   }
   std::cout << "recorded " << n << " session(s) to " << output << "\n  replay: sockspec run "
-            << output << " --target " << o.upstream << "\n";
+            << output << " --target " << o.upstream << (tls ? " --tls-ca CA.pem" : "") << "\n";
   return 0;
 }
 

@@ -77,6 +77,52 @@ class ExpectResetMachine : public Machine {
   size_t discarded_ = 0;
 };
 
+class ExpectTlsAlertMachine : public Machine {
+ public:
+  using Machine::Machine;
+  Progress advance(uint32_t ev) override {
+    const auto& op = std::get<scenario::ExpectTlsAlertOp>(step_.op);
+    Conn* c = conn(op.conn);
+    if (!c) return {true};
+    if (!c->tls) return error("expect_tls_alert: '" + op.conn + "' does not speak TLS");
+    for (;;) {
+      if (!c->tls_error.empty()) return alerted(*c, op);
+      if (c->reset_errno) {
+        return fail("connection reset (" + errno_name(c->reset_errno) + ") with no TLS alert",
+                    c->reset_errno);
+      }
+      if (c->eof) {
+        return fail(std::string("the peer closed (") +
+                    (c->close_notify ? "close_notify" : "a bare FIN") + ") with no TLS alert");
+      }
+      if (ev == 0) return fail("no TLS alert " + within(), ETIMEDOUT);
+      // Data that comes first is read and dropped: the assertion is the alert.
+      discarded_ += c->rx.size();
+      c->rx.clear();
+      int err = 0;
+      Read r = read_some(*c, scope_.env.loop, result.bytes_received, err);
+      if (r == Read::again) return wait(c->fd.get(), EPOLLIN | EPOLLRDHUP);
+      if (r == Read::failed && c->tls_error.empty()) return fail(read_error(*c, err), err);
+    }
+  }
+
+ private:
+  Progress alerted(const Conn& c, const scenario::ExpectTlsAlertOp& op) {
+    // OpenSSL's words: "tlsv13 alert certificate required", "sslv3 alert handshake failure".
+    const std::string& why = c.tls_error;
+    size_t at = why.find("alert ");
+    if (at == std::string::npos) return fail("a TLS error that is not an alert: " + why);
+    std::string got = why.substr(at + 6);
+    std::string skipped = discarded_ ? " after " + std::to_string(discarded_) + " bytes" : "";
+    if (!op.alert) return pass("TLS alert: " + got + skipped);
+    std::string want = *op.alert;
+    for (char& ch : want) ch = ch == '_' ? ' ' : ch;
+    if (got == want) return pass("TLS alert: " + got + skipped);
+    return fail("TLS alert " + got + ", not " + *op.alert);
+  }
+  size_t discarded_ = 0;
+};
+
 class ExpectSilenceMachine : public Machine {
  public:
   using Machine::Machine;
@@ -146,6 +192,8 @@ std::unique_ptr<Machine> make_end_machine(StepScope& s, const scenario::Step& st
     return std::make_unique<ExpectEofMachine>(s, step, d, bound);
   if (std::holds_alternative<ExpectResetOp>(step.op))
     return std::make_unique<ExpectResetMachine>(s, step, d, bound);
+  if (std::holds_alternative<ExpectTlsAlertOp>(step.op))
+    return std::make_unique<ExpectTlsAlertMachine>(s, step, d, bound);
   if (std::holds_alternative<ExpectSilenceOp>(step.op)) {
     return std::make_unique<ExpectSilenceMachine>(s, step, d, bound);
   }

@@ -94,7 +94,7 @@ TlsIo TlsSession::outcome(int ret, const char* op) {
 
 TlsIo TlsSession::handshake() {
   ERR_clear_error();
-  int r = SSL_connect(ssl_);
+  int r = SSL_do_handshake(ssl_);
   if (r == 1) {
     verified_ = SSL_get_verify_mode(ssl_) != SSL_VERIFY_NONE &&
                 SSL_get_verify_result(ssl_) == X509_V_OK;
@@ -249,6 +249,7 @@ std::unique_ptr<TlsSession> TlsClient::start(int fd, const TlsSettings& s,
     error = "tls: cannot create a session: " + drain_errors();
     return nullptr;
   }
+  SSL_set_connect_state(t->ssl_);
   auto fail = [&](const std::string& what) {
     error = "tls: " + what + ": " + drain_errors();
     return nullptr;
@@ -299,6 +300,46 @@ std::unique_ptr<TlsSession> TlsClient::start(int fd, const TlsSettings& s,
       ++offered_;
     }
   }
+  return t;
+}
+
+// ---- TlsServer ----
+
+std::unique_ptr<TlsServer> TlsServer::load(const std::string& cert_file,
+                                           const std::string& key_file, std::string& error) {
+  std::unique_ptr<TlsServer> s(new TlsServer());
+  ERR_clear_error();
+  s->ctx_ = SSL_CTX_new(TLS_server_method());
+  if (!s->ctx_) {
+    error = "tls: cannot create a server context: " + drain_errors();
+    return nullptr;
+  }
+  SSL_CTX_set_mode(s->ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (SSL_CTX_use_certificate_chain_file(s->ctx_, cert_file.c_str()) != 1) {
+    error = "tls: cannot load the certificate " + cert_file + ": " + drain_errors();
+    return nullptr;
+  }
+  const std::string& k = key_file.empty() ? cert_file : key_file;
+  if (SSL_CTX_use_PrivateKey_file(s->ctx_, k.c_str(), SSL_FILETYPE_PEM) != 1 ||
+      SSL_CTX_check_private_key(s->ctx_) != 1) {
+    error = "tls: cannot use the key " + k + ": " + drain_errors();
+    return nullptr;
+  }
+  return s;
+}
+
+TlsServer::~TlsServer() {
+  if (ctx_) SSL_CTX_free(ctx_);
+}
+
+std::unique_ptr<TlsSession> TlsServer::accept(int fd, std::string& error) const {
+  std::unique_ptr<TlsSession> t(new TlsSession());
+  t->ssl_ = SSL_new(ctx_);
+  if (!t->ssl_ || SSL_set_fd(t->ssl_, fd) != 1) {
+    error = "tls: cannot create a session: " + drain_errors();
+    return nullptr;
+  }
+  SSL_set_accept_state(t->ssl_);
   return t;
 }
 

@@ -20,6 +20,7 @@
 // OpenSSL's types, declared here so the engine's headers need none of OpenSSL's.
 struct ssl_st;
 struct ssl_session_st;
+struct ssl_ctx_st;
 
 namespace sockspec::net {
 
@@ -56,7 +57,7 @@ class TlsSession {
   TlsSession(const TlsSession&) = delete;
   TlsSession& operator=(const TlsSession&) = delete;
 
-  TlsIo handshake();
+  TlsIo handshake();  // either side: drives it on; `ok` once it is done
   TlsIo read(char* buf, size_t cap, size_t& got);
   TlsIo write(const char* buf, size_t len, size_t& put);
   // Sends close_notify (once); the connection can still be read (TLS 1.3 half-close).
@@ -79,6 +80,7 @@ class TlsSession {
 
  private:
   friend class TlsClient;
+  friend class TlsServer;
   TlsSession() = default;
   TlsIo outcome(int ret, const char* op);
 
@@ -110,6 +112,24 @@ class TlsClient {
   std::map<std::string, std::unique_ptr<Context>> contexts_;  // by CA, certificate, key
   std::map<std::string, ::ssl_session_st*> tickets_;      // by peer and name: the newest
   uint64_t started_ = 0, offered_ = 0;  // connections, and those that offered a ticket
+};
+
+// The server side, for `record`'s proxy: it terminates the clients' TLS with the certificate
+// and key the user gives (the server's own), so what they say can be read and written down.
+class TlsServer {
+ public:
+  // Null with `error` set when the files do not load or do not match.
+  static std::unique_ptr<TlsServer> load(const std::string& cert_file,
+                                         const std::string& key_file, std::string& error);
+  ~TlsServer();
+  TlsServer(const TlsServer&) = delete;
+  TlsServer& operator=(const TlsServer&) = delete;
+  // A session on an accepted socket; its handshake runs within the first reads and writes.
+  std::unique_ptr<TlsSession> accept(int fd, std::string& error) const;
+
+ private:
+  TlsServer() = default;
+  ::ssl_ctx_st* ctx_ = nullptr;
 };
 
 }  // namespace sockspec::net

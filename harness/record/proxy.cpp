@@ -113,6 +113,8 @@ class StreamProxy : ProxyBase {
     Flow(net::Fd c, net::Fd s, bool connected_now, Session r)
         : client(std::move(c)), server(std::move(s)), connected(connected_now), rec(std::move(r)) {}
     net::Fd client, server;
+    std::unique_ptr<net::TlsSession> client_tls, server_tls;  // recording through TLS
+    bool client_wants_write = false, server_wants_write = false;  // TLS needs room to go on
     bool connected = false;
     std::string to_server, to_client;
     bool client_done = false, server_done = false;  // EOF read
@@ -138,6 +140,15 @@ class StreamProxy : ProxyBase {
     auto f = std::make_unique<Flow>(
         std::move(client), std::move(sock.fd), e.err == 0,
         Session(Transport::tcp, who, conn_name(flows_.size(), o_.record), Clock::now(), o_.record));
+    if (o_.tls_server) {
+      std::string why;
+      f->client_tls = o_.tls_server->accept(f->client.get(), why);
+      if (!f->client_tls) {
+        err_ << "record: client " << who << " not relayed: " << why << "\n";
+        return;
+      }
+    }
+    if (f->connected && !start_upstream_tls(*f)) return;
     size_t id = flows_.size();
     ep_.set(f->client.get(), EPOLLIN, id << 1, true);
     ep_.set(f->server.get(), EPOLLOUT, id << 1 | 1, true);
@@ -171,6 +182,7 @@ class StreamProxy : ProxyBase {
         return;
       }
       f.connected = true;
+      if (!start_upstream_tls(f)) return;
     }
     // A side that sent its EOF and then hung up (AF_UNIX reports that for as long as it
     // lasts) is no longer watched, or the loop would spin on it.
@@ -179,18 +191,110 @@ class StreamProxy : ProxyBase {
       (server_side ? f.server_gone : f.client_gone) = true;
     }
     if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) read_side(f, server_side);
+    // TLS may also go on when the socket becomes writable (a handshake's flight).
+    if ((ev & EPOLLOUT) && (server_side ? f.server_wants_write : f.client_wants_write))
+      read_side(f, server_side);
     if (!f.done) flush(f);
+    // OpenSSL may hold decrypted bytes the socket no longer shows: epoll would not say so.
+    for (int round = 0; round < 8 && !f.done; ++round) {
+      bool more = false;
+      for (bool side : {false, true}) {
+        auto& t = side ? f.server_tls : f.client_tls;
+        bool done = side ? f.server_done : f.client_done;
+        const std::string& to = side ? f.to_client : f.to_server;
+        if (t && !done && t->pending() && to.size() < kMaxPending) {
+          read_side(f, side);
+          more = true;
+        }
+      }
+      if (!more || f.done) break;
+      flush(f);
+    }
     if (!f.done) interest(f, id);
   }
 
+  // The proxy's TLS to the server begins as soon as TCP's connect does: its first flight now.
+  bool start_upstream_tls(Flow& f) {
+    if (!o_.tls_server) return true;
+    std::string why;
+    f.server_tls = tls_client_.start(f.server.get(), o_.upstream_tls, upstream_.to_string(), why);
+    if (!f.server_tls) {
+      err_ << "record: " << f.rec.client() << " not relayed: " << why << "\n";
+      abort_to(f, f.client);
+      return false;
+    }
+    if (f.server_tls->handshake() == net::TlsIo::failed) {
+      err_ << "record: " << f.rec.client() << " not relayed: tls handshake with "
+           << upstream_.to_string() << ": " << f.server_tls->error() << "\n";
+      abort_to(f, f.client);
+      return false;
+    }
+    return true;
+  }
+
+  // One read of a side: > 0 bytes, 0 its end, -1 with errno (EAGAIN: nothing now).
+  ssize_t read_from(Flow& f, bool server_side, char* buf, size_t n) {
+    net::TlsSession* t = (server_side ? f.server_tls : f.client_tls).get();
+    if (!t) return ::recv((server_side ? f.server : f.client).get(), buf, n, 0);
+    bool& wants = server_side ? f.server_wants_write : f.client_wants_write;
+    wants = false;
+    size_t got = 0;
+    switch (t->read(buf, n, got)) {
+      case net::TlsIo::ok:
+        return static_cast<ssize_t>(got);
+      case net::TlsIo::want_write:
+        wants = true;
+        [[fallthrough]];
+      case net::TlsIo::want_read:
+        errno = EAGAIN;
+        return -1;
+      case net::TlsIo::closed:
+      case net::TlsIo::truncated:
+        return 0;
+      case net::TlsIo::failed:
+        break;
+    }
+    err_ << "record: " << f.rec.client() << ": tls with the "
+         << (server_side ? "server: " : "client: ") << t->error() << "\n";
+    errno = t->sys_errno() ? t->sys_errno() : EPROTO;
+    return -1;
+  }
+
+  // One write to a side: the bytes taken, or -1 with errno (EAGAIN: no room now).
+  ssize_t write_to(Flow& f, bool to_server, const std::string& q) {
+    net::TlsSession* t = (to_server ? f.server_tls : f.client_tls).get();
+    if (!t) return ::send((to_server ? f.server : f.client).get(), q.data(), q.size(), MSG_NOSIGNAL);
+    size_t put = 0;
+    switch (t->write(q.data(), q.size(), put)) {
+      case net::TlsIo::ok:
+        return static_cast<ssize_t>(put);
+      case net::TlsIo::want_read:
+      case net::TlsIo::want_write:
+        errno = EAGAIN;
+        return -1;
+      default:
+        errno = t->sys_errno() ? t->sys_errno() : EPIPE;
+        return -1;
+    }
+  }
+
+  // The end of what one side sends: close_notify on TLS (once), else a FIN.
+  void end_to(Flow& f, bool to_server) {
+    auto& t = to_server ? f.server_tls : f.client_tls;
+    if (t) {
+      t->close_notify();
+      return;
+    }
+    ::shutdown((to_server ? f.server : f.client).get(), SHUT_WR);
+  }
+
   void read_side(Flow& f, bool server_side) {
-    net::Fd& fd = server_side ? f.server : f.client;
     bool& done = server_side ? f.server_done : f.client_done;
     if (done || (server_side && !f.connected)) return;
     std::string& to = server_side ? f.to_client : f.to_server;
     char buf[64 * 1024];
     for (int reads = 0; reads < 16 && to.size() < kMaxPending; ++reads) {
-      ssize_t n = ::recv(fd.get(), buf, sizeof buf, 0);
+      ssize_t n = read_from(f, server_side, buf, sizeof buf);
       auto now = Clock::now();
       if (n > 0) {
         std::string_view got(buf, static_cast<size_t>(n));
@@ -213,9 +317,9 @@ class StreamProxy : ProxyBase {
 
   // Writes what waits; a side whose peer finished and whose queue is empty gets the FIN.
   void flush(Flow& f) {
-    auto write = [&](net::Fd& fd, std::string& q, bool to_server) {
+    auto write = [&](std::string& q, bool to_server) {
       while (!q.empty()) {
-        ssize_t n = ::send(fd.get(), q.data(), q.size(), MSG_NOSIGNAL);
+        ssize_t n = write_to(f, to_server, q);
         if (n > 0) {
           q.erase(0, static_cast<size_t>(n));
           continue;
@@ -227,24 +331,25 @@ class StreamProxy : ProxyBase {
       }
       return true;
     };
-    if (f.connected && !write(f.server, f.to_server, true)) return;
-    if (!write(f.client, f.to_client, false)) return;
-    if (f.client_done && f.to_server.empty() && f.connected) ::shutdown(f.server.get(), SHUT_WR);
-    if (f.server_done && f.to_client.empty()) ::shutdown(f.client.get(), SHUT_WR);
+    if (f.connected && !write(f.to_server, true)) return;
+    if (!write(f.to_client, false)) return;
+    if (f.client_done && f.to_server.empty() && f.connected) end_to(f, true);
+    if (f.server_done && f.to_client.empty()) end_to(f, false);
     if (f.client_done && f.server_done && f.to_server.empty() && f.to_client.empty()) finish(f);
   }
 
   void interest(Flow& f, size_t id) {
     uint32_t c = (!f.client_done && f.to_server.size() < kMaxPending ? EPOLLIN : 0u) |
-                 (f.to_client.empty() ? 0u : EPOLLOUT);
+                 (f.to_client.empty() && !f.client_wants_write ? 0u : EPOLLOUT);
     uint32_t s = !f.connected
                      ? EPOLLOUT
                      : (!f.server_done && f.to_client.size() < kMaxPending ? EPOLLIN : 0u) |
-                           (f.to_server.empty() ? 0u : EPOLLOUT);
+                           (f.to_server.empty() && !f.server_wants_write ? 0u : EPOLLOUT);
     if (!f.client_gone) ep_.set(f.client.get(), c, id << 1, false);
     if (!f.server_gone) ep_.set(f.server.get(), s, id << 1 | 1, false);
   }
 
+  net::TlsClient tls_client_;  // the proxy's TLS to the server (before the flows: they use it)
   std::vector<std::unique_ptr<Flow>> flows_;
   uint64_t ended_ = 0;
 };

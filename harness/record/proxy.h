@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "net/tls.h"
 #include "record/session.h"
 #include "scenario/model.h"
 
@@ -20,6 +21,10 @@ struct ProxyOptions {
   RecordOptions record;
   uint64_t sessions = 0;  // streams: stop once this many sessions have ended (0: until stopped)
   int cancel_fd = -1;     // readable: stop, and hand back what was recorded
+  // Record through TLS: the clients' TLS ends here, with the server's own certificate and key
+  // (tls_server), and the proxy speaks TLS on to the server with upstream_tls.
+  const net::TlsServer* tls_server = nullptr;
+  net::TlsSettings upstream_tls;
 };
 
 struct Recorded {

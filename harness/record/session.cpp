@@ -128,6 +128,7 @@ Session::Session(Transport transport, std::string client, std::string conn, Cloc
   c.conn = conn_;
   c.transport = transport;
   if (framed()) c.frame = opt_.frame;
+  if (opt_.tls && transport == Transport::tcp) c.tls = true;
   push(std::move(c), start, false);
 }
 

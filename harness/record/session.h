@@ -23,6 +23,7 @@ struct RecordOptions {
   bool one_case = false;               // every session in one case (see one_case below)
   // Streams: messages cut by this frame, each one send or expect of typed parts (--frame).
   std::optional<codec::Frame> frame;
+  bool tls = false;  // recorded through TLS: every connect says "tls": true
 };
 
 // A step and when the proxy saw what it stands for; pauses are worked out from these times

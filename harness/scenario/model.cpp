@@ -34,6 +34,7 @@ const char* op_name(const Op& op) {
           [](const SendOp&) { return "send"; }, [](const ExpectOp&) { return "expect"; },
           [](const ExpectEofOp&) { return "expect_eof"; },
           [](const ExpectResetOp&) { return "expect_reset"; },
+          [](const ExpectTlsAlertOp&) { return "expect_tls_alert"; },
           [](const ExpectSilenceOp&) { return "expect_silence"; },
           [](const ShutdownOp&) { return "shutdown"; }, [](const CloseOp&) { return "close"; },
           [](const SleepOp&) { return "sleep"; }, [](const RepeatOp&) { return "repeat"; },

@@ -184,6 +184,12 @@ struct ExpectEofOp {
   std::string conn;
   bool close_notify = false;  // TLS: a bare FIN (no close_notify) fails the step
 };
+// TLS: the peer sends a fatal alert (after the handshake, or one a failed handshake left for
+// the first read, as TLS 1.3 servers do when they refuse a client certificate).
+struct ExpectTlsAlertOp {
+  std::string conn;
+  std::optional<std::string> alert;  // RFC 8446 name, "certificate_required"; none: any alert
+};
 struct ExpectResetOp {
   std::string conn;
 };
@@ -231,7 +237,7 @@ struct ImpairOp {
 };
 
 using Op = std::variant<ConnectOp, StartTlsOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp, ExpectEofOp,
-                        ExpectResetOp, ExpectSilenceOp, ShutdownOp, CloseOp, SleepOp, RepeatOp,
+                        ExpectResetOp, ExpectTlsAlertOp, ExpectSilenceOp, ShutdownOp, CloseOp, SleepOp, RepeatOp,
                         ParallelOp, ServerOp, ImpairOp, SetOp>;
 
 struct Step {

@@ -193,6 +193,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     return CloseOp{*c, abort.value_or(false)};
   }
   if (name == "starttls") return starttls_op(f, ctx);
+  if (name == "expect_tls_alert") return tls_alert_op(f, ctx);
   if (name == "sleep") {
     auto ms = f.uint("ms", true, 0, kMaxTimeoutMs);
     if (!ms) return std::nullopt;
@@ -239,7 +240,8 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
   error(f.ptr("op"), "unknown op " + show(name) +
                          " (known: connect, starttls, open, listen, accept, send, expect, "
                          "expect_eof, "
-                         "expect_reset, expect_silence, shutdown, close, sleep, repeat, parallel, "
+                         "expect_reset, expect_tls_alert, expect_silence, shutdown, close, sleep, repeat, "
+                         "parallel, "
                          "server, impair, set)");
   f.take_all();  // the unknown op is the only complaint worth reading
   return std::nullopt;

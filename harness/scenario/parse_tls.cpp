@@ -89,5 +89,24 @@ std::optional<Op> Parser::starttls_op(Fields& f, StepContext& ctx) {
   return o;
 }
 
+std::optional<Op> Parser::tls_alert_op(Fields& f, StepContext& ctx) {
+  auto c = f.str("conn", true);
+  ExpectTlsAlertOp o;
+  o.alert = f.str("alert", false);
+  if (o.alert && (o.alert->empty() || o.alert->find_first_not_of("abcdefghijklmnopqrstuvwxyz_0123456789") !=
+                                          std::string::npos)) {
+    error(f.ptr("alert"), "must be an alert's name as RFC 8446 writes it, like "
+                          "\"certificate_required\" or \"handshake_failure\", got " + show(*o.alert));
+  }
+  if (!c) return std::nullopt;
+  const ConnInfo* ci = use_conn(f, ctx, *c);
+  if (ci && (ci->transport != Transport::tcp || ci->kind == ConnInfo::Kind::listener)) {
+    error(f.ptr("conn"), "expect_tls_alert needs a TLS conn; '" + *c + "' is " +
+                             (ci->transport != Transport::tcp ? "UDP" : "a listener"));
+  }
+  o.conn = *c;
+  return o;
+}
+
 }  // namespace detail
 }  // namespace sockspec::scenario

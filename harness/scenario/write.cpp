@@ -186,6 +186,10 @@ struct OpWriter {
     if (o.close_notify) j["close_notify"] = true;
   }
   void operator()(const ExpectResetOp& o) { j["conn"] = o.conn; }
+  void operator()(const ExpectTlsAlertOp& o) {
+    j["conn"] = o.conn;
+    if (o.alert) j["alert"] = *o.alert;
+  }
   void operator()(const ExpectSilenceOp& o) {
     j["conn"] = o.conn;
     j["for_ms"] = o.for_ms;

@@ -275,6 +275,21 @@ class RealServers(unittest.TestCase):
             # client's (missing) certificate: the refusal reaches the first read as the alert,
             # or the first write as the reset that followed it.
             self.assertRegex(out, r"certificate required|ECONNRESET")
+            # A case that listens first hears the refusal itself, as RFC 8446's alert.
+            path = os.path.join(TMP, "mtls-refused.json")
+            with open(path, "w") as f:
+                json.dump({"format": 1, "suite": "mtls", "transport": "tcp", "cases": [
+                    {"id": "no-client-certificate", "steps": [
+                        {"op": "connect", "conn": "c"},
+                        {"op": "expect_tls_alert", "conn": "c", "alert": "certificate_required"}]},
+                    {"id": "wrong-alert-named", "steps": [
+                        {"op": "connect", "conn": "c"},
+                        {"op": "expect_tls_alert", "conn": "c", "alert": "unknown_ca"}]}]}, f)
+            rc, out, cases = run([path, *self.tls_args(port)], "redis-alert")
+            self.assertEqual(cases["mtls/no-client-certificate"][0], "pass", out)
+            self.assertIn("TLS alert: certificate required", cases["mtls/no-client-certificate"][1])
+            self.assertEqual(cases["mtls/wrong-alert-named"][0], "fail", out)
+            self.assertIn("not unknown_ca", cases["mtls/wrong-alert-named"][1])
 
     def test_mosquitto_with_a_tls_listener_passes_the_mqtt_suite(self):
         port = free_port()
@@ -358,6 +373,49 @@ class StartTls(unittest.TestCase):
             stop.set()
             t.join(5)
             listener.close()
+
+
+class RecordThroughTls(unittest.TestCase):
+    def test_a_tls_session_is_recorded_readable_and_replays_over_tls(self):
+        global PKI
+        PKI = PKI or make_pki()
+        echo, port, _ = serve("echo", "--tls", "--cert", PKI["server.pem"], "--key", PKI["server.key"])
+        out = os.path.join(TMP, "recorded.json")
+        with echo:
+            with Proc([SOCKSPEC, "record", "--listen", "127.0.0.1:0", "--upstream",
+                       f"localhost:{port}", "--tls", "--tls-server-cert", PKI["server.pem"],
+                       "--tls-server-key", PKI["server.key"], "--tls-ca", PKI["ca.pem"],
+                       "-o", out, "--sessions", "1"], read_stdout=True) as rec:
+                # Its "listening" line, not a probe: a probe would be a recorded session too.
+                m = re.match(r"listening tcp 127\.0\.0\.1:(\d+)", rec.proc.stdout.readline())
+                self.assertTrue(m, rec.log_text())
+                listen = int(m.group(1))
+                ctx = ssl.create_default_context(cafile=PKI["ca.pem"])
+                with socket.create_connection(("127.0.0.1", listen), timeout=10) as s:
+                    with ctx.wrap_socket(s, server_hostname="localhost") as t:
+                        for line in (b"first line\n", b"second line\n"):
+                            t.sendall(line)
+                            got = b""
+                            while len(got) < len(line):
+                                got += t.recv(100)
+                            self.assertEqual(got, line)
+                        t.unwrap()
+                rec.proc.wait(timeout=30)
+            with open(out) as f:
+                suite_json = json.load(f)
+            steps = [st for c in suite_json["cases"] for st in c["steps"]]
+            self.assertTrue(all(st.get("tls") is True for st in steps if st["op"] == "connect"))
+            texts = [st.get("text") for st in steps if st["op"] == "send"]
+            self.assertIn("second line\n", texts)  # readable: the plaintext, not records
+            rc, output, cases = run([out, "--target", f"localhost:{port}", "--tls-ca",
+                                     PKI["ca.pem"]], "replay")
+            self.assertEqual(rc, 0, output)
+            self.assertTrue(cases and all(v == "pass" for v, _ in cases.values()), output)
+        r = subprocess.run([SOCKSPEC, "record", "--listen", "127.0.0.1:0", "--upstream",
+                            "127.0.0.1:1", "-o", out, "--tls"], capture_output=True, text=True,
+                           timeout=60)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--tls-server-cert", r.stderr)
 
 
 class Validation(unittest.TestCase):
