@@ -80,6 +80,10 @@ const std::vector<std::pair<Fault, Named>>& faults() {
       {Fault::tls_no_close_notify,
        {"tls-no-close-notify",
         "--tls: closes connections with a bare TCP FIN, never sending close_notify"}},
+      {Fault::tls_renegotiation_reset,
+       {"tls-renegotiation-reset",
+        "--tls: refuses a client's TLS 1.2 renegotiation by dropping the connection, where a "
+        "server that will not renegotiate answers with a no_renegotiation alert"}},
   };
   return kAll;
 }

@@ -32,6 +32,7 @@ enum class Fault {
   tls_expired_cert,
   tls_wrong_name,
   tls_no_close_notify,
+  tls_renegotiation_reset,
 };
 
 struct Named {

@@ -126,7 +126,7 @@ struct RemoveOnExit {
 
 bool is_tls_fault(Fault f) {
   return f == Fault::tls_expired_cert || f == Fault::tls_wrong_name ||
-         f == Fault::tls_no_close_notify;
+         f == Fault::tls_no_close_notify || f == Fault::tls_renegotiation_reset;
 }
 
 // The TLS settings that cannot work together; empty when they can.
@@ -217,6 +217,8 @@ int setup_tls(const Config& cfg, TlsSetup& setup, std::ostream& err) {
     err << "serve: " << error << "\n";
     return 1;
   }
+  // The fault lets the renegotiation begin, to drop the connection when it does.
+  if (cfg.fault == Fault::tls_renegotiation_reset) setup.ctx->let_clients_renegotiate();
   return 0;
 }
 

@@ -163,6 +163,11 @@ std::unique_ptr<TlsContext> TlsContext::generated(CertKind kind, std::string& er
 
 TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
+void TlsContext::let_clients_renegotiate() {
+  SSL_CTX_clear_options(ctx_, SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_options(ctx_, SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
+}
+
 TlsSession::TlsSession(SSL_CTX* ctx, int fd) : ssl_(SSL_new(ctx)) {
   if (ssl_ && SSL_set_fd(ssl_, fd) != 1) {
     SSL_free(ssl_);
@@ -173,6 +178,17 @@ TlsSession::TlsSession(SSL_CTX* ctx, int fd) : ssl_(SSL_new(ctx)) {
 }
 
 TlsSession::~TlsSession() { SSL_free(ssl_); }
+
+void TlsSession::fail_on_renegotiation() {
+  fail_on_renegotiation_ = true;
+  if (!ssl_) return;
+  SSL_set_app_data(ssl_, this);
+  // OpenSSL may run a whole renegotiation inside one SSL_read: only its start is sure to be seen.
+  SSL_set_info_callback(ssl_, [](const SSL* s, int where, int) {
+    auto* self = static_cast<TlsSession*>(SSL_get_app_data(s));
+    if (self && (where & SSL_CB_HANDSHAKE_START) && self->done_) self->renegotiation_seen_ = true;
+  });
+}
 
 // Maps a failed call's result; `errno` must still be the one the call left.
 TlsStatus TlsSession::status_of(int ret) {
@@ -222,6 +238,11 @@ TlsResult TlsSession::read(char* buf, size_t n) {
   size_t got = 0;
   errno = 0;  // SSL_ERROR_SYSCALL reads it: no stale value
   int r = SSL_read_ex(ssl_, buf, n, &got);
+  if (fail_on_renegotiation_ && renegotiation_seen_) {
+    broken_ = true;  // nothing more is written: the connection is simply dropped
+    error_ = "renegotiation asked (dropped: the tls-renegotiation-reset fault)";
+    return {TlsStatus::failed};
+  }
   if (r == 1) return {TlsStatus::ok, got};
   return {status_of(r)};
 }

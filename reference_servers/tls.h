@@ -32,6 +32,8 @@ class TlsContext {
   TlsContext& operator=(const TlsContext&) = delete;
 
   ssl_ctx_st* get() const { return ctx_; }
+  // The tls-renegotiation-reset fault: a client's renegotiation starts instead of being declined.
+  void let_clients_renegotiate();
   const std::string& cert_pem() const { return cert_pem_; }  // empty when loaded from files
 
  private:
@@ -64,6 +66,9 @@ class TlsSession {
   bool valid() const { return ssl_ != nullptr; }
 
   bool handshake_done() const { return done_; }
+  // The tls-renegotiation-reset fault: a read that finds a renegotiation begun fails, and the
+  // worker drops the connection (no alert, no close_notify).
+  void fail_on_renegotiation();
   TlsStatus handshake();
   TlsResult read(char* buf, size_t n);
   TlsResult write(const char* buf, size_t n);
@@ -80,7 +85,8 @@ class TlsSession {
   TlsStatus status_of(int ret);
 
   ssl_st* ssl_;
-  bool done_ = false, broken_ = false, notified_ = false;
+  bool done_ = false, broken_ = false, notified_ = false, fail_on_renegotiation_ = false;
+  bool renegotiation_seen_ = false;  // a handshake began after the first (info callback)
   std::string error_;
 };
 

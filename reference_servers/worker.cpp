@@ -157,6 +157,7 @@ void Worker::add_conn(Fd fd, const Addr& peer) {
   if (tls_) {
     c->tls = std::make_unique<TlsSession>(tls_->get(), c->fd.get());
     if (!c->tls->valid()) return;  // out of memory: closed at once, as over the limit
+    if (cfg_.fault == Fault::tls_renegotiation_reset) c->tls->fail_on_renegotiation();
     // TLS writes a reply right behind its own records (the session tickets after a handshake):
     // with Nagle on, the reply waits for the client's delayed ACK of those, 40 ms on Linux.
     int one = 1;

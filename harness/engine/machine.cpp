@@ -47,6 +47,7 @@ std::unique_ptr<Machine> make_machine(StepScope scope, const scenario::Step& ste
   if (auto m = make_socket_machine(scope, step, deadline, bound)) return m;
   if (auto m = make_io_machine(scope, step, deadline, bound)) return m;
   if (auto m = make_end_machine(scope, step, deadline, bound)) return m;
+  if (auto m = make_tls_machine(scope, step, deadline, bound)) return m;
   return make_control_machine(scope, step, deadline, bound);
 }
 

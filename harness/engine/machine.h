@@ -88,6 +88,9 @@ std::unique_ptr<Machine> make_io_machine(StepScope& s, const scenario::Step& ste
 // expect_eof, expect_reset, expect_silence (end_steps.cpp).
 std::unique_ptr<Machine> make_end_machine(StepScope& s, const scenario::Step& step, net::Deadline d,
                                           std::string& bound);
+// starttls, renegotiate (tls_steps.cpp).
+std::unique_ptr<Machine> make_tls_machine(StepScope& s, const scenario::Step& step, net::Deadline d,
+                                          std::string& bound);
 std::unique_ptr<Machine> make_control_machine(StepScope& s, const scenario::Step& step,
                                               net::Deadline d, std::string& bound);
 

@@ -177,53 +177,6 @@ class ConnectMachine : public ErrnoAsserting {
   std::string from_;
 };
 
-// STARTTLS: the handshake on a conn that spoke plaintext until now.
-class StartTlsMachine : public Machine {
- public:
-  using Machine::Machine;
-  Progress advance(uint32_t ev) override {
-    const auto& op = std::get<scenario::StartTlsOp>(step_.op);
-    Conn* c = conn(op.conn);
-    if (!c) return {true};
-    TlsHandshake::State st;
-    if (ev == kStart) {
-      if (c->tls) return error("starttls: " + op.conn + " already speaks TLS");
-      if (!c->rx.empty()) {
-        return fail("starttls: " + std::to_string(c->rx.size()) + " bytes received before it " +
-                    preview(c->rx) + " would be taken for TLS; expect them first");
-      }
-      auto settings = tls_settings(scope_.env.target, op.tls_options,
-                                   c->peer == scope_.env.target.addr ? scope_.env.target.host
-                                                                     : c->peer.host());
-      st = handshake_.start(scope_.env, *c, settings);
-    } else {
-      st = handshake_.resume();
-    }
-    using State = TlsHandshake::State;
-    if (st == State::want_read || st == State::want_write) {
-      if (ev != 0) return wait(c->fd.get(), st == State::want_read ? EPOLLIN : EPOLLOUT);
-      return fail("tls handshake with " + c->peer.to_string() + ": no answer " + within(),
-                  ETIMEDOUT);
-    }
-    if (st == State::failed) {
-      std::string why = "tls handshake with " + c->peer.to_string() + ": " + handshake_.error();
-      // The conn stays, dead for anything but close and expect_eof.
-      c->tls = handshake_.take();
-      if (op.expect_error && tls_error_matches(*op.expect_error, handshake_.error()))
-        return pass(why + ", as expected");
-      if (op.expect_error) why += " (expected " + *op.expect_error + ")";
-      return fail(why, handshake_.sys_errno());
-    }
-    c->tls = handshake_.take();
-    if (op.expect_error)
-      return fail("tls handshake succeeded, but " + *op.expect_error + " was expected");
-    return pass_described([&] { return handshake_.summary(); });
-  }
-
- private:
-  TlsHandshake handshake_;
-};
-
 class OpenMachine : public Machine {
  public:
   using Machine::Machine;
@@ -369,8 +322,6 @@ std::unique_ptr<Machine> make_socket_machine(StepScope& s, const scenario::Step&
   using namespace scenario;
   if (std::holds_alternative<ConnectOp>(step.op))
     return std::make_unique<ConnectMachine>(s, step, d, bound);
-  if (std::holds_alternative<StartTlsOp>(step.op))
-    return std::make_unique<StartTlsMachine>(s, step, d, bound);
   if (std::holds_alternative<OpenOp>(step.op))
     return std::make_unique<OpenMachine>(s, step, d, bound);
   if (std::holds_alternative<ListenOp>(step.op))

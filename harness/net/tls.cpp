@@ -125,6 +125,18 @@ TlsIo TlsSession::write(const char* buf, size_t len, size_t& put) {
   return outcome(0, "write");
 }
 
+TlsIo TlsSession::renegotiate() {
+  ERR_clear_error();
+  tls13_ = SSL_version(ssl_) >= TLS1_3_VERSION;
+  int ok = tls13_ ? SSL_key_update(ssl_, SSL_KEY_UPDATE_REQUESTED) : SSL_renegotiate(ssl_);
+  if (ok != 1) {
+    error_ = drain_errors();
+    if (error_.empty()) error_ = "OpenSSL would not start it";
+    return TlsIo::failed;
+  }
+  return TlsIo::ok;
+}
+
 TlsIo TlsSession::close_notify() {
   if (sent_close_notify_) return TlsIo::ok;
   ERR_clear_error();

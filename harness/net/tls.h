@@ -60,6 +60,10 @@ class TlsSession {
   TlsIo handshake();  // either side: drives it on; `ok` once it is done
   TlsIo read(char* buf, size_t cap, size_t& got);
   TlsIo write(const char* buf, size_t len, size_t& put);
+  // Asks for a new handshake on this connection: TLS 1.2's renegotiation, or in TLS 1.3 (which
+  // has none) a KeyUpdate that asks for the peer's. Then handshake() until `ok`.
+  TlsIo renegotiate();
+  bool key_update() const { return tls13_; }  // renegotiate() sent a KeyUpdate
   // Sends close_notify (once); the connection can still be read (TLS 1.3 half-close).
   TlsIo close_notify();
   // Bytes OpenSSL already holds: readable without the socket becoming ready.
@@ -88,7 +92,7 @@ class TlsSession {
   std::string ticket_key_;  // where the resumption store keeps this server's tickets
   std::string error_;
   int sys_errno_ = 0;
-  bool verified_ = false, sent_close_notify_ = false;
+  bool verified_ = false, sent_close_notify_ = false, tls13_ = false;
 };
 
 class TlsClient {

@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 #include "scenario/endpoint.h"
@@ -164,6 +165,29 @@ std::optional<std::string> unix_skip_reason(const scenario::Case& c, bool target
     return why.has_value();
   });
   return why;
+}
+
+std::string tls_flags(const net::TlsSettings& s) {
+  std::string out;
+  auto flag = [&](const char* name, const std::string& v) {
+    if (!v.empty()) out += std::string(" ") + name + " " + shell_quote(v);
+  };
+  flag("--tls-ca", s.ca_file);
+  flag("--tls-cert", s.cert_file);
+  flag("--tls-key", s.key_file);
+  flag("--tls-sni", s.sni);
+  std::string alpn;
+  for (const auto& p : s.alpn) alpn += (alpn.empty() ? "" : ",") + p;
+  flag("--tls-alpn", alpn);
+  if (s.min_version) flag("--tls-min-version", net::tls_version_name(s.min_version));
+  if (s.max_version) flag("--tls-max-version", net::tls_version_name(s.max_version));
+  if (!s.verify) out += " --tls-insecure";
+  if (s.resume != 1.0) {
+    char share[32];
+    std::snprintf(share, sizeof share, "%g", s.resume);
+    flag("--tls-resume", share);
+  }
+  return out;
 }
 
 std::optional<std::string> tls_skip_reason(const scenario::Case& c) {

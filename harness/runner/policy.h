@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "net/tls.h"
 #include "reports/model.h"
 #include "scenario/model.h"
 
@@ -45,6 +46,8 @@ bool selected(const Selection& s, const std::string& full_id, const std::vector<
 // Why a case cannot run against an AF_UNIX target whose socket is a datagram socket
 // (`target_dgram`) or a stream, or nullopt when it can: a socket of the other kind, TCP
 // options, IP addresses, ${target.port}, or an ipv4/ipv6/inet requirement.
+// The --tls-* options that give `s` (those that differ from the defaults), for rerun commands.
+std::string tls_flags(const net::TlsSettings& s);
 // Why a case cannot run against a tls: target (it sends UDP there), or nothing.
 std::optional<std::string> tls_skip_reason(const scenario::Case& c);
 std::optional<std::string> unix_skip_reason(const scenario::Case& c, bool target_dgram);

@@ -238,7 +238,7 @@ std::string Run::rerun_command(const Item& it) const {
   if (!o_.impair.empty()) cmd += " --impair " + shell_quote(o_.impair);
   if (!o_.impair_level.empty()) cmd += " --impair-level " + shell_quote(o_.impair_level);
   if (o_.timeout_scale > 0) cmd += " --timeout-scale " + number_text(o_.timeout_scale);
-  return cmd;
+  return cmd + tls_flags(o_.tls);
 }
 
 reports::CaseResult Run::run_item(const Item& it, engine::ServerControl* server) {

@@ -30,6 +30,7 @@ const char* op_name(const Op& op) {
       Overloaded{
           [](const ConnectOp&) { return "connect"; }, [](const OpenOp&) { return "open"; },
           [](const StartTlsOp&) { return "starttls"; },
+          [](const RenegotiateOp&) { return "renegotiate"; },
           [](const ListenOp&) { return "listen"; }, [](const AcceptOp&) { return "accept"; },
           [](const SendOp&) { return "send"; }, [](const ExpectOp&) { return "expect"; },
           [](const ExpectEofOp&) { return "expect_eof"; },

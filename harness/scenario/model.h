@@ -138,6 +138,13 @@ struct StartTlsOp {
   TlsOptions tls_options;
   std::optional<std::string> expect_error;
 };
+// Asks the server for a new handshake on a TLS conn (TLS 1.2 renegotiation; a KeyUpdate in 1.3).
+struct RenegotiateOp {
+  std::string conn;
+  // A server may decline with a no_renegotiation alert (RFC 5246, 7.2.2): that passes too.
+  bool refusal_ok = false;
+  std::optional<std::string> expect_error;
+};
 // expect_error's TLS values: "tls" (any failed handshake) or "tls:REASON" (REASON found, in
 // any case, in OpenSSL's words for the failure: "tls:certificate has expired").
 bool is_tls_error_name(const std::string& e);
@@ -236,7 +243,7 @@ struct ImpairOp {
   impair::Spec spec;  // validated at parse time
 };
 
-using Op = std::variant<ConnectOp, StartTlsOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp, ExpectEofOp,
+using Op = std::variant<ConnectOp, StartTlsOp, RenegotiateOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp, ExpectEofOp,
                         ExpectResetOp, ExpectTlsAlertOp, ExpectSilenceOp, ShutdownOp, CloseOp, SleepOp, RepeatOp,
                         ParallelOp, ServerOp, ImpairOp, SetOp>;
 

@@ -194,6 +194,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
   }
   if (name == "starttls") return starttls_op(f, ctx);
   if (name == "expect_tls_alert") return tls_alert_op(f, ctx);
+  if (name == "renegotiate") return renegotiate_op(f, ctx);
   if (name == "sleep") {
     auto ms = f.uint("ms", true, 0, kMaxTimeoutMs);
     if (!ms) return std::nullopt;
@@ -238,7 +239,7 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     return ImpairOp{*parsed.spec};
   }
   error(f.ptr("op"), "unknown op " + show(name) +
-                         " (known: connect, starttls, open, listen, accept, send, expect, "
+                         " (known: connect, starttls, renegotiate, open, listen, accept, send, expect, "
                          "expect_eof, "
                          "expect_reset, expect_tls_alert, expect_silence, shutdown, close, sleep, repeat, "
                          "parallel, "

@@ -89,6 +89,24 @@ std::optional<Op> Parser::starttls_op(Fields& f, StepContext& ctx) {
   return o;
 }
 
+std::optional<Op> Parser::renegotiate_op(Fields& f, StepContext& ctx) {
+  auto c = f.str("conn", true);
+  RenegotiateOp o;
+  o.refusal_ok = f.boolean("refusal_ok").value_or(false);
+  o.expect_error = errno_field(f, true);
+  if (o.refusal_ok && o.expect_error) {
+    error(f.ptr("refusal_ok"), "and expect_error say two different things: keep one");
+  }
+  if (!c) return std::nullopt;
+  const ConnInfo* ci = use_conn(f, ctx, *c);
+  if (ci && (ci->transport != Transport::tcp || ci->kind == ConnInfo::Kind::listener)) {
+    error(f.ptr("conn"), "renegotiate needs a TLS conn; '" + *c + "' is " +
+                             (ci->transport != Transport::tcp ? "UDP" : "a listener"));
+  }
+  o.conn = *c;
+  return o;
+}
+
 std::optional<Op> Parser::tls_alert_op(Fields& f, StepContext& ctx) {
   auto c = f.str("conn", true);
   ExpectTlsAlertOp o;

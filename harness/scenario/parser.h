@@ -89,6 +89,7 @@ class Parser {
   void connect_tls(Fields& f, ConnectOp& o, Transport t);
   std::optional<Op> starttls_op(Fields& f, StepContext& ctx);
   std::optional<Op> tls_alert_op(Fields& f, StepContext& ctx);
+  std::optional<Op> renegotiate_op(Fields& f, StepContext& ctx);
   std::optional<Payload> payload(Fields& f, StepContext& ctx, bool required);
   std::optional<Matcher> matcher(Fields& f, StepContext& ctx, const ConnInfo* conn);
   std::vector<Capture> captures(const json& j, const std::string& ptr, const RegexMatch& rm);

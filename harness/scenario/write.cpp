@@ -144,6 +144,11 @@ struct OpWriter {
       j["tls"] = *o.tls && !t.empty() ? t : json(*o.tls);
     }
   }
+  void operator()(const RenegotiateOp& o) {
+    j["conn"] = o.conn;
+    if (o.refusal_ok) j["refusal_ok"] = true;
+    if (o.expect_error) j["expect_error"] = *o.expect_error;
+  }
   void operator()(const StartTlsOp& o) {
     j["conn"] = o.conn;
     if (json t = tls_json(o.tls_options); !t.empty()) j["tls"] = t;

@@ -59,7 +59,9 @@ TEST(TlsParse, BadSettingsAreReportedWithTheirPointers) {
     {"op": "connect", "conn": "u", "transport": "udp", "tls": true},
     {"op": "connect", "conn": "n", "tls": 5},
     {"op": "starttls", "conn": "u"},
-    {"op": "listen", "conn": "l", "bind": "127.0.0.1:0", "expect_error": "tls"}])");
+    {"op": "listen", "conn": "l", "bind": "127.0.0.1:0", "expect_error": "tls"},
+    {"op": "renegotiate", "conn": "c", "refusal_ok": true, "expect_error": "tls"},
+    {"op": "expect_tls_alert", "conn": "c", "alert": "Certificate Required"}])");
   std::string e = all_errors(r);
   EXPECT_NE(e.find("/cases/0/steps/0/tls/min_version"), std::string::npos) << e;
   EXPECT_NE(e.find("/cases/0/steps/0/tls/alpn"), std::string::npos) << e;
@@ -73,6 +75,10 @@ TEST(TlsParse, BadSettingsAreReportedWithTheirPointers) {
       << e;
   // Only connect and starttls make handshakes: elsewhere "tls" is not an errno name.
   EXPECT_NE(e.find("/cases/0/steps/4/expect_error: is not an errno name"), std::string::npos) << e;
+  EXPECT_NE(e.find("/cases/0/steps/5/refusal_ok: and expect_error say two different things"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("/cases/0/steps/6/alert: must be an alert's name"), std::string::npos) << e;
 }
 
 TEST(TlsParse, ExpectErrorMatchesAnyFailureOrTheReasonInAnyCase) {

@@ -179,6 +179,8 @@ class ReferenceServers(unittest.TestCase):
             "tls-wrong-name": ("tls-basics/handshake", "fail", "hostname mismatch"),
             "tls-no-close-notify": ("tls-basics/close-notify-answered", "warn",
                                     "without close_notify"),
+            "tls-renegotiation-reset": ("tls-basics/renegotiation-done-or-declined", "warn",
+                                        "neither done nor declined"),
         }
         for fault, (case, verdict, words) in expect.items():
             cert = os.path.join(TMP, fault + ".pem")

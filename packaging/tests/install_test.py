@@ -122,7 +122,8 @@ class Completion(unittest.TestCase):
     def test_commands_options_services_faults_and_files(self):
         self.assertEqual(self.complete("r"), [c for c in COMMANDS if c.startswith("r")])
         self.assertEqual(self.complete("va"), ["validate"])
-        self.assertEqual(sorted(self.complete("run", "--t")), ["--tag", "--target", "--timeout-scale"])
+        self.assertEqual(sorted(self.complete("run", "--ta")), ["--tag", "--target"])
+        self.assertIn("--tls-ca", self.complete("run", "--tls"))
         self.assertIn("builtin:upper", self.complete("run", "--target", "bui"))
         self.assertEqual(self.complete("run", "--target", "builtin", ":", "ec"), ["echo"])
         self.assertEqual(self.complete("serve", "--fault", "trunc"), ["truncate-1024"])
