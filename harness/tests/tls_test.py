@@ -190,6 +190,21 @@ class ReferenceServers(unittest.TestCase):
             self.assertEqual(cases[case][0], verdict, out)
             self.assertIn(words, cases[case][1], out)
             self.assertEqual(rc, 1 if verdict == "fail" else 0, out)
+        # A case that expects the failure by OpenSSL's reason passes on it.
+        cert = os.path.join(TMP, "expired-again.pem")
+        path = os.path.join(TMP, "expect-expired.json")
+        with open(path, "w") as f:
+            json.dump({"format": 1, "suite": "expired", "transport": "tcp", "cases": [
+                {"id": "refused", "steps": [{"op": "connect", "conn": "c",
+                                             "expect_error": "tls:certificate has expired"}]},
+                {"id": "wrong-reason", "steps": [{"op": "connect", "conn": "c",
+                                                  "expect_error": "tls:hostname mismatch"}]}]}, f)
+        cmd = f"{SOCKSPEC} serve echo --tls --fault tls-expired-cert --cert-out {cert} --port {{port}}"
+        rc, out, cases = run([path, "--target", "tls:localhost:0", "--tls-ca", cert,
+                              "--server-cmd", cmd], "expect-expired")
+        self.assertEqual(cases["expired/refused"][0], "pass", out)
+        self.assertIn("as expected", cases["expired/refused"][1])
+        self.assertEqual(cases["expired/wrong-reason"][0], "fail", out)
         rc, out, cases = run([suite("tls-basics"), "--target", "tls:builtin:echo"], "no-fault")
         self.assertEqual(rc, 0, out)
         self.assertTrue(all(v == "pass" for v, _ in cases.values()), out)
@@ -231,6 +246,24 @@ class RealServers(unittest.TestCase):
                                  "s_server")
             self.assertEqual(rc, 0, out)
             self.assertEqual({v for v, _ in cases.values()}, {"pass"}, out)
+            # OpenSSL 3 declines a client's renegotiation, politely.
+            self.assertIn("declined renegotiation with a no_renegotiation alert",
+                          cases["tls-basics/renegotiation-done-or-declined"][1])
+
+    def test_alpn_is_negotiated_and_a_version_the_server_lacks_fails_with_its_reason(self):
+        port = free_port()
+        with Proc(["openssl", "s_server", "-accept", f"127.0.0.1:{port}", "-cert", PKI["server.pem"],
+                   "-key", PKI["server.key"], "-www", "-quiet", "-tls1_3",
+                   "-alpn", "h2,http/1.1"]) as p:
+            wait_tls(port, p)
+            rc, out, cases = run([suite("tls-basics"), *self.tls_args(port), "--jobs", "1",
+                                  "--tls-alpn", "http/1.1"], "s_server-alpn")
+            self.assertIn("ALPN http/1.1", cases["tls-basics/handshake"][1])
+            self.assertIn("ALPN h2", cases["tls-basics/alpn-offered"][1])  # the step's own offer
+            # TLS 1.3 only: the may-cases that need TLS 1.2 warn, saying why; the run passes.
+            self.assertEqual(cases["tls-basics/tls-1.2"][0], "warn", out)
+            self.assertIn("protocol version", cases["tls-basics/tls-1.2"][1])
+            self.assertEqual(rc, 0, out)
 
     def test_stunnel_in_front_of_the_reference_echo_passes_the_echo_suite(self):
         echo, echo_port, _ = serve("echo", "--transport", "tcp")
