@@ -74,17 +74,23 @@ void Parser::connect_tls(Fields& f, ConnectOp& o, Transport t) {
   }
 }
 
+// The conn of a TLS step: a connected TCP one (whether it speaks TLS yet is known only when the
+// case runs: a tls: target makes every connect to it TLS).
+void Parser::stream_conn(Fields& f, StepContext& ctx, const std::string& c, const char* op) {
+  const ConnInfo* ci = use_conn(f, ctx, c);
+  if (ci && (ci->transport != Transport::tcp || ci->kind == ConnInfo::Kind::listener)) {
+    error(f.ptr("conn"), std::string(op) + " needs a connected TCP conn; '" + c + "' is " +
+                             (ci->transport != Transport::tcp ? "UDP" : "a listener"));
+  }
+}
+
 std::optional<Op> Parser::starttls_op(Fields& f, StepContext& ctx) {
   auto c = f.str("conn", true);
   StartTlsOp o;
   if (const json* v = f.take("tls")) o.tls_options = tls_options(f, *v, f.ptr("tls"));
   o.expect_error = errno_field(f, true);
   if (!c) return std::nullopt;
-  const ConnInfo* ci = use_conn(f, ctx, *c);
-  if (ci && (ci->transport != Transport::tcp || ci->kind == ConnInfo::Kind::listener)) {
-    error(f.ptr("conn"), "starttls needs a connected TCP conn; '" + *c + "' is " +
-                             (ci->transport != Transport::tcp ? "UDP" : "a listener"));
-  }
+  stream_conn(f, ctx, *c, "starttls");
   o.conn = *c;
   return o;
 }
@@ -98,11 +104,7 @@ std::optional<Op> Parser::renegotiate_op(Fields& f, StepContext& ctx) {
     error(f.ptr("refusal_ok"), "and expect_error say two different things: keep one");
   }
   if (!c) return std::nullopt;
-  const ConnInfo* ci = use_conn(f, ctx, *c);
-  if (ci && (ci->transport != Transport::tcp || ci->kind == ConnInfo::Kind::listener)) {
-    error(f.ptr("conn"), "renegotiate needs a TLS conn; '" + *c + "' is " +
-                             (ci->transport != Transport::tcp ? "UDP" : "a listener"));
-  }
+  stream_conn(f, ctx, *c, "renegotiate");
   o.conn = *c;
   return o;
 }
@@ -117,11 +119,7 @@ std::optional<Op> Parser::tls_alert_op(Fields& f, StepContext& ctx) {
                           "\"certificate_required\" or \"handshake_failure\", got " + show(*o.alert));
   }
   if (!c) return std::nullopt;
-  const ConnInfo* ci = use_conn(f, ctx, *c);
-  if (ci && (ci->transport != Transport::tcp || ci->kind == ConnInfo::Kind::listener)) {
-    error(f.ptr("conn"), "expect_tls_alert needs a TLS conn; '" + *c + "' is " +
-                             (ci->transport != Transport::tcp ? "UDP" : "a listener"));
-  }
+  stream_conn(f, ctx, *c, "expect_tls_alert");
   o.conn = *c;
   return o;
 }

@@ -90,6 +90,7 @@ class Parser {
   std::optional<Op> starttls_op(Fields& f, StepContext& ctx);
   std::optional<Op> tls_alert_op(Fields& f, StepContext& ctx);
   std::optional<Op> renegotiate_op(Fields& f, StepContext& ctx);
+  void stream_conn(Fields& f, StepContext& ctx, const std::string& c, const char* op);
   std::optional<Payload> payload(Fields& f, StepContext& ctx, bool required);
   std::optional<Matcher> matcher(Fields& f, StepContext& ctx, const ConnInfo* conn);
   std::vector<Capture> captures(const json& j, const std::string& ptr, const RegexMatch& rm);
