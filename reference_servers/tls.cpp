@@ -166,6 +166,18 @@ TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 void TlsContext::let_clients_renegotiate() {
   SSL_CTX_clear_options(ctx_, SSL_OP_NO_RENEGOTIATION);
   SSL_CTX_set_options(ctx_, SSL_OP_ALLOW_CLIENT_RENEGOTIATION);
+  // A renegotiation's ClientHello suspends the handshake before anything is answered (the read
+  // returns), so the worker drops the connection whatever the timing: a handshake left to run
+  // could finish inside one SSL_read when the client is quick.
+  SSL_CTX_set_client_hello_cb(
+      ctx_,
+      [](SSL* s, int*, void*) {
+        auto* self = static_cast<TlsSession*>(SSL_get_app_data(s));
+        if (!self || !self->handshake_done()) return SSL_CLIENT_HELLO_SUCCESS;
+        self->saw_renegotiation();
+        return SSL_CLIENT_HELLO_RETRY;
+      },
+      nullptr);
 }
 
 TlsSession::TlsSession(SSL_CTX* ctx, int fd) : ssl_(SSL_new(ctx)) {
@@ -181,13 +193,7 @@ TlsSession::~TlsSession() { SSL_free(ssl_); }
 
 void TlsSession::fail_on_renegotiation() {
   fail_on_renegotiation_ = true;
-  if (!ssl_) return;
-  SSL_set_app_data(ssl_, this);
-  // OpenSSL may run a whole renegotiation inside one SSL_read: only its start is sure to be seen.
-  SSL_set_info_callback(ssl_, [](const SSL* s, int where, int) {
-    auto* self = static_cast<TlsSession*>(SSL_get_app_data(s));
-    if (self && (where & SSL_CB_HANDSHAKE_START) && self->done_) self->renegotiation_seen_ = true;
-  });
+  if (ssl_) SSL_set_app_data(ssl_, this);  // for the context's ClientHello callback
 }
 
 // Maps a failed call's result; `errno` must still be the one the call left.

@@ -69,6 +69,7 @@ class TlsSession {
   // The tls-renegotiation-reset fault: a read that finds a renegotiation begun fails, and the
   // worker drops the connection (no alert, no close_notify).
   void fail_on_renegotiation();
+  void saw_renegotiation() { renegotiation_seen_ = true; }
   TlsStatus handshake();
   TlsResult read(char* buf, size_t n);
   TlsResult write(const char* buf, size_t n);
@@ -86,7 +87,7 @@ class TlsSession {
 
   ssl_st* ssl_;
   bool done_ = false, broken_ = false, notified_ = false, fail_on_renegotiation_ = false;
-  bool renegotiation_seen_ = false;  // a handshake began after the first (info callback)
+  bool renegotiation_seen_ = false;  // a ClientHello came after the first handshake
   std::string error_;
 };
 
