@@ -11,6 +11,7 @@
 #include "common/codec.h"
 #include "net/address.h"
 #include "net/socket.h"
+#include "record/side_io.h"
 #include "scenario/endpoint.h"
 
 namespace sockspec::record {
@@ -232,69 +233,19 @@ class StreamProxy : ProxyBase {
     return true;
   }
 
-  // One read of a side: > 0 bytes, 0 its end, -1 with errno (EAGAIN: nothing now).
-  ssize_t read_from(Flow& f, bool server_side, char* buf, size_t n) {
-    net::TlsSession* t = (server_side ? f.server_tls : f.client_tls).get();
-    if (!t) return ::recv((server_side ? f.server : f.client).get(), buf, n, 0);
-    bool& wants = server_side ? f.server_wants_write : f.client_wants_write;
-    wants = false;
-    size_t got = 0;
-    switch (t->read(buf, n, got)) {
-      case net::TlsIo::ok:
-        return static_cast<ssize_t>(got);
-      case net::TlsIo::want_write:
-        wants = true;
-        [[fallthrough]];
-      case net::TlsIo::want_read:
-        errno = EAGAIN;
-        return -1;
-      case net::TlsIo::closed:
-      case net::TlsIo::truncated:
-        return 0;
-      case net::TlsIo::failed:
-        break;
-    }
-    err_ << "record: " << f.rec.client() << ": tls with the "
-         << (server_side ? "server: " : "client: ") << t->error() << "\n";
-    errno = t->sys_errno() ? t->sys_errno() : EPROTO;
-    return -1;
-  }
-
-  // One write to a side: the bytes taken, or -1 with errno (EAGAIN: no room now).
-  ssize_t write_to(Flow& f, bool to_server, const std::string& q) {
-    net::TlsSession* t = (to_server ? f.server_tls : f.client_tls).get();
-    if (!t) return ::send((to_server ? f.server : f.client).get(), q.data(), q.size(), MSG_NOSIGNAL);
-    size_t put = 0;
-    switch (t->write(q.data(), q.size(), put)) {
-      case net::TlsIo::ok:
-        return static_cast<ssize_t>(put);
-      case net::TlsIo::want_read:
-      case net::TlsIo::want_write:
-        errno = EAGAIN;
-        return -1;
-      default:
-        errno = t->sys_errno() ? t->sys_errno() : EPIPE;
-        return -1;
-    }
-  }
-
-  // The end of what one side sends: close_notify on TLS (once), else a FIN.
-  void end_to(Flow& f, bool to_server) {
-    auto& t = to_server ? f.server_tls : f.client_tls;
-    if (t) {
-      t->close_notify();
-      return;
-    }
-    ::shutdown((to_server ? f.server : f.client).get(), SHUT_WR);
-  }
-
   void read_side(Flow& f, bool server_side) {
     bool& done = server_side ? f.server_done : f.client_done;
     if (done || (server_side && !f.connected)) return;
     std::string& to = server_side ? f.to_client : f.to_server;
     char buf[64 * 1024];
     for (int reads = 0; reads < 16 && to.size() < kMaxPending; ++reads) {
-      ssize_t n = read_from(f, server_side, buf, sizeof buf);
+      net::TlsSession* tls = (server_side ? f.server_tls : f.client_tls).get();
+      ssize_t n = side_read((server_side ? f.server : f.client).get(), tls, buf, sizeof buf,
+                            server_side ? f.server_wants_write : f.client_wants_write);
+      if (n < 0 && tls && errno != EAGAIN) {
+        err_ << "record: " << f.rec.client() << ": tls with the "
+             << (server_side ? "server: " : "client: ") << tls->error() << "\n";
+      }
       auto now = Clock::now();
       if (n > 0) {
         std::string_view got(buf, static_cast<size_t>(n));
@@ -319,7 +270,8 @@ class StreamProxy : ProxyBase {
   void flush(Flow& f) {
     auto write = [&](std::string& q, bool to_server) {
       while (!q.empty()) {
-        ssize_t n = write_to(f, to_server, q);
+        ssize_t n = side_write((to_server ? f.server : f.client).get(),
+                               (to_server ? f.server_tls : f.client_tls).get(), q);
         if (n > 0) {
           q.erase(0, static_cast<size_t>(n));
           continue;
@@ -333,8 +285,9 @@ class StreamProxy : ProxyBase {
     };
     if (f.connected && !write(f.to_server, true)) return;
     if (!write(f.to_client, false)) return;
-    if (f.client_done && f.to_server.empty() && f.connected) end_to(f, true);
-    if (f.server_done && f.to_client.empty()) end_to(f, false);
+    if (f.client_done && f.to_server.empty() && f.connected)
+      side_end(f.server.get(), f.server_tls.get());
+    if (f.server_done && f.to_client.empty()) side_end(f.client.get(), f.client_tls.get());
     if (f.client_done && f.server_done && f.to_server.empty() && f.to_client.empty()) finish(f);
   }
 

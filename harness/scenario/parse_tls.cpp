@@ -12,9 +12,8 @@ namespace {
 bool known_version(const std::string& v) { return v == "1.2" || v == "1.3"; }
 }  // namespace
 
-TlsOptions Parser::tls_options(Fields& f, const json& j, const std::string& ptr) {
+TlsOptions Parser::tls_options(const json& j, const std::string& ptr) {
   TlsOptions o;
-  (void)f;
   Fields t(sink_, j, ptr);
   if (!t.ok()) return o;
   o.sni = t.str("sni", false);
@@ -64,7 +63,7 @@ void Parser::connect_tls(Fields& f, ConnectOp& o, Transport t) {
     o.tls = v->get<bool>();
   } else if (v->is_object()) {
     o.tls = true;
-    o.tls_options = tls_options(f, *v, f.ptr("tls"));
+    o.tls_options = tls_options(*v, f.ptr("tls"));
   } else {
     error(f.ptr("tls"), "must be true, false or an object of TLS settings, got " + show(*v));
     return;
@@ -87,7 +86,7 @@ void Parser::stream_conn(Fields& f, StepContext& ctx, const std::string& c, cons
 std::optional<Op> Parser::starttls_op(Fields& f, StepContext& ctx) {
   auto c = f.str("conn", true);
   StartTlsOp o;
-  if (const json* v = f.take("tls")) o.tls_options = tls_options(f, *v, f.ptr("tls"));
+  if (const json* v = f.take("tls")) o.tls_options = tls_options(*v, f.ptr("tls"));
   o.expect_error = errno_field(f, true);
   if (!c) return std::nullopt;
   stream_conn(f, ctx, *c, "starttls");

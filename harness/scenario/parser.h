@@ -85,7 +85,7 @@ class Parser {
   SocketOptions options(Fields& f);
   // An errno name; with `tls`, also "tls" or "tls:REASON" (a failed handshake, parse_tls.cpp).
   std::optional<std::string> errno_field(Fields& f, bool tls = false);
-  TlsOptions tls_options(Fields& f, const json& j, const std::string& ptr);
+  TlsOptions tls_options(const json& j, const std::string& ptr);
   void connect_tls(Fields& f, ConnectOp& o, Transport t);
   std::optional<Op> starttls_op(Fields& f, StepContext& ctx);
   std::optional<Op> tls_alert_op(Fields& f, StepContext& ctx);
