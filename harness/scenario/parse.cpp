@@ -199,14 +199,11 @@ SocketOptions Parser::options(Fields& f) {
 std::optional<std::string> Parser::errno_field(Fields& f, bool tls) {
   auto e = f.str("expect_error", false);
   if (e && tls && is_tls_error_name(*e)) return e;
-  if (e && !errno_from_name(*e)) {
-    error(f.ptr("expect_error"),
-          std::string("is not an errno name (like ECONNREFUSED") +
-              (tls ? ", or tls / tls:REASON for a failed TLS handshake" : "") + "), got " +
-              show(*e));
-    return std::nullopt;
-  }
-  return e;
+  if (!e || errno_from_name(*e)) return e;
+  const char* or_tls = tls ? ", or tls / tls:REASON for a failed TLS handshake" : "";
+  error(f.ptr("expect_error"),
+        std::string("is not an errno name (like ECONNREFUSED") + or_tls + "), got " + show(*e));
+  return std::nullopt;
 }
 
 void Parser::check_vars(const std::string& text, const std::string& ptr, StepContext& ctx) {
