@@ -96,10 +96,11 @@ void write_load_summary(const LoadResult& l, const ConsoleStyle& style, std::ost
   }
   if (uint64_t n = l.tls_full.count() + l.tls_resumed.count(); n || l.tls_failed) {
     char buf[200];
-    std::snprintf(buf, sizeof buf, "  tls      %.1f handshakes/s, %.1f%% resumed, %llu failed\n",
-                  l.duration_s > 0 ? static_cast<double>(n) / l.duration_s : 0.0,
-                  n ? 100.0 * static_cast<double>(l.tls_resumed.count()) / static_cast<double>(n) : 0.0,
-                  static_cast<unsigned long long>(l.tls_failed));
+    std::snprintf(
+        buf, sizeof buf, "  tls      %.1f handshakes/s, %.1f%% resumed, %llu failed\n",
+        l.duration_s > 0 ? static_cast<double>(n) / l.duration_s : 0.0,
+        n ? 100.0 * static_cast<double>(l.tls_resumed.count()) / static_cast<double>(n) : 0.0,
+        static_cast<unsigned long long>(l.tls_failed));
     out << buf;
     if (l.tls_full.count())
       out << "    full     p50 " << ms(l.tls_full.percentile(50)) << "  p99 "

@@ -97,8 +97,8 @@ void write_load_section(const LoadResult& l, std::ostream& out) {
       out << "; full p50 " << lat(static_cast<double>(l.tls_full.percentile(50))) << ", p99 "
           << lat(static_cast<double>(l.tls_full.percentile(99)));
     if (l.tls_resumed.count())
-      out << "; resumed p50 " << lat(static_cast<double>(l.tls_resumed.percentile(50)))
-          << ", p99 " << lat(static_cast<double>(l.tls_resumed.percentile(99)));
+      out << "; resumed p50 " << lat(static_cast<double>(l.tls_resumed.percentile(50))) << ", p99 "
+          << lat(static_cast<double>(l.tls_resumed.percentile(99)));
     out << ".</p>";
   }
   if (l.udp_sent) {

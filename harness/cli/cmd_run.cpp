@@ -25,7 +25,8 @@ int cmd_run(const Invocation& inv) {
       "\noptions");
   desc.add_options()("help,h", "show this help")(
       "target,t", po::value(&o.target),
-      "HOST:PORT, tls:HOST:PORT (TLS on every TCP connection to it; tls:builtin:SERVICE too), [V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE "
+      "HOST:PORT, tls:HOST:PORT (TLS on every TCP connection to it; tls:builtin:SERVICE too), "
+      "[V6ADDR]:PORT, unix:PATH, unix:@NAME, unixgram:PATH, or builtin:SERVICE "
       "(a reference server the run starts)")(
       "server-cmd", po::value(&o.server_cmd),
       "start this command as the server ({port} is replaced, or {path} by a fresh AF_UNIX socket "

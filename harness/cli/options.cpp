@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <tuple>
 #include <filesystem>
 #include <iostream>
+#include <tuple>
 
 #include "reference_servers/protocol.h"
 
@@ -185,8 +185,9 @@ std::string tls_settings(const TlsCli& o, net::TlsSettings& out) {
     out.alpn.push_back(p);
     rest = comma == std::string::npos ? "" : rest.substr(comma + 1);
   }
-  for (auto [name, text, slot] : {std::tuple{"--tls-min-version", &o.min_version, &out.min_version},
-                                  std::tuple{"--tls-max-version", &o.max_version, &out.max_version}}) {
+  for (auto [name, text, slot] :
+       {std::tuple{"--tls-min-version", &o.min_version, &out.min_version},
+        std::tuple{"--tls-max-version", &o.max_version, &out.max_version}}) {
     if (text->empty()) continue;
     *slot = net::tls_version_from_name(*text);
     if (*slot == 0) return std::string(name) + " must be 1.2 or 1.3, got '" + *text + "'";

@@ -51,15 +51,15 @@ struct Conn {
   scenario::Transport transport = scenario::Transport::tcp;
   net::SockAddr peer;  // connected peer; for udp_open, the default destination (target)
 
-  std::string rx;                     // TCP bytes received and not yet consumed by an expect
-  bool eof = false;                   // TCP FIN seen
-  int reset_errno = 0;                // ECONNRESET / EPIPE once the connection is known dead
+  std::string rx;       // TCP bytes received and not yet consumed by an expect
+  bool eof = false;     // TCP FIN seen
+  int reset_errno = 0;  // ECONNRESET / EPIPE once the connection is known dead
   // TLS on this stream (connect with tls, or starttls): reads and writes go through it. The
   // end of its stream is `eof` too; `close_notify` says the peer ended it properly (a bare
   // FIN is also what a truncation attack looks like).
   std::unique_ptr<net::TlsSession> tls;
   bool close_notify = false;
-  std::string tls_error;  // why the last TLS read or write failed
+  std::string tls_error;              // why the last TLS read or write failed
   std::optional<codec::Frame> frame;  // TCP: each expect takes one whole message (connect/accept)
 
   std::string sent_since_expect;  // TCP: for `echo` matchers

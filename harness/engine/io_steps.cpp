@@ -385,7 +385,7 @@ class ExpectMachine : public Machine {
     if (c_->transport == Transport::tcp) {
       if (c_->tls && !c_->tls_error.empty()) detail = " (" + c_->tls_error + ")";
       detail += " after " + std::to_string(c_->rx.size()) + " unmatched bytes" +
-               (c_->rx.empty() ? "" : " " + preview(c_->rx));
+                (c_->rx.empty() ? "" : " " + preview(c_->rx));
     }
     return failed_call({"recv", c_->peer.to_string(), err}, op.expect_error, detail);
   }

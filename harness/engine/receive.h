@@ -1,15 +1,16 @@
-// Reading a conn's socket (and writing its stream): TCP bytes (through TLS when the conn has it) into the conn's buffer, UDP datagrams in batches. Both
-// tell the event loop when a read left the socket empty, and ask it first: when nothing came
-// since the last EAGAIN they return "nothing yet" without a syscall. Right after a send, a
-// request's reply has almost never arrived, so an expect waits at once instead of first making
-// a recv() that fails with EAGAIN.
+// Reading a conn's socket (and writing its stream): TCP bytes (through TLS when the conn has it)
+// into the conn's buffer, UDP datagrams in batches. Both tell the event loop when a read left the
+// socket empty, and ask it first: when nothing came since the last EAGAIN they return "nothing yet"
+// without a syscall. Right after a send, a request's reply has almost never arrived, so an expect
+// waits at once instead of first making a recv() that fails with EAGAIN.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 
 #include "engine/conn.h"
 #include "net/event_loop.h"

@@ -159,8 +159,8 @@ class ConnectMachine : public ErrnoAsserting {
       return fail(why);
     }
     if (expect_error_) {
-      return fail("tls handshake with " + peer_.to_string() + " succeeded, but " +
-                  *expect_error_ + " was expected");
+      return fail("tls handshake with " + peer_.to_string() + " succeeded, but " + *expect_error_ +
+                  " was expected");
     }
     conn_.tls = handshake_.take();
     scope_.conns[op_.conn] = std::move(conn_);

@@ -63,8 +63,10 @@ TlsHandshake::State TlsHandshake::drive() {
       }
       return State::done;
     }
-    case net::TlsIo::want_read: return State::want_read;
-    case net::TlsIo::want_write: return State::want_write;
+    case net::TlsIo::want_read:
+      return State::want_read;
+    case net::TlsIo::want_write:
+      return State::want_write;
     default:
       if (env_->on_handshake) env_->on_handshake(0, false, false);
       error_ = session_->error();

@@ -26,9 +26,9 @@ class StartTlsMachine : public Machine {
         return fail("starttls: " + std::to_string(c->rx.size()) + " bytes received before it " +
                     preview(c->rx) + " would be taken for TLS; expect them first");
       }
-      auto settings = tls_settings(scope_.env.target, op.tls_options,
-                                   c->peer == scope_.env.target.addr ? scope_.env.target.host
-                                                                     : c->peer.host());
+      auto settings =
+          tls_settings(scope_.env.target, op.tls_options,
+                       c->peer == scope_.env.target.addr ? scope_.env.target.host : c->peer.host());
       st = handshake_.start(scope_.env, *c, settings);
     } else {
       st = handshake_.resume();

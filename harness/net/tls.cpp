@@ -1,10 +1,10 @@
 #include "net/tls.h"
 
 #include <arpa/inet.h>
-#include <sys/stat.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -22,11 +22,16 @@ int tls_version_from_name(const std::string& name) {
 
 std::string tls_version_name(int version) {
   switch (version) {
-    case TLS1_VERSION: return "1.0";
-    case TLS1_1_VERSION: return "1.1";
-    case TLS1_2_VERSION: return "1.2";
-    case TLS1_3_VERSION: return "1.3";
-    default: return "0x" + std::to_string(version);
+    case TLS1_VERSION:
+      return "1.0";
+    case TLS1_1_VERSION:
+      return "1.1";
+    case TLS1_2_VERSION:
+      return "1.2";
+    case TLS1_3_VERSION:
+      return "1.3";
+    default:
+      return "0x" + std::to_string(version);
   }
 }
 
@@ -61,16 +66,22 @@ TlsSession::~TlsSession() {
 TlsIo TlsSession::outcome(int ret, const char* op) {
   int code = SSL_get_error(ssl_, ret);
   switch (code) {
-    case SSL_ERROR_WANT_READ: return TlsIo::want_read;
-    case SSL_ERROR_WANT_WRITE: return TlsIo::want_write;
-    case SSL_ERROR_ZERO_RETURN: drain_errors(); return TlsIo::closed;
+    case SSL_ERROR_WANT_READ:
+      return TlsIo::want_read;
+    case SSL_ERROR_WANT_WRITE:
+      return TlsIo::want_write;
+    case SSL_ERROR_ZERO_RETURN:
+      drain_errors();
+      return TlsIo::closed;
     case SSL_ERROR_SYSCALL: {
       int e = errno;
       std::string why = drain_errors();
       if (e == 0 || e == EAGAIN) return TlsIo::truncated;  // an EOF OpenSSL did not classify
       sys_errno_ = e;
       std::string prefix = std::string_view(op) == "handshake" ? "" : std::string(op) + ": ";
-      error_ = prefix + (why.empty() ? std::string(strerrorname_np(e) ? strerrorname_np(e) : "socket error") : why);
+      error_ = prefix + (why.empty()
+                             ? std::string(strerrorname_np(e) ? strerrorname_np(e) : "socket error")
+                             : why);
       return TlsIo::failed;
     }
     default: {
@@ -96,8 +107,8 @@ TlsIo TlsSession::handshake() {
   ERR_clear_error();
   int r = SSL_do_handshake(ssl_);
   if (r == 1) {
-    verified_ = SSL_get_verify_mode(ssl_) != SSL_VERIFY_NONE &&
-                SSL_get_verify_result(ssl_) == X509_V_OK;
+    verified_ =
+        SSL_get_verify_mode(ssl_) != SSL_VERIFY_NONE && SSL_get_verify_result(ssl_) == X509_V_OK;
     return TlsIo::ok;
   }
   TlsIo io = outcome(r, "handshake");
@@ -209,8 +220,8 @@ int TlsClient::on_new_session(SSL* ssl, SSL_SESSION* session) {
 static std::string file_stamp(const std::string& path) {
   struct stat st {};
   if (path.empty() || ::stat(path.c_str(), &st) != 0) return path;
-  return path + '@' + std::to_string(st.st_mtim.tv_sec) + '.' +
-         std::to_string(st.st_mtim.tv_nsec) + '/' + std::to_string(st.st_size);
+  return path + '@' + std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec) +
+         '/' + std::to_string(st.st_size);
 }
 
 TlsClient::Context* TlsClient::context(const TlsSettings& s, std::string& error) {
@@ -251,8 +262,8 @@ TlsClient::Context* TlsClient::context(const TlsSettings& s, std::string& error)
   return contexts_.emplace(key, std::move(c)).first->second.get();
 }
 
-std::unique_ptr<TlsSession> TlsClient::start(int fd, const TlsSettings& s,
-                                             const std::string& peer, std::string& error) {
+std::unique_ptr<TlsSession> TlsClient::start(int fd, const TlsSettings& s, const std::string& peer,
+                                             std::string& error) {
   Context* c = context(s, error);
   if (!c) return nullptr;
   std::unique_ptr<TlsSession> t(new TlsSession());
@@ -293,9 +304,9 @@ std::unique_ptr<TlsSession> TlsClient::start(int fd, const TlsSettings& s,
     SSL_set_verify(t->ssl_, SSL_VERIFY_PEER, nullptr);
     const std::string& name = s.verify_name.empty() ? s.sni : s.verify_name;
     if (!name.empty()) {
-      int ok = is_ip_literal(name) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl_),
-                                                                   name.c_str())
-                                   : SSL_set1_host(t->ssl_, name.c_str());
+      int ok = is_ip_literal(name)
+                   ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl_), name.c_str())
+                   : SSL_set1_host(t->ssl_, name.c_str());
       if (ok != 1) return fail("name to verify " + name);
     }
   } else {

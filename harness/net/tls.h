@@ -26,11 +26,11 @@ namespace sockspec::net {
 
 // What a connection's handshake asks for: the run's defaults (--tls-*), then a step's own.
 struct TlsSettings {
-  bool verify = true;           // check the certificate chain and the name
-  std::string ca_file;          // trust anchors (PEM); empty: the system's store
+  bool verify = true;               // check the certificate chain and the name
+  std::string ca_file;              // trust anchors (PEM); empty: the system's store
   std::string cert_file, key_file;  // a client certificate (mTLS)
-  std::string sni;              // server name sent; empty: none
-  std::string verify_name;      // the name or address the certificate must carry
+  std::string sni;                  // server name sent; empty: none
+  std::string verify_name;          // the name or address the certificate must carry
   std::vector<std::string> alpn;
   int min_version = 0, max_version = 0;  // TLS1_2_VERSION...; 0: OpenSSL's default
   // The share of connections that offer the last session ticket this loop got from the
@@ -114,7 +114,7 @@ class TlsClient {
   static int on_new_session(::ssl_st* ssl, ::ssl_session_st* session);
 
   std::map<std::string, std::unique_ptr<Context>> contexts_;  // by CA, certificate, key
-  std::map<std::string, ::ssl_session_st*> tickets_;      // by peer and name: the newest
+  std::map<std::string, ::ssl_session_st*> tickets_;          // by peer and name: the newest
   uint64_t started_ = 0, offered_ = 0;  // connections, and those that offered a ticket
 };
 
@@ -123,8 +123,8 @@ class TlsClient {
 class TlsServer {
  public:
   // Null with `error` set when the files do not load or do not match.
-  static std::unique_ptr<TlsServer> load(const std::string& cert_file,
-                                         const std::string& key_file, std::string& error);
+  static std::unique_ptr<TlsServer> load(const std::string& cert_file, const std::string& key_file,
+                                         std::string& error);
   ~TlsServer();
   TlsServer(const TlsServer&) = delete;
   TlsServer& operator=(const TlsServer&) = delete;

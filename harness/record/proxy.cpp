@@ -114,7 +114,7 @@ class StreamProxy : ProxyBase {
     Flow(net::Fd c, net::Fd s, bool connected_now, Session r)
         : client(std::move(c)), server(std::move(s)), connected(connected_now), rec(std::move(r)) {}
     net::Fd client, server;
-    std::unique_ptr<net::TlsSession> client_tls, server_tls;  // recording through TLS
+    std::unique_ptr<net::TlsSession> client_tls, server_tls;      // recording through TLS
     bool client_wants_write = false, server_wants_write = false;  // TLS needs room to go on
     bool connected = false;
     std::string to_server, to_client;

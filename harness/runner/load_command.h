@@ -38,7 +38,7 @@ struct LoadCommandOptions {
   FindMaxOptions find_max;
   observe::ObserveOptions observe;  // --metrics, --push (docs/observe.md)
   double metrics_linger_s = 0;      // the endpoint stays up this long after the run
-  net::TlsSettings tls;  // --tls-*: under every TLS connection's own settings
+  net::TlsSettings tls;             // --tls-*: under every TLS connection's own settings
 };
 
 // Exit codes: 0 thresholds met and schedule kept (--find-max: a rate was found); 1 a threshold

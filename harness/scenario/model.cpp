@@ -26,22 +26,27 @@ Overloaded(Ts...) -> Overloaded<Ts...>;  // clang 14 (the fuzz build) does not d
 }  // namespace
 
 const char* op_name(const Op& op) {
-  return std::visit(
-      Overloaded{
-          [](const ConnectOp&) { return "connect"; }, [](const OpenOp&) { return "open"; },
-          [](const StartTlsOp&) { return "starttls"; },
-          [](const RenegotiateOp&) { return "renegotiate"; },
-          [](const ListenOp&) { return "listen"; }, [](const AcceptOp&) { return "accept"; },
-          [](const SendOp&) { return "send"; }, [](const ExpectOp&) { return "expect"; },
-          [](const ExpectEofOp&) { return "expect_eof"; },
-          [](const ExpectResetOp&) { return "expect_reset"; },
-          [](const ExpectTlsAlertOp&) { return "expect_tls_alert"; },
-          [](const ExpectSilenceOp&) { return "expect_silence"; },
-          [](const ShutdownOp&) { return "shutdown"; }, [](const CloseOp&) { return "close"; },
-          [](const SleepOp&) { return "sleep"; }, [](const RepeatOp&) { return "repeat"; },
-          [](const ParallelOp&) { return "parallel"; }, [](const ServerOp&) { return "server"; },
-          [](const ImpairOp&) { return "impair"; }, [](const SetOp&) { return "set"; }},
-      op);
+  return std::visit(Overloaded{[](const ConnectOp&) { return "connect"; },
+                               [](const OpenOp&) { return "open"; },
+                               [](const StartTlsOp&) { return "starttls"; },
+                               [](const RenegotiateOp&) { return "renegotiate"; },
+                               [](const ListenOp&) { return "listen"; },
+                               [](const AcceptOp&) { return "accept"; },
+                               [](const SendOp&) { return "send"; },
+                               [](const ExpectOp&) { return "expect"; },
+                               [](const ExpectEofOp&) { return "expect_eof"; },
+                               [](const ExpectResetOp&) { return "expect_reset"; },
+                               [](const ExpectTlsAlertOp&) { return "expect_tls_alert"; },
+                               [](const ExpectSilenceOp&) { return "expect_silence"; },
+                               [](const ShutdownOp&) { return "shutdown"; },
+                               [](const CloseOp&) { return "close"; },
+                               [](const SleepOp&) { return "sleep"; },
+                               [](const RepeatOp&) { return "repeat"; },
+                               [](const ParallelOp&) { return "parallel"; },
+                               [](const ServerOp&) { return "server"; },
+                               [](const ImpairOp&) { return "impair"; },
+                               [](const SetOp&) { return "set"; }},
+                    op);
 }
 
 bool uses_server(const Steps& steps) {

@@ -243,9 +243,10 @@ struct ImpairOp {
   impair::Spec spec;  // validated at parse time
 };
 
-using Op = std::variant<ConnectOp, StartTlsOp, RenegotiateOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp, ExpectEofOp,
-                        ExpectResetOp, ExpectTlsAlertOp, ExpectSilenceOp, ShutdownOp, CloseOp, SleepOp, RepeatOp,
-                        ParallelOp, ServerOp, ImpairOp, SetOp>;
+using Op =
+    std::variant<ConnectOp, StartTlsOp, RenegotiateOp, OpenOp, ListenOp, AcceptOp, SendOp, ExpectOp,
+                 ExpectEofOp, ExpectResetOp, ExpectTlsAlertOp, ExpectSilenceOp, ShutdownOp, CloseOp,
+                 SleepOp, RepeatOp, ParallelOp, ServerOp, ImpairOp, SetOp>;
 
 struct Step {
   Op op;
@@ -261,7 +262,7 @@ const char* op_name(const Op& op);
 // datagram arriving once, whole and in order; `clean-network` measures the server's speed, which
 // any impairment would hide behind the network's.
 inline constexpr const char* kCapabilities[] = {
-    "managed-server", "exclusive-server",   "ipv4",         "ipv6",
+    "managed-server", "exclusive-server",   "ipv4",          "ipv6",
     "inet",           "lossless-datagrams", "clean-network", "tls-target"};
 
 struct Case {

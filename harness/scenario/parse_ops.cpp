@@ -238,12 +238,13 @@ std::optional<Op> Parser::op(Fields& f, const std::string& name, StepContext& ct
     }
     return ImpairOp{*parsed.spec};
   }
-  error(f.ptr("op"), "unknown op " + show(name) +
-                         " (known: connect, starttls, renegotiate, open, listen, accept, send, expect, "
-                         "expect_eof, "
-                         "expect_reset, expect_tls_alert, expect_silence, shutdown, close, sleep, repeat, "
-                         "parallel, "
-                         "server, impair, set)");
+  error(f.ptr("op"),
+        "unknown op " + show(name) +
+            " (known: connect, starttls, renegotiate, open, listen, accept, send, expect, "
+            "expect_eof, "
+            "expect_reset, expect_tls_alert, expect_silence, shutdown, close, sleep, repeat, "
+            "parallel, "
+            "server, impair, set)");
   f.take_all();  // the unknown op is the only complaint worth reading
   return std::nullopt;
 }

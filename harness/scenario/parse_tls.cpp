@@ -22,8 +22,8 @@ TlsOptions Parser::tls_options(const json& j, const std::string& ptr) {
   o.cert = t.str("cert", false);
   o.key = t.str("key", false);
   if (o.key && !o.cert) t.error("key", "goes with a client certificate: give \"cert\" too");
-  for (auto [key, slot] : {std::pair{"min_version", &o.min_version},
-                           std::pair{"max_version", &o.max_version}}) {
+  for (auto [key, slot] :
+       {std::pair{"min_version", &o.min_version}, std::pair{"max_version", &o.max_version}}) {
     *slot = t.str(key, false);
     if (*slot && !known_version(**slot)) {
       t.error(key, "must be \"1.2\" or \"1.3\", got " + show(**slot));
@@ -36,8 +36,9 @@ TlsOptions Parser::tls_options(const json& j, const std::string& ptr) {
   if (const json* a = t.take("alpn")) {
     std::vector<std::string> names;
     if (!a->is_array() || a->empty()) {
-      error(t.ptr("alpn"), "must be a non-empty array of protocol names, like [\"h2\", "
-                           "\"http/1.1\"]");
+      error(t.ptr("alpn"),
+            "must be a non-empty array of protocol names, like [\"h2\", "
+            "\"http/1.1\"]");
     } else {
       for (size_t i = 0; i < a->size(); ++i) {
         const json& n = (*a)[i];
@@ -112,10 +113,13 @@ std::optional<Op> Parser::tls_alert_op(Fields& f, StepContext& ctx) {
   auto c = f.str("conn", true);
   ExpectTlsAlertOp o;
   o.alert = f.str("alert", false);
-  if (o.alert && (o.alert->empty() || o.alert->find_first_not_of("abcdefghijklmnopqrstuvwxyz_0123456789") !=
-                                          std::string::npos)) {
-    error(f.ptr("alert"), "must be an alert's name as RFC 8446 writes it, like "
-                          "\"certificate_required\" or \"handshake_failure\", got " + show(*o.alert));
+  if (o.alert &&
+      (o.alert->empty() ||
+       o.alert->find_first_not_of("abcdefghijklmnopqrstuvwxyz_0123456789") != std::string::npos)) {
+    error(f.ptr("alert"),
+          "must be an alert's name as RFC 8446 writes it, like "
+          "\"certificate_required\" or \"handshake_failure\", got " +
+              show(*o.alert));
   }
   if (!c) return std::nullopt;
   stream_conn(f, ctx, *c, "expect_tls_alert");

@@ -11,7 +11,8 @@ namespace {
 
 ParseResult parse_steps(const std::string& steps) {
   return parse_suite(R"({"format": 1, "suite": "s", "transport": "tcp", "cases": [
-    {"id": "c", "steps": )" + steps + "}]}",
+    {"id": "c", "steps": )" +
+                         steps + "}]}",
                      "t.json");
 }
 
@@ -70,8 +71,7 @@ TEST(TlsParse, BadSettingsAreReportedWithTheirPointers) {
   EXPECT_NE(e.find("/cases/0/steps/1/tls: TLS runs over TCP"), std::string::npos) << e;
   EXPECT_NE(e.find("/cases/0/steps/2/tls: must be true, false or an object"), std::string::npos)
       << e;
-  EXPECT_NE(e.find("/cases/0/steps/3/conn: starttls needs a connected TCP conn"),
-            std::string::npos)
+  EXPECT_NE(e.find("/cases/0/steps/3/conn: starttls needs a connected TCP conn"), std::string::npos)
       << e;
   // Only connect and starttls make handshakes: elsewhere "tls" is not an errno name.
   EXPECT_NE(e.find("/cases/0/steps/4/expect_error: is not an errno name"), std::string::npos) << e;
@@ -84,8 +84,8 @@ TEST(TlsParse, BadSettingsAreReportedWithTheirPointers) {
 TEST(TlsParse, ExpectErrorMatchesAnyFailureOrTheReasonInAnyCase) {
   using engine::tls_error_matches;
   EXPECT_TRUE(tls_error_matches("tls", "certificate verify failed: hostname mismatch"));
-  EXPECT_TRUE(tls_error_matches("tls:Hostname Mismatch",
-                                "certificate verify failed: hostname mismatch"));
+  EXPECT_TRUE(
+      tls_error_matches("tls:Hostname Mismatch", "certificate verify failed: hostname mismatch"));
   EXPECT_FALSE(tls_error_matches("tls:certificate has expired",
                                  "certificate verify failed: hostname mismatch"));
   EXPECT_FALSE(tls_error_matches("ECONNRESET", "certificate verify failed"));
