@@ -68,13 +68,15 @@ demo: build
 	@scripts/demo.sh $(RELEASE_DIR)/harness/sockspec $(OUT)
 
 # Measures, never asserts on a figure: the harness's hot paths (Google Benchmark), sockspec load
-# vs sockperf as clients, and our reference echo vs sockperf's server. A side that measured
-# nothing or errored fails (scripts/bench-lib.sh).
+# vs sockperf as clients, our reference echo vs sockperf's server, and sockspec load vs wrk as
+# HTTP keep-alive clients of nginx. A side that measured nothing or errored fails
+# (scripts/bench-lib.sh).
 bench: deps-bench build
 	$(RELEASE_DIR)/harness/hot_paths_bench
 	@scripts/bench-load.sh $(RELEASE_DIR)/harness/sockspec
 	@scripts/bench-window.sh $(RELEASE_DIR)/harness/sockspec
 	@scripts/bench-echo.sh $(RELEASE_DIR)/harness/sockspec
+	@scripts/bench-http.sh $(RELEASE_DIR)/harness/sockspec
 
 # Runs the suites against every reference, faulty and third-party server and regenerates
 # docs/compatibility.md from the reports.

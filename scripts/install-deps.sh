@@ -31,11 +31,14 @@ test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd ucspi-tc
            slurm-wlm munge clang libclang-rt-14-dev
            redis-server memcached dnsmasq-base tftpd-hpa mosquitto nginx
            prometheus prometheus-pushgateway stunnel4)
+# What `make bench` compares against: sockperf (client and server), and wrk as an HTTP client of
+# nginx (scripts/bench-http.sh).
+bench_pkgs=(sockperf nginx wrk)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
   test)  wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
-  bench) wanted=("${build_pkgs[@]}" sockperf) ;;
+  bench) wanted=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
   package) wanted=("${build_pkgs[@]}" "${package_pkgs[@]}") ;;
   *) echo "usage: $0 [build|test|bench|package]" >&2; exit 2 ;;
 esac
