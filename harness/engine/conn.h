@@ -25,15 +25,27 @@ inline constexpr size_t kMaxEchoBytes = 64u << 20;
 // Load runs with "udp_sequence": every datagram sent carries a tag, "#%016llX#" (hex digits and
 // '#' survive the upper-case service), so replies that are lost, duplicated, late or out of
 // order can be told apart from wrong ones.
+// Sent and not yet matched, oldest first. Tags go out in order and are settled oldest first, so
+// this is always one range [from, to): a count, not a list, for a run that sends millions.
+struct TagRange {
+  uint64_t from = 0, to = 0;
+  bool empty() const { return from == to; }
+  uint64_t front() const { return from; }
+  void pop_front() { ++from; }
+  void extend_to(uint64_t end) { to = end; }  // every tag below `end` was sent
+  bool contains(uint64_t tag) const { return tag >= from && tag < to; }
+};
+
 struct UdpSequence {
   static constexpr size_t kTagSize = 18;
   uint64_t next = 0;                       // the tag of the next datagram
-  std::deque<uint64_t> waiting;            // sent, not yet matched, oldest first
+  TagRange waiting;                        // sent, not yet matched, oldest first
   std::set<uint64_t> answered, abandoned;  // matched; given up on (their expect timed out)
   std::map<uint64_t, std::string> early;   // replies that came before their expect (reordered)
   uint64_t sent = 0, lost = 0, duplicates = 0, late = 0, reordered = 0;
 
   static std::string tag(uint64_t n);
+  static void write_tag(char* out, uint64_t n);  // kTagSize bytes at out
   static std::optional<uint64_t> parse(std::string_view datagram);
   void forget_old();  // keeps the sets bounded on long runs
 };

@@ -1,5 +1,4 @@
 // send and expect (the checks that nothing more comes are in end_steps.cpp).
-#include <netinet/udp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -14,6 +13,7 @@
 #include "engine/receive.h"
 #include "engine/resolve.h"
 #include "engine/sender.h"
+#include "engine/udp_batch.h"
 #include "net/socket.h"
 
 namespace sockspec::engine {
@@ -111,72 +111,30 @@ class SendMachine : public Machine {
   Progress datagrams(const scenario::SendOp& op) {
     bool connected = c_->kind == Conn::Kind::udp_connected;
     UdpSequence* seq = c_->sequence.get();
-    // Many identical datagrams: UDP GSO hands the kernel up to 64 per sendmsg (it splits them),
-    // else one sendmmsg per batch; either way not a syscall each. AF_UNIX ignores UDP_SEGMENT
-    // without an error and would send them all as one datagram: batch there instead.
-    bool gso = dest_.family() == AF_INET || dest_.family() == AF_INET6;
-    while (!seq && gso && !c_->no_gso && op.repeat - copy_ > 1 && bytes_.size() > 0 &&
-           bytes_.size() <= 1400) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(64, op.repeat - copy_));
-      if (gso_buffer_.size() != n * bytes_.size()) {
-        gso_buffer_.clear();
-        for (size_t i = 0; i < n; ++i) gso_buffer_ += bytes_;
-      }
-      iovec iov{gso_buffer_.data(), gso_buffer_.size()};
-      alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      if (!connected) {
-        msg.msg_name = dest_.get();
-        msg.msg_namelen = dest_.len;
-      }
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-      cm->cmsg_level = SOL_UDP;
-      cm->cmsg_type = UDP_SEGMENT;
-      cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-      auto seg = static_cast<uint16_t>(bytes_.size());
-      std::memcpy(CMSG_DATA(cm), &seg, sizeof seg);
-      ssize_t sent = ::sendmsg(c_->fd.get(), &msg, 0);
+    // Many datagrams: in batches (UdpBatch), tagged or not, rather than a syscall each.
+    while (op.repeat - copy_ > 1) {
+      size_t want =
+          static_cast<size_t>(std::min<uint64_t>(UdpBatch::kMaxCopies, op.repeat - copy_));
+      std::optional<uint64_t> first_tag;
+      if (seq) first_tag = seq->next;
+      ssize_t sent =
+          batch_.send(c_->fd.get(), dest_, connected, bytes_, first_tag, want, c_->no_gso);
       if (sent < 0) {
         if (errno == EAGAIN || errno == EINTR) return wait(c_->fd.get(), EPOLLOUT);
-        if (errno == EINVAL || errno == EIO || errno == ENOPROTOOPT || errno == EOPNOTSUPP) {
-          c_->no_gso = true;  // this path cannot segment: batch with sendmmsg instead
-          break;
-        }
         return failed(errno);
       }
+      auto n = static_cast<uint64_t>(sent);
+      uint64_t bytes = n * (bytes_.size() + (seq ? UdpSequence::kTagSize : 0));
       copy_ += n;
-      result.bytes_sent += static_cast<uint64_t>(sent);
+      result.bytes_sent += bytes;
       c_->datagrams_sent += n;
-      c_->bytes_sent += static_cast<uint64_t>(sent);
+      c_->bytes_sent += bytes;
       c_->last_datagram = bytes_;
-    }
-    while (!seq && op.repeat - copy_ > 1) {
-      constexpr size_t kBatch = 64;
-      size_t n = static_cast<size_t>(std::min<uint64_t>(kBatch, op.repeat - copy_));
-      iovec iov{const_cast<char*>(bytes_.data()), bytes_.size()};  // sendmmsg only reads it
-      mmsghdr msgs[kBatch] = {};
-      for (size_t i = 0; i < n; ++i) {
-        msgs[i].msg_hdr.msg_iov = &iov;
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        if (!connected) {
-          msgs[i].msg_hdr.msg_name = dest_.get();
-          msgs[i].msg_hdr.msg_namelen = dest_.len;
-        }
+      if (seq) {
+        seq->next += n;
+        seq->sent += n;
+        seq->waiting.extend_to(seq->next);
       }
-      int sent = ::sendmmsg(c_->fd.get(), msgs, static_cast<unsigned>(n), 0);
-      if (sent < 0) {
-        if (errno == EAGAIN || errno == EINTR) return wait(c_->fd.get(), EPOLLOUT);
-        return failed(errno);
-      }
-      copy_ += static_cast<uint64_t>(sent);
-      result.bytes_sent += static_cast<uint64_t>(sent) * bytes_.size();
-      c_->datagrams_sent += static_cast<uint64_t>(sent);
-      c_->bytes_sent += static_cast<uint64_t>(sent) * bytes_.size();
-      c_->last_datagram = bytes_;
     }
     while (copy_ < op.repeat) {
       std::string_view wire = seq ? (tagged_ = UdpSequence::tag(seq->next)).append(bytes_) : bytes_;
@@ -192,7 +150,7 @@ class SendMachine : public Machine {
       c_->bytes_sent += static_cast<uint64_t>(n);
       c_->last_datagram = bytes_;
       if (seq) {
-        seq->waiting.push_back(seq->next++);
+        seq->waiting.extend_to(++seq->next);
         ++seq->sent;
       }
       ++copy_;
@@ -224,7 +182,8 @@ class SendMachine : public Machine {
 
   Conn* c_ = nullptr;
   std::string_view bytes_;  // the payload: own_, or the run's cache of fixed payloads
-  std::string own_, tagged_, gso_buffer_;
+  std::string own_, tagged_;
+  UdpBatch batch_;
   net::SockAddr dest_;
   uint64_t copy_ = 0;
   size_t offset_ = 0;
@@ -322,7 +281,7 @@ class ExpectMachine : public Machine {
         ++seq->late;
         seq->abandoned.erase(*tag);
         seq->answered.insert(*tag);
-      } else if (std::find(seq->waiting.begin(), seq->waiting.end(), *tag) != seq->waiting.end()) {
+      } else if (seq->waiting.contains(*tag)) {
         ++seq->reordered;
         seq->early[*tag] = d.bytes.substr(UdpSequence::kTagSize);
       } else {
