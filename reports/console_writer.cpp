@@ -133,11 +133,13 @@ void write_load_summary(const LoadResult& l, const ConsoleStyle& style, std::ost
   out << "\n";
   for (const auto& e : l.first_errors)
     out << "    " << e.kind << " at " << e.step << ": " << e.message << "\n";
+  if (std::string w = window_summary(l); !w.empty()) out << "  window   " << w << "\n";
   if (l.target_rate > 0) {
     out << "  schedule " << (l.rate_kept ? "kept" : "NOT KEPT") << ": " << l.scheduled
         << " starts scheduled, " << l.missed_starts << " missed, worst lag " << l.max_lag_ms
         << " ms\n";
   }
+  if (std::string full = window_full_message(l); !full.empty()) out << "    " << full << "\n";
   for (const auto& t : l.thresholds) {
     std::string tag = t.passed ? "PASS " : "FAIL ";
     if (style.color) tag = std::string(t.passed ? "\033[32m" : "\033[31m") + tag + "\033[0m";

@@ -85,6 +85,9 @@ void write_load_section(const LoadResult& l, std::ostream& out) {
         << " starts scheduled, " << l.missed_starts << " missed, worst lag " << num(l.max_lag_ms, 2)
         << " ms.</p>";
   }
+  if (std::string w = window_summary(l); !w.empty()) out << "<p>Window: " << esc(w) << ".</p>";
+  if (std::string full = window_full_message(l); !full.empty())
+    out << "<p><strong>Windows full:</strong> " << esc(full) << ".</p>";
   if (l.connect.count()) {
     out << "<p>Connect latency: p50 " << lat(static_cast<double>(l.connect.percentile(50)))
         << ", p99 " << lat(static_cast<double>(l.connect.percentile(99))) << " over "

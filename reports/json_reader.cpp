@@ -89,6 +89,15 @@ LoadResult load_of(const json& l) {
   r.latency = histogram_of(l.at("latency"));
   r.service = histogram_of(l.at("service"));
   r.connect = histogram_of(l.at("connect"));
+  if (l.contains("window")) {  // reports from before windows were sized have none
+    const json& w = l["window"];
+    r.in_flight_source = val<std::string>(w, "chosen_by", "");
+    r.in_flight_needed = val<unsigned>(w, "needed", 0);
+    r.window_timeout_ms = val<unsigned>(w, "timeout_ms", 0);
+    r.window_memory_limit = val<uint64_t>(w, "memory_limit_bytes", 0);
+    r.window_full_starts = val<uint64_t>(w, "full_starts", 0);
+    r.window_full_s = val<double>(w, "full_s", 0);
+  }
   if (l.contains("tls")) {  // reports from before TLS have none
     r.tls_full = histogram_of(l["tls"].at("full"));
     r.tls_resumed = histogram_of(l["tls"].at("resumed"));

@@ -61,6 +61,8 @@ void write_load(const LoadResult& l, std::ostream& out) {
     out << "\n**The asked rate was not kept:** " << l.missed_starts << " of " << l.scheduled
         << " scheduled iterations never started.\n";
   }
+  if (std::string full = window_full_message(l); !full.empty())
+    out << "\nWindows: " << full << ".\n";
   if (l.udp_sent) {
     out << "\nUDP: " << l.udp_sent << " sent, " << l.udp_lost << " lost, " << l.udp_late
         << " late, " << l.udp_duplicates << " duplicated, " << l.udp_reordered << " reordered.\n";

@@ -116,6 +116,12 @@ void merge_load(LoadResult& into, const LoadResult& l) {
   into.threads += l.threads;
   into.connections += l.connections;
   into.in_flight = std::max(into.in_flight, l.in_flight);
+  if (into.in_flight_source.empty()) into.in_flight_source = l.in_flight_source;
+  into.in_flight_needed = std::max(into.in_flight_needed, l.in_flight_needed);
+  into.window_timeout_ms = std::max(into.window_timeout_ms, l.window_timeout_ms);
+  into.window_memory_limit = std::max(into.window_memory_limit, l.window_memory_limit);
+  into.window_full_starts += l.window_full_starts;
+  into.window_full_s = std::max(into.window_full_s, l.window_full_s);
   into.duration_s = std::max(into.duration_s, l.duration_s);
   into.scheduled += l.scheduled;
   into.missed_starts += l.missed_starts;

@@ -179,7 +179,15 @@ struct LoadResult {
   std::string profile, file, executor, transport;
   double duration_s = 0, warmup_s = 0;
   unsigned threads = 0, connections = 0;
-  unsigned in_flight = 1;   // iterations outstanding at once per connection
+  unsigned in_flight = 1;  // iterations outstanding at once per connection
+  // In-flight windows: who chose the size ("profile", "--in-flight", "auto"; empty without a
+  // window), what the open loop's rate x timeout needs per connection, the memory an auto
+  // window was kept under (bytes), and when the windows were the limit: starts missed because
+  // every window was full, and for how long (merged: the longest of any thread).
+  std::string in_flight_source;
+  unsigned in_flight_needed = 0, window_timeout_ms = 0;
+  uint64_t window_memory_limit = 0, window_full_starts = 0;
+  double window_full_s = 0;
   double target_rate = 0;   // iterations per second asked for (0: closed loop)
   uint64_t iterations = 0;  // completed without error in the measured window
   uint64_t errors = 0;

@@ -99,4 +99,49 @@ std::string markup_escape(const std::string& s) {
   return out;
 }
 
+std::string window_summary(const LoadResult& l) {
+  if (l.in_flight_source.empty()) return "";
+  char buf[320];
+  if (l.in_flight_source == "auto") {
+    std::snprintf(buf, sizeof buf,
+                  "%u in flight per connection (auto: %.6g/s over %u connection(s), a %u ms "
+                  "timeout, a quarter more; all windows within %llu MiB)",
+                  l.in_flight, l.target_rate, l.connections, l.window_timeout_ms,
+                  static_cast<unsigned long long>(l.window_memory_limit >> 20));
+  } else if (l.in_flight_needed > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "%u in flight per connection (%s; the rate with a %u ms timeout needs up to "
+                  "%u)",
+                  l.in_flight, l.in_flight_source.c_str(), l.window_timeout_ms, l.in_flight_needed);
+  } else {
+    std::snprintf(buf, sizeof buf, "%u in flight per connection (%s)", l.in_flight,
+                  l.in_flight_source.c_str());
+  }
+  return buf;
+}
+
+std::string window_full_message(const LoadResult& l) {
+  if (l.window_full_starts == 0) return "";
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "every window of %u was full for %.2g s (%llu starts missed): an awaited "
+                "request holds its slot until its reply or its %u ms timeout, a lost "
+                "datagram for all of it; ",
+                l.in_flight, l.window_full_s, static_cast<unsigned long long>(l.window_full_starts),
+                l.window_timeout_ms);
+  std::string what = buf;
+  if (l.in_flight < l.in_flight_needed && l.in_flight_source == "auto") {
+    what += "the auto window was held to " + std::to_string(l.in_flight) +
+            " by its memory limit (" + std::to_string(l.window_memory_limit >> 20) +
+            " MiB): raise connections";
+  } else if (l.in_flight < l.in_flight_needed) {
+    what += "raise in_flight to >= " + std::to_string(l.in_flight_needed) +
+            " (or \"auto\") or connections";
+  } else {
+    what += "replies come slower than the rate: raise in_flight above " +
+            std::to_string(l.in_flight) + " or connections, or lower the rate";
+  }
+  return what;
+}
+
 }  // namespace sockspec::reports

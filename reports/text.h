@@ -18,6 +18,11 @@ std::string render_counts(const Counts& c);
 
 std::string format_ms(double ms);
 
+// In-flight windows: "1251 in flight per connection (auto: ...)"; empty without a window.
+std::string window_summary(const LoadResult& l);
+// Why starts were missed when every window was full, and what to change; empty when none was.
+std::string window_full_message(const LoadResult& l);
+
 // Text for XML and HTML: & < > " ' as entities, and control bytes (which XML 1.0 forbids even
 // as references) shown as \xHH.
 std::string markup_escape(const std::string& s);  // "0.4ms", "12ms", "1.52s"

@@ -17,6 +17,17 @@ namespace po = boost::program_options;
 
 namespace {
 
+// --in-flight N or --in-flight auto.
+po::typed_value<std::string>* in_flight_option(runner::LoadCommandOptions& o) {
+  return po::value<std::string>()->notifier([&o](const std::string& t) {
+    if (t == "auto") {
+      o.in_flight_auto = true;
+      return;
+    }
+    o.in_flight = static_cast<unsigned>(parse_count("--in-flight", t, 1, load::kMaxInFlight));
+  });
+}
+
 // The search's options make sense only with --find-max, and only in range.
 std::optional<int> check_find_max(const po::variables_map& vm, const std::string& precision,
                                   runner::LoadCommandOptions& o) {
@@ -69,9 +80,10 @@ int cmd_load(const Invocation& inv) {
       "iterations per second for open-loop executors, 0.001 to 10000000 (overrides the profile)")(
       "connections", count_option(&o.connections, "--connections", 1, 100'000),
       "virtual users / connections, 1 to 100000 (overrides the profile)")(
-      "in-flight", count_option(&o.in_flight, "--in-flight", 1, load::kMaxInFlight),
-      "iterations outstanding at once on each connection (overrides the profile's in_flight; "
-      "above 1 the iteration must be one send and one expect)")(
+      "in-flight", in_flight_option(o),
+      "iterations outstanding at once on each connection, 1 to 65536 or auto (overrides the "
+      "profile's in_flight; above 1 the iteration must be one send and one expect; auto sizes "
+      "an open loop's window from its rate, timeout and connections)")(
       "threads", count_option(&o.threads, "--threads", 1, 256),
       "generator threads, each with its own event loop, 1 to 256 (default: cores)")(
       "busy-poll", po::bool_switch(&o.busy_poll),
@@ -136,7 +148,8 @@ int cmd_load(const Invocation& inv) {
     return 2;
   }
   if (auto rc = check_find_max(vm, precision, o)) return *rc;
-  if (vm.count("in-flight") && (o.in_flight < 1 || o.in_flight > load::kMaxInFlight)) {
+  if (vm.count("in-flight") && !o.in_flight_auto &&
+      (o.in_flight < 1 || o.in_flight > load::kMaxInFlight)) {
     std::cerr << "sockspec load: --in-flight must be 1.." << load::kMaxInFlight << ", got "
               << o.in_flight << "\n";
     return 2;

@@ -54,6 +54,8 @@ std::string number_text(double v) {
   return buf;
 }
 
+}  // namespace
+
 // Digits only (no sign, no exponent, no fraction) and within [min, max].
 uint64_t parse_count(const char* option, const std::string& text, uint64_t min, uint64_t max) {
   std::string allowed = "whole numbers " + std::to_string(min) + " to " + std::to_string(max);
@@ -68,8 +70,6 @@ uint64_t parse_count(const char* option, const std::string& text, uint64_t min, 
   }
   return v;
 }
-
-}  // namespace
 
 po::typed_value<double>* number_option(double* out, const char* option, double min, double max) {
   return po::value(out)->notifier([option, min, max](double v) {

@@ -50,6 +50,8 @@ boost::program_options::typed_value<std::string>* count_option(uint64_t* out, co
                                                                uint64_t min, uint64_t max);
 boost::program_options::typed_value<std::string>* count_option(unsigned* out, const char* option,
                                                                uint64_t min, uint64_t max);
+// The check behind count_option, for options that take a count or a word.
+uint64_t parse_count(const char* option, const std::string& text, uint64_t min, uint64_t max);
 
 // What run and load both need to know about this process and terminal.
 std::string self_exe_path();                       // for starting builtin servers

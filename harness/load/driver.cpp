@@ -10,6 +10,8 @@
 #include <optional>
 #include <thread>
 
+#include "load/pipeline_steps.h"
+#include "load/window.h"
 #include "load/worker.h"
 #include "reports/merge.h"
 
@@ -22,7 +24,31 @@ struct Shape {
   double duration = 0, warmup = 0;
   unsigned conns = 0, in_flight = 0, threads = 0;
   RateCurve curve;
+  std::string in_flight_source;  // who chose the window: profile, --in-flight, auto
+  WindowPlan window;             // open loop: what its rate needs, and what auto gave
+  unsigned window_timeout_ms = 0;
 };
+
+double peak_rate(const RateCurve& c) {
+  double r = c.rate;
+  if (c.executor == Profile::Executor::ramping_rate)
+    for (const auto& st : c.stages) r = std::max(r, st.rate);
+  return r;
+}
+
+// The window each connection gets, and why: the command line's number, else `auto` (asked
+// for, or the profile's default) sized for the rate, else the profile's number.
+void size_window(const Profile& p, const LoadOptions& o, Shape& s) {
+  bool automatic = o.in_flight == 0 && (o.in_flight_auto || p.in_flight_auto);
+  if (!p.windowed(automatic ? 2 : s.in_flight)) return;
+  std::string why;
+  auto steps = pipeline_steps(p.iteration, p.default_timeout_ms, why);
+  s.window_timeout_ms = static_cast<unsigned>(steps ? steps->timeout_ms : p.default_timeout_ms);
+  s.in_flight_source = o.in_flight ? "--in-flight" : automatic ? "auto" : "profile";
+  if (p.executor == Profile::Executor::closed) return;
+  s.window = auto_window(peak_rate(s.curve), s.conns, s.window_timeout_ms);
+  if (automatic) s.in_flight = s.window.size;
+}
 
 Shape shape_of(const Profile& p, const LoadOptions& o) {
   Shape s{o.duration_s > 0 ? o.duration_s : p.duration_s,
@@ -30,13 +56,17 @@ Shape shape_of(const Profile& p, const LoadOptions& o) {
           o.connections ? o.connections : p.connections,
           o.in_flight ? o.in_flight : p.in_flight,
           0,
-          RateCurve{p.executor, o.rate > 0 ? o.rate : p.rate, p.stages}};
+          RateCurve{p.executor, o.rate > 0 ? o.rate : p.rate, p.stages},
+          "",
+          {},
+          0};
   unsigned threads =
       o.threads ? o.threads
                 : (p.threads ? p.threads : std::max(1u, std::thread::hardware_concurrency()));
   s.threads = std::max(1u, std::min(threads, s.conns));
   if (o.rate > 0 && p.executor == Profile::Executor::ramping_rate)
     s.curve.executor = Profile::Executor::constant_rate;
+  size_window(p, o, s);
   return s;
 }
 
@@ -130,6 +160,10 @@ void describe(reports::LoadResult& r, const Profile& p, const Shape& s, const St
   r.threads = s.threads;
   r.connections = s.conns;
   r.in_flight = s.in_flight;
+  r.in_flight_source = s.in_flight_source;
+  r.in_flight_needed = s.window.needed;
+  r.window_timeout_ms = s.window_timeout_ms;
+  if (s.in_flight_source == "auto") r.window_memory_limit = kWindowMemoryLimit;
   r.target_rate = p.executor == Profile::Executor::closed ? 0 : s.curve.at(0);
   if (p.executor == Profile::Executor::ramping_rate && !p.stages.empty()) {
     r.target_rate = 0;

@@ -18,7 +18,8 @@ struct LoadOptions {
   // Overrides of the profile; 0 keeps the profile's value.
   double duration_s = 0, warmup_s = -1, rate = 0;
   unsigned connections = 0, threads = 0, in_flight = 0;
-  bool busy_poll = false;  // generator threads spin instead of sleeping (see EventLoop)
+  bool in_flight_auto = false;  // --in-flight auto: size the windows for the rate (window.h)
+  bool busy_poll = false;       // generator threads spin instead of sleeping (see EventLoop)
   int cancel_fd = -1;
   uint64_t first_user = 0;   // users are numbered (${client}) from here: a shard's slice start
   LiveSink* live = nullptr;  // given the run so far ten times a second (--metrics, --push)

@@ -32,14 +32,10 @@ std::string in_flight_problem(const Profile& p, unsigned in_flight) {
     }
     return "";
   }
-  if (in_flight <= 1) {
-    if (p.udp_tag_offset == 0) return "";
-    return "udp_tag_offset needs more than 1 in flight (only the in-flight window places tags "
-           "inside the payload)";
-  }
+  if (!p.windowed(in_flight)) return "";
   std::string why;
   if (!pipeline_steps(p.iteration, p.default_timeout_ms, why))
-    return "more than 1 in flight " + why;
+    return (in_flight > 1 ? "more than 1 in flight " : "udp_tag_offset ") + why;
   if (p.transport == scenario::Transport::udp && !p.udp_sequence) {
     return "more than 1 in flight over UDP needs udp_sequence (replies are matched to their "
            "datagrams by tag) or match_by (by a field of the protocol, e.g. a DNS id: "
@@ -141,7 +137,17 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
     r.error("executor", "is required, e.g. {\"type\": \"closed\", \"vus\": 10}");
   }
   std::optional<bool> udp_sequence = r.boolean("udp_sequence");
-  p.in_flight = static_cast<unsigned>(r.uint("in_flight", false, 1, kMaxInFlight).value_or(1));
+  bool in_flight_given = r.has("in_flight");
+  if (const json* f = r.take("in_flight")) {
+    if (f->is_string() && *f == "auto") {
+      p.in_flight_auto = true;
+    } else if (f->is_number_unsigned() && *f >= 1u && *f <= kMaxInFlight) {
+      p.in_flight = f->get<unsigned>();
+    } else {
+      r.error("in_flight", "must be an integer from 1 to " + std::to_string(kMaxInFlight) +
+                               " or \"auto\", got " + f->dump());
+    }
+  }
   p.udp_tag_offset = static_cast<unsigned>(r.uint("udp_tag_offset", false, 0, 65'000).value_or(0));
   if (const json* m = r.take("match_by")) {
     scenario::Fields mr(sink, *m, "/match_by");
@@ -199,7 +205,14 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
   p.setup = std::move(steps.lists[0]);
   p.iteration = std::move(steps.lists[1]);
   p.teardown = std::move(steps.lists[2]);
-  if (std::string why = in_flight_problem(p, p.in_flight); !why.empty()) {
+  if (p.in_flight_auto && p.executor == Profile::Executor::closed) {
+    out.errors.push_back({file, "/in_flight",
+                          "\"auto\" sizes an open loop's window from its rate and timeout; a "
+                          "closed loop keeps its window full: give a number"});
+    return out;
+  }
+  // What `auto` is checked as: a window (its size is known when the run starts).
+  if (std::string why = in_flight_problem(p, p.in_flight_auto ? 2 : p.in_flight); !why.empty()) {
     out.errors.push_back({file, p.match_by ? "/match_by" : "/in_flight", why});
     return out;
   }
@@ -221,6 +234,14 @@ ProfileParse parse_profile(std::string_view text, const std::string& file) {
            "\"udp_sequence\": true if the server returns the tag"});
       return out;
     }
+  }
+  // An open loop over UDP that names no window gets one sized for its rate: at one datagram
+  // at a time, a lost one would hold its connection for the whole timeout and starts would
+  // be missed behind it. Only an iteration a window can run (one send, one expect) qualifies.
+  if (!in_flight_given && p.transport == scenario::Transport::udp &&
+      p.executor != Profile::Executor::closed && (p.udp_sequence || p.match_by)) {
+    std::string why;
+    p.in_flight_auto = pipeline_steps(p.iteration, p.default_timeout_ms, why).has_value();
   }
   if (any_list(p, scenario::uses_server)) {
     out.errors.push_back({file, "", "server steps are not allowed in a load profile"});

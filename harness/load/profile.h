@@ -40,15 +40,22 @@ struct Profile {
   // Number the requests in a field of their own protocol and match replies by it, instead of
   // a tag (the iteration runs through a window even with in_flight 1).
   std::optional<MatchBy> match_by;
-  // Where the tag goes in each datagram (in-flight windows only): after this many bytes of the
-  // payload, so a server that reads a header of its own first (sockperf's) still answers.
+  // Where the tag goes in each datagram: after this many bytes of the payload, so a server that
+  // reads a header of its own first (sockperf's) still answers. Only a window places a tag
+  // inside the payload, so the iteration runs through one even with in_flight 1.
   unsigned udp_tag_offset = 0;
   // Iterations outstanding at once on each connection; above 1 the iteration must be one send
   // and one expect on one conn (see Pipeline).
   unsigned in_flight = 1;
+  // "in_flight": "auto", or an open loop over UDP that gives none: the window is sized from
+  // the rate, the timeout and the connections when the run starts (load/window.h).
+  bool in_flight_auto = false;
   uint64_t iterations_per_vu =
       0;  // closed loop: stop after this many per user (0: run for the duration)
   unsigned source_addresses = 0;  // spread connects over 127.0.0.1..N (IPv4 loopback targets)
+
+  // Whether iterations run through a Pipeline window with `in_flight` outstanding at once.
+  bool windowed(unsigned window) const { return window > 1 || match_by || udp_tag_offset > 0; }
 };
 
 const char* to_string(Profile::Executor e);

@@ -26,6 +26,8 @@ class VirtualUser : public net::Waiter {
   bool ready() const { return state_ == State::piped || state_ == State::done; }
   // In-flight window: room for one more start now.
   bool has_room() const { return state_ == State::piped && !pipe_->full(); }
+  // Ready for work, but its window is full (not: still connecting).
+  bool window_full() const { return state_ == State::piped && pipe_->full(); }
   bool start_piped(TimePoint intended) { return pipe_->start(intended); }
   // The schedule is over: an idle user tears down now rather than wait for work.
   void wrap_up() {

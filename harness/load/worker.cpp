@@ -45,12 +45,26 @@ void Worker::run() {
   loop_.disarm(dog);
   loop_.disarm(*this);
   stopped_ = Clock::now();
+  windows_have_room(end_);  // a stretch still full at the end counts up to it
   // What never started is missed; warm-up starts were never scheduled in the measured
   // window, so they are not missed either. (Pipelined starts are missed at once.)
   TimePoint t = oldest_;
   for (uint64_t i = 0; i < pending_; ++i, t = after(t)) {
     if (t >= measure_from_) ++tally_.part().missed_starts;
   }
+}
+
+void Worker::windows_full(TimePoint at, bool counted) {
+  if (counted) ++tally_.part().window_full_starts;
+  if (!full_since_) full_since_ = at;
+}
+
+void Worker::windows_have_room(TimePoint at) {
+  if (!full_since_) return;
+  // Only the part inside the measured window counts, as the missed starts do.
+  TimePoint from = std::max(*full_since_, measure_from_), to = std::min(at, end_);
+  if (to > from) tally_.part().window_full_s += std::chrono::duration<double>(to - from).count();
+  full_since_.reset();
 }
 
 void Worker::on_event(uint32_t) {
@@ -60,8 +74,12 @@ void Worker::on_event(uint32_t) {
     if (counted) ++tally_.part().scheduled;
     if (!pipelined()) {
       if (pending_++ == 0) oldest_ = next_start_;
-    } else if (!start_piped(next_start_) && counted) {
-      ++tally_.part().missed_starts;
+    } else if (start_piped(next_start_)) {
+      windows_have_room(next_start_);
+    } else {
+      if (counted) ++tally_.part().missed_starts;
+      if (std::all_of(vus_.begin(), vus_.end(), [](auto& v) { return v->window_full(); }))
+        windows_full(next_start_, counted);
     }
     next_start_ = after(next_start_);
   }

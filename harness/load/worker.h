@@ -38,7 +38,7 @@ class Worker : public net::Waiter {
                              .server = nullptr,
                              .loop = loop_,
                              .getenv = nullptr,
-                             .udp_sequence = p.udp_sequence && in_flight == 1 && !p.match_by,
+                             .udp_sequence = p.udp_sequence && !p.windowed(in_flight),
                              .source_addresses = p.source_addresses,
                              .payload_cache = &payloads_,
                              .brief = true,
@@ -52,7 +52,7 @@ class Worker : public net::Waiter {
       tally_.handshake(net::Clock::now(), ms, ok, resumed);
     };
     loop_.set_busy_poll(o.busy_poll);
-    if (in_flight_ > 1 || p_.match_by) {
+    if (p_.windowed(in_flight_)) {
       std::string why;
       pipe_steps_ = pipeline_steps(p_.iteration, p_.default_timeout_ms, why);  // checked at parse
     }
@@ -91,6 +91,11 @@ class Worker : public net::Waiter {
     oldest_ = after(oldest_);
     return t;
   }
+
+  // Starts (by their scheduled times) that found every window full, and the first that found
+  // room again: the stretches in between are the report's window_full_s.
+  void windows_full(TimePoint at, bool counted);
+  void windows_have_room(TimePoint at);
 
   // A user whose window has room, taken round robin so the connections share the load.
   bool start_piped(TimePoint intended) {
@@ -198,7 +203,7 @@ class Worker : public net::Waiter {
   std::unordered_map<const void*, std::string> payloads_;  // built once per step (see CaseEnv)
   engine::CaseRun run_;
   Tally tally_;
-  std::optional<PipelineSteps> pipe_steps_;  // set when iterations overlap (in_flight > 1)
+  std::optional<PipelineSteps> pipe_steps_;  // set when iterations run in a window (windowed())
   std::vector<std::unique_ptr<VirtualUser>> vus_;
   // Starts due but not begun: a run of the schedule from oldest_, so memory does not grow
   // with rate × duration however far the users fall behind.
@@ -206,6 +211,7 @@ class Worker : public net::Waiter {
   uint64_t pending_ = 0;
   TimePoint stopped_{};
   size_t next_vu_ = 0;
+  std::optional<TimePoint> full_since_;  // every window full since this start (windows_full)
 };
 
 }  // namespace sockspec::load

@@ -79,9 +79,15 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   std::string who = plan.shard.sharded() ? "shard " + std::to_string(plan.shard.index) + "/" +
                                                std::to_string(plan.shard.count)
                                          : "the run";
-  if (std::string problem = load::in_flight_problem(profile, o.in_flight);
-      o.in_flight > 0 && !problem.empty()) {
-    err << "load: --in-flight " << o.in_flight << ": " << problem << "\n";
+  if (std::string problem = load::in_flight_problem(profile, o.in_flight_auto ? 2 : o.in_flight);
+      (o.in_flight > 0 || o.in_flight_auto) && !problem.empty()) {
+    err << "load: --in-flight " << (o.in_flight_auto ? "auto" : std::to_string(o.in_flight)) << ": "
+        << problem << "\n";
+    return 2;
+  }
+  if (o.in_flight_auto && profile.executor == load::Profile::Executor::closed) {
+    err << "load: --in-flight auto sizes an open loop's window from its rate; a closed loop keeps "
+           "its window full: give a number\n";
     return 2;
   }
   // Every connection is a descriptor: raise the soft limit to the hard one when they need it,
@@ -153,6 +159,7 @@ int run_load_command(const LoadCommandOptions& o, std::ostream& out, std::ostrea
   lo.warmup_s = o.warmup_s;
   lo.threads = o.threads;
   lo.in_flight = o.in_flight;
+  lo.in_flight_auto = o.in_flight_auto;
   lo.busy_poll = o.busy_poll;
   lo.cancel_fd = o.cancel_fd;
   lo.first_user = slice.first_user;

@@ -19,6 +19,7 @@ struct LoadCommandOptions {
   std::string target, server_cmd;
   double duration_s = 0, warmup_s = -1, rate = 0;
   unsigned connections = 0, threads = 0, in_flight = 0;
+  bool in_flight_auto = false;  // --in-flight auto
   bool busy_poll = false;
   uint64_t seed = 0;
   bool seed_given = false;

@@ -157,6 +157,63 @@ class UdpOpenLoop(unittest.TestCase):
         self.assertIn(":/in_flight: more than 1 in flight over UDP needs udp_sequence", r.stderr)
 
 
+class WindowSizing(unittest.TestCase):
+    """The window an open loop needs: sized for the rate by default, and a full one says so."""
+
+    def lossy_run(self, profile, *args):
+        server = ScheduleServer("--drop-every", "10")
+        try:
+            r, rep, _ = load(profile, "--target", f"127.0.0.1:{server.port}", *args)
+        finally:
+            did = server.stop()
+        self.assertIsNotNone(rep, r.stdout + r.stderr)
+        return r, rep["load"], did
+
+    def test_an_open_loop_that_names_no_window_keeps_its_rate_against_a_lossy_server(self):
+        p = udp_profile()
+        del p["in_flight"]
+        r, l, did = self.lossy_run(p)
+        w = l["window"]
+        # 2,000/s on one socket with a 1 s timeout: 2,500 awaited at most, and one more.
+        self.assertEqual((w["chosen_by"], w["in_flight"], w["needed"]), ("auto", 2501, 2501), w)
+        self.assertEqual(w["memory_limit_bytes"], 256 << 20)
+        self.assertIn("2501 in flight per connection (auto: 2000/s over 1 connection(s)", r.stdout)
+        self.assertEqual(l["missed_starts"], 0, r.stdout)
+        self.assertEqual(w["full_starts"], 0)
+        u = l["udp"]
+        self.assertEqual(u["sent"], 4000)
+        # Every tenth reply dropped by the server is lost (and what never reached it, on a busy
+        # machine): about 10%, never less than the server's own count.
+        self.assertGreaterEqual(u["lost"], did["dropped"])
+        self.assertLessEqual(u["lost"], did["dropped"] + (u["sent"] - did["received"]) + 80)
+
+    def test_a_window_too_small_for_the_rate_says_so_and_what_to_raise(self):
+        r, l, _ = self.lossy_run(udp_profile(), "--in-flight", "16")
+        w = l["window"]
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual((w["chosen_by"], w["in_flight"], w["needed"]), ("--in-flight", 16, 2501))
+        self.assertGreater(l["missed_starts"], 0)
+        # The connection was ready throughout: every missed start found its window full.
+        self.assertEqual(w["full_starts"], l["missed_starts"])
+        self.assertGreater(w["full_s"], 0)
+        self.assertLessEqual(w["full_s"], l["duration_s"])
+        self.assertIn("every window of 16 was full for", r.stdout)
+        self.assertIn("raise in_flight to >= 2501 (or \"auto\") or connections", r.stdout)
+
+    def test_auto_is_for_open_loops_and_other_words_are_refused(self):
+        closed = udp_profile(executor={"type": "closed", "vus": 1}, in_flight="auto")
+        r, _, _ = load(closed, "--target", "127.0.0.1:9")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(':/in_flight: "auto" sizes an open loop', r.stderr)
+        closed["in_flight"] = 4
+        r, _, _ = load(closed, "--target", "127.0.0.1:9", "--in-flight", "auto")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("--in-flight auto sizes an open loop's window", r.stderr)
+        r, _, _ = load(udp_profile(in_flight="lots"), "--target", "127.0.0.1:9")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn('/in_flight: must be an integer from 1 to 65536 or "auto", got "lots"', r.stderr)
+
+
 class HeaderFirstServer:
     """A UDP server that, like `sockperf server`, reads a 14-byte header of its own at the start
     of each datagram: it answers only when byte 9 has the client bit (1) set, and answers with
@@ -228,10 +285,26 @@ class TagOffset(unittest.TestCase):
         first = l["first_errors"][0]
         self.assertEqual(first["mismatch"]["offset"], 9, first)
 
-    def test_the_offset_needs_a_window_and_a_payload_that_long(self):
-        r, _, _ = load(self.profile({"echo": True}), "--target", "127.0.0.1:9", "--in-flight", "1")
-        self.assertEqual(r.returncode, 2)
-        self.assertIn("udp_tag_offset needs more than 1 in flight", r.stderr)
+    def test_one_in_flight_places_the_tag_after_the_header_too(self):
+        # A closed loop of one request at a time (a round trip as sockperf ping-pong measures
+        # it): the iteration runs through a window of one, the only place that tags inside.
+        server = HeaderFirstServer()
+        p = self.profile({"hex": self.HEADER.format(flags="0002") + self.REST})
+        p["executor"] = {"type": "closed", "vus": 1}
+        p["iterations"] = 200
+        p["warmup_s"] = 0
+        try:
+            r, rep, _ = load(p, "--target", f"127.0.0.1:{server.port}", "--in-flight", "1")
+        finally:
+            server.close()
+        l = rep["load"]
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(l["in_flight"], 1)
+        self.assertEqual(l["udp"]["sent"], 200)
+        self.assertEqual(l["iterations"] + l["udp"]["lost"], 200)
+        self.assertEqual(l["traffic"]["bytes_sent"], 200 * 64)
+
+    def test_the_offset_needs_a_udp_profile_and_a_payload_that_long(self):
         r, _, _ = load(tcp_profile(udp_tag_offset=4), "--target", "127.0.0.1:9")
         self.assertEqual(r.returncode, 2)
         self.assertIn("/udp_tag_offset: places the UDP tag: it needs a UDP profile", r.stderr)
