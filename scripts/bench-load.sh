@@ -2,9 +2,10 @@
 # sockspec load against Debian's sockperf, in one run, alternating A/B so drift on the machine
 # hits both sides alike. Both clients talk to `sockperf server`:
 #   - round trip: `sockspec load` (closed loop, 1 connection, 1 thread, 64-byte sockperf-format
-#     messages, every reply checked for length) vs `sockperf ping-pong -m 64`, UDP and TCP;
-#   - UDP send rate, one thread: `sockspec load` (64-byte datagrams, repeat 1024 per iteration)
-#     vs `sockperf throughput -m 64`;
+#     messages, every reply checked for length) vs `sockperf ping-pong -m 64`, UDP (matched by
+#     sockperf's sequence number, and again by our tag after its header) and TCP;
+#   - UDP send rate, one thread: `sockspec load` (64-byte datagrams, repeat 1024 per iteration,
+#     tagged as by default and untagged) vs `sockperf throughput -m 64`;
 #   - the kernel interfaces alone (io_mechanisms_bench): blocking calls vs epoll vs io_uring.
 # sockperf reports half the round trip as its latency; it is doubled here to compare RTTs.
 # A benchmark, not a test: it prints figures and ratios and asserts nothing about them; a side
@@ -39,11 +40,26 @@ for transport in udp tcp; do
  "iteration": [{"op": "send", "conn": "c", "hex": "$ping_hex"}, {"op": "expect", "conn": "c", "length": 64}]}
 JSON
 done
-cat > "$work/send.json" <<JSON
-{"format": 1, "profile": "udp-send", "transport": "udp", "udp_sequence": false, "executor": {"type": "closed", "vus": 1}, "threads": 1,
+# The UDP round trip once more with our tag instead of match_by: the tag goes after sockperf's
+# 14-byte header (udp_tag_offset), 14 + 18 + 32 = 64 bytes on the wire; the reply is checked
+# for its length with the tag taken out.
+tagged_hex="0000000000000001 0003 00000040 $(printf '00%.0s' $(seq 32))"
+cat > "$work/rr-udp-tagged.json" <<JSON
+{"format": 1, "profile": "rr-udp-tagged", "transport": "udp", "defaults": {"timeout_ms": 1000},
+ "udp_sequence": true, "udp_tag_offset": 14,
+ "executor": {"type": "closed", "vus": 1}, "threads": 1, "duration_s": $seconds, "warmup_s": 0.5,
+ "setup": [{"op": "connect", "conn": "c"}],
+ "iteration": [{"op": "send", "conn": "c", "hex": "$tagged_hex"}, {"op": "expect", "conn": "c", "length": 46}]}
+JSON
+# The send rate as tagged by default (udp_sequence: each datagram its own tag, 18 bytes more)
+# and untagged: both are batched (GSO, else sendmmsg).
+for tagged in true false; do
+  cat > "$work/send-$tagged.json" <<JSON
+{"format": 1, "profile": "udp-send", "transport": "udp", "udp_sequence": $tagged, "executor": {"type": "closed", "vus": 1}, "threads": 1,
  "duration_s": $seconds, "warmup_s": 0.5, "setup": [{"op": "connect", "conn": "u"}],
  "iteration": [{"op": "send", "conn": "u", "hex": "$ping_hex", "repeat": 1024}]}
 JSON
+done
 
 # Prints "p50_us p99_us per_second" for one run of each kind, or fails the benchmark saying why.
 ours_rr() {
@@ -66,7 +82,7 @@ theirs_rr() {
   echo "$row"
 }
 ours_send() {
-  sockspec_load "sockspec udp send" "$work/s.json" "0" "$work/send.json" --target "127.0.0.1:$port"
+  sockspec_load "sockspec udp send" "$work/s.json" "0" "$work/send-$1.json" --target "127.0.0.1:$port"
   load_figures "sockspec udp send" "$work/s.json" 'l["traffic"]["datagrams_sent"] / l["duration_s"]'
 }
 theirs_send() {
@@ -86,9 +102,9 @@ measured() {  # name value
   fi
 }
 
-for transport in udp tcp; do
+for transport in udp udp-tagged tcp; do
   : > "$work/a"; : > "$work/b"
-  for _ in $(seq "$rounds"); do ours_rr $transport >> "$work/a"; theirs_rr $transport >> "$work/b"; done
+  for _ in $(seq "$rounds"); do ours_rr $transport >> "$work/a"; theirs_rr "${transport%-tagged}" >> "$work/b"; done
   measured "sockspec $transport round trip" "$(col 3 $work/a)"
   measured "sockperf ping-pong $transport" "$(col 3 $work/b)"
   printf "%s round trip, 1 connection, 64 B:\n" "$transport"
@@ -98,12 +114,17 @@ for transport in udp tcp; do
       -v e="$(col 3 $work/a)" -v f="$(col 3 $work/b)" \
       'BEGIN { printf "  ratio sockspec/sockperf: RTT p50 %.2f  RTT p99 %.2f  round trips/s %.2f\n", a/b, c/d, e/f }'
 done
-: > "$work/a"; : > "$work/b"
-for _ in $(seq "$rounds"); do ours_send >> "$work/a"; theirs_send >> "$work/b"; done
-measured "sockspec udp send" "$(median < $work/a)"
+: > "$work/a"; : > "$work/t"; : > "$work/b"
+for _ in $(seq "$rounds"); do
+  ours_send true >> "$work/t"; ours_send false >> "$work/a"; theirs_send >> "$work/b"
+done
+measured "sockspec udp send, tagged" "$(median < $work/t)"
+measured "sockspec udp send, untagged" "$(median < $work/a)"
 measured "sockperf throughput" "$(median < $work/b)"
-printf "udp send rate, 1 thread, 64 B:\n  sockspec %10.0f datagrams/s\n  sockperf %10.0f datagrams/s\n" "$(median < $work/a)" "$(median < $work/b)"
-awk -v a="$(median < $work/a)" -v b="$(median < $work/b)" 'BEGIN { printf "  ratio sockspec/sockperf: %.2f\n", a/b }'
+printf "udp send rate, 1 thread, 64 B (+18 B tag):\n  sockspec tagged   %10.0f datagrams/s\n  sockspec untagged %10.0f datagrams/s\n  sockperf          %10.0f datagrams/s\n" \
+  "$(median < $work/t)" "$(median < $work/a)" "$(median < $work/b)"
+awk -v t="$(median < $work/t)" -v a="$(median < $work/a)" -v b="$(median < $work/b)" \
+  'BEGIN { printf "  ratio sockspec/sockperf: tagged %.2f  untagged %.2f\n", t/b, a/b }'
 
 # The kernel interfaces themselves, with no engine around them: the same ping-pong with
 # blocking calls (sockperf's way), epoll (the engine's) and io_uring, against the same server.
