@@ -15,6 +15,8 @@
 
 namespace sockspec::engine {
 
+class StepCache;
+
 struct Target {
   std::string name;  // as the user wrote it: "builtin:echo", "localhost:7"
   std::string host;  // ${target.host}: the host part as given, or the resolved address
@@ -49,9 +51,8 @@ struct CaseEnv {
   // load: bind each client's connects (that name no bind) to 127.0.0.(1 + client % N), so
   // an IPv4 loopback target can take more connections than one source's ephemeral ports.
   unsigned source_addresses = 0;
-  // Bytes of payloads that have no variables, built once per step for a whole load run
-  // (keyed by the payload's address in the parsed profile, which outlives the run).
-  std::unordered_map<const void*, std::string>* payload_cache = nullptr;
+  // load: payloads and matchers that stay the same for the whole run, built once per step.
+  StepCache* step_cache = nullptr;
   // load: passing steps carry no message. Nobody reads them there, and formatting one (an
   // address, a number) costs more than checking the reply.
   bool brief = false;

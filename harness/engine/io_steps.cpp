@@ -13,6 +13,7 @@
 #include "engine/receive.h"
 #include "engine/resolve.h"
 #include "engine/sender.h"
+#include "engine/step_cache.h"
 #include "engine/udp_batch.h"
 #include "net/socket.h"
 
@@ -31,17 +32,18 @@ class SendMachine : public Machine {
     c_ = conn(op.conn);
     if (!c_) return {true};
     if (ev == kStart) {
-      auto* cache = scope_.env.payload_cache;
-      bool fixed = op.payload.fixed();
-      auto hit = cache && fixed ? cache->find(&op.payload) : decltype(cache->end()){};
-      if (cache && fixed && hit != cache->end()) {
-        bytes_ = hit->second;  // the cache's map nodes outlive this step
+      std::string why;
+      const std::string* kept = scope_.env.step_cache
+                                    ? scope_.env.step_cache->payload(op.payload, scope_.vars, why)
+                                    : nullptr;
+      if (!why.empty()) return error("send: " + why);
+      if (kept) {
+        bytes_ = *kept;  // the cache's map nodes outlive this step
       } else {
         auto b = payload_bytes(op.payload, scope_.vars);
         if (!b.error.empty()) return error("send: " + b.error);
         own_ = std::move(b.bytes);
         bytes_ = own_;
-        if (cache && fixed) bytes_ = cache->emplace(&op.payload, std::move(own_)).first->second;
       }
       if (op.to) {
         auto to = resolve_endpoint(*op.to, scope_.vars, scope_.env.target, SOCK_DGRAM);
@@ -199,9 +201,17 @@ class ExpectMachine : public Machine {
     c_ = conn(op.conn);
     if (!c_) return {true};
     if (ev == kStart) {
-      auto m = resolve_matcher(op.matcher, *c_, scope_.vars);
-      if (!m.matcher) return error("expect: " + m.error);
-      matcher_ = std::move(*m.matcher);
+      std::string why;
+      matcher_ = scope_.env.step_cache
+                     ? scope_.env.step_cache->matcher(op.matcher, scope_.vars, why)
+                     : nullptr;
+      if (!why.empty()) return error("expect: " + why);
+      if (!matcher_) {
+        auto m = resolve_matcher(op.matcher, *c_, scope_.vars);
+        if (!m.matcher) return error("expect: " + m.error);
+        own_matcher_ = std::move(*m.matcher);
+        matcher_ = &*own_matcher_;
+      }
       if (c_->transport == Transport::udp) {
         auto f = resolve_sender(op.from, c_->peer, scope_.vars, scope_.env.target);
         if (!f.error.empty()) return error("expect: " + f.error);
@@ -372,7 +382,8 @@ class ExpectMachine : public Machine {
   }
 
   Conn* c_ = nullptr;
-  std::optional<match::Resolved> matcher_;
+  std::optional<match::Resolved> own_matcher_;  // resolved for this expect alone
+  const match::Resolved* matcher_ = nullptr;    // own_matcher_, or the run's (StepCache)
   SenderRule sender_;
 };
 

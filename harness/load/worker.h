@@ -10,6 +10,7 @@
 
 #include "engine/case_run.h"
 #include "engine/client.h"
+#include "engine/step_cache.h"
 #include "load/client_results.h"
 #include "load/driver.h"
 #include "load/pipeline.h"
@@ -40,7 +41,7 @@ class Worker : public net::Waiter {
                              .getenv = nullptr,
                              .udp_sequence = p.udp_sequence && !p.windowed(in_flight),
                              .source_addresses = p.source_addresses,
-                             .payload_cache = &payloads_,
+                             .step_cache = &step_cache_,
                              .brief = true,
                              .keep_sent = any_list(p, scenario::uses_echo),
                              .impair = nullptr,
@@ -200,7 +201,7 @@ class Worker : public net::Waiter {
   TimePoint t0_ = TimePoint::max(), measure_from_ = TimePoint::max(), end_ = TimePoint::max();
   TimePoint next_start_{};
   net::EventLoop loop_;
-  std::unordered_map<const void*, std::string> payloads_;  // built once per step (see CaseEnv)
+  engine::StepCache step_cache_;  // what stays the same for the whole run (see CaseEnv)
   engine::CaseRun run_;
   Tally tally_;
   std::optional<PipelineSteps> pipe_steps_;  // set when iterations run in a window (windowed())
