@@ -61,6 +61,7 @@ for _ in $(seq 100); do
 done
 (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null || bench_fail "nginx did not listen on port $port within 10 s"
 body_bytes=$(wc -c < "$src/scenarios/protocols/fixtures/http/index.html")
+floor="$(dirname "$sockspec")/keepalive_floor_bench"  # built when liburing-dev is installed
 
 # Each prints "requests/s cpu_us user_us sys_us p50_us p99_us" for one run (CPU per request), or
 # fails the benchmark saying why. CPU is the client process's whole life, start and end included,
@@ -138,4 +139,14 @@ for c in 16 256; do
   side wrk "$work/b"
   printf "  ratio sockspec/wrk, median (range over rounds): req/s %.2f (%s)  CPU per request %.2f (%s)\n" \
     "$(col 1 "$work/ratio")" "$(range 1 "$work/ratio")" "$(col 2 "$work/ratio")" "$(range 2 "$work/ratio")"
+  # The same requests with nothing parsed or checked, by epoll and by io_uring: what the kernel
+  # alone costs a client here (the floor under both clients above), and which way is cheaper.
+  if [ -x "$floor" ]; then
+    "$floor" 127.0.0.1 "$port" /index.html "$c" "$seconds" "$rounds" > "$work/floor.txt" 2>&1 ||
+      { cat "$work/floor.txt" >&2; bench_fail "keepalive_floor_bench, $c connections"; }
+    sed 's/^/ /' "$work/floor.txt"
+    : > "$work/access.log"
+  else
+    echo "  (no floor: $floor was not built; liburing-dev was missing when the build was configured)"
+  fi
 done

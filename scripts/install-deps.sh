@@ -33,7 +33,7 @@ test_pkgs=(python3 python3-jsonschema iproute2 socat ncat openbsd-inetd ucspi-tc
            prometheus prometheus-pushgateway stunnel4)
 # What `make bench` compares against: sockperf (client and server), and wrk as an HTTP client of
 # nginx (scripts/bench-http.sh).
-bench_pkgs=(sockperf nginx wrk)
+bench_pkgs=(sockperf nginx wrk liburing-dev)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
