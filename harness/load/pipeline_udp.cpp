@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "common/codec.h"
 #include "engine/receive.h"
 #include "engine/resolve.h"
 #include "load/pipeline.h"
@@ -34,7 +35,8 @@ std::optional<uint64_t> Pipeline::reply_tag(std::string_view bytes, TimePoint no
   auto tag = engine::UdpSequence::parse(bytes.substr(std::min(tag_offset_, bytes.size())));
   if (!tag) {
     std::string where = tag_offset_ ? " at offset " + std::to_string(tag_offset_) : "";
-    stray("a datagram without a tag" + where + ": \"" + std::string(bytes.substr(0, 40)) + "\"",
+    // Escaped: a hostile server's bytes must not reach the console or the report raw.
+    stray("a datagram without a tag" + where + ": \"" + escape_bytes(bytes.substr(0, 40)) + "\"",
           now);
   }
   return tag;
