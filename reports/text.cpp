@@ -99,14 +99,24 @@ std::string markup_escape(const std::string& s) {
   return out;
 }
 
+namespace {
+// "2000", "0.5", "1250000": plain digits at any rate (%g would write 1e+06).
+std::string plain(double v, int decimals) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+}  // namespace
+
 std::string window_summary(const LoadResult& l) {
   if (l.in_flight_source.empty()) return "";
   char buf[320];
   if (l.in_flight_source == "auto") {
     std::snprintf(buf, sizeof buf,
-                  "%u in flight per connection (auto: %.6g/s over %u connection(s), a %u ms "
+                  "%u in flight per connection (auto: %s/s over %u connection(s), a %u ms "
                   "timeout, a quarter more; all windows within %llu MiB)",
-                  l.in_flight, l.target_rate, l.connections, l.window_timeout_ms,
+                  l.in_flight, plain(l.target_rate, l.target_rate < 10 ? 3 : 0).c_str(),
+                  l.connections, l.window_timeout_ms,
                   static_cast<unsigned long long>(l.window_memory_limit >> 20));
   } else if (l.in_flight_needed > 0) {
     std::snprintf(buf, sizeof buf,
@@ -124,11 +134,11 @@ std::string window_full_message(const LoadResult& l) {
   if (l.window_full_starts == 0) return "";
   char buf[512];
   std::snprintf(buf, sizeof buf,
-                "every window of %u was full for %.2g s (%llu starts missed): an awaited "
+                "every window of %u was full for %s s (%llu starts missed): an awaited "
                 "request holds its slot until its reply or its %u ms timeout, a lost "
                 "datagram for all of it; ",
-                l.in_flight, l.window_full_s, static_cast<unsigned long long>(l.window_full_starts),
-                l.window_timeout_ms);
+                l.in_flight, plain(l.window_full_s, l.window_full_s < 1 ? 2 : 1).c_str(),
+                static_cast<unsigned long long>(l.window_full_starts), l.window_timeout_ms);
   std::string what = buf;
   if (l.in_flight < l.in_flight_needed && l.in_flight_source == "auto") {
     what += "the auto window was held to " + std::to_string(l.in_flight) +

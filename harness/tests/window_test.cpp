@@ -42,6 +42,11 @@ TEST(Window, AFullWindowSaysWhatToRaise) {
             "every window of 64 was full for 1.1 s (2189 starts missed): an awaited request "
             "holds its slot until its reply or its 500 ms timeout, a lost datagram for all of "
             "it; raise in_flight to >= 1251 (or \"auto\") or connections");
+  l.window_full_s = 1234.56;  // a long run: plain digits, never 1.2e+03
+  EXPECT_EQ(reports::window_full_message(l).rfind("every window of 64 was full for 1234.6 s", 0),
+            0u);
+  l.window_full_s = 0.054;
+  EXPECT_EQ(reports::window_full_message(l).rfind("every window of 64 was full for 0.05 s", 0), 0u);
   l.in_flight = 2000;  // large enough for the rate: the server is the slow side
   EXPECT_NE(reports::window_full_message(l).find("replies come slower than the rate"),
             std::string::npos);
@@ -50,6 +55,12 @@ TEST(Window, AFullWindowSaysWhatToRaise) {
   l.window_memory_limit = kWindowMemoryLimit;
   EXPECT_NE(reports::window_full_message(l).find("held to 300 by its memory limit (256 MiB)"),
             std::string::npos);
+  l.target_rate = 1'000'000;
+  l.connections = 4;
+  l.window_timeout_ms = 1000;
+  EXPECT_EQ(reports::window_summary(l),
+            "300 in flight per connection (auto: 1000000/s over 4 connection(s), a 1000 ms "
+            "timeout, a quarter more; all windows within 256 MiB)");
 }
 
 }  // namespace
