@@ -94,6 +94,24 @@ struct Usage {  // the whole process: io_uring's own workers, if any, count too
   }
 };
 
+// A run's clock and CPU: from construction until stop(), which fills in the Result's figures.
+struct Meter {
+  explicit Meter(double seconds)
+      : u0(Usage::now()),
+        start(Clock::now()),
+        end(start +
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds))) {}
+  bool running() const { return Clock::now() < end; }
+  void stop(Result& r) const {
+    Usage u1 = Usage::now();
+    r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    r.user_s = u1.user - u0.user;
+    r.sys_s = u1.sys - u0.sys;
+  }
+  Usage u0;
+  Clock::time_point start, end;
+};
+
 struct Conn {
   int fd = -1;
   size_t got = 0;  // bytes of the current response so far
@@ -125,15 +143,12 @@ Result run_epoll(const sockaddr_in& to, unsigned n, const std::string& req, size
     if (epoll_ctl(ep, EPOLL_CTL_ADD, conns[i].fd, &ev) != 0) die("epoll_ctl");
   }
   Result r;
-  Usage u0 = Usage::now();
-  auto start = Clock::now();
-  auto end =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  Meter meter(seconds);
   for (auto& c : conns) {
     if (::send(c.fd, req.data(), req.size(), 0) < 0) die("send");
   }
   epoll_event events[256];
-  while (Clock::now() < end) {
+  while (meter.running()) {
     int k = epoll_wait(ep, events, 256, 1000);
     if (k < 0 && errno != EINTR) die("epoll_wait");
     for (int e = 0; e < k; ++e) {
@@ -151,26 +166,29 @@ Result run_epoll(const sockaddr_in& to, unsigned n, const std::string& req, size
       if (::send(c.fd, req.data(), req.size(), 0) < 0) die("send");
     }
   }
-  Usage u1 = Usage::now();
-  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  r.user_s = u1.user - u0.user;
-  r.sys_s = u1.sys - u0.sys;
+  meter.stop(r);
   ::close(ep);
   close_all(conns);
   return r;
+}
+
+// One thread submits and reaps: completions run as task work when it next enters the kernel
+// (DEFER_TASKRUN, 6.1), not by interrupting it. Older kernels refuse it: plain setup then.
+void init_ring(io_uring& ring, unsigned connections) {
+  io_uring_params params{};
+  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+  unsigned entries = std::max(8u, 4 * connections);
+  int rc = io_uring_queue_init_params(entries, &ring, &params);
+  if (rc == -EINVAL) rc = io_uring_queue_init(entries, &ring, 0);
+  if (rc < 0) die("io_uring_queue_init", -rc);
 }
 
 Result run_uring(const sockaddr_in& to, unsigned n, const std::string& req, size_t length,
                  double seconds) {
   auto conns = open_all(to, n, length);
   io_uring ring;
-  // One thread submits and reaps: completions run as task work when it next enters the kernel
-  // (DEFER_TASKRUN, 6.1), not by interrupting it. Older kernels refuse it: plain setup then.
-  io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-  int rc = io_uring_queue_init_params(std::max(8u, 4 * n), &ring, &params);
-  if (rc == -EINVAL) rc = io_uring_queue_init(std::max(8u, 4 * n), &ring, 0);
-  if (rc < 0) die("io_uring_queue_init", -rc);
+  init_ring(ring, n);
+  int rc = 0;
   // user_data: the connection's index, times 2, plus 1 for a recv.
   auto queue = [&](size_t i, bool with_send) {
     if (with_send) {
@@ -186,12 +204,9 @@ Result run_uring(const sockaddr_in& to, unsigned n, const std::string& req, size
     io_uring_sqe_set_data64(r, i * 2 + 1);
   };
   Result r;
-  Usage u0 = Usage::now();
-  auto start = Clock::now();
-  auto end =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  Meter meter(seconds);
   for (size_t i = 0; i < conns.size(); ++i) queue(i, true);
-  while (Clock::now() < end) {
+  while (meter.running()) {
     rc = io_uring_submit_and_wait(&ring, 1);
     if (rc < 0 && rc != -EINTR) die("io_uring_submit_and_wait", -rc);
     io_uring_cqe* cqe;
@@ -217,10 +232,7 @@ Result run_uring(const sockaddr_in& to, unsigned n, const std::string& req, size
     }
     io_uring_cq_advance(&ring, seen);
   }
-  Usage u1 = Usage::now();
-  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  r.user_s = u1.user - u0.user;
-  r.sys_s = u1.sys - u0.sys;
+  meter.stop(r);
   io_uring_queue_exit(&ring);
   close_all(conns);
   return r;
@@ -232,11 +244,8 @@ Result run_uring_multishot(const sockaddr_in& to, unsigned n, const std::string&
                            double seconds) {
   auto conns = open_all(to, n, length);
   io_uring ring;
-  io_uring_params params{};
-  params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-  unsigned entries = std::max(8u, 4 * n);
-  int rc = io_uring_queue_init_params(entries, &ring, &params);
-  if (rc < 0) die("io_uring_queue_init", -rc);
+  init_ring(ring, n);
+  int rc = 0;
   constexpr unsigned kBuffers = 4096;  // a power of two, as the ring wants
   constexpr size_t kBufferSize = 2048;
   std::vector<char> pool(kBuffers * kBufferSize);
@@ -268,15 +277,12 @@ Result run_uring_multishot(const sockaddr_in& to, unsigned n, const std::string&
     io_uring_sqe_set_data64(s, i * 2);
   };
   Result r;
-  Usage u0 = Usage::now();
-  auto start = Clock::now();
-  auto end =
-      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  Meter meter(seconds);
   for (size_t i = 0; i < conns.size(); ++i) {
     arm_recv(i);
     send(i);
   }
-  while (Clock::now() < end) {
+  while (meter.running()) {
     rc = io_uring_submit_and_wait(&ring, 1);
     if (rc < 0 && rc != -EINTR) die("io_uring_submit_and_wait", -rc);
     io_uring_cqe* cqe;
@@ -307,10 +313,7 @@ Result run_uring_multishot(const sockaddr_in& to, unsigned n, const std::string&
     io_uring_buf_ring_advance(br, static_cast<int>(returned));
     io_uring_cq_advance(&ring, seen);
   }
-  Usage u1 = Usage::now();
-  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  r.user_s = u1.user - u0.user;
-  r.sys_s = u1.sys - u0.sys;
+  meter.stop(r);
   io_uring_queue_exit(&ring);
   std::free(ring_mem);
   close_all(conns);

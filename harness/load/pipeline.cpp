@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
 
 #include "engine/receive.h"
 #include "engine/resolve.h"
@@ -32,9 +31,9 @@ bool fixed_matcher(const scenario::Matcher& m) {
 }
 
 void put_tag(std::string& wire, uint64_t tag) {
-  char buf[engine::UdpSequence::kTagSize + 1];
-  std::snprintf(buf, sizeof buf, "#%016llX#", static_cast<unsigned long long>(tag));
-  wire.append(buf, engine::UdpSequence::kTagSize);
+  char buf[engine::UdpSequence::kTagSize];
+  engine::UdpSequence::write_tag(buf, tag);
+  wire.append(buf, sizeof buf);
 }
 
 }  // namespace
